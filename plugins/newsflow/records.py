@@ -1,0 +1,77 @@
+"""Frozen records that cross stage boundaries.
+
+Stages hand each other these plain values (and archive references), never live
+objects, so a record can be written to JSON, passed between Airflow workers by
+reference and replayed from the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+PublishedSource = Literal["feed", "json-ld", "meta", "url", "text", "first-seen", "none"]
+Relation = Literal["original", "same_url", "exact", "near_duplicate", "same_story"]
+
+
+def article_id(canonical_url: str) -> str:
+    """Document id of an article: a stable hash of its canonical URL (idempotent upserts)."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One extracted article, ready for story assignment and indexing."""
+
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    published: str | None = None  # ISO 8601, UTC
+    published_source: PublishedSource = "none"
+    modified: str | None = None
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    top_image: str | None = None
+    source: str | None = None  # outlet / host name
+    feed: str | None = None  # feed registry name
+    tags: tuple[str, ...] = ()
+    fetched_at: str | None = None
+    extractor_version: str = ""
+    archive_ref: str | None = None  # "warc-path#offset" of the raw response
+    fallback: bool = False  # True when text is the feed summary because the page was unextractable
+    content_hash: str = ""
+
+    @property
+    def id(self) -> str:
+        return article_id(self.canonical_url)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = self.id
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """Where one article landed among the stories, and why."""
+
+    id: str
+    story_id: str
+    relation: Relation
+    duplicate_of: str | None = None
+    score: float = 0.0
+    why: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "story_id": self.story_id,
+            "relation": self.relation,
+            "duplicate_of": self.duplicate_of,
+            "score": self.score,
+            "why": list(self.why),
+        }
