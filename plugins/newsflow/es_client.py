@@ -1,0 +1,55 @@
+"""One way to build an Elasticsearch client, with an explicit retry policy.
+
+Every stage and the CLI get their client here, so credentials, timeouts and
+retries are decided once: retry on 429/502/503/504 and on connection errors,
+never log secrets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from newsflow import settings
+from newsflow.errors import ServiceError
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+RETRY_ON_STATUS = (429, 502, 503, 504)
+
+
+def make_client(
+    conn: settings.EsConnection | None = None, *, request_timeout: float = 30.0, max_retries: int = 5
+) -> Elasticsearch:
+    from elasticsearch import Elasticsearch
+
+    conn = conn or settings.es_connection()
+    kwargs: dict[str, object] = {
+        "request_timeout": request_timeout,
+        "max_retries": max_retries,
+        "retry_on_timeout": True,
+        "retry_on_status": RETRY_ON_STATUS,
+    }
+    if conn.api_key:
+        kwargs["api_key"] = conn.api_key
+    elif conn.username:
+        kwargs["basic_auth"] = (conn.username, conn.password or "")
+    if conn.url.startswith("https"):
+        kwargs["verify_certs"] = conn.verify_certs
+        if conn.ca_certs:
+            kwargs["ca_certs"] = conn.ca_certs
+    return Elasticsearch(conn.url, **kwargs)  # type: ignore[arg-type]  # kwargs values are typed per key above
+
+
+def wait_until_healthy(client: Elasticsearch, timeout_s: float = 30.0) -> str:
+    """Block until the cluster is yellow or green; ``GET /`` is absent on the test zip, so use health."""
+    from elasticsearch import ApiError, TransportError
+
+    try:
+        health = client.cluster.health(wait_for_status="yellow", timeout=f"{int(timeout_s)}s")
+    except (ApiError, TransportError) as exc:
+        raise ServiceError(
+            f"Elasticsearch at {settings.es_connection().url} is not reachable or not healthy ({exc}); "
+            "start it with `newsflow es up` or check NEWSFLOW_ES_URL and its credentials"
+        ) from exc
+    return str(health["status"])

@@ -1,0 +1,86 @@
+"""Where newsflow keeps its local state and how it finds its services.
+
+Everything comes from environment variables with local defaults, so the same
+code runs from a checkout (``make demo``), inside Airflow workers, and against a
+production cluster. Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsflow.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def repo_root() -> Path:
+    """The checkout holding ``plugins/newsflow`` (or ``NEWSFLOW_HOME``)."""
+    env = os.environ.get("NEWSFLOW_HOME")
+    return Path(env).resolve() if env else PACKAGE_DIR.parent.parent
+
+
+def state_dir() -> Path:
+    """Local mutable state (services, archive, caches): ``NEWSFLOW_STATE_DIR`` or ``<repo>/.local``."""
+    env = os.environ.get("NEWSFLOW_STATE_DIR")
+    return Path(env).resolve() if env else repo_root() / ".local"
+
+
+def seeds_dir() -> Path:
+    return repo_root() / "seeds"
+
+
+def archive_root() -> str:
+    """Root of the raw WARC archive: any fsspec URL (``NEWSFLOW_ARCHIVE``) or a local path."""
+    return os.environ.get("NEWSFLOW_ARCHIVE") or str(state_dir() / "archive")
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer; set it to a port number or unset it") from None
+
+
+@dataclass(frozen=True, slots=True)
+class EsConnection:
+    """How to reach Elasticsearch. Secrets are kept out of ``repr`` so they never reach a log."""
+
+    url: str
+    external: bool  # True when NEWSFLOW_ES_URL points at a cluster we must not start or stop
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self.api_key else ("basic" if self.username else "none")
+        return f"EsConnection(url={self.url!r}, external={self.external}, auth={auth})"
+
+
+def local_es_port() -> int:
+    return _int_env("NEWSFLOW_ES_PORT", 9200)
+
+
+def es_connection() -> EsConnection:
+    """The cluster to use: ``NEWSFLOW_ES_URL`` (+ credentials) or the project's local node."""
+    url = os.environ.get("NEWSFLOW_ES_URL")
+    if url:
+        return EsConnection(
+            url=url.rstrip("/"),
+            external=True,
+            api_key=os.environ.get("NEWSFLOW_ES_API_KEY") or None,
+            username=os.environ.get("NEWSFLOW_ES_USERNAME") or None,
+            password=os.environ.get("NEWSFLOW_ES_PASSWORD") or None,
+            ca_certs=os.environ.get("NEWSFLOW_ES_CA_CERTS") or None,
+            verify_certs=os.environ.get("NEWSFLOW_ES_VERIFY_CERTS", "true").lower()
+            not in {"0", "false", "no"},
+        )
+    return EsConnection(url=f"http://127.0.0.1:{local_es_port()}", external=False)

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real local Elasticsearch, ../shared, and the skip policy.
+
+A test whose service or data is missing fails under CI (``CI`` set). Locally it
+may skip, but only when ``NEWSFLOW_ALLOW_SKIP=1`` (services) or when ``../shared``
+is absent (evaluation data); nothing skips silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}
+
+
+def service_missing(what: str) -> None:
+    """Fail (CI, default) or skip (only with NEWSFLOW_ALLOW_SKIP=1 outside CI) for a missing service."""
+    if not in_ci() and os.environ.get("NEWSFLOW_ALLOW_SKIP") == "1":
+        pytest.skip(f"{what} (skipped because NEWSFLOW_ALLOW_SKIP=1)")
+    pytest.fail(f"{what}. Start it (`newsflow es up`) or set NEWSFLOW_ALLOW_SKIP=1 locally to skip.")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared; skips outside CI when ../shared is absent, fails under CI."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not SHARED_DIR.is_dir():
+        if in_ci():
+            pytest.fail(f"../shared is missing at {SHARED_DIR}: CI must have the shared evaluation data")
+        pytest.skip(f"../shared is absent ({SHARED_DIR}); evaluation-data tests need it")
+    if not path.exists():
+        pytest.fail(f"{path} is missing from ../shared")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return shared_path()
+
+
+@pytest.fixture(scope="session")
+def es_client() -> Iterator[Elasticsearch]:
+    """A client of the real Elasticsearch: NEWSFLOW_ES_URL, or the project's local node (started if needed)."""
+    from newsflow import local_es
+    from newsflow.errors import ServiceError
+    from newsflow.es_client import make_client, wait_until_healthy
+
+    try:
+        local_es.up()
+        client = make_client(max_retries=2)
+        wait_until_healthy(client, timeout_s=60)
+    except ServiceError as exc:
+        service_missing(f"Elasticsearch is not available: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def es_prefix(es_client: Elasticsearch) -> Iterator[str]:
+    """A unique index-name prefix per test; every index under it is deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    es_client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
+    templates = es_client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+    for template in templates.get("index_templates", []):
+        es_client.indices.delete_index_template(name=template["name"])
