@@ -1,0 +1,271 @@
+"""A real local Airflow 3 for development and the demo, without Docker.
+
+Scheduler, dag-processor, api-server and triggerer run as one process group so
+one signal stops them all (their children survive a plain SIGTERM otherwise).
+Configuration is passed through ``AIRFLOW__*`` environment variables built
+here, so ``airflow.cfg`` never needs editing. This module only starts the
+``airflow`` command; it never imports Airflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsflow import settings
+from newsflow.errors import ConfigError, ServiceError
+
+log = logging.getLogger(__name__)
+
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+ES_CONN_ID = "newsflow_es"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAirflowOptions:
+    port: int = field(default_factory=lambda: int(os.environ.get("NEWSFLOW_AIRFLOW_PORT", "8080")))
+    state_dir: Path = field(default_factory=settings.state_dir)
+    parallelism: int = 4  # LocalExecutor starts this many workers; the default 32 swamps 2 cores
+    database_url: str | None = None  # None: SQLite in AIRFLOW_HOME (fine locally; Postgres in production)
+    start_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"Airflow port {self.port} is out of range; set NEWSFLOW_AIRFLOW_PORT")
+        if self.parallelism < 1:
+            raise ConfigError("Airflow parallelism must be at least 1")
+
+    @property
+    def home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def airflow_env(options: LocalAirflowOptions | None = None) -> dict[str, str]:
+    """The full environment for any ``airflow`` command against the local instance."""
+    options = options or LocalAirflowOptions()
+    root = settings.repo_root()
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ)
+    env.update(
+        {
+            "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}",
+            "AIRFLOW_HOME": str(options.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(options.parallelism),
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(options.parallelism),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__API__PORT": str(options.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__BASE_URL": options.url,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{options.url}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "NEWSFLOW_HOME": str(root),
+            "NEWSFLOW_STATE_DIR": str(options.state_dir),
+        }
+    )
+    env.setdefault("PYTHONPATH", str(root / "plugins"))
+    if options.database_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = options.database_url
+    else:
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{options.home / 'airflow.db'}")
+    conn = settings.es_connection()
+    env.setdefault(f"AIRFLOW_CONN_{ES_CONN_ID.upper()}", es_connection_uri(conn))
+    return env
+
+
+def es_connection_uri(conn: settings.EsConnection) -> str:
+    """The Airflow connection for Elasticsearch, as JSON (secrets stay in the environment)."""
+    extra: dict[str, object] = {}
+    if conn.api_key:
+        extra["api_key"] = conn.api_key
+    if conn.ca_certs:
+        extra["ca_certs"] = conn.ca_certs
+    payload: dict[str, object] = {"conn_type": "generic", "host": conn.url, "extra": extra}
+    if conn.username:
+        payload["login"] = conn.username
+        payload["password"] = conn.password or ""
+    return json.dumps(payload)
+
+
+def run_airflow(args: list[str], options: LocalAirflowOptions | None = None, timeout: float = 300) -> str:
+    """Run one ``airflow`` CLI command against the local instance; its stdout, or a clear error."""
+    env = airflow_env(options)
+    result = subprocess.run(
+        ["airflow", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+        raise ServiceError(f"`airflow {' '.join(args)}` failed with exit {result.returncode}:\n{tail}")
+    return result.stdout
+
+
+def migrate(options: LocalAirflowOptions | None = None) -> None:
+    """``airflow db migrate`` once per AIRFLOW_HOME (it is idempotent, but takes seconds)."""
+    options = options or LocalAirflowOptions()
+    options.home.mkdir(parents=True, exist_ok=True)
+    marker = options.home / ".migrated"
+    if marker.exists():
+        return
+    log.info("migrating the Airflow metadata database in %s", options.home)
+    run_airflow(["db", "migrate"], options)
+    marker.touch()
+
+
+def _pid_file(options: LocalAirflowOptions) -> Path:
+    return options.home / "airflow.pgid"
+
+
+def _alive_pgid(options: LocalAirflowOptions) -> int | None:
+    try:
+        pgid = int(_pid_file(options).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return None
+    return pgid
+
+
+def _healthy(options: LocalAirflowOptions) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"{options.url}/api/v2/monitor/health", timeout=3) as response:  # noqa: S310 - local URL
+            data = json.loads(response.read())
+            return data if isinstance(data, dict) else None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AirflowStatus:
+    url: str
+    running: bool
+    pgid: int | None
+    components: dict[str, str]
+    home: str
+    log_dir: str
+
+
+def status(options: LocalAirflowOptions | None = None) -> AirflowStatus:
+    options = options or LocalAirflowOptions()
+    health = _healthy(options) or {}
+    components = {name: str(value.get("status")) for name, value in health.items() if isinstance(value, dict)}
+    return AirflowStatus(
+        url=options.url,
+        running=bool(health),
+        pgid=_alive_pgid(options),
+        components=components,
+        home=str(options.home),
+        log_dir=str(options.home / "logs" / "services"),
+    )
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _dead_components(options: LocalAirflowOptions) -> list[str]:
+    """Components with no process left in the group (``pgrep`` over the group's command lines)."""
+    pgid = _alive_pgid(options)
+    if pgid is None:
+        return list(COMPONENTS)
+    result = subprocess.run(
+        ["ps", "-o", "args=", "-g", str(pgid)], capture_output=True, text=True, check=False
+    )
+    running = result.stdout
+    return [c for c in COMPONENTS if f"airflow {c}" not in running]
+
+
+def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
+    """Start the four Airflow services as one process group, or reuse the running ones."""
+    options = options or LocalAirflowOptions()
+    if _alive_pgid(options) is not None and _healthy(options):
+        log.info("reusing Airflow already running at %s", options.url)
+        return status(options)
+    if _alive_pgid(options) is not None:
+        down(options)
+    if _port_in_use(options.port):
+        raise ServiceError(
+            f"port {options.port} on 127.0.0.1 is in use by something else; "
+            "stop it or set NEWSFLOW_AIRFLOW_PORT"
+        )
+    migrate(options)
+    env = airflow_env(options)
+    log_dir = options.home / "logs" / "services"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    # One shell in a new session starts the four services, so they share its process group.
+    script = " ".join(f'airflow {c} >>"{log_dir / (c + ".log")}" 2>&1 &' for c in COMPONENTS) + " wait"
+    supervisor = subprocess.Popen(
+        ["/bin/sh", "-c", script],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=options.home,
+        start_new_session=True,
+    )
+    _pid_file(options).write_text(str(supervisor.pid))
+    deadline = time.monotonic() + options.start_timeout_s
+    while time.monotonic() < deadline:
+        if supervisor.poll() is not None or _dead_components(options):
+            tails = []
+            for component in COMPONENTS:
+                lines = (log_dir / f"{component}.log").read_text(errors="replace").splitlines()[-12:]
+                tails.append(f"--- {component} ---\n" + "\n".join(lines))
+            down(options)
+            raise ServiceError("an Airflow service exited at start. Last log lines:\n" + "\n".join(tails))
+        current = status(options)
+        if current.running and current.components.get("scheduler") == "healthy":
+            return current
+        time.sleep(2)
+    down(options)
+    raise ServiceError(
+        f"Airflow did not become healthy within {options.start_timeout_s:.0f}s; logs are in {log_dir}"
+    )
+
+
+def down(options: LocalAirflowOptions | None = None) -> bool:
+    """Stop the whole process group; returns False when nothing was running."""
+    options = options or LocalAirflowOptions()
+    pgid = _alive_pgid(options)
+    if pgid is None:
+        return False
+    log.info("stopping Airflow (process group %s)", pgid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        _pid_file(options).unlink()
+    return True
