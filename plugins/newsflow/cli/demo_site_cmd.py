@@ -1,0 +1,29 @@
+"""``newsflow demo-site``: serve the demo's fixture news site in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "demo-site", help="serve the demo fixture news site (seeds/site) on 127.0.0.1"
+    )
+    parser.add_argument("--port", type=int, default=None, help="port (default 8765)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from newsflow import demo_site
+
+    site = demo_site.start(port=args.port if args.port is not None else demo_site.DEFAULT_PORT)
+    Console(stderr=True).print(f"demo site at {site.base_url}/ (Ctrl-C to stop)")
+    try:
+        threading.Event().wait()
+    finally:
+        site.stop()
+    return 0
