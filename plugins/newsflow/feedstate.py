@@ -1,0 +1,123 @@
+"""Durable per-feed state: conditional-GET validators, body hash and health counters.
+
+Polling every feed every few minutes is only polite if we send ``If-None-Match``
+/ ``If-Modified-Since`` and skip bodies we have already seen, so this state
+must survive between Airflow runs and workers. The store is a protocol so the
+JSON-on-fsspec default can be swapped for a shared database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+
+from newsflow.archive import Storage
+
+logger = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What we remember about one feed between polls."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
+    last_status: int | None = None
+    last_outcome: str | None = None
+    last_fetch: str | None = None  # logical time of the last poll (ISO UTC)
+    last_success: str | None = None
+    polls: int = 0
+    not_modified: int = 0  # 304 answers
+    unchanged: int = 0  # 200 answers whose body hash matched (ETag-that-lies included)
+    error_streak: int = 0
+    errors: int = 0
+    entries_seen: int = 0
+    last_error: str | None = None
+
+    @property
+    def not_modified_ratio(self) -> float:
+        return self.not_modified / self.polls if self.polls else 0.0
+
+    def conditional_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["not_modified_ratio"] = round(self.not_modified_ratio, 4)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeedState:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def updated(self, **changes: Any) -> FeedState:
+        return replace(self, **changes)
+
+
+class FeedStateStore(Protocol):
+    """Where feed state lives; implementations must make ``put`` atomic per feed."""
+
+    def get(self, name: str) -> FeedState | None: ...
+
+    def put(self, state: FeedState) -> None: ...
+
+
+class JsonFeedStateStore:
+    """One JSON file per feed under any fsspec URL (default: ``<archive root>/state/feeds``).
+
+    One file per feed keeps concurrent polls of different feeds from
+    overwriting each other; each write replaces the whole file atomically.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._storage = Storage(self.url)
+
+    @classmethod
+    def under_archive(cls, archive_root: str) -> JsonFeedStateStore:
+        return cls(archive_root.rstrip("/") + "/state/feeds")
+
+    def _path(self, name: str) -> str:
+        return self._storage.join(_UNSAFE.sub("_", name) + ".json")
+
+    def get(self, name: str) -> FeedState | None:
+        path = self._path(name)
+        data = self._storage.read_bytes(path)
+        if data is None:
+            return None
+        try:
+            return FeedState.from_dict(json.loads(data))
+        except (ValueError, TypeError) as exc:
+            # A corrupt state file only costs one unconditional fetch; do not stop polling.
+            logger.warning("ignoring unreadable feed state %s: %s", path, exc)
+            return None
+
+    def put(self, state: FeedState) -> None:
+        payload = json.dumps(state.to_dict(), sort_keys=True, indent=1).encode("utf-8")
+        self._storage.write_bytes(self._path(state.name), payload)
+
+
+class MemoryFeedStateStore:
+    """In-process store for tests and one-off CLI runs."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, FeedState] = {}
+
+    def get(self, name: str) -> FeedState | None:
+        return self._states.get(name)
+
+    def put(self, state: FeedState) -> None:
+        self._states[state.name] = state

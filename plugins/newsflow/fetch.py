@@ -1,0 +1,517 @@
+"""The one HTTP fetcher for feeds, pages and robots.txt.
+
+Everything we download comes from the open web, so every limit is ours, not
+the library's: timeouts per attempt and overall, a byte cap enforced while
+streaming, decompression done by hand so a gzip bomb is caught after a few
+megabytes, redirects followed by hand so each hop is checked against the
+private-address rules, and retries that back off and honour ``Retry-After``.
+feedparser and robotparser never touch the network: they parse our bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import socket
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newsflow.errors import ConfigError, FetchError
+from newsflow.politeness import HostThrottle, RobotsCache
+
+logger = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Sequence[str]]
+
+# Cloud instance-metadata endpoints: never fetched, whatever the allow-list says
+# about "private" ranges, unless named explicitly.
+METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DECOMPRESSION_RATIO_FLOOR = 1 << 20  # ratios are only judged past 1 MiB of output
+_CHUNK = 64 * 1024
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("newsflow")
+    except Exception:  # the package may be imported from a source tree without metadata
+        return "0"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """Limits and manners of the fetcher; tests shrink timeouts and backoffs."""
+
+    # Placeholder: deployments set a page (or mailto:) where publishers can reach the operator.
+    contact_url: str = "https://example.invalid/newsflow-crawler"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0  # whole attempt, so a slow-drip server cannot hold us forever
+    max_bytes: int = 10 * 1024 * 1024  # decoded body cap
+    max_decompression_ratio: float = 100.0
+    max_redirects: int = 5
+    retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 60.0
+    allow_private_hosts: frozenset[str] = frozenset()  # host names, IPs or CIDRs
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    max_crawl_delay: float = 30.0
+    respect_robots: bool = True
+    robots_ttl: float = 3600.0
+    max_workers: int = 4  # thread pool across hosts for batch fetches
+
+    def __post_init__(self) -> None:
+        positive = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "deadline": self.deadline,
+            "max_bytes": self.max_bytes,
+            "max_decompression_ratio": self.max_decompression_ratio,
+            "per_host_concurrency": self.per_host_concurrency,
+            "max_workers": self.max_workers,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"FetchOptions.{name} must be > 0, got {value!r}")
+        non_negative = {
+            "max_redirects": self.max_redirects,
+            "retries": self.retries,
+            "backoff_base": self.backoff_base,
+            "backoff_max": self.backoff_max,
+            "max_retry_after": self.max_retry_after,
+            "per_host_delay": self.per_host_delay,
+            "max_crawl_delay": self.max_crawl_delay,
+            "robots_ttl": self.robots_ttl,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise ConfigError(f"FetchOptions.{name} must be >= 0, got {value!r}")
+        if not self.contact_url.startswith(("http://", "https://", "mailto:")):
+            raise ConfigError(
+                f"FetchOptions.contact_url must be an http(s) or mailto: URL, got {self.contact_url!r}"
+            )
+        if not isinstance(self.allow_private_hosts, frozenset):
+            raise ConfigError("FetchOptions.allow_private_hosts must be a frozenset of hosts/IPs/CIDRs")
+        for item in self.allow_private_hosts:
+            if "/" in item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"FetchOptions.allow_private_hosts: {item!r} is not a valid CIDR ({exc})"
+                    ) from exc
+
+    @property
+    def user_agent(self) -> str:
+        return f"newsflow/{_package_version()} (+{self.contact_url})"
+
+    @property
+    def robots_agent(self) -> str:
+        return "newsflow"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP response as received (body already decoded from gzip/deflate)."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+    elapsed: float
+    redirects: tuple[str, ...] = ()
+    reason_phrase: str = ""
+    http_version: str = "HTTP/1.1"
+    request_headers: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+class FetchFailure(FetchError):
+    """A fetch that ended without a usable response; ``reason`` is a short counted code.
+
+    ``response`` carries the final response when there was one (4xx/5xx with a
+    body), so it can still be archived.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        detail: str = "",
+        *,
+        response: FetchResult | None = None,
+    ) -> None:
+        message = f"{url}: {reason}" + (f" ({detail})" if detail else "")
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
+        self.detail = detail
+        self.response = response
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response is not None else None
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _default_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _utc_now() -> datetime:
+    # WARC-Date must say when the bytes really arrived; the pipeline's logical
+    # date (partitions, state) is passed in by callers instead.
+    return datetime.now(UTC)
+
+
+def _is_blocked_address(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast
+
+
+class AddressPolicy:
+    """Refuses hosts that resolve to loopback/private/link-local/reserved/metadata addresses."""
+
+    def __init__(self, allow: frozenset[str], resolver: Resolver | None = None) -> None:
+        self._names = frozenset(a.lower() for a in allow if "/" not in a and not _is_ip(a))
+        networks: list[IPNetwork] = []
+        for item in allow:
+            if "/" in item or _is_ip(item):
+                networks.append(ipaddress.ip_network(item, strict=False))
+        self._networks = tuple(networks)
+        self._resolver = resolver or _default_resolver
+
+    def check(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        if not host:
+            raise FetchFailure(url, "bad_url", "no host")
+        if host in self._names:
+            return
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchFailure(url, "bad_url", str(exc)) from exc
+        addresses: list[IPAddress]
+        if _is_ip(host):
+            addresses = [ipaddress.ip_address(host)]
+        else:
+            try:
+                addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self._resolver(host, port)]
+            except (OSError, UnicodeError) as exc:
+                raise FetchFailure(url, "dns_error", str(exc)) from exc
+            if not addresses:
+                raise FetchFailure(url, "dns_error", "host resolved to no address")
+        for ip in addresses:
+            if _is_blocked_address(ip) and not any(ip in net for net in self._networks):
+                raise FetchFailure(url, "refused_private_address", f"{host} resolves to {ip}")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _Decoder:
+    """Streaming Content-Encoding decoder that never inflates past ``limit`` bytes."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._raw_deflate_tried = False
+        if encoding in ("", "identity"):
+            self._z: Any = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise ValueError(encoding)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode ``data``; returns at most ``limit`` + 1 bytes so callers can detect overflow."""
+        if self._z is None:
+            return data
+        try:
+            out = self._z.decompress(data, limit + 1)
+        except zlib.error:
+            if self.encoding == "deflate" and not self._raw_deflate_tried:
+                # Some servers send raw deflate without the zlib header.
+                self._raw_deflate_tried = True
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._z.decompress(data, limit + 1)
+            else:
+                raise
+        # When more output is pending, ``out`` holds limit + 1 bytes: the caller sees the overflow.
+        return bytes(out)
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Full-jitter exponential backoff: spreads retries so hosts are not hit in lockstep."""
+    ceiling = min(cap, base * (2**attempt))
+    return (rng or random).uniform(0, ceiling)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass(slots=True)
+class _Raw:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    reason_phrase: str
+    http_version: str
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Fetcher:
+    """Fetches URLs under our limits; one per batch, shared by its worker threads."""
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        resolver: Resolver | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.options = options
+        self._clock = clock
+        self._sleep = sleep
+        self._policy = AddressPolicy(options.allow_private_hosts, resolver)
+        timeout = httpx.Timeout(
+            connect=options.connect_timeout,
+            read=options.read_timeout,
+            write=options.read_timeout,
+            pool=options.deadline,
+        )
+        self._client = httpx.Client(
+            follow_redirects=False,
+            timeout=timeout,
+            headers={
+                "User-Agent": options.user_agent,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            transport=transport,
+            trust_env=False,  # proxies from the environment would bypass the address checks
+        )
+        self.throttle = HostThrottle(options.per_host_concurrency, options.per_host_delay, sleep=sleep)
+        self.robots = RobotsCache(self._fetch_robots, options.robots_agent, ttl=options.robots_ttl)
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchResult:
+        """GET ``url`` following redirects; 2xx and 304 return, anything else raises FetchFailure."""
+        result = self._fetch(url, headers=headers, check_robots=self.options.respect_robots)
+        if 200 <= result.status < 300 or result.status == 304:
+            return result
+        klass = f"http_{result.status // 100}xx"
+        raise FetchFailure(url, klass, f"HTTP {result.status}", response=result)
+
+    def _fetch_robots(self, robots_url: str) -> tuple[int, bytes] | None:
+        try:
+            result = self._fetch(robots_url, headers=None, check_robots=False)
+        except FetchFailure as exc:
+            logger.debug("robots.txt fetch failed: %s", exc)
+            return None
+        return result.status, result.body
+
+    def _fetch(self, url: str, *, headers: Mapping[str, str] | None, check_robots: bool) -> FetchResult:
+        started = time.monotonic()
+        current = url
+        visited = {url}
+        hops: list[str] = []
+        while True:
+            scheme = urlsplit(current).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchFailure(current, "bad_scheme", f"scheme {scheme!r} is not http(s)")
+            self._policy.check(current)
+            delay: float | None = None
+            if check_robots:
+                if not self.robots.allowed(current):
+                    raise FetchFailure(current, "robots_disallowed", "robots.txt disallows this URL")
+                crawl_delay = self.robots.crawl_delay(current)
+                if crawl_delay is not None:
+                    delay = min(crawl_delay, self.options.max_crawl_delay)
+            raw = self._with_retries(current, headers, delay)
+            location = _header(raw.headers, "location")
+            if raw.status in REDIRECT_STATUSES and location:
+                target = urljoin(current, location.strip())
+                hops.append(current)
+                if target in visited:
+                    raise FetchFailure(url, "redirect_loop", f"{current} -> {target} was already visited")
+                if len(hops) > self.options.max_redirects:
+                    raise FetchFailure(url, "too_many_redirects", f"more than {self.options.max_redirects}")
+                visited.add(target)
+                current = target
+                continue
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=raw.status,
+                headers=tuple(raw.headers),
+                body=raw.body,
+                fetched_at=self._clock(),
+                elapsed=time.monotonic() - started,
+                redirects=tuple(hops),
+                reason_phrase=raw.reason_phrase,
+                http_version=raw.http_version,
+                request_headers=tuple(raw.request_headers),
+            )
+
+    def _with_retries(self, url: str, headers: Mapping[str, str] | None, delay: float | None) -> _Raw:
+        options = self.options
+        host = (urlsplit(url).hostname or "").lower()
+        attempt = 0
+        while True:
+            try:
+                with self.throttle.slot(host, delay):
+                    raw = self._once(url, headers)
+            except _Retryable as exc:
+                if attempt >= options.retries:
+                    raise FetchFailure(url, exc.reason, exc.detail) from exc
+                wait = backoff_delay(attempt, options.backoff_base, options.backoff_max)
+                logger.info("retrying %s after %s in %.2fs", url, exc.reason, wait)
+                self._sleep(wait)
+                attempt += 1
+                continue
+            if raw.status in (429, 503) or raw.status >= 500:
+                if attempt >= options.retries:
+                    return raw
+                wait = backoff_delay(attempt, options.backoff_base, options.backoff_max)
+                if raw.status in (429, 503):
+                    asked = parse_retry_after(_header(raw.headers, "retry-after"), self._clock())
+                    if asked is not None:
+                        wait = min(asked, options.max_retry_after)
+                logger.info("retrying %s after HTTP %s in %.2fs", url, raw.status, wait)
+                self._sleep(wait)
+                attempt += 1
+                continue
+            return raw
+
+    def _once(self, url: str, headers: Mapping[str, str] | None) -> _Raw:
+        started = time.monotonic()
+        try:
+            with self._client.stream("GET", url, headers=dict(headers or {})) as response:
+                request_headers = [(k, v) for k, v in response.request.headers.items()]
+                status = response.status_code
+                if status in REDIRECT_STATUSES and response.headers.get("location"):
+                    body = b""
+                else:
+                    body = self._read_body(url, response, started)
+                return _Raw(
+                    status=status,
+                    headers=[(k, v) for k, v in response.headers.multi_items()],
+                    body=body,
+                    reason_phrase=response.reason_phrase,
+                    http_version=response.http_version,
+                    request_headers=request_headers,
+                )
+        except httpx.TimeoutException as exc:
+            raise _Retryable("timeout", f"{type(exc).__name__}: {exc}") from exc
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise _Retryable("connection_error", f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchFailure(url, "http_error", f"{type(exc).__name__}: {exc}") from exc
+
+    def _read_body(self, url: str, response: httpx.Response, started: float) -> bytes:
+        options = self.options
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > options.max_bytes:
+            raise FetchFailure(url, "too_large", f"Content-Length {declared} > {options.max_bytes}")
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        try:
+            decoder = _Decoder(encoding)
+        except ValueError as exc:
+            raise FetchFailure(url, "unsupported_encoding", f"Content-Encoding {encoding!r}") from exc
+        out = bytearray()
+        raw_total = 0
+        for chunk in response.iter_raw(_CHUNK):
+            raw_total += len(chunk)
+            if raw_total > options.max_bytes:
+                raise FetchFailure(url, "too_large", f"body exceeds {options.max_bytes} bytes")
+            try:
+                piece = decoder.feed(chunk, options.max_bytes - len(out))
+            except zlib.error as exc:
+                raise FetchFailure(url, "bad_encoding", f"{encoding} stream is corrupt: {exc}") from exc
+            out += piece
+            if len(out) > options.max_bytes:
+                reason = "decompression_bomb" if encoding not in ("", "identity") else "too_large"
+                raise FetchFailure(url, reason, f"decoded body exceeds {options.max_bytes} bytes")
+            if (
+                len(out) > _DECOMPRESSION_RATIO_FLOOR
+                and len(out) / max(raw_total, 1) > options.max_decompression_ratio
+            ):
+                raise FetchFailure(
+                    url, "decompression_bomb", f"ratio {len(out) / raw_total:.0f} after {raw_total} bytes"
+                )
+            if time.monotonic() - started > options.deadline:
+                raise _Retryable("timeout", f"body not complete after {options.deadline}s")
+        return bytes(out)
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None

@@ -1,0 +1,1 @@
+"""Local fixture news site for fetch/ingest tests."""
