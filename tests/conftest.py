@@ -76,3 +76,4 @@ def es_prefix(es_client: Elasticsearch) -> Iterator[str]:
     templates = es_client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
     for template in templates.get("index_templates", []):
         es_client.indices.delete_index_template(name=template["name"])
+    es_client.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}*")

@@ -1,0 +1,75 @@
+"""``newsflow index setup|status|migrate``: templates, aliases and mapping migrations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "index", help="set up, inspect or migrate the Elasticsearch indices (templates + aliases)"
+    )
+    parser.add_argument("action", choices=["setup", "status", "migrate"])
+    parser.add_argument("--index", help="article alias (default NEWSFLOW_INDEX_ALIAS or news-articles)")
+    parser.add_argument(
+        "--runs-index", help="run-metrics alias (default NEWSFLOW_RUNS_ALIAS or newsflow-runs)"
+    )
+    parser.add_argument("--replicas", type=int, help="replica count (default: 0 on one data node, else 1)")
+    parser.add_argument(
+        "--analyzer", choices=["english", "standard"], help="full-text analyzer (default: detect)"
+    )
+    parser.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from newsflow.es_client import make_client, wait_until_healthy
+    from newsflow.index import IndexNames, SetupOptions, migrate, setup_indices
+    from newsflow.index.templates import alias_indices
+
+    console = Console(stderr=True)
+    names = IndexNames.from_env(args.index, args.runs_index)
+    client = make_client()
+    try:
+        wait_until_healthy(client, timeout_s=args.wait)
+        if args.action == "setup":
+            report = setup_indices(
+                client, names, SetupOptions(replicas=args.replicas, text_analyzer=args.analyzer)
+            )
+            result: dict[str, Any] = report.to_dict()
+            summary = (
+                f"{report.articles_alias} -> {report.articles_index}, {report.runs_alias} -> "
+                f"{report.runs_index} (analyzer {report.text_analyzer}, replicas {report.replicas}, "
+                f"created {list(report.created_indices) or 'nothing'})"
+            )
+        elif args.action == "migrate":
+            migration = migrate(client, names.articles)
+            result = migration.to_dict()
+            summary = (
+                f"{migration.alias}: {migration.source_index} -> {migration.target_index} "
+                f"({migration.copied} documents)"
+            )
+        else:
+            result = {}
+            for alias in (names.articles, names.runs):
+                indices = alias_indices(client, alias)
+                count = client.count(index=alias)["count"] if indices else None
+                result[alias] = {"indices": indices, "documents": count}
+            summary = "; ".join(
+                f"{alias}: {sorted(v['indices']) or 'missing'} ({v['documents']} documents)"
+                for alias, v in result.items()
+            )
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        console.print(summary, highlight=False)
+    return 0

@@ -1,0 +1,70 @@
+"""``newsflow kibana import|check``: the saved objects under ``seeds/kibana``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "kibana", help="import the Kibana data views, searches and dashboard, or check them offline"
+    )
+    parser.add_argument("action", choices=["import", "check"])
+    parser.add_argument("--url", help="Kibana URL (default NEWSFLOW_KIBANA_URL or http://127.0.0.1:5601)")
+    parser.add_argument(
+        "--file", action="append", type=Path, help="ndjson file (default seeds/kibana/*.ndjson)"
+    )
+    parser.add_argument("--space", help="Kibana space id (default: the default space)")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for Kibana (default 300)"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run)
+
+
+def _index_fields() -> dict[str, set[str]]:
+    from newsflow.index.names import ARTICLES_ALIAS, RUNS_ALIAS
+    from newsflow.index.templates import load_seed
+    from newsflow.kibana import mapping_fields
+
+    return {
+        alias: mapping_fields(load_seed(alias, "mappings")["mappings"])
+        for alias in (ARTICLES_ALIAS, RUNS_ALIAS)
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from newsflow.kibana import (
+        ImportOptions,
+        KibanaConnection,
+        check_saved_objects,
+        import_saved_objects,
+        load_saved_objects,
+        saved_object_files,
+    )
+
+    console = Console(stderr=True)
+    files = args.file or saved_object_files()
+    if args.action == "check":
+        objects = [obj for path in files for obj in load_saved_objects(path)]
+        problems = check_saved_objects(objects, _index_fields())
+        for problem in problems:
+            console.print(f"[red]problem:[/] {problem}", highlight=False)
+        console.print(f"{len(objects)} saved objects checked, {len(problems)} problems", highlight=False)
+        return 1 if problems else 0
+    reports = import_saved_objects(
+        files, KibanaConnection.from_env(args.url), ImportOptions(timeout_s=args.timeout, space=args.space)
+    )
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    for report in reports:
+        word = "[green]imported[/]" if report.success else "[red]failed[/]"
+        console.print(f"{word} {report.file}: {report.success_count} objects", highlight=False)
+        for error in report.errors:
+            console.print(f"  {error.get('type')} {error.get('id')}: {error.get('error')}", highlight=False)
+    return 0 if all(r.success for r in reports) else 1

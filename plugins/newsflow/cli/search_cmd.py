@@ -1,0 +1,128 @@
+"""``newsflow search QUERY`` and ``newsflow stories``: read the article index by story."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    search: argparse.ArgumentParser = subparsers.add_parser(
+        "search", help="full-text search, one hit per story (other outlets' reports listed under it)"
+    )
+    search.add_argument("query", help="words to search for in titles and bodies")
+    _window(search)
+    search.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    search.add_argument("--lang", help="only this language code, e.g. en")
+    search.add_argument("--all-reports", action="store_true", help="list every report, not one per story")
+    search.add_argument("--newest", action="store_true", help="newest first instead of by relevance")
+    search.add_argument("--size", type=int, default=10, help="number of hits (default 10)")
+    search.add_argument("--json", action="store_true", help="JSON with hits, reports and highlights")
+    search.set_defaults(handler=run_search)
+
+    stories: argparse.ArgumentParser = subparsers.add_parser(
+        "stories", help="the biggest stories of a period (most reports)"
+    )
+    _window(stories)
+    stories.add_argument("--size", type=int, default=10, help="number of stories (default 10)")
+    stories.add_argument("--json", action="store_true", help="machine-readable output")
+    stories.set_defaults(handler=run_stories)
+
+
+def _window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="from: ISO date/datetime or relative (7d, 12h, 2w)")
+    parser.add_argument("--until", help="until (inclusive for a date): ISO date/datetime or relative")
+    parser.add_argument("--index", help="article alias (default NEWSFLOW_INDEX_ALIAS or news-articles)")
+
+
+def _bounds(args: argparse.Namespace) -> dict[str, Any]:
+    from newsflow.search import parse_when
+
+    return {
+        "since": parse_when(args.since) if args.since else None,
+        "until": parse_when(args.until, end=True) if args.until else None,
+    }
+
+
+def _plain(fragment: str) -> str:
+    """Highlight fragments as rich markup: escape the text, then bold the matched words."""
+    from rich.markup import escape
+
+    return escape(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/]")
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from newsflow.es_client import make_client
+    from newsflow.index import IndexNames
+    from newsflow.search import search_stories
+
+    alias = IndexNames.from_env(args.index).articles
+    client = make_client()
+    try:
+        result = search_stories(
+            client,
+            args.query,
+            source=args.source,
+            lang=args.lang,
+            all_reports=args.all_reports,
+            size=args.size,
+            sort="newest" if args.newest else "relevance",
+            index=alias,
+            **_bounds(args),
+        )
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    console = Console()
+    what = "reports" if args.all_reports else "stories"
+    table = Table(title=f"{args.query!r}: {result.total_stories} stories, {result.total_reports} reports")
+    for column in ("published", "source", "title / match", "reports"):
+        table.add_column(column)
+    for hit in result.hits:
+        snippet = _plain(hit.highlights["text"][0]) if hit.highlights.get("text") else ""
+        title = _plain(hit.highlights["title"][0]) if hit.highlights.get("title") else _plain(hit.title)
+        others = ", ".join(sorted({r.source or "?" for r in hit.reports if r.id != hit.id}))
+        count = str(hit.story_reports or 1) + (f" ({others})" if others else "")
+        table.add_row((hit.published or "")[:16], hit.source or "", f"{title}\n[dim]{snippet}[/]", count)
+    console.print(table)
+    if not result.hits:
+        console.print(f"no {what} matched")
+    return 0
+
+
+def run_stories(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from newsflow.es_client import make_client
+    from newsflow.index import IndexNames
+    from newsflow.search import top_stories
+
+    alias = IndexNames.from_env(args.index).articles
+    client = make_client()
+    try:
+        stories = top_stories(client, size=args.size, index=alias, **_bounds(args))
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps([s.to_dict() for s in stories], indent=2, ensure_ascii=False))
+        return 0
+    table = Table(title="biggest stories")
+    for column in ("reports", "outlets", "first", "title"):
+        table.add_column(column)
+    for story in stories:
+        table.add_row(
+            str(story.reports),
+            str(story.sources),
+            (story.first_published or "")[:16],
+            escape(story.title or ""),
+        )
+    Console().print(table)
+    return 0

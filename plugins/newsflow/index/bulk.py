@@ -1,0 +1,422 @@
+"""Idempotent, conflict-safe bulk indexing of articles.
+
+The integ-test node has no scripting, so "update only when changed and bump a
+counter" cannot be a scripted upsert. Instead each chunk is: ``mget`` the stored
+fingerprints -> ``create`` new documents (``op_type=create``), skip unchanged
+ones, ``index`` changed ones with ``version + 1`` guarded by
+``if_seq_no``/``if_primary_term``. A 409 means another writer got there first:
+re-read and decide again. Re-running a batch therefore never duplicates, and two
+writers never clobber each other. Documents Elasticsearch refuses go to a
+dead-letter file in the archive, with the reason, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from newsflow.errors import ConfigError, IndexingError
+from newsflow.index.dead_letter import dead_letter_path, write_dead_letters
+from newsflow.index.documents import ArticleDoc, as_doc, build_document
+from newsflow.index.names import IndexNames
+from newsflow.records import Article
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 502, 503, 504)
+MAX_REPORTED_FAILURES = 50
+_LOOKUP_FIELDS = ["doc_fingerprint", "version"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOptions:
+    """The indexing stage's retry and failure policy.
+
+    ``max_retries``/backoff apply both to documents rejected with 429/50x (retried by
+    ``streaming_bulk``) and to whole chunks that hit connection errors (re-read and resent,
+    which is safe because every write is idempotent). ``max_failure_ratio`` is the share of
+    documents allowed to land in the dead-letter file before the run raises.
+    """
+
+    chunk_size: int = 500
+    max_chunk_bytes: int = 20 * 1024 * 1024
+    max_retries: int = 5
+    initial_backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    conflict_retries: int = 5
+    max_failure_ratio: float = 0.01
+    refresh: bool = False
+    dead_letter_root: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.chunk_size <= 10_000:
+            raise ConfigError(f"chunk_size={self.chunk_size} must be within 1..10000")
+        if self.max_chunk_bytes < 1024:
+            raise ConfigError(f"max_chunk_bytes={self.max_chunk_bytes} is too small (>= 1024)")
+        if self.max_retries < 0 or self.conflict_retries < 0:
+            raise ConfigError("max_retries and conflict_retries must be >= 0")
+        if self.initial_backoff_s < 0 or self.max_backoff_s < self.initial_backoff_s:
+            raise ConfigError("backoff must satisfy 0 <= initial_backoff_s <= max_backoff_s")
+        if not 0.0 <= self.max_failure_ratio <= 1.0:
+            raise ConfigError(f"max_failure_ratio={self.max_failure_ratio} must be within 0..1")
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.max_backoff_s, self.initial_backoff_s * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexFailure:
+    """One document Elasticsearch would not take; ``reason`` is a short counted code."""
+
+    id: str
+    reason: str
+    status: int | None
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "reason": self.reason, "status": self.status, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    run_id: str
+    alias: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+    failures: tuple[IndexFailure, ...] = ()
+    dead_letter_path: str | None = None
+    took_s: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failed_by_reason.values())
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "alias": self.alias,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "failed_by_reason": dict(self.failed_by_reason),
+            "failures": [f.to_dict() for f in self.failures],
+            "dead_letter_path": self.dead_letter_path,
+            "took_s": round(self.took_s, 3),
+        }
+
+
+class BulkIndexingError(IndexingError):
+    """Indexing failed past the policy; ``report`` says what was written and what was not."""
+
+    def __init__(self, message: str, report: IndexReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(slots=True)
+class _Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    failures: list[IndexFailure] = field(default_factory=list)
+    dead_letter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    action: dict[str, Any] | None  # None: unchanged
+    document: dict[str, Any]
+    is_new: bool
+
+
+def _batched(items: Iterable[Article | ArticleDoc], size: int) -> Iterator[list[ArticleDoc]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield [as_doc(item) for item in chunk]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _plan(
+    client: Elasticsearch, alias: str, pending: dict[str, ArticleDoc], indexed_at: str
+) -> dict[str, _Planned]:
+    """Decide create / update / skip for each pending document from its stored fingerprint."""
+    found = client.mget(index=alias, ids=list(pending), source_includes=_LOOKUP_FIELDS)
+    stored = {d["_id"]: d for d in found["docs"] if d.get("found")}
+    plans: dict[str, _Planned] = {}
+    for doc_id, item in pending.items():
+        old = stored.get(doc_id)
+        if old is None:
+            document = build_document(item, version=1, indexed_at=indexed_at)
+            action = {"_op_type": "create", "_index": alias, "_id": doc_id, "_source": document}
+            plans[doc_id] = _Planned(action=action, document=document, is_new=True)
+            continue
+        source = old.get("_source", {})
+        version = int(source.get("version") or 1) + 1
+        document = build_document(item, version=version, indexed_at=indexed_at)
+        if document["doc_fingerprint"] == source.get("doc_fingerprint"):
+            plans[doc_id] = _Planned(action=None, document=document, is_new=False)
+            continue
+        action = {
+            "_op_type": "index",
+            "_index": old["_index"],
+            "_id": doc_id,
+            "if_seq_no": old["_seq_no"],
+            "if_primary_term": old["_primary_term"],
+            "_source": document,
+        }
+        plans[doc_id] = _Planned(action=action, document=document, is_new=False)
+    return plans
+
+
+def _error_text(info: dict[str, Any]) -> tuple[str, str]:
+    error = info.get("error")
+    if isinstance(error, dict):
+        reason = str(error.get("type") or "rejected")
+        caused = error.get("caused_by", {})
+        detail = str(error.get("reason") or "")
+        if isinstance(caused, dict) and caused.get("reason"):
+            detail = f"{detail}: {caused.get('reason')}"
+        return reason, detail
+    if "exception" in info:
+        return "request_failed", str(info.get("exception"))
+    return "rejected", str(error or info)
+
+
+def _send(
+    client: Elasticsearch,
+    plans: dict[str, _Planned],
+    options: IndexOptions,
+    tally: _Tally,
+    rejects: list[tuple[IndexFailure, dict[str, Any]]],
+) -> dict[str, ArticleDoc | None]:
+    """Bulk-write the planned actions; returns the ids that hit a version conflict."""
+    from elasticsearch.helpers import streaming_bulk
+
+    actions = [p.action for p in plans.values() if p.action is not None]
+    tally.unchanged += sum(1 for p in plans.values() if p.action is None)
+    conflicts: dict[str, ArticleDoc | None] = {}
+    if not actions:
+        return conflicts
+    results = streaming_bulk(
+        client,
+        actions,
+        chunk_size=len(actions),
+        max_chunk_bytes=options.max_chunk_bytes,
+        raise_on_error=False,
+        raise_on_exception=False,
+        max_retries=options.max_retries,
+        initial_backoff=options.initial_backoff_s,
+        max_backoff=options.max_backoff_s,
+        retry_on_status=RETRY_STATUSES,
+    )
+    for ok, item in results:
+        op_type, info = next(iter(item.items()))
+        doc_id = str(info.get("_id"))
+        if ok:
+            if info.get("result") == "created" or op_type == "create":
+                tally.created += 1
+            else:
+                tally.updated += 1
+            continue
+        status = info.get("status")
+        if status == 409:
+            conflicts[doc_id] = None
+            continue
+        reason, detail = _error_text(info)
+        failure = IndexFailure(
+            id=doc_id, reason=reason, status=status if isinstance(status, int) else None, error=detail
+        )
+        plan = plans.get(doc_id)
+        rejects.append((failure, plan.document if plan else {}))
+    return conflicts
+
+
+def _record(
+    tally: _Tally,
+    rejects: list[tuple[IndexFailure, dict[str, Any]]],
+    *,
+    run_id: str,
+    alias: str,
+    options: IndexOptions,
+) -> None:
+    if not rejects:
+        return
+    path = tally.dead_letter or dead_letter_path(run_id, root=options.dead_letter_root)
+    failed_at = _now()
+    write_dead_letters(
+        path,
+        (
+            {**failure.to_dict(), "run_id": run_id, "alias": alias, "failed_at": failed_at, "document": doc}
+            for failure, doc in rejects
+        ),
+    )
+    tally.dead_letter = path
+    for failure, _ in rejects:
+        tally.failed[failure.reason] += 1
+        if len(tally.failures) < MAX_REPORTED_FAILURES:
+            tally.failures.append(failure)
+        log.warning(
+            "document %s not indexed into %s: %s (%s)", failure.id, alias, failure.reason, failure.error
+        )
+    rejects.clear()
+
+
+def _report(tally: _Tally, run_id: str, alias: str, started: float) -> IndexReport:
+    return IndexReport(
+        run_id=run_id,
+        alias=alias,
+        created=tally.created,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        failed_by_reason=dict(tally.failed),
+        failures=tuple(tally.failures),
+        dead_letter_path=tally.dead_letter,
+        took_s=time.monotonic() - started,
+    )
+
+
+def _index_chunk(
+    client: Elasticsearch,
+    chunk: list[ArticleDoc],
+    *,
+    alias: str,
+    options: IndexOptions,
+    tally: _Tally,
+    rejects: list[tuple[IndexFailure, dict[str, Any]]],
+) -> bool:
+    """Write one chunk with the retry policy; False when the cluster stayed unreachable."""
+    from elasticsearch import ApiError, TransportError
+
+    pending = {item.id: item for item in chunk}  # the last version of a repeated article wins
+    tally.unchanged += len(chunk) - len(pending)
+    indexed_at = _now()
+    attempts = 0
+    conflict_rounds = 0
+    while pending:
+        try:
+            plans = _plan(client, alias, pending, indexed_at)
+            conflicts = _send(client, plans, options, tally, rejects)
+        except (TransportError, ApiError) as exc:
+            status = getattr(exc, "status_code", None) if isinstance(exc, ApiError) else None
+            if isinstance(exc, ApiError) and status not in RETRY_STATUSES:
+                hint = {
+                    401: " Check NEWSFLOW_ES_USERNAME/PASSWORD or NEWSFLOW_ES_API_KEY.",
+                    403: " The user needs write and read privileges on the alias.",
+                    404: " Run `newsflow index setup`.",
+                }.get(status or 0, "")
+                raise IndexingError(
+                    f"Elasticsearch refused the request for {alias!r} (HTTP {status}): {exc}.{hint}"
+                ) from exc
+            attempts += 1
+            if attempts > options.max_retries:
+                for doc_id, item in pending.items():
+                    failure = IndexFailure(id=doc_id, reason="unavailable", status=status, error=str(exc))
+                    rejects.append((failure, item.article.to_dict()))
+                return False
+            delay = options.backoff(attempts)
+            log.warning("Elasticsearch unavailable (%s); retrying the chunk in %.1fs", exc, delay)
+            time.sleep(delay)
+            continue
+        if conflicts:
+            conflict_rounds += 1
+            if conflict_rounds > options.conflict_retries:
+                for doc_id in conflicts:
+                    failure = IndexFailure(
+                        id=doc_id,
+                        reason="version_conflict",
+                        status=409,
+                        error="another writer kept changing this document; retried "
+                        f"{options.conflict_retries} times",
+                    )
+                    rejects.append((failure, plans[doc_id].document))
+                return True
+            log.info("%s version conflicts; re-reading and retrying", len(conflicts))
+        pending = {doc_id: pending[doc_id] for doc_id in conflicts}
+    return True
+
+
+def index_articles(
+    client: Elasticsearch,
+    items: Iterable[Article | ArticleDoc],
+    *,
+    names: IndexNames | None = None,
+    options: IndexOptions | None = None,
+    run_id: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IndexReport:
+    """Create-or-update ``items`` under the articles alias; see the module docstring for why.
+
+    Raises ``BulkIndexingError`` (with the report) when the cluster stays unreachable after the
+    retries or the failed share passes ``options.max_failure_ratio``; rejected documents are in
+    the dead-letter file either way.
+    """
+    from newsflow.index.templates import write_index
+
+    names = names or IndexNames.from_env()
+    options = options or IndexOptions()
+    run_id = run_id or f"index-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    alias = names.articles
+    if write_index(client, alias) is None:
+        raise IndexingError(
+            f"alias {alias!r} does not exist; run `newsflow index setup` before indexing "
+            "(writing to a missing alias would create an unmapped index)"
+        )
+    started = time.monotonic()
+    tally = _Tally()
+    rejects: list[tuple[IndexFailure, dict[str, Any]]] = []
+    done = 0
+    for chunk in _batched(items, options.chunk_size):
+        reachable = _index_chunk(client, chunk, alias=alias, options=options, tally=tally, rejects=rejects)
+        _record(tally, rejects, run_id=run_id, alias=alias, options=options)
+        done += len(chunk)
+        if on_progress is not None:
+            on_progress(done)
+        if not reachable:
+            report = _report(tally, run_id, alias, started)
+            raise BulkIndexingError(
+                f"Elasticsearch stayed unreachable after {options.max_retries} retries while indexing "
+                f"into {alias!r}; {report.created + report.updated} documents were written, the failed "
+                f"chunk is in {report.dead_letter_path}. Check the cluster, then re-run: indexing is "
+                "idempotent.",
+                report,
+            )
+    if options.refresh:
+        client.indices.refresh(index=alias)
+    report = _report(tally, run_id, alias, started)
+    log.info(
+        "indexed into %s: %s created, %s updated, %s unchanged, %s failed",
+        alias,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.failed,
+    )
+    if report.total and report.failed / report.total > options.max_failure_ratio:
+        raise BulkIndexingError(
+            f"{report.failed} of {report.total} documents could not be indexed into {alias!r} "
+            f"({dict(report.failed_by_reason)}), more than max_failure_ratio={options.max_failure_ratio}; "
+            f"they are in {report.dead_letter_path}",
+            report,
+        )
+    return report

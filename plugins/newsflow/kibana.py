@@ -1,0 +1,263 @@
+"""Kibana saved objects: check them offline, import them into a running Kibana.
+
+The objects (data views, saved searches, visualizations, dashboard) are ndjson
+data under ``seeds/kibana/``. Kibana cannot run in CI, so ``check_saved_objects``
+catches what a broken import would: bad JSON, duplicate ids, dangling
+references, fields that the index mapping does not have. ``import_saved_objects``
+posts the files to ``/api/saved_objects/_import`` and keeps retrying while Kibana
+is still starting (it answers 503 or refuses connections until it is ready).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newsflow import settings
+from newsflow.errors import ConfigError, InputError, ServiceError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+_KQL_FIELD_RE = re.compile(r"([A-Za-z_][\w.]*)\s*:")
+
+
+@dataclass(frozen=True, slots=True)
+class KibanaConnection:
+    """Where Kibana is and how to log in; secrets stay out of ``repr``."""
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    verify: bool = True
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self.api_key else ("basic" if self.username else "none")
+        return f"KibanaConnection(url={self.url!r}, auth={auth})"
+
+    @classmethod
+    def from_env(cls, url: str | None = None) -> KibanaConnection:
+        found = url or os.environ.get("NEWSFLOW_KIBANA_URL") or "http://127.0.0.1:5601"
+        if not found.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"Kibana URL {found!r} must start with http:// or https://; fix NEWSFLOW_KIBANA_URL"
+            )
+        return cls(
+            url=found.rstrip("/"),
+            username=os.environ.get("NEWSFLOW_KIBANA_USERNAME") or None,
+            password=os.environ.get("NEWSFLOW_KIBANA_PASSWORD") or None,
+            api_key=os.environ.get("NEWSFLOW_KIBANA_API_KEY") or None,
+            verify=os.environ.get("NEWSFLOW_KIBANA_VERIFY_CERTS", "true").lower() not in {"0", "false", "no"},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    overwrite: bool = True
+    timeout_s: float = 300.0  # how long to wait for Kibana to become ready
+    retry_interval_s: float = 5.0
+    request_timeout_s: float = 60.0
+    space: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s < 0 or self.retry_interval_s <= 0 or self.request_timeout_s <= 0:
+            raise ConfigError("Kibana import timeouts must be positive")
+        if self.space is not None and not re.fullmatch(r"[a-z0-9_-]+", self.space):
+            raise ConfigError(f"Kibana space {self.space!r} is not a valid space id")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    file: str
+    success: bool
+    success_count: int
+    errors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "success": self.success,
+            "success_count": self.success_count,
+            "errors": list(self.errors),
+        }
+
+
+def saved_object_files(directory: Path | None = None) -> list[Path]:
+    folder = directory or settings.seeds_dir() / "kibana"
+    files = sorted(folder.glob("*.ndjson"))
+    if not files:
+        raise ConfigError(f"no *.ndjson saved objects in {folder}; restore seeds/kibana from the repository")
+    return files
+
+
+def load_saved_objects(path: Path) -> list[dict[str, Any]]:
+    objects = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{number} is not valid JSON ({exc}); fix that line") from None
+        if not isinstance(obj, dict) or not {"id", "type", "attributes"} <= obj.keys():
+            raise InputError(f"{path}:{number} is not a saved object (needs id, type and attributes)")
+        objects.append(obj)
+    return objects
+
+
+def mapping_fields(mappings: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every field path a mapping declares, sub-fields (``title.raw``) included."""
+    found: set[str] = set()
+    for name, spec in mappings.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        found.add(path)
+        found.update(f"{path}.{sub}" for sub in spec.get("fields", {}))
+        found.update(mapping_fields(spec, f"{path}."))
+    return found
+
+
+def _embedded(attrs: Mapping[str, Any], key: str) -> Any:
+    raw = attrs.get(key)
+    return json.loads(raw) if isinstance(raw, str) and raw else {}
+
+
+def fields_used(obj: Mapping[str, Any]) -> set[str]:
+    """Index fields an object relies on: aggregation fields, columns, sort and query fields."""
+    attrs = obj.get("attributes", {})
+    used: set[str] = set()
+    if obj.get("type") == "index-pattern" and attrs.get("timeFieldName"):
+        used.add(attrs["timeFieldName"])
+    for agg in _embedded(attrs, "visState").get("aggs", []) if "visState" in attrs else []:
+        params = agg.get("params", {})
+        used.update(str(params[key]) for key in ("field", "sortField") if params.get(key))
+    used.update(str(c) for c in attrs.get("columns", []) if c != "_source")
+    used.update(str(s[0]) for s in attrs.get("sort", []) if s)
+    search = _embedded(attrs.get("kibanaSavedObjectMeta", {}), "searchSourceJSON")
+    query = search.get("query", {}).get("query", "") if isinstance(search, dict) else ""
+    if isinstance(query, str):
+        used.update(_KQL_FIELD_RE.findall(query))
+    return used
+
+
+def check_saved_objects(
+    objects: Iterable[Mapping[str, Any]], index_fields: Mapping[str, set[str]]
+) -> list[str]:
+    """Problems that would break the import or the dashboard; empty when all is well.
+
+    ``index_fields`` maps a data-view title (index pattern) to the fields its index declares.
+    """
+    problems: list[str] = []
+    objs = list(objects)
+    seen: dict[tuple[str, str], int] = {}
+    ids = [o["id"] for o in objs]
+    problems.extend(f"duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1}))
+    for obj in objs:
+        seen[(obj["type"], obj["id"])] = 1
+    patterns = {o["id"]: o["attributes"].get("title", "") for o in objs if o["type"] == "index-pattern"}
+    for title in patterns.values():
+        if title not in index_fields:
+            problems.append(f"data view {title!r} matches no index newsflow creates ({sorted(index_fields)})")
+    for obj in objs:
+        label = f"{obj['type']} {obj['id']!r}"
+        for ref in obj.get("references", []):
+            if (ref.get("type"), ref.get("id")) not in seen:
+                problems.append(f"{label} references missing {ref.get('type')} {ref.get('id')!r}")
+        data_views = [r["id"] for r in obj.get("references", []) if r.get("type") == "index-pattern"]
+        if obj["type"] == "index-pattern":
+            data_views = [obj["id"]]
+        for view in data_views:
+            known = index_fields.get(patterns.get(view, ""), set())
+            problems.extend(
+                f"{label} uses field {name!r} which {patterns.get(view)!r} does not map"
+                for name in sorted(fields_used(obj) - known)
+            )
+        if obj["type"] == "dashboard":
+            panels = _embedded(obj["attributes"], "panelsJSON")
+            names = {r.get("name") for r in obj.get("references", [])}
+            problems.extend(
+                f"{label} panel {p.get('panelIndex')} has no reference {p.get('panelRefName')!r}"
+                for p in panels
+                if p.get("panelRefName") not in names
+            )
+    return problems
+
+
+def _auth_headers(conn: KibanaConnection) -> dict[str, str]:
+    headers = {"kbn-xsrf": "newsflow"}
+    if conn.api_key:
+        headers["Authorization"] = f"ApiKey {conn.api_key}"
+    elif conn.username:
+        token = base64.b64encode(f"{conn.username}:{conn.password or ''}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+def import_file(path: Path, conn: KibanaConnection, options: ImportOptions) -> ImportReport:
+    """Post one ndjson file; retries connection errors and 502/503/504 until ``timeout_s``."""
+    import httpx
+
+    load_saved_objects(path)  # refuse to send a broken file
+    base = conn.url + (f"/s/{options.space}" if options.space else "")
+    url = f"{base}/api/saved_objects/_import"
+    params = {"overwrite": "true"} if options.overwrite else {}
+    deadline = time.monotonic() + options.timeout_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with httpx.Client(timeout=options.request_timeout_s, verify=conn.verify) as http:
+                response = http.post(
+                    url,
+                    params=params,
+                    headers=_auth_headers(conn),
+                    files={"file": (path.name, path.read_bytes(), "application/ndjson")},
+                )
+        except httpx.TransportError as exc:
+            problem = f"cannot reach Kibana at {conn.url} ({type(exc).__name__})"
+        else:
+            if response.status_code in RETRY_STATUSES:
+                problem = f"Kibana at {conn.url} is not ready (HTTP {response.status_code})"
+            elif response.status_code in (401, 403):
+                raise ServiceError(
+                    f"Kibana at {conn.url} refused the credentials (HTTP {response.status_code}); set "
+                    "NEWSFLOW_KIBANA_USERNAME/NEWSFLOW_KIBANA_PASSWORD or NEWSFLOW_KIBANA_API_KEY"
+                )
+            elif response.status_code != 200:
+                raise ServiceError(
+                    f"Kibana rejected {path.name} (HTTP {response.status_code}): {response.text[:500]}"
+                )
+            else:
+                body = response.json()
+                return ImportReport(
+                    file=str(path),
+                    success=bool(body.get("success")),
+                    success_count=int(body.get("successCount", 0)),
+                    errors=tuple(body.get("errors", [])),
+                )
+        if time.monotonic() + options.retry_interval_s > deadline:
+            raise ServiceError(
+                f"{problem}; gave up after {attempt} attempts in {options.timeout_s:.0f}s. Start Kibana or "
+                "set NEWSFLOW_KIBANA_URL / --url"
+            )
+        log.info("%s; retrying in %.0fs", problem, options.retry_interval_s)
+        time.sleep(options.retry_interval_s)
+
+
+def import_saved_objects(
+    files: Iterable[Path] | None = None,
+    conn: KibanaConnection | None = None,
+    options: ImportOptions | None = None,
+) -> list[ImportReport]:
+    conn = conn or KibanaConnection.from_env()
+    options = options or ImportOptions()
+    paths = list(files) if files is not None else saved_object_files()
+    return [import_file(path, conn, options) for path in paths]

@@ -1,0 +1,120 @@
+"""Killing Elasticsearch mid-bulk, then re-running, leaves every article indexed exactly once.
+
+Runs a private node (own state dir, own ports) so the shared node on 9200 is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import service_missing
+
+pytestmark = pytest.mark.integration
+
+N_ARTICLES = 3000
+KILL_AFTER = 1000
+
+
+def _free_port_pair() -> int:
+    """An HTTP port whose transport port (+100) is free too."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port > 65000:
+            continue
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port + 100)) != 0:
+                return port
+    raise RuntimeError("no free port pair found")
+
+
+def _articles() -> list[Any]:
+    from newsflow.records import Article
+
+    return [
+        Article(
+            url=f"https://kill{i % 7}.example/{i}",
+            canonical_url=f"https://kill{i % 7}.example/{i}",
+            title=f"Report {i} on the harbour works",
+            text=f"Body of report {i}. " * 20,
+            published=f"2024-03-{1 + i % 28:02d}T12:00:00Z",
+            source=f"kill{i % 7}.example",
+            content_hash=f"h{i}",
+        )
+        for i in range(N_ARTICLES)
+    ]
+
+
+def test_sigkill_mid_bulk_then_rerun_indexes_each_article_once(tmp_path: Path) -> None:
+    from newsflow import local_es, settings
+    from newsflow.es_client import make_client
+    from newsflow.index import BulkIndexingError, IndexNames, IndexOptions, index_articles, setup_indices
+
+    if os.environ.get("NEWSFLOW_ES_URL"):
+        pytest.skip("NEWSFLOW_ES_URL is set: local_es.up() would not start the private node this test kills")
+    if os.environ.get("NEWSFLOW_ES_HOME"):
+        pytest.skip("NEWSFLOW_ES_HOME is set: a private node would share the main node's home")
+    cached = settings.state_dir() / "cache" / f"elasticsearch-{local_es.ES_VERSION}.zip"
+    state = tmp_path / "es-state"
+    (state / "cache").mkdir(parents=True)
+    if cached.exists():
+        try:
+            os.link(cached, state / "cache" / cached.name)
+        except OSError:
+            shutil.copy2(cached, state / "cache" / cached.name)
+    options = local_es.LocalEsOptions(
+        http_port=_free_port_pair(), state_dir=state, heap_mb=512, start_timeout_s=110
+    )
+    home = local_es.node_home(options)
+    try:
+        try:
+            local_es.up(options)
+        except Exception as exc:
+            service_missing(f"could not start a private Elasticsearch node: {exc}")
+        conn = settings.EsConnection(url=options.url, external=True)
+        client = make_client(conn, max_retries=0, request_timeout=10)
+        names = IndexNames.with_prefix("kill")
+        setup_indices(client, names)
+        articles = _articles()
+        index_options = IndexOptions(
+            chunk_size=250,
+            max_retries=2,
+            initial_backoff_s=0.2,
+            max_backoff_s=0.5,
+            dead_letter_root=str(tmp_path / "archive"),
+        )
+        killed: list[int] = []
+
+        def kill_after(done: int) -> None:
+            if done >= KILL_AFTER and not killed:
+                pid = local_es.status(options).pid
+                assert pid is not None
+                os.killpg(pid, signal.SIGKILL)
+                killed.append(done)
+
+        with pytest.raises(BulkIndexingError) as raised:
+            index_articles(client, articles, names=names, options=index_options, on_progress=kill_after)
+        assert killed == [KILL_AFTER]
+        partial = raised.value.report
+        assert partial.failed_by_reason.get("unavailable", 0) > 0
+        assert partial.created == KILL_AFTER
+        assert partial.dead_letter_path and Path(partial.dead_letter_path).exists()
+
+        local_es.up(options)  # same state dir: the acknowledged documents survived the kill
+        report = index_articles(client, articles, names=names, options=index_options)
+        assert report.failed == 0
+        assert report.created + report.unchanged == N_ARTICLES
+        assert report.unchanged >= KILL_AFTER
+        client.indices.refresh(index=names.articles)
+        assert client.count(index=names.articles)["count"] == N_ARTICLES
+        client.close()
+    finally:
+        local_es.down(options)
+        shutil.rmtree(home, ignore_errors=True)

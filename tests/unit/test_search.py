@@ -1,0 +1,74 @@
+"""Pure parts of story search: date parsing and the request bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from newsflow.errors import InputError
+from newsflow.search import build_search_body, build_top_stories_body, parse_when
+
+NOW = datetime(2024, 8, 29, 15, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("7d", False, datetime(2024, 8, 22, 15, 30, tzinfo=UTC)),
+        ("12h", False, datetime(2024, 8, 29, 3, 30, tzinfo=UTC)),
+        ("30m", False, datetime(2024, 8, 29, 15, 0, tzinfo=UTC)),
+        ("2w", False, datetime(2024, 8, 15, 15, 30, tzinfo=UTC)),
+        ("today", False, datetime(2024, 8, 29, tzinfo=UTC)),
+        ("yesterday", True, datetime(2024, 8, 29, tzinfo=UTC)),
+        ("2024-08-01", False, datetime(2024, 8, 1, tzinfo=UTC)),
+        ("2024-08-01", True, datetime(2024, 8, 2, tzinfo=UTC)),
+        ("2024-08-01T10:00:00Z", False, datetime(2024, 8, 1, 10, tzinfo=UTC)),
+        ("2024-08-01T10:00:00+02:00", False, datetime(2024, 8, 1, 8, tzinfo=UTC)),
+    ],
+)
+def test_parse_when(text: str, end: bool, expected: datetime) -> None:
+    assert parse_when(text, now=NOW, end=end) == expected
+
+
+@pytest.mark.parametrize("bad", ["last week", "7x", "2024-13-01", ""])
+def test_parse_when_rejects_with_hint(bad: str) -> None:
+    with pytest.raises(InputError, match="7d"):
+        parse_when(bad, now=NOW)
+
+
+def test_story_search_body_collapses_by_default() -> None:
+    body = build_search_body("Kherson", since=datetime(2024, 8, 1, tzinfo=UTC), source="bbc.co.uk", lang="en")
+    assert body["collapse"]["field"] == "story_id"
+    inner = body["collapse"]["inner_hits"]
+    assert inner["sort"][0]["published"]["order"] == "asc" and inner["highlight"]
+    fields = body["query"]["bool"]["must"][0]["multi_match"]["fields"]
+    assert fields[0].startswith("title^") and "text" in fields
+    filters = body["query"]["bool"]["filter"]
+    assert {"range": {"published": {"gte": "2024-08-01T00:00:00Z"}}} in filters
+    assert {"terms": {"source": ["bbc.co.uk"]}} in filters
+    assert {"term": {"language": "en"}} in filters
+    assert "sort" not in body
+
+
+def test_all_reports_and_newest() -> None:
+    body = build_search_body("Kherson", all_reports=True, sort="newest")
+    assert "collapse" not in body
+    assert body["sort"][0] == {"published": {"order": "desc", "missing": "_last"}}
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"query": "  "}, {"query": "x", "size": 0}, {"query": "x", "sort": "oldest"}]
+)
+def test_search_body_validation(kwargs: dict[str, object]) -> None:
+    with pytest.raises(InputError):
+        build_search_body(**kwargs)  # type: ignore[arg-type]  # deliberately invalid arguments
+
+
+def test_top_stories_body() -> None:
+    body = build_top_stories_body(until=datetime(2024, 9, 1, tzinfo=UTC), size=5)
+    stories = body["aggs"]["stories"]
+    assert stories["terms"]["field"] == "story_id" and stories["terms"]["size"] == 5
+    assert stories["aggs"]["sources"] == {"cardinality": {"field": "source"}}
+    assert stories["aggs"]["representative"]["top_hits"]["size"] == 1
+    assert body["query"]["bool"]["filter"] == [{"range": {"published": {"lt": "2024-09-01T00:00:00Z"}}}]
