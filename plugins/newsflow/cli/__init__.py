@@ -48,6 +48,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     return code
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,52 @@
+# newsflow: `make demo` runs the pipeline on local defaults; `make test` is what CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# The lock is compiled for this interpreter and platform (see `make lock`).
+LOCK := requirements.lock
+
+.PHONY: install demo down test lint typecheck pytest lock bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/newsflow demo
+
+down: install
+	$(BIN)/newsflow down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Re-pin after changing dependencies in pyproject.toml.
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --group dev --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --quiet -o $(LOCK)
+
+clean: down
+	rm -rf .local/airflow .local/archive

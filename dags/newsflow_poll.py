@@ -1,0 +1,50 @@
+"""Poll the feed registry and fetch new articles into the raw WARC archive.
+
+Runs every 5 minutes (each feed keeps its own interval), and at once when an
+outside system pings the feed-ping asset. Feeds are polled in host-sharded
+batches (dynamic task mapping over batches, never a task per feed); the run
+ends by publishing WARC paths on the raw-archive asset for the processing DAG.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from newsflow.airflow import tasks
+from newsflow.airflow.assets import FEED_PING, RAW_ARCHIVE
+
+RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
+
+
+@dag(
+    dag_id="newsflow_poll",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/5 * * * *", timezone="UTC"), assets=[FEED_PING]
+    ),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["newsflow", "ingest"],
+    default_args=RETRIES,
+    doc_md=__doc__,
+)
+def newsflow_poll() -> None:
+    @task
+    def plan_poll() -> list[list[str]]:
+        return tasks.plan_poll()
+
+    @task(max_active_tis_per_dagrun=4)
+    def poll(feed_names: list[str]) -> dict[str, object]:
+        return tasks.poll(feed_names)
+
+    @task(outlets=[RAW_ARCHIVE], retries=0)
+    def publish(results: list[dict[str, object]]) -> dict[str, object]:
+        return tasks.publish_archive_event(results)
+
+    # TaskFlow hands an XComArg here that resolves to the list of batch results at run time.
+    publish(poll.expand(feed_names=plan_poll()))  # type: ignore[arg-type]  # XComArg, see above
+
+
+newsflow_poll()

@@ -1,0 +1,149 @@
+"""``make demo``: the whole pipeline on local defaults, through the real Airflow scheduler.
+
+Starts (or reuses) Elasticsearch, the fixture site and Airflow, runs the polling
+DAG, waits for the processing DAG its asset event triggers, and searches the
+result. Services stay up for exploration; ``make down`` stops them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsflow import demo_site, local_airflow, local_es, settings
+from newsflow.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+POLL_DAG = "newsflow_poll"
+PROCESS_DAG = "newsflow_process"
+
+
+def _site_pid_file() -> Path:
+    return settings.state_dir() / "demo-site.pid"
+
+
+def _site_up(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def site_up(port: int = demo_site.DEFAULT_PORT) -> str:
+    """The fixture site as a background process (it must outlive this command)."""
+    url = f"http://127.0.0.1:{port}"
+    if _site_up(port):
+        return url
+    settings.state_dir().mkdir(parents=True, exist_ok=True)
+    log_path = settings.state_dir() / "demo-site.log"
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsflow.cli", "demo-site", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _site_pid_file().write_text(str(proc.pid))
+    for _ in range(50):
+        if _site_up(port):
+            return url
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise ServiceError(f"the demo site did not start on port {port}; see {log_path}")
+
+
+def site_down() -> bool:
+    try:
+        pid = int(_site_pid_file().read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    _site_pid_file().unlink(missing_ok=True)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    es_url: str
+    airflow_url: str
+    airflow_password: str
+    site_url: str
+    poll_run: str
+    poll_state: str
+    process_run: str
+    process_state: str
+    documents: int
+
+
+def run_demo(progress: object = None) -> DemoReport:
+    def say(message: str) -> None:
+        log.info("%s", message)
+        if callable(progress):
+            progress(message)
+
+    say("Elasticsearch: starting or reusing the local node")
+    es = local_es.up()
+    from newsflow.es_client import make_client
+    from newsflow.index import IndexNames, setup_indices
+
+    client = make_client()
+    setup_indices(client, IndexNames.from_env())
+    say("fixture site: serving seeds/site on 127.0.0.1")
+    site = site_up()
+    say("Airflow: starting or reusing scheduler, dag-processor, triggerer, api-server")
+    airflow = local_airflow.up()
+    api = local_airflow.AirflowApi()
+    for dag_id in (POLL_DAG, PROCESS_DAG):
+        api.wait_for_dag(dag_id)
+        api.unpause(dag_id)
+    known = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+    say(f"Airflow: triggering {POLL_DAG}")
+    poll_run = api.trigger(POLL_DAG)
+    poll_state = api.wait_for_run(POLL_DAG, poll_run)
+    if poll_state != "success":
+        raise ServiceError(f"{POLL_DAG} run {poll_run} ended {poll_state}; see {airflow.url}")
+    say(f"Airflow: waiting for {PROCESS_DAG}, triggered by the raw-archive asset event")
+    process_run = api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")
+    process_state = api.wait_for_run(PROCESS_DAG, process_run)
+    if process_state != "success":
+        raise ServiceError(f"{PROCESS_DAG} run {process_run} ended {process_state}; see {airflow.url}")
+    alias = IndexNames.from_env().articles
+    client.indices.refresh(index=alias)
+    documents = int(client.count(index=alias)["count"])
+    client.close()
+    return DemoReport(
+        es_url=es.url,
+        airflow_url=airflow.url,
+        airflow_password=api.password(),
+        site_url=site,
+        poll_run=poll_run,
+        poll_state=poll_state,
+        process_run=process_run,
+        process_state=process_state,
+        documents=documents,
+    )
+
+
+def stop_all() -> list[str]:
+    stopped = []
+    if local_airflow.down():
+        stopped.append("Airflow")
+    if site_down():
+        stopped.append("demo site")
+    if local_es.down():
+        stopped.append("Elasticsearch")
+    return stopped
