@@ -47,4 +47,4 @@ def newsflow_poll() -> None:
     publish(poll.expand(feed_names=plan_poll()))  # type: ignore[arg-type]  # XComArg, see above
 
 
-newsflow_poll()
+poll_dag = newsflow_poll()

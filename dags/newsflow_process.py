@@ -48,4 +48,4 @@ def newsflow_process() -> None:
     record_metrics(process.expand(files=plan_process()))  # type: ignore[arg-type]  # XComArg, see above
 
 
-newsflow_process()
+process_dag = newsflow_process()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.conftest import service_missing
 
 pytestmark = pytest.mark.integration

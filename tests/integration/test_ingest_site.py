@@ -8,13 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.site.server import FAULT_REASONS, RECOVERED, NewsSite
-
 from newsflow.archive import ArchiveIndex, ArchiveOptions, iter_responses, read_record
 from newsflow.feeds import FeedSpec
 from newsflow.feedstate import JsonFeedStateStore
 from newsflow.fetch import FetchOptions
 from newsflow.ingest import fetch_articles, poll_feeds
+from tests.site.server import FAULT_REASONS, RECOVERED, NewsSite
 
 pytest_plugins = ["tests.site.conftest_plugin"]
 

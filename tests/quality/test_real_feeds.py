@@ -12,9 +12,9 @@ import json
 from collections import Counter
 
 import pytest
-from tests.conftest import shared_path
 
 from newsflow.feeds import parse_feed
+from tests.conftest import shared_path
 
 EXPECTED_ITEMS = 6555
 EXPECTED_BOZO = 7

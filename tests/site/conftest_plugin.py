@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
 from tests.site.server import AEB_DIR, SEEDS_DIR, SHARED, NewsSite
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.site.server import NewsSite
 
 from newsflow.cli import main
+from tests.site.server import NewsSite
 
 pytest_plugins = ["tests.site.conftest_plugin"]
 

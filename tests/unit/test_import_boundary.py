@@ -22,7 +22,9 @@ def _airflow_imports(path: Path) -> list[str]:
             names = [node.module]
         else:
             continue
-        found.extend(f"{path}:{node.lineno}: {n}" for n in names if n == "airflow" or n.startswith("airflow."))
+        found.extend(
+            f"{path}:{node.lineno}: {n}" for n in names if n == "airflow" or n.startswith("airflow.")
+        )
     return found
 
 

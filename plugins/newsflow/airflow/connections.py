@@ -24,11 +24,11 @@ DEFAULT_CONN_ID = "newsflow_es"
 
 def es_connection(conn_id: str = DEFAULT_CONN_ID) -> settings.EsConnection:
     from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowRuntimeError
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
 
     try:
         conn = Connection.get(conn_id)
-    except AirflowRuntimeError:
+    except (AirflowNotFoundException, AirflowRuntimeError):
         log.info("no Airflow connection %r; using NEWSFLOW_ES_* environment", conn_id)
         return settings.es_connection()
     host = conn.host or ""

@@ -1,0 +1,28 @@
+"""Extraction stage: raw HTML to ``newsflow.records.Article``.
+
+Public API: ``extract_article``, ``fallback_article``, ``ExtractOptions``, ``FeedHints``,
+``REASONS`` and ``extractor_version``.
+
+``ExtractionError.reason`` codes (``REASONS`` holds the same list with explanations):
+``empty`` (no body), ``not_html`` (binary, JSON, plain text, unparseable), ``too_large``
+(above ``max_html_bytes``), ``not_article`` (no main text, or a short one on a page not
+marked as an article), ``too_short`` (an article page with less than ``min_text_chars``)
+and ``paywall`` (marked not free, only a teaser readable). The batch runner adds
+``unreadable`` (file), ``crash`` (a bug, logged) and ``bad_manifest_line``. For every
+reason the caller can keep the entry with ``fallback_article(url, feed_hints)``.
+"""
+
+from __future__ import annotations
+
+from newsflow.extract.article import extract_article, extractor_version, fallback_article, summary_text
+from newsflow.extract.options import REASONS, ExtractOptions, FeedHints
+
+__all__ = [
+    "REASONS",
+    "ExtractOptions",
+    "FeedHints",
+    "extract_article",
+    "extractor_version",
+    "fallback_article",
+    "summary_text",
+]

@@ -1,0 +1,244 @@
+"""Raw page to ``Article``: decode, read metadata, extract the body, decide the publish date.
+
+The publish date is never silently "now": it comes, in order, from the page's
+JSON-LD, its meta tags, the feed entry, the URL, a date found in the page text,
+the time the pipeline first saw the entry, or it stays empty ("none"). The page's
+own structured markup beats the feed because feeds often carry a rebuild or
+update time; the feed beats the URL and the text because those are day-precision
+guesses. Pages that hold no article raise ``ExtractionError`` with a reason code
+(see ``REASONS``); ``fallback_article`` then keeps the entry alive from its feed summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsflow.errors import ExtractionError
+from newsflow.extract.body import extract_body
+from newsflow.extract.dates import parse_date
+from newsflow.extract.decode import decode_html
+from newsflow.extract.metadata import PageMetadata, read_metadata, text_date
+from newsflow.extract.options import ExtractOptions, FeedHints
+from newsflow.records import Article, PublishedSource
+from newsflow.urls import canonicalize_url, host_of
+
+logger = logging.getLogger(__name__)
+
+# Bump when extraction rules change, so re-extracted records can be told apart.
+STAGE_VERSION = "1.0"
+DEFAULT_OPTIONS = ExtractOptions()
+
+_TAG = re.compile(
+    r"<\s*(?:!doctype|html|head|body|meta|title|div|p|article|main|section|span|a|h[1-6])\b", re.I
+)
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"OggS", b"ID3")
+_SPACE = re.compile(r"\s+")
+
+
+@cache
+def extractor_version() -> str:
+    """``newsflow-extract/<stage>+trafilatura/<version>``, stored in every record."""
+    import trafilatura
+
+    return f"newsflow-extract/{STAGE_VERSION}+trafilatura/{trafilatura.__version__}"
+
+
+def content_hash(text: str) -> str:
+    """Hash of the whitespace-normalised text: equal bodies hash equal however they were wrapped."""
+    return hashlib.sha256(_SPACE.sub(" ", text).strip().encode("utf-8")).hexdigest()[:32]
+
+
+def _name(url: str | None) -> str:
+    return url or "page without URL"
+
+
+def _to_text(html: bytes | str, url: str | None, content_type: str | None, options: ExtractOptions) -> str:
+    if isinstance(html, bytes):
+        if len(html) > options.max_html_bytes:
+            raise ExtractionError(
+                f"{_name(url)}: body is {len(html)} bytes, above max_html_bytes={options.max_html_bytes}; "
+                "raise the limit if such pages are expected",
+                reason="too_large",
+            )
+        if not html.strip():
+            raise ExtractionError(f"{_name(url)}: empty response body; refetch the page", reason="empty")
+        if html.lstrip()[:8].startswith(_BINARY_MAGIC):
+            raise ExtractionError(f"{_name(url)}: binary content, not HTML", reason="not_html")
+        html = decode_html(html, content_type)
+    elif len(html) > options.max_html_bytes:
+        raise ExtractionError(
+            f"{_name(url)}: page is {len(html)} characters, above max_html_bytes={options.max_html_bytes}",
+            reason="too_large",
+        )
+    if not html.strip():
+        raise ExtractionError(f"{_name(url)}: empty response body; refetch the page", reason="empty")
+    head = html[:65536]
+    if "\x00" in head or _TAG.search(head) is None:
+        raise ExtractionError(
+            f"{_name(url)}: content is not HTML (no HTML tags found); check the fetched content type",
+            reason="not_html",
+        )
+    return html
+
+
+def _parse(text: str, url: str | None) -> Any:
+    from trafilatura.utils import load_html
+
+    tree = load_html(text)
+    if tree is None:
+        raise ExtractionError(f"{_name(url)}: the HTML could not be parsed", reason="not_html")
+    return tree
+
+
+def _canonical(meta: PageMetadata, url: str | None) -> str:
+    """rel=canonical unless it is clearly not this article (another scheme, or the site's home page)."""
+    candidate = meta.canonical_url
+    if candidate:
+        parts = urlsplit(candidate)
+        page_path = urlsplit(url).path if url else ""
+        if parts.scheme not in ("http", "https") or (parts.path in ("", "/") and page_path not in ("", "/")):
+            logger.debug("ignoring rel=canonical %s for %s", candidate, url)
+            candidate = None
+    chosen = candidate or url
+    return canonicalize_url(chosen) if chosen else ""
+
+
+def _published(
+    meta: PageMetadata,
+    tree: Any,
+    feed: FeedHints | None,
+    first_seen: str | None,
+    options: ExtractOptions,
+) -> tuple[str | None, PublishedSource]:
+    if meta.published and meta.published_source in ("json-ld", "meta"):
+        return meta.published, meta.published_source
+    if feed is not None and (value := parse_date(feed.published)) is not None:
+        return value, "feed"
+    if meta.published and meta.published_source == "url":
+        return meta.published, "url"
+    if options.search_text_dates and (value := text_date(tree)) is not None:
+        return value, "text"
+    if (value := parse_date(first_seen)) is not None:
+        return value, "first-seen"
+    return None, "none"
+
+
+def _check_body(body: str, meta: PageMetadata, url: str | None, options: ExtractOptions) -> None:
+    if meta.accessible_for_free is False and len(body) < options.paywall_max_chars:
+        raise ExtractionError(
+            f"{_name(url)}: page is marked not free and only {len(body)} characters are readable; "
+            "use the feed summary (fallback_article)",
+            reason="paywall",
+        )
+    if not body or (len(body) < options.min_text_chars and not meta.article_marked):
+        raise ExtractionError(
+            f"{_name(url)}: no main content found ({len(body)} characters; index, media or error page?); "
+            "use the feed summary (fallback_article)",
+            reason="not_article",
+        )
+    if len(body) < options.min_text_chars:
+        raise ExtractionError(
+            f"{_name(url)}: main text is {len(body)} characters, below min_text_chars="
+            f"{options.min_text_chars}; use the feed summary (fallback_article)",
+            reason="too_short",
+        )
+
+
+def extract_article(
+    html: bytes | str,
+    *,
+    url: str | None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+    feed: FeedHints | None = None,
+    fetched_at: str | None = None,
+    first_seen: str | None = None,
+    content_type: str | None = None,
+) -> Article:
+    """Extract one article; raises ``ExtractionError`` (with ``.reason``) when the page holds none.
+
+    ``content_type`` is the HTTP header value (its charset is trusted over the page's);
+    ``first_seen`` is when the pipeline first saw the entry, the last-resort publish date.
+    """
+    text = _to_text(html, url, content_type, options)
+    tree = _parse(text, url)
+    meta = read_metadata(tree, url)
+    body = extract_body(tree, url, options, meta.headings)
+    _check_body(body, meta, url, options)
+    published, source = _published(meta, tree, feed, first_seen, options)
+    canonical = _canonical(meta, url)
+    tags = tuple(dict.fromkeys((*(feed.tags if feed else ()), *meta.tags)))
+    return Article(
+        url=url or "",
+        canonical_url=canonical,
+        title=meta.title or (feed.title if feed and feed.title else "") or "",
+        text=body,
+        published=published,
+        published_source=source,
+        modified=meta.modified,
+        authors=meta.authors,
+        language=meta.language,
+        site_name=meta.site_name,
+        description=meta.description,
+        top_image=meta.top_image,
+        source=host_of(canonical or url or "") or (feed.source if feed else None) or None,
+        feed=feed.feed if feed else None,
+        tags=tags,
+        fetched_at=parse_date(fetched_at) if fetched_at else None,
+        extractor_version=extractor_version(),
+        content_hash=content_hash(body),
+    )
+
+
+def summary_text(summary: str | None) -> str:
+    """Plain text of a feed summary, which is often an HTML fragment."""
+    if not summary or not summary.strip():
+        return ""
+    if "<" not in summary:
+        return _SPACE.sub(" ", summary).strip()
+    from lxml import html as lxml_html
+
+    try:
+        fragment = lxml_html.fragment_fromstring(summary, create_parent="div")
+    except Exception:  # lxml raises several parser errors on broken fragments; fall back to tag stripping
+        return _SPACE.sub(" ", re.sub(r"<[^>]+>", " ", summary)).strip()
+    for bad in fragment.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return _SPACE.sub(" ", fragment.text_content()).strip()
+
+
+def fallback_article(
+    url: str,
+    feed: FeedHints,
+    *,
+    fetched_at: str | None = None,
+    first_seen: str | None = None,
+) -> Article:
+    """The article as the feed described it, for pages that could not be extracted (``fallback=True``)."""
+    text = summary_text(feed.summary)
+    published: str | None = None
+    source: PublishedSource = "none"
+    if (value := parse_date(feed.published)) is not None:
+        published, source = value, "feed"
+    elif (value := parse_date(first_seen)) is not None:
+        published, source = value, "first-seen"
+    canonical = canonicalize_url(url) if url else ""
+    return Article(
+        url=url,
+        canonical_url=canonical,
+        title=summary_text(feed.title),
+        text=text,
+        published=published,
+        published_source=source,
+        source=host_of(canonical) or feed.source or None,
+        feed=feed.feed,
+        tags=feed.tags,
+        fetched_at=parse_date(fetched_at) if fetched_at else None,
+        extractor_version=extractor_version(),
+        fallback=True,
+        content_hash=content_hash(text),
+    )

@@ -1,0 +1,166 @@
+"""The article body: trafilatura, a second opinion when it lost the page, and generic cleaning.
+
+trafilatura tuned for precision scores best on news pages, but on some pages it
+keeps only a teaser or a legal notice and drops the story. Those cases are easy
+to spot (the precise text is short while the balanced run finds several times
+more), so the adaptive mode pays for a second run only then. Some layouts split
+one story into several sibling blocks of the same class (between ads); trafilatura
+keeps one, so the paragraphs of its same-class neighbours are joined back. Afterwards a short
+list of boilerplate line patterns that appear across publishers (related-story
+teasers, share prompts, newsletter plugs, copyright lines) is removed, and a
+first line that repeats the headline is dropped because the title has its own field.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from newsflow.extract.options import ExtractOptions
+
+logger = logging.getLogger(__name__)
+
+# Whole lines that are navigation or promotion, whatever the site. Anchored to the
+# full line so a sentence that merely contains these words is never touched.
+BOILERPLATE_LINE = re.compile(
+    r"""^\s*(?:
+        (?:related|read\ more|see\ more|more|also|don'?t\ miss|recommended|you\ may\ also\ like
+           |most\ read[\w ]{0,30}|related\ (?:posts?|stories|articles?|content|coverage))\s*[:.…]*\s*
+      | (?:related(?:\ posts?)?|read\ more|see\ more|also\ read|read\ also|recommended)\s*:\s.*
+      | (?:comments?|tags|share(?:\ this)?(?:\ article|\ story|\ post)?)\s*:?\s*
+      | .*\bclick\ to\ tweet\s*
+      | like\ this\ (?:story|article)\?.*
+      | (?:subscribe\ to|sign\ up\ for)\ .{0,60}newsletters?[.!]?\s*
+      | follow\ .{0,60}\ on\ (?:facebook|twitter|instagram|x|youtube)\b.*
+      | (?:copyright|©)\ .{0,80}
+      | filed\ under:.*
+    )$""",
+    re.I | re.X,
+)
+_WORD = re.compile(r"\w+")
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+_CLASSED_PARAGRAPHS = "//div[@class]/p | //section[@class]/p"
+_MIN_PARAGRAPH_CHARS = 30
+_MIN_NEW_PARAGRAPHS = 2
+_NEAR_LEVELS = 3
+
+
+def _ancestors(element: Any, levels: int = _NEAR_LEVELS) -> list[Any]:
+    found = []
+    for _ in range(levels):
+        element = element.getparent()
+        if element is None:
+            break
+        found.append(element)
+    return found
+
+
+def join_split_body(tree: Any, text: str) -> str:
+    """Add paragraphs from same-class sibling blocks of the block(s) the text came from.
+
+    A neighbour counts only when it shares an ancestor within three levels with a
+    source block and brings at least two new paragraphs, so tweets, captions and
+    teaser cards elsewhere on the page are not pulled in.
+    """
+    known = {_norm(line) for line in text.splitlines() if len(line) > _MIN_PARAGRAPH_CHARS}
+    if not known:
+        return text
+    sources: dict[int, Any] = {}
+    for paragraph in tree.xpath(_CLASSED_PARAGRAPHS):
+        content = paragraph.text_content()
+        if len(content) > _MIN_PARAGRAPH_CHARS and _norm(content) in known:
+            parent = paragraph.getparent()
+            sources[id(parent)] = parent
+    if not sources:
+        return text
+    signatures = {(el.tag, el.get("class")) for el in sources.values()}
+    # hold the ancestor proxies themselves: lxml reuses a proxy only while it is referenced,
+    # so comparing bare id()s of dropped proxies could match unrelated elements
+    near = {a for el in sources.values() for a in _ancestors(el)}
+    before: list[str] = []
+    after: list[str] = []
+    seen_source = False
+    classes = {f"c{i}": cls for i, cls in enumerate(sorted({cls for _tag, cls in signatures}))}
+    same_class = " or ".join(f"@class=${name}" for name in classes)
+    for element in tree.xpath(f"//*[(self::div or self::section) and ({same_class})]", **classes):
+        if id(element) in sources:
+            seen_source = True
+            continue
+        if (element.tag, element.get("class")) not in signatures:
+            continue
+        if not any(a in near for a in _ancestors(element)):
+            continue
+        new = [
+            para
+            for p in element.iterchildren("p")
+            if len(para := " ".join(p.text_content().split())) > _MIN_PARAGRAPH_CHARS
+            and _norm(para) not in known
+        ]
+        if len(new) >= _MIN_NEW_PARAGRAPHS:
+            (after if seen_source else before).extend(new)
+    if not before and not after:
+        return text
+    logger.debug("joined %d paragraphs from split body blocks", len(before) + len(after))
+    return "\n".join([*before, text, *after])
+
+
+def _run(tree: Any, url: str | None, options: ExtractOptions, favor: str) -> str:
+    import trafilatura
+
+    text = trafilatura.extract(
+        tree,
+        url=url,
+        fast=options.fast,
+        favor_precision=favor == "precision",
+        favor_recall=favor == "recall",
+        include_comments=False,
+        include_tables=options.include_tables,
+        with_metadata=False,
+    )
+    return text or ""
+
+
+def raw_body(tree: Any, url: str | None, options: ExtractOptions) -> tuple[str, str]:
+    """Main text of the page and which setting produced it; trafilatura copies ``tree`` first."""
+    if options.favor != "adaptive":
+        return _run(tree, url, options, options.favor), options.favor
+    precise = _run(tree, url, options, "precision")
+    if len(precise) >= options.adaptive_short_chars:
+        return precise, "precision"
+    balanced = _run(tree, url, options, "balanced")
+    if len(balanced) > options.adaptive_ratio * len(precise):
+        logger.debug("precise run kept %d chars, balanced %d: using balanced", len(precise), len(balanced))
+        return balanced, "balanced"
+    return precise, "precision"
+
+
+def clean_body(
+    text: str, headings: tuple[str, ...] = (), *, drop_title: bool = True, boilerplate: bool = True
+) -> str:
+    """Drop boilerplate lines and a leading repeat of the headline; blank lines go too."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if drop_title and lines and headings:
+        first = _norm(lines[0])
+        titles = {_norm(h) for h in headings}
+        if first and any(first == t or (len(first) > 20 and first in t) for t in titles):
+            lines = lines[1:]
+    if boilerplate:
+        lines = [line for line in lines if not BOILERPLATE_LINE.match(line)]
+    return "\n".join(lines)
+
+
+def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: tuple[str, ...]) -> str:
+    """The cleaned article text ("" when trafilatura found no main content)."""
+    text, _setting = raw_body(tree, url, options)
+    if options.join_split_body and text:
+        text = join_split_body(tree, text)
+    return clean_body(
+        text, headings, drop_title=options.drop_title_line, boilerplate=options.clean_boilerplate
+    )

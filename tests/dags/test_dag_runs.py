@@ -1,0 +1,105 @@
+"""``dag.test()`` of both DAGs against the fixture site and the real local Elasticsearch."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dags.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _load_dag(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"dag_{name}", REPO_ROOT / "dags" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from airflow.sdk import DAG
+
+    (dag,) = [value for value in vars(module).values() if isinstance(value, DAG)]
+    for task in dag.tasks:  # a failure here should fail the test at once, not after backoff retries
+        task.retries = 0
+    return dag
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dict[str, str]]:
+    from newsflow import demo_site, settings
+    from newsflow.index import IndexNames, setup_indices
+    from newsflow.local_airflow import es_connection_uri
+
+    site = demo_site.start()
+    registry = tmp_path / "feeds.yaml"
+    text = (REPO_ROOT / "seeds" / "feeds-demo.yaml").read_text()
+    registry.write_text(text.replace("http://127.0.0.1:8765", site.base_url))
+    env = {
+        "NEWSFLOW_FEEDS": str(registry),
+        "NEWSFLOW_ARCHIVE": str(tmp_path / "archive"),
+        "NEWSFLOW_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
+        "NEWSFLOW_POLITE_DELAY_S": "0",
+        "NEWSFLOW_INDEX_ALIAS": f"{es_prefix}-news-articles",
+        "NEWSFLOW_RUNS_ALIAS": f"{es_prefix}-newsflow-runs",
+        # Tasks reach Elasticsearch through the Airflow connection, as in production.
+        "AIRFLOW_CONN_NEWSFLOW_ES": es_connection_uri(settings.es_connection()),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    setup_indices(es_client, IndexNames.from_env())
+    try:
+        yield env
+    finally:
+        site.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _states(run: Any) -> dict[str, str]:
+    return {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()}
+
+
+def test_poll_then_process_indexes_stories_and_a_rerun_adds_nothing(
+    airflow_db: Path, pipeline_env: dict[str, str], es_client: Any
+) -> None:
+    poll = _load_dag("newsflow_poll")
+    process = _load_dag("newsflow_process")
+    alias = pipeline_env["NEWSFLOW_INDEX_ALIAS"]
+
+    first = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+    run = poll.test(logical_date=first)
+    assert str(run.state) == "success", _states(run)
+    # A scheduled/backfill run of the processing DAG covers the hour that holds the poll.
+    run = process.test(logical_date=datetime(2026, 3, 2, 19, 0, tzinfo=UTC))
+    assert str(run.state) == "success", _states(run)
+    es_client.indices.refresh(index=alias)
+    hits = es_client.search(index=alias, size=50, source_includes=["title", "story_id", "relation", "source"])
+    docs = [h["_source"] for h in hits["hits"]["hits"]]
+    assert len(docs) == 5  # five distinct articles on the fixture site
+    kherson = [d for d in docs if "Kherson" in d["title"]]
+    assert len(kherson) == 3 and len({d["story_id"] for d in kherson}) == 1
+    others = [d for d in docs if "Kherson" not in d["title"]]
+    assert len({d["story_id"] for d in others}) == 2
+    assert kherson[0]["story_id"] not in {d["story_id"] for d in others}
+
+    # A second cycle: feeds answer 304, nothing new is fetched, nothing is re-indexed.
+    second = datetime(2026, 3, 2, 19, 5, tzinfo=UTC)
+    run = poll.test(logical_date=second)
+    assert str(run.state) == "success", _states(run)
+    run = process.test(logical_date=datetime(2026, 3, 2, 20, 0, tzinfo=UTC))
+    assert str(run.state) == "success", _states(run)
+    es_client.indices.refresh(index=alias)
+    assert es_client.count(index=alias)["count"] == 5
+    versions = es_client.search(index=alias, size=50, source_includes=["version"])["hits"]["hits"]
+    assert {h["_source"]["version"] for h in versions} == {1}
+    runs_alias = pipeline_env["NEWSFLOW_RUNS_ALIAS"]
+    es_client.indices.refresh(index=runs_alias)
+    assert es_client.count(index=runs_alias)["count"] >= 2  # one metrics document per processing run

@@ -1,0 +1,263 @@
+"""extract_article end to end on hand-written pages: reasons, dates and their sources, fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from newsflow.errors import ConfigError, ExtractionError
+from newsflow.extract import REASONS, ExtractOptions, FeedHints, extract_article, fallback_article
+from newsflow.extract import body as body_module
+from newsflow.extract.body import clean_body
+
+PARAGRAPHS = "".join(
+    f"<p>Paragraph {i} of the story explains, in plain words, what the council decided about the "
+    f"bridge and why residents on both banks of the river were asked for their views first.</p>"
+    for i in range(6)
+)
+
+
+def _page(head: str = "", body: str = PARAGRAPHS) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><title>Bridge vote</title>{head}</head>"
+        f"<body><nav><a href='/'>Home</a></nav><article><h1>Bridge vote</h1>{body}</article></body></html>"
+    )
+
+
+JSON_LD_DATE = (
+    '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2022-01-02T03:04:05Z"}'
+    "</script>"
+)
+
+
+def _reason(html: bytes | str, **kwargs: Any) -> str:
+    with pytest.raises(ExtractionError) as info:
+        extract_article(html, url=kwargs.pop("url", "https://example.com/x"), **kwargs)
+    assert info.value.reason in REASONS
+    assert "example.com/x" in str(info.value)
+    return info.value.reason
+
+
+def test_article_fields_and_version() -> None:
+    article = extract_article(_page(JSON_LD_DATE).encode(), url="https://Example.com/x/?utm_source=a#top")
+    assert article.title == "Bridge vote"
+    assert "Paragraph 5 of the story" in article.text
+    assert not article.text.startswith("Bridge vote")
+    assert (article.published, article.published_source) == ("2022-01-02T03:04:05Z", "json-ld")
+    assert article.canonical_url == "https://example.com/x"
+    assert article.source == "example.com"
+    assert article.extractor_version.startswith("newsflow-extract/")
+    assert "+trafilatura/" in article.extractor_version
+    assert not article.fallback
+    assert len(article.content_hash) == 32
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\t ", "empty"),
+        ("", "empty"),
+        (b"%PDF-1.7 binary stuff", "not_html"),
+        (b'{"json": "document"}', "not_html"),
+        ("just some plain text without any markup at all", "not_html"),
+        ("<html><body><nav><a href='/'>Home</a></nav></body></html>", "not_article"),
+        (_page(body="<p>Too short.</p>"), "too_short"),
+    ],
+)
+def test_unextractable_pages_raise_with_reason(html: bytes | str, reason: str) -> None:
+    assert _reason(html) == reason
+
+
+def test_too_large() -> None:
+    assert _reason(_page().encode(), options=ExtractOptions(max_html_bytes=100)) == "too_large"
+
+
+def test_paywall_stub() -> None:
+    ld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False"}</script>'
+    )
+    assert _reason(_page(ld, PARAGRAPHS[:600])) == "paywall"
+    # a page marked not free but fully readable is an article, not a stub
+    article = extract_article(_page(ld, PARAGRAPHS * 3), url="https://example.com/x")
+    assert len(article.text) > 1500
+
+
+def test_published_priority_page_markup_then_feed_then_url_then_first_seen() -> None:
+    feed = FeedHints(published="Tue, 10 Jun 2003 04:00:00 GMT")
+    dated_url = "https://example.com/2001/02/03/x"
+    page_ld = _page(JSON_LD_DATE)
+    article = extract_article(page_ld, url=dated_url, feed=feed)
+    assert article.published_source == "json-ld"
+    article = extract_article(_page(), url=dated_url, feed=feed)
+    assert (article.published, article.published_source) == ("2003-06-10T04:00:00Z", "feed")
+    article = extract_article(_page(), url=dated_url, feed=FeedHints(published="not a date"))
+    assert (article.published, article.published_source) == ("2001-02-03T00:00:00Z", "url")
+    article = extract_article(_page(), url="https://example.com/x", first_seen="2024-05-06T07:08:09+00:00")
+    assert (article.published, article.published_source) == ("2024-05-06T07:08:09Z", "first-seen")
+
+
+def test_no_date_is_none_never_now() -> None:
+    article = extract_article(_page(), url="https://example.com/x", fetched_at="2024-05-06T07:08:09Z")
+    assert (article.published, article.published_source) == (None, "none")
+    assert article.fetched_at == "2024-05-06T07:08:09Z"
+
+
+def test_text_date_source() -> None:
+    body = '<div class="dateline">Updated March 3, 2020</div>' + PARAGRAPHS
+    article = extract_article(_page(body=body), url="https://example.com/x")
+    assert (article.published, article.published_source) == ("2020-03-03T00:00:00Z", "text")
+    options = ExtractOptions(search_text_dates=False)
+    assert extract_article(_page(body=body), url="https://example.com/x", options=options).published is None
+
+
+def test_rel_canonical_used_and_stripped_but_home_page_canonical_ignored() -> None:
+    head = '<link rel="canonical" href="https://www.example.com/story/1?utm_campaign=z&amp;b=2&amp;a=1">'
+    article = extract_article(_page(head), url="https://m.example.com/story/1?fbclid=abc")
+    assert article.canonical_url == "https://www.example.com/story/1?a=1&b=2"
+    head = '<link rel="canonical" href="https://www.example.com/">'
+    article = extract_article(_page(head), url="https://www.example.com/story/1")
+    assert article.canonical_url == "https://www.example.com/story/1"
+
+
+def test_feed_hints_fill_gaps() -> None:
+    feed = FeedHints(feed="city-news", title="Feed title", source="City News", tags=("local",))
+    article = extract_article(_page(), url="https://example.com/x", feed=feed)
+    assert article.feed == "city-news"
+    assert article.tags == ("local",)
+    assert article.title == "Bridge vote"  # the page's own title wins
+
+
+def test_fallback_article_from_feed_summary() -> None:
+    feed = FeedHints(
+        feed="city-news",
+        title="Bridge <b>vote</b> delayed",
+        summary="<p>The council <script>x()</script>postponed the vote.</p>",
+        published="2024-02-03T04:05:06+01:00",
+        tags=("local",),
+    )
+    article = fallback_article(
+        "https://example.com/x?utm_source=rss", feed, fetched_at="2024-02-03T05:00:00Z"
+    )
+    assert article.fallback is True
+    assert article.text == "The council postponed the vote."
+    assert article.title == "Bridge vote delayed"
+    assert (article.published, article.published_source) == ("2024-02-03T03:05:06Z", "feed")
+    assert article.canonical_url == "https://example.com/x"
+    assert article.extractor_version.startswith("newsflow-extract/")
+    bare = fallback_article("https://example.com/y", FeedHints(), first_seen="2024-01-01T00:00:00Z")
+    assert (bare.text, bare.published_source) == ("", "first-seen")
+    assert fallback_article("https://example.com/y", FeedHints()).published_source == "none"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"favor": "fast"},
+        {"min_text_chars": -1},
+        {"paywall_max_chars": -5},
+        {"max_html_bytes": 0},
+        {"adaptive_ratio": 0.5},
+        {"adaptive_short_chars": -1},
+    ],
+)
+def test_options_are_validated(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        ExtractOptions(**kwargs)
+
+
+def test_feed_hints_tags_validated() -> None:
+    with pytest.raises(ConfigError):
+        FeedHints(tags="local")  # type: ignore[arg-type]  # the wrong type is the point of the test
+
+
+def test_clean_body_drops_generic_boilerplate_and_repeated_headline() -> None:
+    text = "\n".join(
+        [
+            "Bridge vote",
+            "The council met on Monday.",
+            "Read more: Another story entirely",
+            "Related Articles",
+            "Residents will be asked to read more about it.",
+            "Share this article",
+            "Follow City News on Twitter and Facebook",
+            "© 2024 City News Ltd",
+        ]
+    )
+    cleaned = clean_body(text, ("Bridge vote",))
+    assert cleaned == "The council met on Monday.\nResidents will be asked to read more about it."
+    assert clean_body(text, ("Bridge vote",), boilerplate=False, drop_title=False) == text
+
+
+def test_adaptive_uses_balanced_run_only_when_precise_run_lost_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    outputs = {"precision": "Legal notice only.", "balanced": "The real story. " * 40, "recall": "r"}
+
+    def fake_run(tree: Any, url: str | None, options: ExtractOptions, favor: str) -> str:
+        calls.append(favor)
+        return outputs[favor]
+
+    monkeypatch.setattr(body_module, "_run", fake_run)
+    text, setting = body_module.raw_body(None, None, ExtractOptions())
+    assert (setting, calls) == ("balanced", ["precision", "balanced"])
+    assert text.startswith("The real story.")
+    calls.clear()
+    outputs["precision"] = "A complete precise story. " * 40
+    _, setting = body_module.raw_body(None, None, ExtractOptions())
+    assert (setting, calls) == ("precision", ["precision"])
+    calls.clear()
+    _, setting = body_module.raw_body(None, None, ExtractOptions(favor="recall"))
+    assert calls == ["recall"]
+
+
+def _chunk(start: int, count: int) -> str:
+    return "".join(
+        f"<p>Chunk paragraph {i} keeps telling the same long story about the harbour and its ferry.</p>"
+        for i in range(start, start + count)
+    )
+
+
+def test_split_body_blocks_are_joined_in_document_order() -> None:
+    from lxml import html as lxml_html
+
+    from newsflow.extract.body import join_split_body
+
+    page = (
+        "<html><body><article><div class='chunks'>"
+        f"<div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div>"
+        f"<div class='grid'><div class='body part'>{_chunk(3, 3)}</div></div>"
+        f"<div class='grid'><div class='body part'>{_chunk(6, 1)}</div></div>"
+        "</div></article>"
+        f"<footer><div><div><div><div class='body part'>{_chunk(20, 3)}</div></div></div></div></footer>"
+        "</body></html>"
+    )
+    tree = lxml_html.fromstring(page)
+    first = "\n".join(
+        f"Chunk paragraph {i} keeps telling the same long story about the harbour and its ferry."
+        for i in range(3)
+    )
+    joined = join_split_body(tree, first).splitlines()
+    assert [line.split()[2] for line in joined] == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ]  # lone paragraph and far block left out
+    middle = "\n".join(
+        f"Chunk paragraph {i} keeps telling the same long story about the harbour and its ferry."
+        for i in range(3, 6)
+    )
+    assert [line.split()[2] for line in join_split_body(tree, middle).splitlines()] == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ]
+    assert join_split_body(tree, "unrelated text") == "unrelated text"

@@ -1,0 +1,103 @@
+"""Batch extraction and the ``newsflow extract`` command on hand-written pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from newsflow.cli import main
+from newsflow.extract.batch import OUTPUT_FIELDS, read_manifest, run_batch
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "extract"
+NEWS = GOLDEN / "news_jsonld.html"
+
+
+def _write_manifest(tmp_path: Path) -> Path:
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "news.html.gz").write_bytes(gzip.compress(NEWS.read_bytes()))
+    (tmp_path / "pages" / "empty.html").write_bytes(b"")
+    lines = [
+        json.dumps({"id": "news", "path": "pages/news.html.gz", "url": "https://gazette.example.org/n"}),
+        "{not json",
+        json.dumps({"id": "nopath"}),
+        json.dumps(["a", "list"]),
+        "",
+        json.dumps({"id": 7, "path": "pages/empty.html"}),
+        json.dumps({"id": "missing", "path": str(tmp_path / "nowhere.html")}),
+        json.dumps({"id": "badurl", "path": "pages/empty.html", "url": 5}),
+    ]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return manifest
+
+
+def test_read_manifest_reports_bad_lines_with_numbers(tmp_path: Path) -> None:
+    entries, problems = read_manifest(_write_manifest(tmp_path))
+    assert [e.id for e in entries] == ["news", "7", "missing"]
+    assert entries[0].path == tmp_path / "pages" / "news.html.gz"
+    assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "8"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_batch_never_crashes_and_counts_reasons(tmp_path: Path, workers: int) -> None:
+    out = tmp_path / "out.jsonl"
+    seen: list[str] = []
+    summary = run_batch(
+        _write_manifest(tmp_path), out, workers=workers, on_row=lambda row: seen.append(row["id"])
+    )
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["news", "7", "missing"] == seen
+    assert all(tuple(r) == OUTPUT_FIELDS for r in rows)
+    news = rows[0]
+    assert news["error"] is None
+    assert news["title"] == "Harbour ferry returns after winter repairs"
+    assert news["published_source"] == "json-ld"
+    assert news["authors"] == ["Mara Quill", "Tobias Fenn"]
+    assert news["canonical_url"] == "https://gazette.example.org/local/2024/03/11/harbour-ferry-returns"
+    assert rows[1]["error"].startswith("empty: ")
+    assert rows[2]["error"].startswith("unreadable: ")
+    assert summary.total == 7
+    assert summary.extracted == 1
+    assert summary.errors == {"empty": 1, "unreadable": 1, "bad_manifest_line": 4}
+
+
+def test_cli_single_page_prints_full_record(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(NEWS), "--url", "https://gazette.example.org/n?utm_source=x"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["title"] == "Harbour ferry returns after winter repairs"
+    assert record["published"] == "2024-03-11T07:30:00Z"
+    assert record["id"] and record["extractor_version"].startswith("newsflow-extract/")
+    assert record["fallback"] is False
+
+
+def test_cli_single_page_error_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(GOLDEN / "paywall_stub.html")]) == 2
+    assert "paywall_stub.html" in capsys.readouterr().err
+
+
+def test_cli_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.jsonl"
+    code = main(["extract", "--batch", str(_write_manifest(tmp_path)), "--out", str(out), "--workers", "1"])
+    assert code == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+    err = capsys.readouterr().err
+    assert "manifest.jsonl:2" in err
+    assert "bad_manifest_line" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["extract"],
+        ["extract", "--batch", "m.jsonl"],
+        ["extract", "page.html", "--batch", "m.jsonl", "--out", "o.jsonl"],
+        ["extract", "does-not-exist.html"],
+        ["extract", "--batch", "does-not-exist.jsonl", "--out", "o.jsonl"],
+    ],
+)
+def test_cli_usage_errors(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2

@@ -1,0 +1,63 @@
+"""Charset handling: header, meta, BOM, mislabelled and undeclared pages decode without crashing."""
+
+from __future__ import annotations
+
+import codecs
+
+from newsflow.extract.decode import charset_from_content_type, declared_charset, decode_html
+
+TEXT = "Ça coûte 5 € — naïve"
+
+
+def _page(charset: str | None, body: str = TEXT) -> str:
+    meta = f'<meta charset="{charset}">' if charset else ""
+    return f"<html><head>{meta}</head><body><p>{body}</p></body></html>"
+
+
+def test_meta_charset_is_used() -> None:
+    data = _page("windows-1252").encode("cp1252")
+    assert TEXT in decode_html(data)
+    assert declared_charset(data) == "cp1252"
+
+
+def test_http_header_beats_meta() -> None:
+    data = _page("utf-8", "Привет мир").encode("koi8-r")
+    assert "Привет мир" in decode_html(data, content_type="text/html; charset=KOI8-R")
+    assert charset_from_content_type('text/html; charset="koi8-r"') == "koi8-r"
+
+
+def test_utf8_labelled_latin1_is_read_as_utf8() -> None:
+    data = _page("iso-8859-1").encode("utf-8")
+    assert TEXT in decode_html(data)
+
+
+def test_wrong_utf8_label_does_not_crash() -> None:
+    data = _page("utf-8").encode("cp1252")
+    decoded = decode_html(data)
+    assert "coûte" not in decoded or "\ufffd" in decoded
+    assert "<p>" in decoded
+
+
+def test_unknown_label_falls_back_to_detection() -> None:
+    data = _page("x-made-up-charset").encode("utf-8")
+    assert TEXT in decode_html(data)
+
+
+def test_no_label_utf8() -> None:
+    assert TEXT in decode_html(_page(None).encode("utf-8"))
+
+
+def test_no_label_legacy_single_byte_detected_without_error() -> None:
+    body = "Les élèves étaient très contents de leur été à la mer, même s'il a plu. " * 5
+    decoded = decode_html(_page(None, body).encode("cp1252"))
+    assert "élèves" in decoded
+
+
+def test_bom_wins() -> None:
+    data = codecs.BOM_UTF16_LE + _page("iso-8859-1").encode("utf-16-le")
+    assert TEXT in decode_html(data)
+
+
+def test_utf16_label_on_ascii_bytes_is_ignored() -> None:
+    data = _page("utf-16").encode("utf-8")
+    assert TEXT in decode_html(data)
