@@ -16,8 +16,8 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip sync --quiet --link-mode=copy --python $(BIN)/python $(LOCK)
+	$(BIN)/uv pip install --quiet --link-mode=copy --python $(BIN)/python --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
