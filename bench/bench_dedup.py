@@ -1,0 +1,132 @@
+"""Throughput of offline dedup, how it grows with held articles, and its cost against extraction.
+
+    .venv/bin/python bench/bench_dedup.py [--sizes 10000,100000] [--batch 1000]
+
+The default runs 10k articles (about 2 minutes on one busy core); ``--sizes 10000,100000``
+adds the 100k run, which took about 23 minutes and 3.5 GB of memory here.
+
+Articles are synthesised at run time from ECB+ texts in ../shared (never written to the
+repo): each takes most sentences of one source article, a sentence of another, and
+fresh numbers, and gets a publish time spread so about 1,000 articles fall on each day.
+For each size the articles are fed in batches of ``--batch`` (signals + candidates +
+decision + re-partition, the whole path) and the per-article cost is printed at several
+held-collection sizes; a flat or slowly rising column is the sub-linear growth we want.
+The baseline is bare ``trafilatura.extract`` on AEB pages, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from newsflow.dedup import DedupOptions, DedupState
+from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+_DIGITS = re.compile(r"\d+")
+
+
+def synthesize(n: int, seed: int = 0, per_day: int = 1000) -> Iterator[InputArticle]:
+    """Stories of 1-12 articles published within a day of each other, about ``per_day`` a day.
+
+    Each story draws its articles' sentences from the reports of one ECB+ event and
+    rewrites every number consistently within the story, so the same kind of event recurs
+    on other days with other numbers (the hard negatives, kept apart by the time window).
+    """
+    rows = [json.loads(x) for x in (SHARED / "eval/clustering/ecbplus.jsonl").open(encoding="utf-8")]
+    events: dict[str, list[list[str]]] = {}
+    for r in rows:
+        events.setdefault(r["event_cluster"], []).append([s for s in r["text"].split("\n") if s.strip()])
+    clusters = sorted(events)
+    rng = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    made = 0
+    story = 0
+    while made < n:
+        reports = events[clusters[rng.randrange(len(clusters))]]
+        numbers: dict[str, str] = {}
+
+        def renumber(m: re.Match[str], numbers: dict[str, str] = numbers) -> str:
+            return numbers.setdefault(m.group(0), str(rng.randrange(10 ** len(m.group(0)))))
+
+        center = start + timedelta(days=made / per_day)
+        for _ in range(min(n - made, rng.randint(1, 12))):
+            base = reports[rng.randrange(len(reports))]
+            keep = [s for s in base if rng.random() < 0.8] or base[:1]
+            keep.insert(rng.randrange(len(keep) + 1), rng.choice(reports[rng.randrange(len(reports))]))
+            text = "\n".join(_DIGITS.sub(renumber, s) for s in keep)
+            published = center + timedelta(seconds=rng.randrange(86_400))
+            yield InputArticle(id=f"syn-{made}", text=text, published=published.isoformat())
+            made += 1
+        story += 1
+
+
+def extraction_ms_per_page(pages: int = 20) -> float:
+    import trafilatura
+
+    files = sorted((SHARED / "eval/extraction/aeb/html").glob("*.html.gz"))[:pages]
+    htmls = [gzip.decompress(f.read_bytes()).decode("utf-8", errors="replace") for f in files]
+    start = time.perf_counter()
+    for html in htmls:
+        trafilatura.extract(html)
+    return (time.perf_counter() - start) * 1000 / len(htmls)
+
+
+def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple[int, float]]]:
+    options = DedupOptions()
+    state = DedupState(options)
+    report = ReadReport()
+    pending: list[InputArticle] = []
+    rows: list[tuple[int, float]] = []
+    held, window_time, window_n = 0, 0.0, 0
+    total_start = time.perf_counter()
+    for article in synthesize(size):
+        pending.append(article)
+        if len(pending) < batch:
+            continue
+        start = time.perf_counter()
+        state.add([to_signals(a, options, report) for a in pending])
+        window_time += time.perf_counter() - start
+        window_n += len(pending)
+        held += len(pending)
+        pending = []
+        if held in checkpoints:
+            rows.append((held, window_time * 1000 / window_n))
+            window_time, window_n = 0.0, 0
+    if pending:
+        state.add([to_signals(a, options, report) for a in pending])
+    return time.perf_counter() - total_start, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000", help="comma-separated article counts")
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"../shared not found at {SHARED}; the benchmark needs its ECB+ and AEB files", file=sys.stderr)
+        return 2
+    extraction_ms = extraction_ms_per_page()
+    print(f"baseline: trafilatura.extract {extraction_ms:.1f} ms/page ({1000 / extraction_ms:.1f} pages/s)")
+    for size in (int(s) for s in args.sizes.split(",")):
+        checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
+        elapsed, rows = run(size, args.batch, checkpoints)
+        print(f"\n{size} articles in {elapsed:.1f} s: {size / elapsed:.0f} articles/s overall")
+        print(f"{'held':>8} {'ms/article':>11} {'vs extraction':>14}")
+        for held, ms in rows:
+            print(f"{held:>8} {ms:>11.2f} {ms / extraction_ms:>13.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

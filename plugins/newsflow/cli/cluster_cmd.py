@@ -1,0 +1,81 @@
+"""``newsflow cluster``: offline dedup and story clustering of an articles JSONL file.
+
+Runs the same signals, candidate retrieval and decisions as the pipeline, with an
+in-memory store instead of Elasticsearch, so quality can be measured on a file and a
+re-clustering needs no services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from newsflow.errors import InputError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "cluster",
+        help="deduplicate and group articles of a JSONL file into stories",
+        description=(
+            'Read {"id", "text", "title"?, "url"?, "published"?, "source"?} lines and write one '
+            '{"id", "story_id", "relation", "duplicate_of", "score", "why"} line per accepted article. '
+            "Bad lines are skipped and counted on stderr; see newsflow.dedup.batch for the rules."
+        ),
+    )
+    parser.add_argument("--in", dest="input", type=Path, required=True, metavar="ARTICLES.jsonl")
+    parser.add_argument("--out", type=Path, required=True, metavar="STORIES.jsonl")
+    parser.add_argument(
+        "--window-hours", type=float, default=48.0, help="max publish-time gap within a story (default 48)"
+    )
+    parser.add_argument(
+        "--link-threshold",
+        type=float,
+        default=None,
+        help="mean same-story probability needed to join stories (default from DedupOptions)",
+    )
+    parser.add_argument("--merges", type=Path, metavar="MERGES.jsonl", help="also write merge events here")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from newsflow.dedup.batch import ReadReport, cluster_articles, read_articles
+    from newsflow.dedup.options import DedupOptions
+
+    overrides: dict[str, Any] = {"window_hours": args.window_hours}
+    if args.link_threshold is not None:
+        overrides["link_threshold"] = args.link_threshold
+    options = DedupOptions(**overrides)
+    report = ReadReport()
+    articles = read_articles(args.input, report)
+    result = cluster_articles(articles, options, report)
+    by_id = {a.id: a for a in result.assignments}
+    try:
+        with args.out.open("w", encoding="utf-8") as out:
+            for article in articles:
+                out.write(json.dumps(by_id[article.id].to_dict(), ensure_ascii=False) + "\n")
+        if args.merges is not None:
+            with args.merges.open("w", encoding="utf-8") as out:
+                for merge in result.merges:
+                    out.write(json.dumps(merge.to_dict()) + "\n")
+    except OSError as exc:
+        raise InputError(f"{args.out}: cannot be written ({exc}); check the folder exists") from exc
+    console = Console(stderr=True)
+    relations = Counter(a.relation for a in result.assignments)
+    stories = len({a.story_id for a in result.assignments})
+    console.print(
+        f"read {report.read} lines, clustered {len(articles)} articles into {stories} stories: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(relations.items())),
+        highlight=False,
+    )
+    if report.counts:
+        console.print(
+            "skipped/noted: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
+            highlight=False,
+        )
+    return 0

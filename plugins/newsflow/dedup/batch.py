@@ -1,0 +1,147 @@
+"""Reading an articles JSONL file for offline clustering, and clustering it.
+
+Bad lines never stop a batch: each is counted under a reason and named in the log, and
+the caller prints the counts at the end. Rules:
+
+- not valid UTF-8: decoded with replacement characters and kept (``non_utf8_replaced``);
+- not JSON / not an object / no ``id``: rejected (``bad_json``, ``not_object``, ``missing_id``);
+- empty or non-string ``text``: rejected (``empty_text``);
+- text over ``max_text_chars``: cut there and kept (``truncated``);
+- an ``id`` seen before in the file: the first occurrence wins, later ones are skipped
+  (``duplicate_id``), so the output has exactly one line per id;
+- unparseable ``published``: kept without a date, which turns the time signal off for it
+  (``bad_published``); a bad ``url`` is kept as given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsflow.dedup.options import DedupOptions
+from newsflow.dedup.signals import ArticleSignals, compute_signals, parse_published
+from newsflow.dedup.state import DedupResult, DedupState
+from newsflow.errors import InputError
+from newsflow.urls import canonicalize_url
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InputArticle:
+    id: str
+    text: str
+    title: str = ""
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """What happened to the input lines, by reason (printed by the CLI at the end)."""
+
+    read: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, reason: str, line_no: int, detail: str) -> None:
+        self.counts[reason] += 1
+        logger.warning("line %d: %s (%s)", line_no, reason, detail)
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArticle]:
+    """Articles from raw JSONL lines; see the module docstring for what is kept or rejected."""
+    seen: set[str] = set()
+    for line_no, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        report.read += 1
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            report.note("non_utf8_replaced", line_no, str(exc))
+            line = raw.decode("utf-8", errors="replace")
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.note("bad_json", line_no, str(exc))
+            continue
+        if not isinstance(obj, dict):
+            report.note("not_object", line_no, type(obj).__name__)
+            continue
+        raw_id = obj.get("id")
+        if not isinstance(raw_id, str | int) or isinstance(raw_id, bool) or str(raw_id).strip() == "":
+            report.note("missing_id", line_no, "no string or integer 'id'")
+            continue
+        article_id = str(raw_id)
+        if article_id in seen:
+            report.note("duplicate_id", line_no, f"id {article_id!r} already read; keeping the first")
+            continue
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            report.note("empty_text", line_no, f"id {article_id!r}")
+            continue
+        seen.add(article_id)
+        published = _optional_str(obj.get("published"))
+        if published is not None and parse_published(published) is None:
+            report.note("bad_published", line_no, f"id {article_id!r}: {published!r} is not ISO 8601")
+            published = None
+        yield InputArticle(
+            id=article_id,
+            text=text,
+            title=_optional_str(obj.get("title")) or "",
+            url=_optional_str(obj.get("url")),
+            published=published,
+            source=_optional_str(obj.get("source")),
+        )
+
+
+def read_articles(path: Path, report: ReadReport) -> list[InputArticle]:
+    try:
+        with path.open("rb") as fh:
+            return list(parse_lines(fh, report))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc}); check the path") from exc
+
+
+def to_signals(article: InputArticle, options: DedupOptions, report: ReadReport) -> ArticleSignals:
+    canonical = None
+    if article.url:
+        try:
+            canonical = canonicalize_url(article.url)
+        except ValueError:
+            canonical = article.url
+    signals = compute_signals(
+        article.id,
+        article.text,
+        options,
+        title=article.title,
+        canonical_url=canonical,
+        published=article.published,
+        source=article.source,
+    )
+    if signals.truncated:
+        report.counts["truncated"] += 1
+        logger.warning(
+            "id %s: text of %d chars cut to %d", article.id, len(article.text), options.max_text_chars
+        )
+    return signals
+
+
+def cluster_articles(
+    articles: Iterable[InputArticle],
+    options: DedupOptions,
+    report: ReadReport,
+    state: DedupState | None = None,
+) -> DedupResult:
+    """One batch through the same path the pipeline uses (signals, candidates, decision)."""
+    state = state if state is not None else DedupState(options)
+    return state.add([to_signals(a, options, report) for a in articles])

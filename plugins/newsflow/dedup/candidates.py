@@ -1,0 +1,155 @@
+"""Where held articles come from: the ``CandidateSource`` protocol and its in-memory form.
+
+The dedup decision never scans everything held. A source answers "which held articles
+share a keyword key with this one, within the time window" (band keys, name keys, quote
+keys, content hash, URL), which an Elasticsearch index answers with a ``terms`` query on
+keyword fields plus a range filter on the publish time. It also keeps the scored edges
+and current assignments, so a second worker sees exactly what the first one decided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from newsflow.dedup.options import DedupOptions
+from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.similarity import Edge, gap_hours
+from newsflow.records import StoryAssignment
+
+
+class CandidateSource(Protocol):
+    """Held articles, their document-frequency statistics, edges and assignments."""
+
+    @property
+    def n_docs(self) -> int: ...
+
+    def df(self, key: str) -> int: ...
+
+    def count(self, signals: Sequence[ArticleSignals]) -> None:
+        """Add articles to the document-frequency statistics (before deciding about them)."""
+
+    def candidates(self, signals: ArticleSignals, options: DedupOptions) -> list[ArticleSignals]:
+        """Held articles worth scoring against ``signals`` (never ``signals`` itself)."""
+
+    def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
+        """Hold an article and the edges found when it arrived."""
+
+    def get(self, ids: Iterable[str]) -> dict[str, ArticleSignals]: ...
+
+    def edges_of(self, ids: Iterable[str]) -> list[Edge]: ...
+
+    def assignments(self, ids: Iterable[str]) -> dict[str, StoryAssignment]: ...
+
+    def put_assignments(self, assignments: Sequence[StoryAssignment]) -> None: ...
+
+
+class InMemoryCandidateSource:
+    """Inverted index over query keys, for the offline CLI, tests and batch runs."""
+
+    def __init__(self, bucket_hours: float = 24.0) -> None:
+        # Postings are split by publish-time bucket (undated articles under None), so a
+        # query reads only the buckets within the window, as an index's range filter would.
+        self._bucket_seconds = bucket_hours * 3600.0
+        self._signals: dict[str, ArticleSignals] = {}
+        self._postings: dict[str, dict[int | None, list[str]]] = defaultdict(dict)
+        self._df: Counter[str] = Counter()
+        self._counted: set[str] = set()
+        self._edges: dict[str, list[Edge]] = defaultdict(list)
+        self._assignments: dict[str, StoryAssignment] = {}
+
+    @property
+    def n_docs(self) -> int:
+        return len(self._counted)
+
+    def df(self, key: str) -> int:
+        return self._df.get(key, 0)
+
+    def count(self, signals: Sequence[ArticleSignals]) -> None:
+        for sig in signals:
+            if sig.id in self._counted:
+                continue
+            self._counted.add(sig.id)
+            self._df.update(set(sig.stat_keys()) | set(sig.query_keys()))
+
+    def candidates(self, signals: ArticleSignals, options: DedupOptions) -> list[ArticleSignals]:
+        # Keys held by many articles say little and cost much: they are not followed. The cap
+        # is a share of the collection, bounded on both sides, so per-article cost stays
+        # bounded as the collection grows.
+        cap = min(
+            options.max_key_df,
+            max(options.min_key_df_cap, int(options.max_key_df_fraction * self.n_docs)),
+        )
+        bucket = self._bucket(signals)
+        reach = math.ceil(options.window_hours * 3600.0 / self._bucket_seconds)
+        in_window: list[int | None] = [None]
+        if bucket is not None:
+            in_window += list(range(bucket - reach, bucket + reach + 1))
+        weights: dict[str, float] = {}
+        shared: dict[str, int] = {}
+        for key in signals.query_keys():
+            buckets = self._postings.get(key)
+            if not buckets:
+                continue
+            exact = key[0] in "uh"  # identical text or URL is always worth following, at any time
+            if not exact and self.df(key) > cap:
+                continue
+            weight = 1.0 / math.log(2 + self.df(key))
+            wanted = buckets.keys() if exact or bucket is None else in_window
+            for b in wanted:
+                for held_id in buckets.get(b, ()):
+                    if held_id != signals.id:
+                        weights[held_id] = weights.get(held_id, 0.0) + weight
+                        shared[held_id] = shared.get(held_id, 0) + 1
+        # One shared name is how unrelated articles look; copies share many band keys and
+        # same-story reports share several names or quote shingles.
+        ranked = sorted(
+            ((k, w) for k, w in weights.items() if shared[k] >= options.min_shared_keys),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+        out = []
+        for other_id, _ in ranked:
+            other = self._signals[other_id]
+            gap = gap_hours(signals, other)
+            if gap is not None and gap > options.window_hours:
+                continue
+            out.append(other)
+            if len(out) >= options.max_candidates:
+                break
+        return out
+
+    def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
+        if signals.id not in self._signals:
+            bucket = self._bucket(signals)
+            for key in signals.query_keys():
+                self._postings[key].setdefault(bucket, []).append(signals.id)
+        self._signals[signals.id] = signals
+        for e in edges:
+            self._edges[e.a].append(e)
+            self._edges[e.b].append(e)
+
+    def _bucket(self, signals: ArticleSignals) -> int | None:
+        published = signals.published_at()
+        return None if published is None else int(published.timestamp() // self._bucket_seconds)
+
+    def get(self, ids: Iterable[str]) -> dict[str, ArticleSignals]:
+        return {i: self._signals[i] for i in ids if i in self._signals}
+
+    def edges_of(self, ids: Iterable[str]) -> list[Edge]:
+        out: dict[tuple[str, str], Edge] = {}
+        for i in ids:
+            for e in self._edges.get(i, ()):
+                out[(e.a, e.b)] = e
+        return list(out.values())
+
+    def assignments(self, ids: Iterable[str]) -> dict[str, StoryAssignment]:
+        return {i: self._assignments[i] for i in ids if i in self._assignments}
+
+    def put_assignments(self, assignments: Sequence[StoryAssignment]) -> None:
+        for a in assignments:
+            self._assignments[a.id] = a
+
+    def __len__(self) -> int:
+        return len(self._signals)

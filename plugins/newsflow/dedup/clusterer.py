@@ -1,0 +1,199 @@
+"""Stories as a pure function of the held graph: average-link over scored edges.
+
+Single-link (join whenever any pair is close) chains errors: one mistaken edge fuses two
+events. Here a linked group is re-partitioned by average link: two groups merge only while
+the *mean* same-story probability over all their cross pairs stays above
+``link_threshold`` (a missing pair counts as 0). Duplicates (same URL, exact, near copy)
+are fused first; small fragments left over may then join a larger group they are
+strongly *and* broadly linked to (see ``partition``). The result depends only on the set
+of articles and edges, never on the order they arrived in.
+
+Representative rule: earliest published (undated last), then longest text, then smallest
+id. ``story_id`` is ``"s-" + representative id``, so reruns and other processing orders
+give the same ids; when a story gains an earlier article its id changes and the change is
+reported as a merge event by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.similarity import Edge
+from newsflow.records import Relation, StoryAssignment
+
+_DUPLICATE_KINDS: tuple[Relation, ...] = ("same_url", "exact", "near_duplicate")
+_FAR_FUTURE = datetime.max.isoformat()
+
+
+def order_key(sig: ArticleSignals) -> tuple[str, int, str]:
+    published = sig.published_at()
+    return (published.isoformat() if published else _FAR_FUTURE, -sig.length, sig.id)
+
+
+def _find(parent: dict[str, str], x: str) -> str:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _other(edge: Edge, member: str) -> str:
+    return edge.b if edge.a == member else edge.a
+
+
+def _fuse_duplicates(members: list[str], edges: list[Edge]) -> dict[str, str]:
+    parent = {m: m for m in members}
+    for e in edges:
+        if e.kind in _DUPLICATE_KINDS:
+            ra, rb = _find(parent, e.a), _find(parent, e.b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return parent
+
+
+def partition(
+    ids: Iterable[str],
+    edges: Iterable[Edge],
+    link_threshold: float,
+    *,
+    fragment_size: int = 0,
+    fragment_mean: float = 1.0,
+    fragment_max: float = 1.0,
+) -> list[list[str]]:
+    """Groups of ``ids`` (each sorted): duplicate fusion, average link, then fragment attachment.
+
+    Average link over a big story is dragged down by pairs that never linked (a short
+    report carries only part of the story's names and numbers), which strands small
+    fragments. A group of at most ``fragment_size`` articles therefore joins the larger
+    group it is most linked to when its mean pair probability to it is at least
+    ``fragment_mean`` *and* one pair reaches ``fragment_max``: a strong link, corroborated.
+    """
+    members = sorted(set(ids))
+    member_set = set(members)
+    edge_list = [e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b]
+    parent = _fuse_duplicates(members, edge_list)
+    groups: dict[str, list[str]] = {}
+    for m in members:
+        groups.setdefault(_find(parent, m), []).append(m)
+    # Sum of pair scores between groups (sparse: only linked groups appear).
+    sums: dict[tuple[str, str], float] = {}
+    seen: set[tuple[str, str]] = set()
+    for e in edge_list:
+        pair = (min(e.a, e.b), max(e.a, e.b))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        ga, gb = _find(parent, e.a), _find(parent, e.b)
+        if ga != gb:
+            key = (min(ga, gb), max(ga, gb))
+            sums[key] = sums.get(key, 0.0) + e.score
+    sizes = {g: len(v) for g, v in groups.items()}
+    while sums:
+        best_key, best_avg = None, -1.0
+        for key, total in sums.items():
+            avg = total / (sizes[key[0]] * sizes[key[1]])
+            if avg > best_avg or (avg == best_avg and best_key is not None and key < best_key):
+                best_key, best_avg = key, avg
+        if best_key is None or best_avg < link_threshold:
+            break
+        keep, gone = best_key
+        groups[keep].extend(groups.pop(gone))
+        sizes[keep] += sizes.pop(gone)
+        merged: dict[tuple[str, str], float] = {}
+        for (x, y), total in sums.items():
+            if (x, y) == best_key:
+                continue
+            x2 = keep if x == gone else x
+            y2 = keep if y == gone else y
+            key = (min(x2, y2), max(x2, y2))
+            merged[key] = merged.get(key, 0.0) + total
+        sums = merged
+    merged_groups = list(groups.values())
+    if fragment_size > 0:
+        merged_groups = _attach_fragments(
+            merged_groups, edge_list, fragment_size, fragment_mean, fragment_max
+        )
+    return sorted(sorted(g) for g in merged_groups)
+
+
+def _attach_fragments(
+    groups: list[list[str]], edges: list[Edge], max_size: int, min_mean: float, min_max: float
+) -> list[list[str]]:
+    """Join small groups to larger ones they are strongly linked to (see ``partition``)."""
+    group_of = {m: n for n, g in enumerate(groups) for m in g}
+    # Per (fragment, target) group pair: sum and max of pair scores, each pair once.
+    sums: dict[tuple[int, int], float] = {}
+    peaks: dict[tuple[int, int], float] = {}
+    seen: set[tuple[str, str]] = set()
+    for e in edges:
+        pair = (min(e.a, e.b), max(e.a, e.b))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        ga, gb = group_of[e.a], group_of[e.b]
+        if ga == gb:
+            continue
+        for small, large in ((ga, gb), (gb, ga)):
+            if len(groups[small]) <= max_size and len(groups[large]) > len(groups[small]):
+                sums[(small, large)] = sums.get((small, large), 0.0) + e.score
+                peaks[(small, large)] = max(peaks.get((small, large), 0.0), e.score)
+    best: dict[int, tuple[float, str, int]] = {}
+    for (small, large), total in sums.items():
+        mean = total / (len(groups[small]) * len(groups[large]))
+        if mean < min_mean or peaks[(small, large)] < min_max:
+            continue
+        # Highest mean wins; ties go to the group with the smallest member id (order-free).
+        key = (-mean, min(groups[large]), large)
+        if small not in best or key < best[small]:
+            best[small] = key
+    parent = list(range(len(groups)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for small, (_, _, large) in sorted(best.items()):
+        parent[small] = large  # always to a strictly larger group, so no cycles
+    joined: dict[int, list[str]] = {}
+    for n, g in enumerate(groups):
+        joined.setdefault(root(n), []).extend(g)
+    return list(joined.values())
+
+
+def assign(
+    group: list[str], signals: Mapping[str, ArticleSignals], edges: Iterable[Edge]
+) -> list[StoryAssignment]:
+    """Relation, duplicate_of, score and why of each member of one story."""
+    ordered = sorted((signals[i] for i in group), key=order_key)
+    rank = {s.id: n for n, s in enumerate(ordered)}
+    story_id = f"s-{ordered[0].id}"
+    by_member: dict[str, list[Edge]] = {i: [] for i in group}
+    for e in edges:
+        if e.a in rank and e.b in rank:
+            by_member[e.a].append(e)
+            by_member[e.b].append(e)
+    out = []
+    for sig in ordered:
+        if rank[sig.id] == 0:
+            out.append(StoryAssignment(sig.id, story_id, "original", None, 1.0, ("representative",)))
+            continue
+        mine = by_member[sig.id]
+        relation: Relation = "same_story"
+        duplicate_of: str | None = None
+        best: Edge | None = None
+        for kind in _DUPLICATE_KINDS:
+            earlier = [e for e in mine if e.kind == kind and rank[_other(e, sig.id)] < rank[sig.id]]
+            if earlier:
+                best = min(earlier, key=lambda e: rank[_other(e, sig.id)])
+                relation = kind
+                duplicate_of = _other(best, sig.id)
+                break
+        if best is None and mine:
+            best = max(mine, key=lambda e: (e.score, min(e.a, e.b), max(e.a, e.b)))
+        score = best.score if best else 0.0
+        why = best.why if best else ("average_link",)
+        out.append(StoryAssignment(sig.id, story_id, relation, duplicate_of, score, why))
+    return out

@@ -1,0 +1,62 @@
+"""Names, numbers and dates: what tells one event from another of the same kind.
+
+Two rehab stories share "rehab", "treatment" and "rep"; what differs is *who*, *where*
+and *how many*. Names are found with a capitalisation heuristic (no downloaded model):
+runs of capitalised words, ignoring a capitalised function word that merely starts a
+sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from newsflow.dedup.text import RIGHT_QUOTE, STOPWORDS, sentences
+
+_CAPITAL_RUN_RE = re.compile(r"\b[A-Z][A-Za-z'\u2019\-]+(?:\s+[A-Z][A-Za-z'\u2019\-]+)*")
+_NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE_RE = re.compile(
+    rf"\b{_MONTH}\s+(?:\d{{1,2}}\s*,?\s*)?((?:19|20)\d\d)\b"
+    rf"|\b\d{{1,2}}\s+{_MONTH}\s*,?\s*((?:19|20)\d\d)\b"
+    r"|\b((?:19|20)\d\d)[-/]\d\d[-/]\d\d\b"
+)
+# Small counts and list numbering are everywhere; they say nothing about the event.
+_TRIVIAL_NUMBERS = frozenset(str(n) for n in range(11))
+
+
+def _clean(word: str) -> str:
+    word = word.replace(RIGHT_QUOTE, "'").lower()
+    return word.removesuffix("'s").strip("'-")
+
+
+def entity_counts(text: str) -> Counter[str]:
+    """Counts of single-word name keys and multi-word name phrases in ``text``."""
+    counts: Counter[str] = Counter()
+    for sentence in sentences(text):
+        for match in _CAPITAL_RUN_RE.finditer(sentence):
+            words = match.group(0).split()
+            if match.start() == 0:
+                # Sentence-initial capitals are only names when they are not function words.
+                words = [w for w in words if w.lower() not in STOPWORDS]
+            keys = [_clean(w) for w in words]
+            keys = [k for k in keys if len(k) > 1 and k not in STOPWORDS]
+            counts.update(keys)
+            if len(keys) > 1:
+                counts[" ".join(keys)] += 1
+    return counts
+
+
+def number_keys(text: str) -> tuple[str, ...]:
+    """Distinct non-trivial numbers, normalised (thousands separators dropped)."""
+    found = {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER_RE.finditer(text)}
+    return tuple(sorted(n for n in found if n and n not in _TRIVIAL_NUMBERS))
+
+
+def date_years(text: str) -> tuple[str, ...]:
+    """Years of explicit calendar dates ("March 4, 2009", "2013-10-04"), not bare years."""
+    years = {next(g for g in m.groups() if g) for m in _DATE_RE.finditer(text)}
+    return tuple(sorted(years))

@@ -1,0 +1,91 @@
+"""The one frozen options object of the dedup stage.
+
+Every threshold lives here, validated up front, so a bad value fails at start-up with
+a ConfigError naming the field rather than silently producing odd stories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsflow.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class DedupOptions:
+    """Parameters of signal computation, candidate retrieval and story decisions.
+
+    Defaults were chosen on half of the ECB+ topics (even-numbered) and checked on the
+    other half; see ``similarity.WEIGHTS`` for how the pair score was fitted.
+    """
+
+    num_perm: int = 64  # MinHash permutations
+    bands: int = 16  # LSH bands; rows per band = num_perm // bands
+    shingle_size: int = 3  # words per shingle for near-duplicate detection
+    near_duplicate_jaccard: float = 0.5  # estimated shingle Jaccard at or above: near-duplicate
+    max_terms: int = 200  # distinct content terms kept per article for term-weighted similarity
+    max_entities: int = 120  # entity keys kept per article
+    max_quote_keys: int = 200  # quote-shingle hashes kept per article
+    max_text_chars: int = 200_000  # longer texts are cut here (and the cut is noted)
+    window_hours: float = 48.0  # articles further apart in publish time are never the same story
+    edge_threshold: float = 0.3  # pair probability kept as a graph edge (links stories for re-partition)
+    link_threshold: float = 0.6  # average-link: groups merge while mean pair probability >= this
+    fragment_size: int = 3  # groups this small may then join a larger, strongly linked group ...
+    fragment_mean: float = 0.25  # ... if their mean pair probability to it is at least this ...
+    fragment_max: float = 0.6  # ... and their strongest pair to it at least this
+    max_candidates: int = 60  # candidates scored per new article (best by shared keys)
+    min_shared_keys: int = 1  # candidates must share at least this many query keys (2 costs recall)
+    max_key_df_fraction: float = 0.05  # keys held by more than this share of articles are not queried
+    min_key_df_cap: int = 50  # ... but never skip a key held by fewer articles than this
+    max_key_df: int = 1000  # ... and always skip one held by more (bounds the per-article cost)
+    stats_refresh_fraction: float = 0.05  # re-weight held articles once the collection grew this much
+    max_component: int = 400  # larger linked groups are re-partitioned around the new article only
+
+    def __post_init__(self) -> None:
+        if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:
+            raise ConfigError(
+                f"dedup options: num_perm ({self.num_perm}) must be a positive multiple of bands "
+                f"({self.bands}); pick e.g. num_perm=64, bands=16"
+            )
+        if self.shingle_size < 1:
+            raise ConfigError(f"dedup options: shingle_size must be >= 1, got {self.shingle_size}")
+        for name in (
+            "near_duplicate_jaccard",
+            "edge_threshold",
+            "link_threshold",
+            "max_key_df_fraction",
+            "stats_refresh_fraction",
+            "fragment_mean",
+            "fragment_max",
+        ):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"dedup options: {name} must be in (0, 1], got {value}")
+        if self.edge_threshold > self.link_threshold:
+            raise ConfigError(
+                f"dedup options: edge_threshold ({self.edge_threshold}) must not exceed "
+                f"link_threshold ({self.link_threshold}), or linked stories could never be compared"
+            )
+        if self.fragment_size < 0:
+            raise ConfigError(
+                f"dedup options: fragment_size must be >= 0 (0 = off), got {self.fragment_size}"
+            )
+        if self.window_hours <= 0:
+            raise ConfigError(f"dedup options: window_hours must be > 0, got {self.window_hours}")
+        for name in (
+            "max_terms",
+            "max_entities",
+            "max_quote_keys",
+            "max_text_chars",
+            "max_candidates",
+            "min_shared_keys",
+            "min_key_df_cap",
+            "max_key_df",
+            "max_component",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"dedup options: {name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def rows_per_band(self) -> int:
+        return self.num_perm // self.bands

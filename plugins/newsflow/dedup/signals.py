@@ -1,0 +1,175 @@
+"""The per-article record every dedup decision is made from.
+
+``ArticleSignals`` is what a store keeps for each held article (band keys, entity and
+quote keys as keywords, publish time), so deciding about a new article never needs the
+held articles' full text. It is computed by a pure function and round-trips through JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from newsflow.dedup.entities import date_years, entity_counts, number_keys
+from newsflow.dedup.options import DedupOptions
+from newsflow.dedup.quotes import quote_keys
+from newsflow.dedup.sketch import band_keys, minhash, shingles
+from newsflow.dedup.text import STOPWORDS, content_hash, tokens
+from newsflow.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSignals:
+    """Stored signals of one article; every field is JSON-serialisable."""
+
+    id: str
+    content_hash: str
+    length: int
+    minhash: tuple[int, ...]
+    band_keys: tuple[str, ...]
+    # Parallel tuples rather than (key, count) pairs: a held article costs a few hundred
+    # bytes less, which matters at 100k articles in memory.
+    terms: tuple[str, ...]  # content terms, most frequent first
+    term_counts: tuple[int, ...]
+    entities: tuple[str, ...]  # name keys, most frequent first
+    entity_counts: tuple[int, ...]
+    numbers: tuple[str, ...]
+    quote_keys: tuple[str, ...]
+    years: tuple[str, ...]  # years of explicit dates in the text
+    canonical_url: str | None = None
+    published: str | None = None  # ISO 8601
+    title: str = ""
+    source: str | None = None
+    truncated: bool = False
+
+    def query_keys(self) -> tuple[str, ...]:
+        """Keyword keys a store is searched by (prefix says which signal)."""
+        keys = [f"b:{k}" for k in self.band_keys]
+        keys += [f"e:{k}" for k in self.entities]
+        keys += [f"q:{k}" for k in self.quote_keys]
+        keys.append(f"h:{self.content_hash}")
+        if self.canonical_url:
+            keys.append(f"u:{self.canonical_url}")
+        return tuple(keys)
+
+    def stat_keys(self) -> tuple[str, ...]:
+        """Keys whose document frequency weights the similarity (rare shared = strong)."""
+        return (
+            tuple(f"t:{t}" for t in self.terms)
+            + tuple(f"e:{k}" for k in self.entities)
+            + tuple(f"n:{n}" for n in self.numbers)
+        )
+
+    def published_at(self) -> datetime | None:
+        return parse_published(self.published)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "content_hash": self.content_hash,
+            "length": self.length,
+            "minhash": list(self.minhash),
+            "band_keys": list(self.band_keys),
+            "terms": list(self.terms),
+            "term_counts": list(self.term_counts),
+            "entities": list(self.entities),
+            "entity_counts": list(self.entity_counts),
+            "numbers": list(self.numbers),
+            "quote_keys": list(self.quote_keys),
+            "years": list(self.years),
+            "canonical_url": self.canonical_url,
+            "published": self.published,
+            "title": self.title,
+            "source": self.source,
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArticleSignals:
+        try:
+            return cls(
+                id=str(data["id"]),
+                content_hash=str(data["content_hash"]),
+                length=int(data["length"]),
+                minhash=tuple(int(v) for v in data["minhash"]),
+                band_keys=tuple(str(k) for k in data["band_keys"]),
+                terms=tuple(str(t) for t in data["terms"]),
+                term_counts=tuple(int(n) for n in data["term_counts"]),
+                entities=tuple(str(e) for e in data["entities"]),
+                entity_counts=tuple(int(n) for n in data["entity_counts"]),
+                numbers=tuple(str(n) for n in data["numbers"]),
+                quote_keys=tuple(str(q) for q in data["quote_keys"]),
+                years=tuple(str(y) for y in data["years"]),
+                canonical_url=data.get("canonical_url"),
+                published=data.get("published"),
+                title=str(data.get("title") or ""),
+                source=data.get("source"),
+                truncated=bool(data.get("truncated", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"stored dedup signals for {data.get('id')!r} are malformed ({exc}); recompute them"
+            ) from exc
+
+
+@lru_cache(maxsize=65_536)
+def parse_published(value: str | None) -> datetime | None:
+    """Publish time as aware UTC; unparseable or missing gives None (time signal off)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _top(counts: Counter[str], limit: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    # Interned: held articles share one copy of each vocabulary word.
+    return tuple(sys.intern(k) for k, _ in ranked), tuple(n for _, n in ranked)
+
+
+def compute_signals(
+    article_id: str,
+    text: str,
+    options: DedupOptions,
+    *,
+    title: str = "",
+    canonical_url: str | None = None,
+    published: str | None = None,
+    source: str | None = None,
+) -> ArticleSignals:
+    """Signals of one article (pure: same input, same record, on any worker)."""
+    truncated = len(text) > options.max_text_chars
+    if truncated:
+        text = text[: options.max_text_chars]
+    body = f"{title}\n{text}" if title and not text.startswith(title) else text
+    sig = minhash(shingles(text, options.shingle_size), options.num_perm)
+    terms, term_counts = _top(
+        Counter(t for t in tokens(body) if len(t) > 1 and t not in STOPWORDS), options.max_terms
+    )
+    entities, name_counts = _top(entity_counts(body), options.max_entities)
+    return ArticleSignals(
+        id=article_id,
+        content_hash=content_hash(text),
+        length=len(text),
+        minhash=sig,
+        band_keys=band_keys(sig, options.bands),
+        terms=terms,
+        term_counts=term_counts,
+        entities=entities,
+        entity_counts=name_counts,
+        numbers=number_keys(body),
+        quote_keys=quote_keys(text, options.max_quote_keys),
+        years=date_years(body),
+        canonical_url=canonical_url,
+        published=published,
+        title=title,
+        source=source,
+        truncated=truncated,
+    )

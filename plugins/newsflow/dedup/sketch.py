@@ -1,0 +1,65 @@
+"""MinHash sketches of word shingles and their LSH band keys.
+
+Band keys are plain strings so a store can index them as keywords: two articles that
+share any band key are likely near-copies, found without comparing against everything.
+The permutations come from a fixed seed, so sketches computed by different workers
+(or on different days) are comparable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from newsflow.dedup.text import tokens
+
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX32 = np.uint64((1 << 32) - 1)
+_SEED = 20240601
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    rng = np.random.default_rng(_SEED)
+    a = rng.integers(1, 1 << 32, size=num_perm, dtype=np.uint64)
+    b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def shingles(text: str, size: int) -> set[str]:
+    words = tokens(text)
+    if len(words) < size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
+    """MinHash signature; an empty set gives all-max values (similar to nothing)."""
+    if not shingle_set:
+        return (int(_MAX32),) * num_perm
+    hashed = np.fromiter(
+        (zlib.crc32(s.encode("utf-8")) for s in shingle_set), dtype=np.uint64, count=len(shingle_set)
+    )
+    a, b = _permutations(num_perm)
+    # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus.
+    values = (np.outer(hashed, a) + b) % _MERSENNE & _MAX32
+    return tuple(int(v) for v in values.min(axis=0))
+
+
+def band_keys(signature: tuple[int, ...], bands: int) -> tuple[str, ...]:
+    rows = len(signature) // bands
+    keys = []
+    for band in range(bands):
+        chunk = ",".join(str(v) for v in signature[band * rows : (band + 1) * rows])
+        keys.append(f"{band}:{hashlib.blake2b(chunk.encode('ascii'), digest_size=8).hexdigest()}")
+    return tuple(keys)
+
+
+def estimate_jaccard(left: tuple[int, ...], right: tuple[int, ...]) -> float:
+    if not left or len(left) != len(right):
+        return 0.0
+    return sum(1 for x, y in zip(left, right, strict=True) if x == y) / len(left)

@@ -1,0 +1,166 @@
+"""The dedup stage as an explicit object: options plus a ``CandidateSource``.
+
+``DedupState`` holds no hidden state of its own: everything a second worker would need
+(held signals, document frequencies, edges, assignments) lives in the source. Adding
+articles scores them against their candidates (pure ``score_pair``), stores the edges,
+then re-partitions each linked group they touch (pure ``partition``/``assign``) and
+reports stories that merged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
+from newsflow.dedup.clusterer import assign, partition
+from newsflow.dedup.options import DedupOptions
+from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.similarity import Edge, Prepared, prepare, score_prepared
+from newsflow.records import StoryAssignment
+
+logger = logging.getLogger(__name__)
+
+_PREPARED_CACHE_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class MergeEvent:
+    """Stories that became one because of newly added articles."""
+
+    story_id: str  # the surviving story id (from the merged story's representative)
+    merged: tuple[str, ...]  # previous story ids now inside ``story_id`` (one: the story was renamed)
+    by: tuple[str, ...]  # the newly added article ids in the merged story
+
+    def to_dict(self) -> dict[str, object]:
+        return {"story_id": self.story_id, "merged": list(self.merged), "by": list(self.by)}
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    """Assignments that are new or changed by an ``add`` call, and the merges it caused."""
+
+    assignments: tuple[StoryAssignment, ...]
+    merges: tuple[MergeEvent, ...]
+
+
+def link(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -> list[Edge]:
+    """Edges from a new article to its candidates (pure: prepared signals in, edges out)."""
+    edges = []
+    for other in candidates:
+        edge = score_prepared(new, other, options)
+        if edge is not None:
+            edges.append(edge)
+    return edges
+
+
+class DedupState:
+    """Options plus the source the stage reads and writes; see module docstring."""
+
+    def __init__(self, options: DedupOptions | None = None, source: CandidateSource | None = None) -> None:
+        self.options = options or DedupOptions()
+        self.source: CandidateSource = source if source is not None else InMemoryCandidateSource()
+        # Prepared (IDF-weighted) signals are a cache, kept until the collection has grown by
+        # ``stats_refresh_fraction``: IDF moves slowly, and re-weighting every held candidate
+        # after each single article would dominate the cost of streaming one at a time.
+        self._prepared: dict[str, Prepared] = {}
+        self._prepared_at = -1
+
+    def _prepare(self, sig: ArticleSignals) -> Prepared:
+        n_docs = self.source.n_docs
+        if n_docs < self._prepared_at or n_docs > self._prepared_at * (
+            1 + self.options.stats_refresh_fraction
+        ):
+            self._prepared.clear()
+            self._prepared_at = n_docs
+        if len(self._prepared) > _PREPARED_CACHE_LIMIT:
+            self._prepared.clear()  # bounded memory; only recent candidates are worth keeping
+        cached = self._prepared.get(sig.id)
+        if cached is None or cached.sig is not sig:
+            cached = self._prepared[sig.id] = prepare(sig, self.source)
+        return cached
+
+    def add(self, batch: Sequence[ArticleSignals]) -> DedupResult:
+        """Add a batch (compared with each other and with everything held)."""
+        held = self.source.get(s.id for s in batch)
+        new = []
+        seen: set[str] = set()
+        for sig in batch:
+            if sig.id in held or sig.id in seen:
+                logger.warning("dedup: article %s is already held; ignoring the repeat", sig.id)
+                continue
+            seen.add(sig.id)
+            new.append(sig)
+        # Count the whole batch first so every pair in it is weighted by the same statistics,
+        # whatever order the batch is in.
+        self.source.count(new)
+        for sig in new:
+            candidates = [self._prepare(c) for c in self.source.candidates(sig, self.options)]
+            self.source.put(sig, link(self._prepare(sig), candidates, self.options))
+        return self._repartition([s.id for s in new])
+
+    def _component(self, start: str, done: set[str]) -> tuple[set[str], list[Edge]]:
+        members = {start}
+        frontier = [start]
+        edges: dict[tuple[str, str], Edge] = {}
+        while frontier:
+            if len(members) >= self.options.max_component:
+                logger.info(
+                    "dedup: linked group around %s exceeds %d articles; re-partitioning only that part",
+                    start,
+                    self.options.max_component,
+                )
+                break
+            found = self.source.edges_of(frontier)
+            frontier = []
+            for e in found:
+                edges[(e.a, e.b)] = e
+                for node in (e.a, e.b):
+                    if node not in members and node not in done:
+                        members.add(node)
+                        frontier.append(node)
+        kept = [e for e in edges.values() if e.a in members and e.b in members]
+        return members, kept
+
+    def _repartition(self, new_ids: list[str]) -> DedupResult:
+        done: set[str] = set()
+        changed: list[StoryAssignment] = []
+        merges: list[MergeEvent] = []
+        new_set = set(new_ids)
+        for start in sorted(new_ids):
+            if start in done:
+                continue
+            members, edges = self._component(start, done)
+            done |= members
+            previous = self.source.assignments(members)
+            signals = self.source.get(members)
+            groups = partition(
+                members,
+                edges,
+                self.options.link_threshold,
+                fragment_size=self.options.fragment_size,
+                fragment_mean=self.options.fragment_mean,
+                fragment_max=self.options.fragment_max,
+            )
+            for group in groups:
+                assignments = assign(group, signals, edges)
+                old_stories = sorted({previous[i].story_id for i in group if i in previous})
+                # Two or more stories became one, or a story's id moved to a newly arrived
+                # earlier representative: either way the old ids must be redirected.
+                if len(old_stories) > 1 or (old_stories and old_stories[0] != assignments[0].story_id):
+                    merges.append(
+                        MergeEvent(
+                            story_id=assignments[0].story_id,
+                            merged=tuple(old_stories),
+                            by=tuple(sorted(i for i in group if i in new_set)),
+                        )
+                    )
+                for a in assignments:
+                    if previous.get(a.id) != a:
+                        changed.append(a)
+        self.source.put_assignments(changed)
+        return DedupResult(tuple(sorted(changed, key=lambda a: a.id)), tuple(merges))
+
+    def assignments(self, ids: Sequence[str]) -> dict[str, StoryAssignment]:
+        return self.source.assignments(ids)

@@ -1,0 +1,211 @@
+"""Tokenising and normalising shared by every signal, so they agree on what a word is."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+RIGHT_QUOTE = "\u2019"  # typographic apostrophe, unified with "'"
+WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+_SPACE_RE = re.compile(r"\s+")
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?\n])\s+")
+
+# A small English function-word list plus news boilerplate words (weekdays, "said"):
+# these carry no information about which event an article reports.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "said",
+        "says",
+        "say",
+        "told",
+        "also",
+        "new",
+        "one",
+        "two",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "us",
+        "mr",
+        "mrs",
+        "ms",
+        "per",
+        "cent",
+        "percent",
+        "via",
+        "like",
+        "get",
+        "got",
+        "year",
+        "years",
+        "day",
+        "days",
+        "time",
+        "week",
+        "weeks",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "last",
+        "first",
+        "according",
+    ]
+)
+
+
+def normalize_text(text: str) -> str:
+    """Text as compared for exact copies: NFKC, case-folded, whitespace collapsed."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:32]
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; apostrophes are unified so quotes from different outlets match."""
+    return [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(text.casefold())]
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_SPLIT_RE.split(text) if s]
+
+
+def short_hash(value: str) -> str:
+    """A compact stable key for a phrase (quote shingles), safe to store as a keyword."""
+    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()

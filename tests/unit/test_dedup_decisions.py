@@ -1,0 +1,128 @@
+"""Pair decisions and the story partition are pure functions with the stated rules."""
+
+from __future__ import annotations
+
+from newsflow.dedup import DedupOptions, InMemoryCandidateSource, compute_signals
+from newsflow.dedup.clusterer import assign, partition
+from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.similarity import Edge, EdgeKind, score_pair
+
+OPTIONS = DedupOptions()
+
+REID_1 = (
+    "Actress Tara Reid checked herself into Promises Treatment Center in Malibu, her rep Jack Ketsoyan said. "
+    '"We appreciate your respect to her and her family\'s privacy at this time," Ketsoyan told People. '
+    "The 33-year-old American Pie star entered the facility on Tuesday."
+)
+REID_2 = (
+    "Tara Reid has entered rehab at the Promises clinic in Malibu. Her spokesman Jack Ketsoyan asked fans "
+    'for "respect to her and her family\'s privacy at this time". Reid, 33, is best known for American Pie.'
+)
+LOHAN = (
+    "Actress Lindsay Lohan checked herself into the Betty Ford Center in Rancho Mirage, her lawyer "
+    'Shawn Holley said. "She is doing well and looks forward to getting better," Holley told reporters. '
+    "The 26-year-old Mean Girls star entered the facility on Thursday."
+)
+BACKGROUND = [
+    "The council approved the new budget for schools and roads after a long debate on Monday.",
+    "Heavy rain flooded streets across the region and officials closed several bridges.",
+    "The company reported higher profits and said it would hire more staff next year.",
+    "Police arrested two men after a robbery at a jewellery store in the city centre.",
+]
+
+
+def _signals(article_id: str, text: str, **kwargs: str) -> ArticleSignals:
+    return compute_signals(article_id, text, OPTIONS, **kwargs)
+
+
+def _stats(*signals: ArticleSignals) -> InMemoryCandidateSource:
+    source = InMemoryCandidateSource()
+    source.count([*signals, *(_signals(f"bg{i}", t) for i, t in enumerate(BACKGROUND))])
+    return source
+
+
+def test_same_event_links_and_same_kind_other_event_does_not() -> None:
+    a, b, c = _signals("a", REID_1), _signals("b", REID_2), _signals("c", LOHAN)
+    stats = _stats(a, b, c)
+    same = score_pair(a, b, stats, OPTIONS)
+    other = score_pair(a, c, stats, OPTIONS)
+    assert same is not None and same.kind == "same_story"
+    assert same.score >= OPTIONS.link_threshold
+    assert any(w.startswith("shared_quotes=") for w in same.why)
+    assert other is None or other.score < OPTIONS.link_threshold
+    assert score_pair(b, a, stats, OPTIONS) == Edge("b", "a", same.kind, same.score, same.why)
+
+
+def test_copies_are_classified_before_story_similarity() -> None:
+    a = _signals("a", REID_1, canonical_url="https://x.example/reid")
+    same_url = _signals("b", REID_2, canonical_url="https://x.example/reid")
+    exact = _signals("c", "  " + REID_1.upper() + " ")
+    near = _signals("d", REID_1 + " She was photographed leaving a party last week.")
+    stats = _stats(a, same_url, exact, near)
+    assert (e := score_pair(a, same_url, stats, OPTIONS)) is not None and e.kind == "same_url"
+    assert (e := score_pair(a, exact, stats, OPTIONS)) is not None and e.kind == "exact"
+    assert (e := score_pair(a, near, stats, OPTIONS)) is not None and e.kind == "near_duplicate"
+
+
+def test_publish_gap_beyond_window_forbids_a_story_link() -> None:
+    a = _signals("a", REID_1, published="2024-01-01T10:00:00+00:00")
+    b = _signals("b", REID_2, published="2024-01-05T10:00:00+00:00")
+    b_close = _signals("b", REID_2, published="2024-01-01T20:00:00+00:00")
+    stats = _stats(a, b)
+    assert score_pair(a, b, stats, OPTIONS) is None
+    close = score_pair(a, b_close, stats, OPTIONS)
+    assert close is not None and "gap_h=10" in close.why
+    undated = score_pair(a, _signals("b", REID_2), stats, OPTIONS)
+    assert undated is not None  # a missing date disables the time signal, it does not block
+
+
+def _edge(a: str, b: str, score: float, kind: EdgeKind = "same_story") -> Edge:
+    return Edge(a, b, kind, score, (f"p={score}",))
+
+
+def test_average_link_does_not_chain_through_one_bridge() -> None:
+    edges = [_edge("a", "b", 0.95), _edge("b", "c", 0.95), _edge("c", "d", 0.9), _edge("a", "c", 0.95)]
+    groups = partition("abcd", edges, link_threshold=0.6)
+    # a-b-c are mutually linked; d links only to c, so its mean over {a, b, c} is 0.30.
+    assert groups == [["a", "b", "c"], ["d"]]
+    assert partition("abcd", [*edges, _edge("b", "d", 0.9), _edge("a", "d", 0.5)], 0.6) == [
+        ["a", "b", "c", "d"]
+    ]
+
+
+def test_duplicates_always_fuse_and_partition_ignores_input_order() -> None:
+    edges = [_edge("x", "y", 0.5, "near_duplicate"), _edge("y", "z", 0.7)]
+    assert partition(["z", "y", "x"], edges, 0.6) == partition(["x", "y", "z"], list(reversed(edges)), 0.6)
+    assert ["x", "y"] in partition("xyz", edges, 0.99)
+
+
+def test_representative_is_earliest_then_longest_then_smallest_id() -> None:
+    sig = {
+        "late": _signals("late", REID_1 + " more", published="2024-01-02T00:00:00Z"),
+        "early": _signals("early", REID_2, published="2024-01-01T00:00:00Z"),
+        "copy": _signals("copy", REID_2, published="2024-01-01T05:00:00Z"),
+        "undated": _signals("undated", REID_1 + " much longer text " * 20),
+    }
+    edges = [_edge("early", "copy", 1.0, "exact"), _edge("early", "late", 0.9), _edge("late", "undated", 0.8)]
+    out = {a.id: a for a in assign(sorted(sig), sig, edges)}
+    assert {a.story_id for a in out.values()} == {"s-early"}
+    assert out["early"].relation == "original"
+    assert out["copy"].relation == "exact" and out["copy"].duplicate_of == "early"
+    assert out["late"].relation == "same_story" and out["late"].score == 0.9
+    assert out["undated"].relation == "same_story"
+
+
+def test_small_fragment_joins_a_story_only_with_a_strong_corroborated_link() -> None:
+    pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
+    core = [_edge(x, y, 0.9) for x, y in pairs]
+
+    def groups(edges: list[Edge], size: int = 3) -> list[list[str]]:
+        return partition("abcde", edges, 0.6, fragment_size=size, fragment_mean=0.25, fragment_max=0.6)
+
+    strong = [*core, _edge("e", "a", 0.65), _edge("e", "b", 0.4)]  # mean 0.26, peak 0.65
+    assert groups(strong, size=0) == [["a", "b", "c", "d"], ["e"]]
+    assert groups(strong) == [["a", "b", "c", "d", "e"]]
+    weak = [*core, _edge("e", "a", 0.55), _edge("e", "b", 0.5)]  # mean 0.26, but no strong pair
+    assert groups(weak) == [["a", "b", "c", "d"], ["e"]]
+    sparse = [*core, _edge("e", "a", 0.62), _edge("e", "b", 0.3)]  # peak 0.62, mean 0.23: too thin
+    assert groups(sparse) == [["a", "b", "c", "d"], ["e"]]

@@ -1,0 +1,132 @@
+"""The stage object: batches, merges when a late article links stories, order independence."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from newsflow.dedup import DedupOptions, DedupState, compute_signals
+from newsflow.dedup.signals import ArticleSignals
+
+OPTIONS = DedupOptions()
+
+# Synthetic reports (same texts as test_dedup_decisions): two of one event, one of another.
+REID_1 = (
+    "Actress Tara Reid checked herself into Promises Treatment Center in Malibu, her rep Jack Ketsoyan said. "
+    '"We appreciate your respect to her and her family\'s privacy at this time," Ketsoyan told People. '
+    "The 33-year-old American Pie star entered the facility on Tuesday."
+)
+REID_2 = (
+    "Tara Reid has entered rehab at the Promises clinic in Malibu. Her spokesman Jack Ketsoyan asked fans "
+    'for "respect to her and her family\'s privacy at this time". Reid, 33, is best known for American Pie.'
+)
+LOHAN = (
+    "Actress Lindsay Lohan checked herself into the Betty Ford Center in Rancho Mirage, her lawyer "
+    'Shawn Holley said. "She is doing well and looks forward to getting better," Holley told reporters. '
+    "The 26-year-old Mean Girls star entered the facility on Thursday."
+)
+BACKGROUND = [
+    "The council approved the new budget for schools and roads after a long debate on Monday.",
+    "Heavy rain flooded streets across the region and officials closed several bridges.",
+    "The company reported higher profits and said it would hire more staff next year.",
+    "Police arrested two men after a robbery at a jewellery store in the city centre.",
+]
+
+
+def _random_text(name: str, seed: int, n: int = 300) -> str:
+    rng = random.Random(seed)
+    words = [f"w{rng.randrange(1_000_000)}" for _ in range(n)]
+    return f"{name} reported. " + " ".join(words)
+
+
+def _partition(state: DedupState, ids: list[str]) -> set[frozenset[str]]:
+    by_story: dict[str, set[str]] = {}
+    for a in state.assignments(ids).values():
+        by_story.setdefault(a.story_id, set()).add(a.id)
+    return {frozenset(v) for v in by_story.values()}
+
+
+def test_late_article_linking_two_stories_merges_them_and_records_it() -> None:
+    options = DedupOptions(near_duplicate_jaccard=0.4)
+    a = compute_signals("a", _random_text("Zorblat Quenton", 1), options)
+    b = compute_signals("b", _random_text("Mirelda Vost", 2), options)
+    # A round-up that copies both reports is a near copy of each of them.
+    c = compute_signals(
+        "c", _random_text("Zorblat Quenton", 1) + " " + _random_text("Mirelda Vost", 2), options
+    )
+    state = DedupState(options)
+    first = state.add([a])
+    second = state.add([b])
+    assert first.assignments[0].story_id != second.assignments[0].story_id
+    assert not first.merges and not second.merges
+    third = state.add([c])
+    stories = {x.story_id for x in state.assignments(["a", "b", "c"]).values()}
+    assert stories == {"s-c"}  # c is the longest undated article, so it represents the story
+    assert len(third.merges) == 1
+    merge = third.merges[0]
+    assert merge.story_id == "s-c"
+    assert merge.merged == ("s-a", "s-b")
+    assert merge.by == ("c",)
+    changed = {x.id: x for x in third.assignments}
+    assert set(changed) == {"a", "b", "c"}
+    assert changed["a"].relation == "near_duplicate" and changed["a"].duplicate_of == "c"
+
+
+def _corpus() -> list[ArticleSignals]:
+    texts = {
+        "reid1": REID_1,
+        "reid2": REID_2,
+        "reid1-copy": REID_1 + " Updated with a photo.",
+        "lohan": LOHAN,
+        "lohan-exact": LOHAN,
+        **{f"bg{i}": t for i, t in enumerate(BACKGROUND)},
+    }
+    return [compute_signals(k, v, OPTIONS) for k, v in texts.items()]
+
+
+def test_batch_result_does_not_depend_on_order() -> None:
+    corpus = _corpus()
+    ids = [s.id for s in corpus]
+    results = set()
+    for perm in itertools.islice(itertools.permutations(corpus), 0, 720, 97):
+        state = DedupState(OPTIONS)
+        state.add(list(perm))
+        results.add(frozenset(_partition(state, ids)))
+        assert state.assignments(["lohan-exact"])["lohan-exact"].relation == "exact"
+    assert len(results) == 1
+    partition = next(iter(results))
+    assert frozenset({"reid1", "reid2", "reid1-copy"}) in partition
+    assert frozenset({"lohan", "lohan-exact"}) in partition
+
+
+def test_one_at_a_time_matches_batch() -> None:
+    corpus = _corpus()
+    ids = [s.id for s in corpus]
+    batch = DedupState(OPTIONS)
+    batch.add(corpus)
+    for seed in range(3):
+        order = corpus[:]
+        random.Random(seed).shuffle(order)
+        stream = DedupState(OPTIONS)
+        for sig in order:
+            stream.add([sig])
+        assert _partition(stream, ids) == _partition(batch, ids)
+
+
+def test_repeated_id_is_ignored_not_double_counted() -> None:
+    state = DedupState(OPTIONS)
+    sig = compute_signals("x", REID_1, OPTIONS)
+    state.add([sig])
+    again = state.add([sig, sig])
+    assert again.assignments == ()
+    assert state.source.n_docs == 1
+
+
+def test_earlier_report_arriving_late_renames_the_story_and_says_so() -> None:
+    state = DedupState(OPTIONS)
+    later = compute_signals("later", REID_1, OPTIONS, published="2024-01-02T12:00:00Z")
+    earlier = compute_signals("earlier", REID_2, OPTIONS, published="2024-01-02T08:00:00Z")
+    assert state.add([later]).assignments[0].story_id == "s-later"
+    result = state.add([earlier])
+    assert {a.story_id for a in state.assignments(["later", "earlier"]).values()} == {"s-earlier"}
+    assert [(m.story_id, m.merged) for m in result.merges] == [("s-earlier", ("s-later",))]
