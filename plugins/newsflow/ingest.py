@@ -381,7 +381,7 @@ def fetch_articles(
                 return _fetch_one(entry, active, writer, index)
 
             with ThreadPoolExecutor(max_workers=fetch_options.max_workers) as pool:
-                results = list(pool.map(one, todo))
+                results = list(pool.map(one, _round_robin_by_host(todo)))
         files = tuple(writer.files)
     finally:
         if own_fetcher:
@@ -391,6 +391,23 @@ def fetch_articles(
     report = FetchReport(batch, _iso(now), fetched, failed, tuple(sorted(skipped.items())), files)
     logger.info("fetched pages: %s", report.counts())
     return report
+
+
+def _round_robin_by_host(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+    """Interleave hosts so the pool's workers wait on different hosts' politeness delays.
+
+    Entries arrive grouped by feed (so by host); mapped in that order, every worker
+    queues on the first host's throttle and a batch fetches one host at a time.
+    """
+    from itertools import chain, zip_longest
+
+    from newsflow.urls import host_of
+
+    by_host: dict[str, list[FeedEntry]] = {}
+    for entry in entries:
+        by_host.setdefault(host_of(entry.url), []).append(entry)
+    interleaved = chain.from_iterable(zip_longest(*by_host.values()))
+    return [entry for entry in interleaved if entry is not None]
 
 
 def _seen(seen: SeenCheck, entry: FeedEntry) -> bool:

@@ -198,7 +198,7 @@ def _dead_components(options: LocalAirflowOptions) -> list[str]:
     if pgid is None:
         return list(COMPONENTS)
     result = subprocess.run(
-        ["ps", "-o", "args=", "-g", str(pgid)], capture_output=True, text=True, check=False
+        ["ps", "-ww", "-o", "args=", "-s", str(pgid)], capture_output=True, text=True, check=False
     )
     running = result.stdout
     return [c for c in COMPONENTS if f"airflow {c}" not in running]
@@ -238,7 +238,10 @@ def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
         if supervisor.poll() is not None or _dead_components(options):
             tails = []
             for component in COMPONENTS:
-                lines = (log_dir / f"{component}.log").read_text(errors="replace").splitlines()[-12:]
+                log_file = log_dir / f"{component}.log"
+                if not log_file.exists():
+                    continue
+                lines = log_file.read_text(errors="replace").splitlines()[-12:]
                 tails.append(f"--- {component} ---\n" + "\n".join(lines))
             down(options)
             raise ServiceError("an Airflow service exited at start. Last log lines:\n" + "\n".join(tails))

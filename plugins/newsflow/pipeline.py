@@ -161,8 +161,13 @@ def poll_batch(
     logical_date: str | datetime,
     *,
     seen: Any = None,
+    respect_interval: bool = True,
 ) -> dict[str, Any]:
-    """Poll these feeds and fetch their new pages into the archive; counts and WARC paths only."""
+    """Poll these feeds and fetch their new pages into the archive; counts and WARC paths only.
+
+    ``respect_interval=False`` polls even a feed polled within its interval: a publisher's
+    ping says there is something new now, so waiting out the interval would defeat it.
+    """
     from newsflow.archive import Storage
     from newsflow.ingest import fetch_articles, poll_feeds
 
@@ -177,6 +182,7 @@ def poll_batch(
         archive_options=options.archive_options(),
         now=now,
         batch_id=f"feeds-{stamp}-{key}",
+        respect_interval=respect_interval,
     )
     fetched = fetch_articles(
         polled.entries,

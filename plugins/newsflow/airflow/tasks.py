@@ -57,7 +57,10 @@ def plan_poll() -> list[list[str]]:
 
 def poll(feed_names: Sequence[str]) -> dict[str, Any]:
     context = get_current_context()
-    return pipeline.poll_batch(pipeline.PipelineOptions.from_env(), feed_names, _run_time(context))
+    pinged = bool(_events(context, FEED_PING))  # a ping polls its feeds now, whatever their interval
+    return pipeline.poll_batch(
+        pipeline.PipelineOptions.from_env(), feed_names, _run_time(context), respect_interval=not pinged
+    )
 
 
 def publish_archive_event(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -92,10 +95,9 @@ def process(files: Sequence[str]) -> dict[str, Any]:
     context = get_current_context()
     params = context.get("params") or {}
     dag_run = context["dag_run"]
-    reprocess = bool(params.get("reprocess")) or str(getattr(dag_run, "run_type", "")) in {
-        "backfill",
-        "DagRunType.BACKFILL_JOB",
-    }
+    run_type = getattr(dag_run, "run_type", "")
+    # The task SDK's DagRunType prints as "DagRunType.BACKFILL"; its value is "backfill".
+    reprocess = bool(params.get("reprocess")) or str(getattr(run_type, "value", run_type)) == "backfill"
     client = es_client()
     try:
         return pipeline.process_batch(

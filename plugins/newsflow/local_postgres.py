@@ -1,0 +1,380 @@
+"""A throwaway PostgreSQL for end-to-end tests and benchmarks, without Docker.
+
+Airflow's LocalExecutor runs several writers at once (scheduler, dag-processor,
+api-server, workers), which SQLite serialises; the end-to-end tests therefore
+run on a real PostgreSQL from the distribution's package. Each instance lives in
+its own directory with its own port and unix-socket directory, so it never
+touches a system cluster. PostgreSQL refuses to run as root, so when we are
+root the server runs as a system user (``newsflow-pg``) that owns the directory.
+Durability is switched off (``fsync=off``): the data is thrown away afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pwd
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsflow.errors import ConfigError, ServiceError
+
+log = logging.getLogger(__name__)
+
+RUN_USER = "newsflow-pg"
+DEBIAN_ROOT = Path("/usr/lib/postgresql")
+_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_INSTALL_HINT = (
+    "install PostgreSQL's server binaries (Debian/Ubuntu: `apt-get install -y postgresql`) "
+    "or point NEWSFLOW_PG_BIN at the directory holding initdb and pg_ctl"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPostgresOptions:
+    """Where and how one throwaway server runs.
+
+    ``root`` None makes a fresh directory under the system temp dir (which a
+    system user can reach, unlike pytest's per-user ``tmp_path``).
+    """
+
+    root: Path | None = None
+    port: int = 0  # 0 picks a free port on 127.0.0.1
+    database: str = "airflow"
+    user: str = "newsflow"
+    run_user: str = RUN_USER
+    bin_dir: Path | None = None  # None: NEWSFLOW_PG_BIN, Debian's newest, then PATH
+    install_if_missing: bool = True  # apt-get install postgresql when root and nothing is found
+    max_connections: int = 200  # LocalExecutor workers each hold a small pool
+    start_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"PostgreSQL port {self.port} is out of range; use 0 for a free one")
+        for what, name in (("database", self.database), ("user", self.user)):
+            if not _NAME_RE.match(name):
+                raise ConfigError(f"PostgreSQL {what} name {name!r} must be lowercase letters, digits or '_'")
+        if self.max_connections < 20:
+            raise ConfigError("max_connections below 20 starves Airflow's connection pools; use at least 20")
+        if self.start_timeout_s <= 0:
+            raise ConfigError("start_timeout_s must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class RunningPostgres:
+    root: Path
+    port: int
+    database: str
+    user: str
+    bin_dir: Path
+    run_as: tuple[int, int] | None  # (uid, gid) when started for a system user
+    owns_root: bool  # we created ``root`` and remove it on stop
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "sock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL Airflow takes (trust auth on 127.0.0.1: no password)."""
+        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def stop(self) -> None:
+        stop(self)
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _newest_debian_bin() -> Path | None:
+    if not DEBIAN_ROOT.is_dir():
+        return None
+    versions = []
+    for child in DEBIAN_ROOT.iterdir():
+        if (child / "bin" / "initdb").exists() and child.name.split(".")[0].isdigit():
+            versions.append((int(child.name.split(".")[0]), child / "bin"))
+    return max(versions)[1] if versions else None
+
+
+def _search_bin_dir(explicit: Path | None) -> Path | None:
+    candidates: list[Path] = []
+    if explicit is not None:
+        candidates.append(explicit)
+    env = os.environ.get("NEWSFLOW_PG_BIN")
+    if env:
+        candidates.append(Path(env))
+    debian = _newest_debian_bin()
+    if debian is not None:
+        candidates.append(debian)
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).parent)
+    for candidate in candidates:
+        if all(os.access(candidate / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "createdb")):
+            return candidate
+    return None
+
+
+def _install_postgres() -> None:
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise ServiceError(f"PostgreSQL is not installed and there is no apt-get here; {_INSTALL_HINT}")
+    log.info("installing PostgreSQL with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    result = subprocess.run(
+        [apt, "install", "-y", "--no-install-recommends", "postgresql"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ServiceError(
+            f"`apt-get install -y postgresql` failed with exit {result.returncode} "
+            f"(run `apt-get update` first if the package is unknown):\n{tail}"
+        )
+
+
+def find_bin_dir(options: LocalPostgresOptions | None = None) -> Path:
+    """The directory with ``initdb``/``pg_ctl``/``createdb``, installing the package if allowed."""
+    options = options or LocalPostgresOptions()
+    found = _search_bin_dir(options.bin_dir)
+    if found is not None:
+        return found
+    if not (options.install_if_missing and _running_as_root()):
+        raise ServiceError(f"PostgreSQL server binaries (initdb, pg_ctl) were not found; {_INSTALL_HINT}")
+    _install_postgres()
+    found = _search_bin_dir(options.bin_dir)
+    if found is None:
+        raise ServiceError(f"PostgreSQL was installed but initdb is still not found; {_INSTALL_HINT}")
+    return found
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ensure_run_user(name: str) -> pwd.struct_passwd:
+    with contextlib.suppress(KeyError):
+        return pwd.getpwnam(name)
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    result = subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(
+            f"could not create system user {name!r} to run PostgreSQL (it refuses root): "
+            f"{result.stderr.strip()}. Create it yourself or run as a non-root user."
+        )
+    return pwd.getpwnam(name)
+
+
+def _traversable_by_others(path: Path) -> bool:
+    return all(part.stat().st_mode & stat.S_IXOTH for part in path.parents if part.exists())
+
+
+def _log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except FileNotFoundError:
+        return "(no log written)"
+    return f"--- {path} ---\n" + "\n".join(text)
+
+
+def _run(args: list[str], run_as: tuple[int, int] | None, what: str, log_file: Path, timeout: float) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    try:
+        result = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+            cwd="/",
+            user=run_as[0] if run_as else None,
+            group=run_as[1] if run_as else None,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ServiceError(
+            f"PostgreSQL {what} did not finish within {timeout:.0f}s.\n{_log_tail(log_file)}"
+        ) from exc
+    if result.returncode != 0:
+        output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ServiceError(
+            f"PostgreSQL {what} failed with exit {result.returncode}:\n{output}\n{_log_tail(log_file)}"
+        )
+
+
+def start(options: LocalPostgresOptions | None = None) -> RunningPostgres:
+    """initdb, start on 127.0.0.1 and create the database; stop it with ``stop()``."""
+    options = options or LocalPostgresOptions()
+    bin_dir = find_bin_dir(options)
+    owns_root = options.root is None
+    root = Path(tempfile.mkdtemp(prefix="newsflow-pg-")) if options.root is None else options.root
+    root.mkdir(parents=True, exist_ok=True)
+    run_as: tuple[int, int] | None = None
+    if _running_as_root():
+        account = _ensure_run_user(options.run_user)
+        if not _traversable_by_others(root):
+            raise ServiceError(
+                f"{root} is not reachable by user {options.run_user}: a parent directory is not "
+                "world-executable. Leave LocalPostgresOptions.root unset (a temp dir) or use /var/tmp."
+            )
+        run_as = (account.pw_uid, account.pw_gid)
+    port = options.port or free_port()
+    running = RunningPostgres(
+        root=root,
+        port=port,
+        database=options.database,
+        user=options.user,
+        bin_dir=bin_dir,
+        run_as=run_as,
+        owns_root=owns_root,
+    )
+    running.socket_dir.mkdir(exist_ok=True)
+    running.log_file.touch()
+    if run_as is not None:
+        for path in (root, running.socket_dir, running.log_file):
+            os.chown(path, *run_as)
+    timeout = options.start_timeout_s
+    try:
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(running.data_dir),
+                "-U",
+                options.user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            run_as,
+            "initdb",
+            running.log_file,
+            timeout,
+        )
+        server_opts = " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-c port={port}",
+                f"-c unix_socket_directories={running.socket_dir}",
+                f"-c max_connections={options.max_connections}",
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                "-c shared_buffers=64MB",
+            ]
+        )
+        log.info("starting PostgreSQL on 127.0.0.1:%s (data in %s)", port, running.data_dir)
+        _run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(running.data_dir),
+                "-l",
+                str(running.log_file),
+                "-o",
+                server_opts,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            run_as,
+            "start (pg_ctl)",
+            running.log_file,
+            timeout + 10,
+        )
+        _run(
+            [
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                options.user,
+                options.database,
+            ],
+            run_as,
+            f"createdb {options.database}",
+            running.log_file,
+            timeout,
+        )
+    except ServiceError:
+        stop(running)
+        raise
+    return running
+
+
+def stop(running: RunningPostgres) -> None:
+    """Stop the server (fast shutdown) and remove the directory when we made it."""
+    pid_file = running.data_dir / "postmaster.pid"
+    if pid_file.exists():
+        try:
+            _run(
+                [str(running.bin_dir / "pg_ctl"), "-D", str(running.data_dir), "-m", "fast", "-w", "stop"],
+                running.run_as,
+                "stop (pg_ctl)",
+                running.log_file,
+                60,
+            )
+        except ServiceError:
+            log.warning("pg_ctl stop failed for %s; killing the postmaster", running.data_dir)
+            _kill_postmaster(pid_file)
+    if running.owns_root:
+        shutil.rmtree(running.root, ignore_errors=True)
+
+
+def _kill_postmaster(pid_file: Path) -> None:
+    import signal
+
+    with contextlib.suppress(FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, signal.SIGQUIT)
+
+
+@contextlib.contextmanager
+def running_postgres(options: LocalPostgresOptions | None = None) -> Iterator[RunningPostgres]:
+    """A server for the length of a ``with`` block (tests, benchmarks)."""
+    server = start(options)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+__all__ = [
+    "LocalPostgresOptions",
+    "RunningPostgres",
+    "find_bin_dir",
+    "free_port",
+    "running_postgres",
+    "start",
+    "stop",
+]

@@ -1,0 +1,240 @@
+"""The real stack for end-to-end tests and benchmarks: PostgreSQL, Airflow, fixture site, ES aliases.
+
+Everything is private to one run (its own Postgres, Airflow port and home,
+archive, index aliases), so it never disturbs the demo's Airflow on 8080 or
+another engineer's run. The ``NEWSFLOW_*`` environment is set before Airflow
+starts because the services capture it then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newsflow import demo_site, local_airflow, local_postgres
+from newsflow.errors import ServiceError
+from newsflow.index import IndexNames, setup_indices
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+POLL_DAG = "newsflow_poll"
+PROCESS_DAG = "newsflow_process"
+FEED_PING = "newsflow_feed_ping"
+
+
+@contextlib.contextmanager
+def patched_env(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def fixture_sites(root: Path, hosts: int = 1) -> Iterator[tuple[int, list[demo_site.RunningSite]]]:
+    """Serve ``root`` on 127.0.0.1..127.0.0.<hosts>, all on one port (one host per publisher)."""
+    first = demo_site.start(root, 0, host="127.0.0.1")
+    port = int(first.server.server_address[1])
+    sites = [first]
+    try:
+        for n in range(2, hosts + 1):
+            sites.append(demo_site.start(root, port, host=f"127.0.0.{n}"))
+        yield port, sites
+    finally:
+        for site in sites:
+            site.stop()
+
+
+class Api(local_airflow.AirflowApi):
+    """The lead's REST client plus what the tests and benches need on top."""
+
+    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}"))
+
+    def trigger_at(self, dag_id: str, logical_date: datetime, conf: dict[str, object] | None = None) -> str:
+        body = {"logical_date": logical_date.astimezone(UTC).isoformat(), "conf": conf or {}}
+        return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+
+    def all_runs(self, dag_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
+        return list(data.get("dag_runs", []))
+
+    def wait_for(self, dag_id: str, run_id: str, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = str(self.run(dag_id, run_id)["state"])
+            if state in {"success", "failed"}:
+                return state
+            time.sleep(1)
+        raise ServiceError(f"run {run_id} of {dag_id} did not finish within {timeout_s:.0f}s")
+
+    def wait_new_run(
+        self, dag_id: str, known: set[str], timeout_s: float, run_type: str | None = None
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for run in self.all_runs(dag_id):
+                if run["dag_run_id"] not in known and run_type in (None, run.get("run_type")):
+                    return run
+            time.sleep(1)
+        raise ServiceError(f"no new {run_type or ''} run of {dag_id} within {timeout_s:.0f}s")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}"
+            f"/xcomEntries/return_value?map_index={map_index}&deserialize=true"
+        )
+        return self.get(path).get("value")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances?limit=1000")
+        return list(data.get("task_instances", []))
+
+    def asset_id(self, name: str) -> int:
+        data = self.get(f"/api/v2/assets?name_pattern={_q(name)}")
+        for asset in data.get("assets", []):
+            if asset.get("name") == name:
+                return int(asset["id"])
+        raise ServiceError(f"asset {name!r} is not registered yet; has the dag-processor parsed the DAGs?")
+
+    def push_event(self, asset_name: str, extra: dict[str, object]) -> dict[str, Any]:
+        return dict(
+            self.post("/api/v2/assets/events", {"asset_id": self.asset_id(asset_name), "extra": extra})
+        )
+
+    def backfill(
+        self, dag_id: str, start: datetime, end: datetime, max_active_runs: int = 2
+    ) -> dict[str, Any]:
+        body = {
+            "dag_id": dag_id,
+            "from_date": start.astimezone(UTC).isoformat(),
+            "to_date": end.astimezone(UTC).isoformat(),
+            "reprocess_behavior": "completed",
+            "max_active_runs": max_active_runs,
+        }
+        return dict(self.post("/api/v2/backfills", body))
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+@dataclass
+class Stack:
+    options: local_airflow.LocalAirflowOptions
+    api: Api
+    postgres: local_postgres.RunningPostgres
+    names: IndexNames
+    archive: Path
+    registry: Path
+    client: Elasticsearch
+    started: dict[str, float] = field(default_factory=dict)
+
+    def unpause_all(self, timeout_s: float = 240) -> None:
+        for dag_id in (PROCESS_DAG, POLL_DAG):
+            self.api.wait_for_dag(dag_id, timeout_s=timeout_s)
+        for dag_id in (PROCESS_DAG, POLL_DAG):
+            self.api.unpause(dag_id)
+
+    def count(self, query: dict[str, Any] | None = None) -> int:
+        return int(self.client.count(index=self.names.articles, query=query)["count"])
+
+    def searchable(self, canonical_url: str) -> bool:
+        return self.count({"term": {"canonical_url": canonical_url}}) > 0
+
+    def docs(self, size: int = 10000) -> list[dict[str, Any]]:
+        self.client.indices.refresh(index=self.names.articles)
+        result = self.client.search(
+            index=self.names.articles,
+            size=size,
+            source_includes=["canonical_url", "story_id", "relation", "feed", "title"],
+        )
+        return [dict(hit["_source"], _id=hit["_id"]) for hit in result["hits"]["hits"]]
+
+
+def delete_indices(client: Elasticsearch, prefix: str) -> None:
+    client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
+    templates = client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+    for template in templates.get("index_templates", []):
+        client.indices.delete_index_template(name=template["name"])
+    client.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}*")
+
+
+@contextlib.contextmanager
+def airflow_stack(
+    work: Path,
+    registry: Path,
+    prefix: str,
+    client: Elasticsearch,
+    *,
+    parallelism: int = 4,
+    polite_delay_s: float = 0.0,
+    allow_hosts: str = "127.0.0.0/8",
+    start_timeout_s: float = 300.0,
+) -> Iterator[Stack]:
+    """PostgreSQL + the four Airflow services on free ports, stopped and removed afterwards."""
+    if importlib.util.find_spec("asyncpg") is None:  # Airflow 3's async metadata session on PostgreSQL
+        raise ServiceError(
+            "Airflow 3 on PostgreSQL needs the asyncpg driver for its async metadata session; "
+            "install it (`.venv/bin/uv pip install --python .venv/bin/python asyncpg==0.30.0`)"
+        )
+    archive = work / "archive"
+    archive.mkdir(parents=True, exist_ok=True)
+    names = IndexNames.with_prefix(prefix)
+    env = {
+        "NEWSFLOW_FEEDS": str(registry),
+        "NEWSFLOW_ALLOW_PRIVATE_HOSTS": allow_hosts,
+        "NEWSFLOW_POLITE_DELAY_S": str(polite_delay_s),
+        "NEWSFLOW_ARCHIVE": str(archive),
+        "NEWSFLOW_INDEX_ALIAS": names.articles,
+        "NEWSFLOW_RUNS_ALIAS": names.runs,
+        # local_airflow.up() finds its services with `ps -o args=`, which cuts command lines at
+        # $COLUMNS (80 under pytest) and then reports live services as dead, until it uses `ps -ww`.
+        "COLUMNS": "10000",
+    }
+    setup_indices(client, names)
+    started: dict[str, float] = {}
+    t0 = time.monotonic()
+    with patched_env(env), local_postgres.running_postgres() as postgres:
+        started["postgres_s"] = time.monotonic() - t0
+        options = local_airflow.LocalAirflowOptions(
+            port=local_postgres.free_port(),
+            state_dir=work / "state",
+            parallelism=parallelism,
+            database_url=postgres.url,
+            start_timeout_s=start_timeout_s,
+        )
+        try:
+            t1 = time.monotonic()
+            local_airflow.up(options)
+            started["airflow_s"] = time.monotonic() - t1
+            yield Stack(
+                options=options,
+                api=Api(options),
+                postgres=postgres,
+                names=names,
+                archive=archive,
+                registry=registry,
+                client=client,
+                started=started,
+            )
+        finally:
+            local_airflow.down(options)
