@@ -417,29 +417,91 @@ def extract_from_archive(
     return list(articles.values())
 
 
-def assign_stories(client: Elasticsearch | None, articles: Sequence[Article]) -> list[StoryAssignment]:
-    """Story fields for ``articles``, compared with each other and (given a client) the index."""
+@dataclass(frozen=True, slots=True)
+class StoryResult:
+    """Story fields for a batch, the stored dedup signals, and held articles whose story changed."""
+
+    assignments: dict[str, StoryAssignment]
+    signals: dict[str, Any]  # article id -> ArticleSignals
+    changed_held: tuple[StoryAssignment, ...]
+    held: int
+
+
+def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
+    return b is not None and (a.story_id, a.relation, a.duplicate_of) == (
+        b.story_id,
+        b.relation,
+        b.duplicate_of,
+    )
+
+
+def assign_stories(
+    client: Elasticsearch | None, articles: Sequence[Article], *, index: str | None = None
+) -> StoryResult:
+    """Cluster ``articles`` together with their neighbourhood in the index (given a client).
+
+    The batch and the held articles it links to are partitioned as one set, so
+    the outcome does not depend on which worker or which order saw them first.
+    """
     from newsflow.dedup import DedupOptions, DedupState, compute_signals
+    from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
+    from newsflow.index import IndexNames
 
     if not articles:
-        return []
-    dedup_options = DedupOptions()
-    state = DedupState(dedup_options)
-    signals = [
-        compute_signals(
+        return StoryResult({}, {}, (), 0)
+    options = DedupOptions()
+    signals = {
+        a.id: compute_signals(
             a.id,
             a.text,
-            dedup_options,
+            options,
             title=a.title,
             canonical_url=a.canonical_url,
             published=a.published,
             source=a.source,
         )
         for a in articles
+    }
+    held = Neighbourhood(signals=(), assignments={})
+    if client is not None:
+        alias = index or IndexNames.from_env().articles
+        held = load_neighbourhood(client, alias, list(signals.values()), options)
+    held_signals = [h for h in held.signals if h.id not in signals]
+    state = DedupState(options)
+    state.add([*held_signals, *signals.values()])
+    result = state.assignments([*signals, *(h.id for h in held_signals)])
+    changed = tuple(
+        result[h.id]
+        for h in held_signals
+        if h.id in result and not _same_story_fields(result[h.id], held.assignments.get(h.id))
+    )
+    batch = {i: result[i] for i in signals if i in result}
+    return StoryResult(batch, signals, changed, len(held_signals))
+
+
+def _rewrite_story_fields(client: Elasticsearch, index: str, changed: Sequence[StoryAssignment]) -> int:
+    """Held articles whose story changed (a merge, a new representative) get their new fields."""
+    from elasticsearch.helpers import bulk
+
+    actions = [
+        {
+            "_op_type": "update",
+            "_index": index,
+            "_id": a.id,
+            "doc": {
+                "story_id": a.story_id,
+                "relation": a.relation,
+                "duplicate_of": a.duplicate_of,
+                "score": a.score,
+                "why": list(a.why),
+            },
+        }
+        for a in changed
     ]
-    state.add(signals)
-    by_id = state.assignments([a.id for a in articles])
-    return [by_id[a.id] for a in articles if a.id in by_id]
+    if not actions:
+        return 0
+    done, _errors = bulk(client, actions, raise_on_error=False, max_retries=3)
+    return int(done)
 
 
 def _marker_path(path: str) -> str:
@@ -466,6 +528,67 @@ def _mark_processed(paths: Iterable[str], version: str, run_id: str) -> None:
         Storage(path.rsplit("/", 1)[0]).write_bytes(_marker_path(path), payload)
 
 
+def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
+    from newsflow.index import ArticleDoc
+
+    docs = []
+    for article in articles:
+        sig = stories.signals.get(article.id)
+        docs.append(
+            ArticleDoc(
+                article=article,
+                story=stories.assignments.get(article.id),
+                dedup_keys=tuple(sig.query_keys()) if sig is not None else (),
+                dedup_signals=sig.to_dict() if sig is not None else None,
+            )
+        )
+    return docs
+
+
+def reconcile_stories(client: Elasticsearch, articles: Sequence[Article], *, index: str) -> int:
+    """Cluster the batch again now that it is indexed, and rewrite whatever moved.
+
+    A batch processed at the same time as ours could not see ours, nor we it.
+    Whichever of the two reconciles last sees both (each reconciles only after
+    its own batch is indexed and refreshed), and the partition is a pure
+    function of the articles, so both end in the same stories.
+    """
+    client.indices.refresh(index=index)
+    again = assign_stories(client, articles, index=index)
+    stored = client.mget(index=index, ids=list(again.assignments), source_includes=["story_id", "relation"])
+    current = {d["_id"]: d.get("_source", {}) for d in stored["docs"] if d.get("found")}
+    moved = [
+        a
+        for a in again.assignments.values()
+        if (current.get(a.id, {}).get("story_id"), current.get(a.id, {}).get("relation"))
+        != (a.story_id, a.relation)
+    ]
+    return _rewrite_story_fields(client, index, [*moved, *again.changed_held])
+
+
+def index_with_stories(
+    client: Elasticsearch,
+    articles: Sequence[Article],
+    *,
+    names: Any,
+    run_id: str,
+    tally: _Tally | None = None,
+) -> Any:
+    """Stories -> index -> reconcile; returns the indexing report."""
+    from newsflow.index import index_articles
+
+    tally = tally or _Tally()
+    stories = assign_stories(client, articles, index=names.articles)
+    for assignment in stories.assignments.values():
+        tally.add(f"relation:{assignment.relation}")
+    tally.add("stories:held_compared", stories.held)
+    tally.add("stories:held_rewritten", _rewrite_story_fields(client, names.articles, stories.changed_held))
+    report = index_articles(client, _docs(articles, stories), names=names, run_id=run_id.replace("/", "_"))
+    if articles:
+        tally.add("stories:reconciled", reconcile_stories(client, articles, index=names.articles))
+    return report
+
+
 def process_batch(
     options: PipelineOptions,
     files: Sequence[str],
@@ -480,7 +603,7 @@ def process_batch(
     ``reprocess``; a newer extractor version reprocesses them by itself.
     """
     from newsflow.extract import extractor_version
-    from newsflow.index import ArticleDoc, IndexNames, index_articles
+    from newsflow.index import IndexNames
 
     started = time.monotonic()
     tally = _Tally()
@@ -491,11 +614,8 @@ def process_batch(
     if not todo:
         return {"files": list(files), "counts": dict(tally.counts)}
     articles = extract_from_archive(options, todo, tally)
-    assignments = {a.id: a for a in assign_stories(client, articles)}
-    for assignment in assignments.values():
-        tally.add(f"relation:{assignment.relation}")
-    docs = [ArticleDoc(article=a, story=assignments.get(a.id)) for a in articles]
-    report = index_articles(client, docs, names=IndexNames.from_env(), run_id=run_id.replace("/", "_"))
+    names = IndexNames.from_env()
+    report = index_with_stories(client, articles, names=names, run_id=run_id, tally=tally)
     counts: dict[str, Any] = dict(tally.counts)
     counts.update({f"index_{k}": v for k, v in report.to_dict().items() if isinstance(v, int)})
     counts["seconds"] = round(time.monotonic() - started, 3)

@@ -1,0 +1,108 @@
+"""Stories across batches and workers: dedup state lives in Elasticsearch, not in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import shared_path
+
+pytestmark = pytest.mark.integration
+
+BAKHMUT = (
+    "Ukrainian forces said on Wednesday they had repelled a Russian assault on the eastern town of "
+    "Bakhmut in the Donetsk region, after a night of shelling that damaged a school and two apartment "
+    "blocks. The General Staff in Kyiv said Russian units had tried to advance on the town from the "
+    "south-east and were pushed back with losses. Regional governor Pavlo Kyrylenko said three "
+    "civilians were wounded and urged remaining residents to evacuate before winter. Russia's defence "
+    "ministry said its troops had improved their positions around the town but gave no details."
+)
+
+
+def _article(url: str, title: str, text: str, published: str, source: str) -> Any:
+    from newsflow.records import Article
+    from newsflow.urls import canonicalize_url
+
+    return Article(
+        url=url,
+        canonical_url=canonicalize_url(url),
+        title=title,
+        text=text,
+        published=published,
+        published_source="meta",
+        source=source,
+        content_hash=f"h-{abs(hash(text))}",
+    )
+
+
+@pytest.fixture
+def seeds() -> list[Any]:
+    paths = sorted(shared_path("seeds").glob("*.txt"))
+    assert len(paths) == 2
+    return [
+        _article(
+            f"https://outlet-{i}.example/kherson",
+            f"Kherson report {i}",
+            p.read_text(encoding="utf-8"),
+            f"2022-08-30T{7 + 3 * i:02d}:00:00Z",
+            f"outlet-{i}",
+        )
+        for i, p in enumerate(paths)
+    ]
+
+
+@pytest.fixture
+def names(es_client: Any, es_prefix: str) -> Any:
+    from newsflow.index import IndexNames, setup_indices
+
+    names = IndexNames.with_prefix(es_prefix)
+    setup_indices(es_client, names)
+    return names
+
+
+def _stories(es_client: Any, alias: str) -> dict[str, str]:
+    es_client.indices.refresh(index=alias)
+    hits = es_client.search(index=alias, size=100, source_includes=["canonical_url", "story_id"])["hits"][
+        "hits"
+    ]
+    return {h["_source"]["canonical_url"]: h["_source"]["story_id"] for h in hits}
+
+
+def test_a_later_batch_joins_the_story_held_in_the_index(
+    es_client: Any, names: Any, seeds: list[Any]
+) -> None:
+    from newsflow import pipeline
+
+    bakhmut = _article(
+        "https://outlet-0.example/bakhmut", "Bakhmut", BAKHMUT, "2022-08-31T09:40:00Z", "outlet-0"
+    )
+    pipeline.index_with_stories(es_client, [seeds[0], bakhmut], names=names, run_id="batch-1")
+    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="batch-2")
+    stories = _stories(es_client, names.articles)
+    assert stories[seeds[0].canonical_url] == stories[seeds[1].canonical_url]
+    assert stories[bakhmut.canonical_url] != stories[seeds[0].canonical_url]
+    doc = es_client.get(index=names.articles, id=seeds[1].id)["_source"]
+    assert doc["relation"] == "same_story"
+    assert doc["dedup_keys"] and doc["dedup_signals"]
+
+
+def test_two_workers_racing_end_in_one_story(es_client: Any, names: Any, seeds: list[Any]) -> None:
+    """Both workers decide before either has indexed (the race), then each reconciles."""
+    from newsflow import pipeline
+    from newsflow.index import index_articles
+
+    decided = [pipeline.assign_stories(es_client, [s], index=names.articles) for s in seeds]
+    assert decided[0].assignments[seeds[0].id].story_id != decided[1].assignments[seeds[1].id].story_id
+    for article, stories in zip(seeds, decided, strict=True):
+        index_articles(es_client, pipeline._docs([article], stories), names=names, run_id="race")
+    for article in seeds:
+        pipeline.reconcile_stories(es_client, [article], index=names.articles)
+    stories = _stories(es_client, names.articles)
+    assert len(set(stories.values())) == 1
+    # Re-running either batch changes nothing.
+    before = _stories(es_client, names.articles)
+    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="rerun")
+    assert _stories(es_client, names.articles) == before
+    es_client.indices.refresh(index=names.articles)
+    assert es_client.count(index=names.articles)["count"] == 2
