@@ -8,14 +8,12 @@ ends by publishing WARC paths on the raw-archive asset for the processing DAG.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from newsflow.airflow import tasks
 from newsflow.airflow.assets import FEED_PING, RAW_ARCHIVE
-
-RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
 
 
 @dag(
@@ -27,7 +25,7 @@ RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponentia
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "ingest"],
-    default_args=RETRIES,
+    default_args=tasks.RETRY_POLICY,
     doc_md=__doc__,
 )
 def newsflow_poll() -> None:

@@ -8,14 +8,12 @@ extract -> stories -> index -> run metrics.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
 from newsflow.airflow import tasks
 from newsflow.airflow.assets import RAW_ARCHIVE
-
-RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
 
 
 @dag(
@@ -27,7 +25,7 @@ RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponentia
     catchup=False,
     max_active_runs=4,
     tags=["newsflow", "process"],
-    default_args=RETRIES,
+    default_args=tasks.RETRY_POLICY,
     params={"reprocess": Param(False, type="boolean", description="re-extract already processed files")},
     doc_md=__doc__,
 )

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
+from newsflow.system_user import ensure_system_user
 
 log = logging.getLogger(__name__)
 
@@ -354,25 +354,6 @@ def _write_config(dist: Path, home: Path, options: LocalEsOptions) -> Path:
     return conf
 
 
-def _ensure_run_user(name: str) -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        pass
-    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    result = subprocess.run(
-        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ServiceError(
-            f"could not create system user {name!r} to run Elasticsearch: {result.stderr.strip()}"
-        )
-    return pwd.getpwnam(name)
-
-
 def _chown_tree(path: Path, uid: int, gid: int) -> None:
     for root, dirs, files in os.walk(path):
         os.chown(root, uid, gid)
@@ -424,7 +405,7 @@ def up(options: LocalEsOptions | None = None) -> EsStatus:
         (home / sub).mkdir(exist_ok=True)
     user_kwargs: dict[str, int] = {}
     if _running_as_root():
-        account = _ensure_run_user(options.run_user)
+        account = ensure_system_user(options.run_user, "Elasticsearch")
         home.parent.chmod(home.parent.stat().st_mode | stat.S_IXOTH)
         _chown_tree(home, account.pw_uid, account.pw_gid)
         if not _traversable_by_others(home.parent):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pwd
 import re
 import shutil
 import socket
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.errors import ConfigError, ServiceError
+from newsflow.system_user import ensure_system_user
 
 log = logging.getLogger(__name__)
 
@@ -175,24 +175,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ensure_run_user(name: str) -> pwd.struct_passwd:
-    with contextlib.suppress(KeyError):
-        return pwd.getpwnam(name)
-    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    result = subprocess.run(
-        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ServiceError(
-            f"could not create system user {name!r} to run PostgreSQL (it refuses root): "
-            f"{result.stderr.strip()}. Create it yourself or run as a non-root user."
-        )
-    return pwd.getpwnam(name)
-
-
 def _traversable_by_others(path: Path) -> bool:
     return all(part.stat().st_mode & stat.S_IXOTH for part in path.parents if part.exists())
 
@@ -239,7 +221,7 @@ def start(options: LocalPostgresOptions | None = None) -> RunningPostgres:
     root.mkdir(parents=True, exist_ok=True)
     run_as: tuple[int, int] | None = None
     if _running_as_root():
-        account = _ensure_run_user(options.run_user)
+        account = ensure_system_user(options.run_user, "PostgreSQL")
         if not _traversable_by_others(root):
             raise ServiceError(
                 f"{root} is not reachable by user {options.run_user}: a parent directory is not "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import get_current_context
@@ -18,6 +18,13 @@ from newsflow.airflow.assets import FEED_PING, RAW_ARCHIVE
 from newsflow.airflow.connections import es_client
 
 log = logging.getLogger(__name__)
+
+# Tasks touch the network (feeds, pages, Elasticsearch): retry with exponential backoff.
+RETRY_POLICY: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+}
 
 
 def _run_time(context: Any) -> datetime:
