@@ -419,12 +419,15 @@ def extract_from_archive(
 
 @dataclass(frozen=True, slots=True)
 class StoryResult:
-    """Story fields for a batch, the stored dedup signals, and held articles whose story changed."""
+    """Story fields for a batch, the stored dedup signals, held articles whose story changed,
+    and the stories that merged (or were renamed) because of this batch."""
 
     assignments: dict[str, StoryAssignment]
     signals: dict[str, Any]  # article id -> ArticleSignals
     changed_held: tuple[StoryAssignment, ...]
     held: int
+    merges: tuple[Any, ...] = ()  # MergeEvent
+    story_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
@@ -468,7 +471,10 @@ def assign_stories(
         held = load_neighbourhood(client, alias, list(signals.values()), options)
     held_signals = [h for h in held.signals if h.id not in signals]
     state = DedupState(options)
-    state.add([*held_signals, *signals.values()])
+    # The stored assignments are what the partition is compared with, so the state reports
+    # the merges and renames this batch causes (and none when the batch is a rerun).
+    state.source.put_assignments(list(held.assignments.values()))
+    outcome = state.add([*held_signals, *signals.values()])
     result = state.assignments([*signals, *(h.id for h in held_signals)])
     changed = tuple(
         result[h.id]
@@ -476,7 +482,12 @@ def assign_stories(
         if h.id in result and not _same_story_fields(result[h.id], held.assignments.get(h.id))
     )
     batch = {i: result[i] for i in signals if i in result}
-    return StoryResult(batch, signals, changed, len(held_signals))
+    sizes: dict[str, int] = {}
+    for assignment in result.values():
+        sizes[assignment.story_id] = sizes.get(assignment.story_id, 0) + 1
+    # Held articles are "added" to this fresh state too; only the batch caused the merge.
+    merges = tuple(replace(m, by=tuple(i for i in m.by if i in signals)) for m in outcome.merges)
+    return StoryResult(batch, signals, changed, len(held_signals), merges, sizes)
 
 
 def _rewrite_story_fields(client: Elasticsearch, index: str, changed: Sequence[StoryAssignment]) -> int:
@@ -545,13 +556,16 @@ def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
     return docs
 
 
-def reconcile_stories(client: Elasticsearch, articles: Sequence[Article], *, index: str) -> int:
+def reconcile_stories(
+    client: Elasticsearch, articles: Sequence[Article], *, index: str
+) -> tuple[int, StoryResult]:
     """Cluster the batch again now that it is indexed, and rewrite whatever moved.
 
     A batch processed at the same time as ours could not see ours, nor we it.
     Whichever of the two reconciles last sees both (each reconciles only after
     its own batch is indexed and refreshed), and the partition is a pure
-    function of the articles, so both end in the same stories.
+    function of the articles, so both end in the same stories. Returns how many
+    articles were rewritten, and the second pass's result (its merges are the race's).
     """
     client.indices.refresh(index=index)
     again = assign_stories(client, articles, index=index)
@@ -563,7 +577,7 @@ def reconcile_stories(client: Elasticsearch, articles: Sequence[Article], *, ind
         if (current.get(a.id, {}).get("story_id"), current.get(a.id, {}).get("relation"))
         != (a.story_id, a.relation)
     ]
-    return _rewrite_story_fields(client, index, [*moved, *again.changed_held])
+    return _rewrite_story_fields(client, index, [*moved, *again.changed_held]), again
 
 
 def index_with_stories(
@@ -574,18 +588,28 @@ def index_with_stories(
     run_id: str,
     tally: _Tally | None = None,
 ) -> Any:
-    """Stories -> index -> reconcile; returns the indexing report."""
+    """Stories -> index -> reconcile -> record merges; returns the indexing report."""
     from newsflow.index import index_articles
+    from newsflow.index.story_merges import record_merges, require_merges_alias
 
     tally = tally or _Tally()
+    require_merges_alias(client, names)
     stories = assign_stories(client, articles, index=names.articles)
     for assignment in stories.assignments.values():
         tally.add(f"relation:{assignment.relation}")
     tally.add("stories:held_compared", stories.held)
     tally.add("stories:held_rewritten", _rewrite_story_fields(client, names.articles, stories.changed_held))
     report = index_articles(client, _docs(articles, stories), names=names, run_id=run_id.replace("/", "_"))
+    merges = {(m.story_id, m.merged): m for m in stories.merges}
+    sizes = dict(stories.story_sizes)
     if articles:
-        tally.add("stories:reconciled", reconcile_stories(client, articles, index=names.articles))
+        rewritten, again = reconcile_stories(client, articles, index=names.articles)
+        tally.add("stories:reconciled", rewritten)
+        merges.update({(m.story_id, m.merged): m for m in again.merges})
+        sizes.update(again.story_sizes)
+    tally.add(
+        "stories:merged", record_merges(client, merges.values(), run_id=run_id, members=sizes, names=names)
+    )
     return report
 
 

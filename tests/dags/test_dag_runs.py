@@ -46,6 +46,7 @@ def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dic
         "NEWSFLOW_POLITE_DELAY_S": "0",
         "NEWSFLOW_INDEX_ALIAS": f"{es_prefix}-news-articles",
         "NEWSFLOW_RUNS_ALIAS": f"{es_prefix}-newsflow-runs",
+        "NEWSFLOW_MERGES_ALIAS": f"{es_prefix}-newsflow-story-merges",
         # Tasks reach Elasticsearch through the Airflow connection, as in production.
         "AIRFLOW_CONN_NEWSFLOW_ES": es_connection_uri(settings.es_connection()),
     }

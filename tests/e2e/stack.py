@@ -206,6 +206,7 @@ def airflow_stack(
         "NEWSFLOW_ARCHIVE": str(archive),
         "NEWSFLOW_INDEX_ALIAS": names.articles,
         "NEWSFLOW_RUNS_ALIAS": names.runs,
+        "NEWSFLOW_MERGES_ALIAS": names.merges,
         # local_airflow.up() finds its services with `ps -o args=`, which cuts command lines at
         # $COLUMNS (80 under pytest) and then reports live services as dead, until it uses `ps -ww`.
         "COLUMNS": "10000",

@@ -115,7 +115,7 @@ def test_setup_is_idempotent_and_strict(es_client: Any, names: Any) -> None:
     first = setup_indices(es_client, names)
     again = setup_indices(es_client, names)
     assert first.articles_index == f"{names.articles}-000001"
-    assert set(first.created_indices) == {first.articles_index, first.runs_index}
+    assert set(first.created_indices) == {first.articles_index, first.runs_index, first.merges_index}
     assert again.created_indices == ()
     mapping = es_client.indices.get_mapping(index=names.articles)[first.articles_index]["mappings"]
     assert mapping["dynamic"] == "strict"
@@ -316,7 +316,7 @@ def test_run_metrics_overwrite_on_rerun(es_client: Any, names: Any) -> None:
 def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any) -> None:
     from newsflow.cli import main
 
-    argv = ["--index", names.articles, "--runs-index", names.runs, "--json"]
+    argv = ["--index", names.articles, "--runs-index", names.runs, "--merges-index", names.merges, "--json"]
     assert main(["index", "setup", *argv]) == 0
     setup = json.loads(capsys.readouterr().out)
     assert setup["articles_index"] == f"{names.articles}-000001"
@@ -324,6 +324,7 @@ def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any) -> 
     assert main(["index", "status", *argv]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status[names.articles] == {"indices": {f"{names.articles}-000001": True}, "documents": 0}
+    assert status[names.merges] == {"indices": {f"{names.merges}-000001": True}, "documents": 0}
 
 
 def test_concurrent_writer_conflict_is_reread_not_clobbered(

@@ -100,9 +100,70 @@ def test_two_workers_racing_end_in_one_story(es_client: Any, names: Any, seeds: 
         pipeline.reconcile_stories(es_client, [article], index=names.articles)
     stories = _stories(es_client, names.articles)
     assert len(set(stories.values())) == 1
-    # Re-running either batch changes nothing.
+    # Re-running either batch changes nothing, and records the merge the race needed, once.
     before = _stories(es_client, names.articles)
     pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="rerun")
+    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="rerun-2")
     assert _stories(es_client, names.articles) == before
     es_client.indices.refresh(index=names.articles)
     assert es_client.count(index=names.articles)["count"] == 2
+    assert _merges(es_client, names) == []  # the reconcile calls above did not record (no run)
+
+
+def _merges(es_client: Any, names: Any) -> list[dict[str, Any]]:
+    es_client.indices.refresh(index=names.merges)
+    hits = es_client.search(index=names.merges, size=100)["hits"]["hits"]
+    return sorted((h["_source"] for h in hits), key=lambda m: m["recorded_at"])
+
+
+def test_a_race_between_workers_is_recorded_as_one_merge(
+    es_client: Any, names: Any, seeds: list[Any]
+) -> None:
+    """Two workers each started a story for one seed; the next run over either links them."""
+    from newsflow import pipeline
+    from newsflow.index import index_articles
+
+    decided = [pipeline.assign_stories(es_client, [s], index=names.articles) for s in seeds]
+    early = decided[0].assignments[seeds[0].id].story_id
+    late = decided[1].assignments[seeds[1].id].story_id
+    for article, stories in zip(seeds, decided, strict=True):
+        index_articles(es_client, pipeline._docs([article], stories), names=names, run_id="race")
+    assert set(_stories(es_client, names.articles).values()) == {early, late}
+    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="worker-2-retry")
+    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="worker-2-retry-again")
+    assert set(_stories(es_client, names.articles).values()) == {early}
+    merges = _merges(es_client, names)
+    assert [(m["kind"], m["story_id"], sorted(m["merged"]), m["members"]) for m in merges] == [
+        ("merge", early, sorted([early, late]), 2)
+    ]
+    assert merges[0]["run_id"] == "worker-2-retry"
+
+
+def test_an_earlier_report_renames_the_story_and_the_history_finds_it(
+    es_client: Any, names: Any, seeds: list[Any], capsys: Any, monkeypatch: Any
+) -> None:
+    """The representative is the earliest report, so an earlier late-comer renames the story."""
+    import json
+
+    from newsflow import pipeline
+    from newsflow.cli import main
+
+    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="late-report-first")
+    old = _stories(es_client, names.articles)[seeds[1].canonical_url]
+    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="earlier-report")
+    new = _stories(es_client, names.articles)[seeds[0].canonical_url]
+    assert old != new
+    assert set(_stories(es_client, names.articles).values()) == {new}
+    merges = _merges(es_client, names)
+    assert [(m["kind"], m["story_id"], m["merged"], m["by"], m["members"]) for m in merges] == [
+        ("rename", new, [old], [seeds[0].id], 2)
+    ]
+    assert merges[0]["run_id"] == "earlier-report"
+    # Re-running the batch records nothing new.
+    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="earlier-report-again")
+    assert len(_merges(es_client, names)) == 1
+
+    monkeypatch.setenv("NEWSFLOW_MERGES_ALIAS", names.merges)
+    assert main(["stories", "--history", old, "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [h["story_id"] for h in history] == [new]

@@ -38,6 +38,35 @@ def test_names_from_env_and_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
         IndexNames(articles="Bad Name")
     with pytest.raises(ConfigError):
         IndexNames(articles="same", runs="same")
+    monkeypatch.setenv("NEWSFLOW_MERGES_ALIAS", "alt-merges")
+    assert IndexNames.from_env().merges == "alt-merges"
+    assert IndexNames.with_prefix("t1").merges == "t1-newsflow-story-merges"
+    with pytest.raises(ConfigError, match="must all differ"):
+        IndexNames(runs="same", merges="same")
+
+
+def test_merge_records_are_stable_per_merge_and_say_what_happened() -> None:
+    from datetime import UTC, datetime
+
+    from newsflow.dedup import MergeEvent
+    from newsflow.index.story_merges import merge_document, merge_id
+
+    assert merge_id("s-a", ["s-a", "s-b"]) == merge_id("s-a", ["s-b", "s-a"])
+    assert merge_id("s-a", ["s-a", "s-b"]) != merge_id("s-b", ["s-a", "s-b"])
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    event = MergeEvent("s-a", ("s-a", "s-b"), ("c",))
+    merge = merge_document(event, run_id="r1", members=3, recorded_at=when)
+    assert merge == {
+        "story_id": "s-a",
+        "merged": ["s-a", "s-b"],
+        "kind": "merge",
+        "by": ["c"],
+        "members": 3,
+        "run_id": "r1",
+        "recorded_at": "2026-01-02T03:04:05.000Z",
+    }
+    rename = merge_document(MergeEvent("s-c", ("s-a",), ("c",)), run_id="r1", members=2, recorded_at=when)
+    assert rename["kind"] == "rename"
 
 
 def test_generations() -> None:

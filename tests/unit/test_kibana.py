@@ -44,7 +44,8 @@ def _declared(kind: str) -> set[str]:
 
 
 def _index_fields() -> dict[str, set[str]]:
-    return {"news-articles": _declared("news-articles"), "newsflow-runs": _declared("newsflow-runs")}
+    kinds = ("news-articles", "newsflow-runs", "newsflow-story-merges")
+    return {kind: _declared(kind) for kind in kinds}
 
 
 def test_ids_unique_and_references_resolve() -> None:
@@ -61,6 +62,7 @@ def test_data_views_match_aliases_and_time_fields() -> None:
     views = {o["attributes"]["title"]: o["attributes"] for o in _objects() if o["type"] == "index-pattern"}
     assert views["news-articles"]["timeFieldName"] == "published"
     assert views["newsflow-runs"]["timeFieldName"] == "finished"
+    assert views["newsflow-story-merges"]["timeFieldName"] == "recorded_at"
     fields = _index_fields()
     for title, attrs in views.items():
         assert attrs["timeFieldName"] in fields[title]
@@ -95,7 +97,7 @@ def test_checker_catches_unmapped_fields_and_dangling_references() -> None:
 def test_expected_searches_and_dashboard_panels() -> None:
     objs = _objects()
     searches = {o["attributes"]["title"]: o for o in objs if o["type"] == "search"}
-    assert {"Stories (one report per story)", "All reports"} <= set(searches)
+    assert {"Stories (one report per story)", "All reports", "Story merges and renames"} <= set(searches)
     stories_query = json.loads(
         searches["Stories (one report per story)"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]
     )["query"]["query"]

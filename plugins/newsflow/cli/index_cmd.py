@@ -18,6 +18,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--runs-index", help="run-metrics alias (default NEWSFLOW_RUNS_ALIAS or newsflow-runs)"
     )
+    parser.add_argument(
+        "--merges-index", help="story-merges alias (default NEWSFLOW_MERGES_ALIAS or newsflow-story-merges)"
+    )
     parser.add_argument("--replicas", type=int, help="replica count (default: 0 on one data node, else 1)")
     parser.add_argument(
         "--analyzer", choices=["english", "standard"], help="full-text analyzer (default: detect)"
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from newsflow.index.templates import alias_indices
 
     console = Console(stderr=True)
-    names = IndexNames.from_env(args.index, args.runs_index)
+    names = IndexNames.from_env(args.index, args.runs_index, args.merges_index)
     client = make_client()
     try:
         wait_until_healthy(client, timeout_s=args.wait)
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             result: dict[str, Any] = report.to_dict()
             summary = (
                 f"{report.articles_alias} -> {report.articles_index}, {report.runs_alias} -> "
-                f"{report.runs_index} (analyzer {report.text_analyzer}, replicas {report.replicas}, "
+                f"{report.runs_index}, {report.merges_alias} -> {report.merges_index} "
+                f"(analyzer {report.text_analyzer}, replicas {report.replicas}, "
                 f"created {list(report.created_indices) or 'nothing'})"
             )
         elif args.action == "migrate":
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             result = {}
-            for alias in (names.articles, names.runs):
+            for alias in (names.articles, names.runs, names.merges):
                 indices = alias_indices(client, alias)
                 count = client.count(index=alias)["count"] if indices else None
                 result[alias] = {"indices": indices, "documents": count}

@@ -26,14 +26,10 @@ def register(subparsers: Any) -> None:
 
 
 def _index_fields() -> dict[str, set[str]]:
-    from newsflow.index.names import ARTICLES_ALIAS, RUNS_ALIAS
-    from newsflow.index.templates import load_seed
+    from newsflow.index.templates import KINDS, load_seed
     from newsflow.kibana import mapping_fields
 
-    return {
-        alias: mapping_fields(load_seed(alias, "mappings")["mappings"])
-        for alias in (ARTICLES_ALIAS, RUNS_ALIAS)
-    }
+    return {kind: mapping_fields(load_seed(kind, "mappings")["mappings"]) for kind in KINDS}
 
 
 def run(args: argparse.Namespace) -> int:

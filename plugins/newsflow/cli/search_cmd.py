@@ -27,6 +27,12 @@ def register(subparsers: Any) -> None:
     _window(stories)
     stories.add_argument("--size", type=int, default=10, help="number of stories (default 10)")
     stories.add_argument("--json", action="store_true", help="machine-readable output")
+    stories.add_argument(
+        "--history",
+        metavar="STORY_ID",
+        help="instead: the merges and renames that moved this story id or built this story",
+    )
+    stories.add_argument("--merges-index", help="story-merges alias (default NEWSFLOW_MERGES_ALIAS)")
     stories.set_defaults(handler=run_stories)
 
 
@@ -105,6 +111,8 @@ def run_stories(args: argparse.Namespace) -> int:
     from newsflow.index import IndexNames
     from newsflow.search import top_stories
 
+    if args.history:
+        return _run_history(args)
     alias = IndexNames.from_env(args.index).articles
     client = make_client()
     try:
@@ -125,4 +133,42 @@ def run_stories(args: argparse.Namespace) -> int:
             escape(story.title or ""),
         )
     Console().print(table)
+    return 0
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from newsflow.es_client import make_client
+    from newsflow.index import IndexNames
+    from newsflow.index.story_merges import find_merges
+
+    names = IndexNames.from_env(args.index, merges=args.merges_index)
+    client = make_client()
+    try:
+        merges = find_merges(client, args.history, names=names)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(merges, indent=2, ensure_ascii=False))
+        return 0
+    console = Console()
+    if not merges:
+        console.print(f"{args.history} was never merged or renamed: it is current, or unknown")
+        return 0
+    table = Table(title=f"history of {args.history}")
+    for column in ("recorded", "kind", "now", "was", "reports", "caused by", "run"):
+        table.add_column(column)
+    for m in merges:
+        table.add_row(
+            str(m.get("recorded_at", ""))[:19],
+            str(m.get("kind", "")),
+            str(m.get("story_id", "")),
+            ", ".join(m.get("merged", [])),
+            str(m.get("members", "")),
+            ", ".join(m.get("by", [])[:3]) + (" ..." if len(m.get("by", [])) > 3 else ""),
+            str(m.get("run_id", "")),
+        )
+    console.print(table)
     return 0

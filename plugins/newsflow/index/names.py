@@ -14,6 +14,7 @@ from newsflow.errors import ConfigError
 
 ARTICLES_ALIAS = "news-articles"
 RUNS_ALIAS = "newsflow-runs"
+MERGES_ALIAS = "newsflow-story-merges"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 GENERATION_DIGITS = 6
 
@@ -28,29 +29,42 @@ def _check(name: str, what: str, env: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class IndexNames:
-    """The two aliases newsflow writes to; everything else is derived from them."""
+    """The aliases newsflow writes to; everything else is derived from them."""
 
     articles: str = ARTICLES_ALIAS
     runs: str = RUNS_ALIAS
+    merges: str = MERGES_ALIAS
 
     def __post_init__(self) -> None:
         _check(self.articles, "article alias", "NEWSFLOW_INDEX_ALIAS")
         _check(self.runs, "run-metrics alias", "NEWSFLOW_RUNS_ALIAS")
-        if self.articles == self.runs:
-            raise ConfigError(f"article and run-metrics aliases are both {self.articles!r}; make them differ")
+        _check(self.merges, "story-merges alias", "NEWSFLOW_MERGES_ALIAS")
+        if len({self.articles, self.runs, self.merges}) < 3:
+            raise ConfigError(
+                f"the article, run-metrics and story-merges aliases ({self.articles!r}, {self.runs!r}, "
+                f"{self.merges!r}) must all differ"
+            )
 
     @classmethod
-    def from_env(cls, articles: str | None = None, runs: str | None = None) -> IndexNames:
-        """Explicit names win, then ``NEWSFLOW_INDEX_ALIAS`` / ``NEWSFLOW_RUNS_ALIAS``, then defaults."""
+    def from_env(
+        cls, articles: str | None = None, runs: str | None = None, merges: str | None = None
+    ) -> IndexNames:
+        """Explicit names win, then ``NEWSFLOW_INDEX_ALIAS`` / ``NEWSFLOW_RUNS_ALIAS`` /
+        ``NEWSFLOW_MERGES_ALIAS``, then defaults."""
         return cls(
             articles=articles or os.environ.get("NEWSFLOW_INDEX_ALIAS") or ARTICLES_ALIAS,
             runs=runs or os.environ.get("NEWSFLOW_RUNS_ALIAS") or RUNS_ALIAS,
+            merges=merges or os.environ.get("NEWSFLOW_MERGES_ALIAS") or MERGES_ALIAS,
         )
 
     @classmethod
     def with_prefix(cls, prefix: str) -> IndexNames:
         """Names under a prefix (tests, side-by-side deployments)."""
-        return cls(articles=f"{prefix}-{ARTICLES_ALIAS}", runs=f"{prefix}-{RUNS_ALIAS}")
+        return cls(
+            articles=f"{prefix}-{ARTICLES_ALIAS}",
+            runs=f"{prefix}-{RUNS_ALIAS}",
+            merges=f"{prefix}-{MERGES_ALIAS}",
+        )
 
 
 def generation_index(alias: str, generation: int) -> str:

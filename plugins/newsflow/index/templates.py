@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATE_VERSION = 1
-KINDS = ("news-articles", "newsflow-runs")
+KINDS = ("news-articles", "newsflow-runs", "newsflow-story-merges")
 TEXT_ANALYZER_PLACEHOLDER = "news_text"
 
 
@@ -60,6 +60,8 @@ class SetupReport:
     articles_index: str
     runs_alias: str
     runs_index: str
+    merges_alias: str
+    merges_index: str
     text_analyzer: str
     replicas: int
     created_indices: tuple[str, ...]
@@ -152,7 +154,7 @@ def _fill_analyzer(value: Any, analyzer: str) -> Any:
 
 
 def _alias_for(names: IndexNames, kind: str) -> str:
-    return names.articles if kind == "news-articles" else names.runs
+    return {"news-articles": names.articles, "newsflow-runs": names.runs}.get(kind, names.merges)
 
 
 def put_templates(
@@ -222,7 +224,7 @@ def ensure_alias(client: Elasticsearch, alias: str) -> tuple[str, bool]:
 def setup_indices(
     client: Elasticsearch, names: IndexNames | None = None, options: SetupOptions | None = None
 ) -> SetupReport:
-    """Templates plus the aliased first generation of both indices; safe to run again."""
+    """Templates plus the aliased first generation of each index; safe to run again."""
     names = names or IndexNames.from_env()
     options = options or SetupOptions()
     analyzer = options.text_analyzer or detect_text_analyzer(client)
@@ -230,13 +232,25 @@ def setup_indices(
     put_templates(client, names, text_analyzer=analyzer, replicas=replicas, options=options)
     articles_index, new_articles = ensure_alias(client, names.articles)
     runs_index, new_runs = ensure_alias(client, names.runs)
-    created = tuple(i for i, new in ((articles_index, new_articles), (runs_index, new_runs)) if new)
-    log.info("index setup done: %s -> %s, %s -> %s", names.articles, articles_index, names.runs, runs_index)
+    merges_index, new_merges = ensure_alias(client, names.merges)
+    made = ((articles_index, new_articles), (runs_index, new_runs), (merges_index, new_merges))
+    created = tuple(i for i, new in made if new)
+    log.info(
+        "index setup done: %s -> %s, %s -> %s, %s -> %s",
+        names.articles,
+        articles_index,
+        names.runs,
+        runs_index,
+        names.merges,
+        merges_index,
+    )
     return SetupReport(
         articles_alias=names.articles,
         articles_index=articles_index,
         runs_alias=names.runs,
         runs_index=runs_index,
+        merges_alias=names.merges,
+        merges_index=merges_index,
         text_analyzer=analyzer,
         replicas=replicas,
         created_indices=created,

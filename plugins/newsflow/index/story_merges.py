@@ -1,0 +1,99 @@
+"""Story merges as records: where an old story id went, and which articles caused it.
+
+Story ids are derived from a story's representative, so when a late article links
+two stories, or an earlier report becomes the representative, the old ids stop
+existing in the article index. Analysts who bookmarked one (and Kibana links) need
+to find where it went; operators need to see how often stories move. One document
+per merge keeps that history where the articles are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from newsflow.errors import IndexingError
+from newsflow.index.names import IndexNames
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from newsflow.dedup import MergeEvent
+
+_MAX_BY = 100  # articles listed per merge; a huge merge is described by ``members`` instead
+
+
+def merge_id(story_id: str, merged: Iterable[str]) -> str:
+    """Stable per (surviving story, stories merged into it): a retried run writes the same document."""
+    key = "\x1f".join([story_id, *sorted(merged)])
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def merge_document(
+    event: MergeEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
+) -> dict[str, Any]:
+    when = recorded_at or datetime.now(UTC)  # bookkeeping only; no pipeline decision reads it
+    return {
+        "story_id": event.story_id,
+        "merged": list(event.merged),
+        "kind": "merge" if len(event.merged) > 1 else "rename",
+        "by": list(event.by[:_MAX_BY]),
+        "members": members,
+        "run_id": run_id,
+        "recorded_at": when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+
+
+def require_merges_alias(client: Elasticsearch, names: IndexNames) -> None:
+    """Fail before any work when the merges alias is missing (a deployment set up before it existed)."""
+    from newsflow.index.templates import write_index
+
+    if write_index(client, names.merges) is None:
+        raise IndexingError(
+            f"alias {names.merges!r} does not exist; run `newsflow index setup` (safe to repeat) so story "
+            "merges can be recorded"
+        )
+
+
+def record_merges(
+    client: Elasticsearch,
+    events: Iterable[MergeEvent],
+    *,
+    run_id: str,
+    members: Mapping[str, int] | None = None,
+    names: IndexNames | None = None,
+) -> int:
+    """Write one document per merge (idempotent by id); returns how many were written."""
+    from elasticsearch.helpers import bulk
+
+    names = names or IndexNames.from_env()
+    sizes = members or {}
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": names.merges,
+            "_id": merge_id(e.story_id, e.merged),
+            "_source": merge_document(e, run_id=run_id, members=sizes.get(e.story_id, 0)),
+        }
+        for e in events
+    ]
+    if not actions:
+        return 0
+    done, _ = bulk(client, actions, max_retries=3)
+    return int(done)
+
+
+def find_merges(
+    client: Elasticsearch, story_id: str, *, names: IndexNames | None = None
+) -> list[dict[str, Any]]:
+    """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), newest first."""
+    names = names or IndexNames.from_env()
+    response = client.search(
+        index=names.merges,
+        query={"bool": {"should": [{"term": {"merged": story_id}}, {"term": {"story_id": story_id}}]}},
+        sort=[{"recorded_at": "desc"}],
+        size=100,
+    )
+    return [hit["_source"] for hit in response["hits"]["hits"]]
