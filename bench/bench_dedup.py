@@ -1,9 +1,14 @@
-"""Throughput of offline dedup, how it grows with held articles, and its cost against extraction.
+"""Throughput of dedup, how it grows with held articles, and its cost against extraction.
 
-    .venv/bin/python bench/bench_dedup.py [--sizes 10000,100000] [--batch 1000]
+    .venv/bin/python bench/bench_dedup.py [--sizes 10000,100000] [--batch 1000] [--es]
 
-The default runs 10k articles (about 2 minutes on one busy core); ``--sizes 10000,100000``
-adds the 100k run, which took about 23 minutes and 3.5 GB of memory here.
+Without ``--es`` it measures the offline path (``newsflow cluster``): the default runs 10k
+articles (about 2 minutes on one busy core); ``--sizes 10000,100000`` adds the 100k run.
+With ``--es`` it measures the pipeline's path: each batch loads its neighbourhood from a real
+Elasticsearch index (the local node is started if NEWSFLOW_ES_URL is unset), is clustered with
+it, indexed, and reconciled, exactly as ``pipeline.index_with_stories`` does. Only the dedup
+steps are timed (neighbourhood look-up, clustering, story rewrites, the reconcile pass);
+the bulk indexing of the articles themselves is reported separately.
 
 Articles are synthesised at run time from ECB+ texts in ../shared (never written to the
 repo): each takes most sentences of one source article, a sentence of another, and
@@ -18,17 +23,22 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
+import os
 import random
 import re
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
+from newsflow.records import Article
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 _DIGITS = re.compile(r"\d+")
@@ -106,12 +116,79 @@ def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple
     return time.perf_counter() - total_start, rows
 
 
+def _article(item: InputArticle) -> Article:
+    url = f"https://synthetic.invalid/{item.id}"
+    return Article(
+        url=url,
+        canonical_url=url,
+        title=item.title or "",
+        text=item.text,
+        published=item.published,
+        published_source="meta",
+        source=f"outlet-{int(item.id.rsplit('-', 1)[1]) % 40}",
+        content_hash=hashlib.sha256(item.text.encode()).hexdigest()[:32],
+    )
+
+
+EsRow = tuple[int, float, float]
+
+
+def run_es(size: int, batch: int, checkpoints: set[int]) -> tuple[float, float, list[EsRow]]:
+    """Returns (dedup seconds, indexing seconds, [(held, dedup ms/article, neighbourhood/article)])."""
+    from newsflow import local_es, pipeline
+    from newsflow.es_client import make_client, wait_until_healthy
+    from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
+    from newsflow.index.story_merges import record_merges
+
+    if not os.environ.get("NEWSFLOW_ES_URL"):
+        local_es.up()
+    client = make_client(max_retries=3)
+    wait_until_healthy(client, timeout_s=120)
+    prefix = f"bench-dedup-{uuid.uuid4().hex[:8]}"
+    names = IndexNames.with_prefix(prefix)
+    setup_indices(client, names)
+    options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
+    rows: list[EsRow] = []
+    dedup_s = index_s = 0.0
+    window_dedup, window_n, window_held = 0.0, 0, 0
+    held = 0
+    try:
+        items = [_article(a) for a in synthesize(size)]
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            t0 = time.perf_counter()
+            stories = pipeline.assign_stories(client, chunk, index=names.articles)
+            pipeline._rewrite_story_fields(client, names.articles, stories.changed_held)
+            t1 = time.perf_counter()
+            index_articles(
+                client, pipeline._docs(chunk, stories), names=names, options=options, run_id="bench"
+            )
+            t2 = time.perf_counter()
+            _, again = pipeline.reconcile_stories(client, chunk, index=names.articles, first=stories)
+            record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
+            t3 = time.perf_counter()
+            dedup_s += (t1 - t0) + (t3 - t2)
+            index_s += t2 - t1
+            window_dedup += (t1 - t0) + (t3 - t2)
+            window_n += len(chunk)
+            window_held += stories.held
+            held += len(chunk)
+            if held in checkpoints:
+                rows.append((held, window_dedup * 1000 / window_n, window_held / window_n * batch))
+                window_dedup, window_n, window_held = 0.0, 0, 0
+    finally:
+        client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
+        client.close()
+    return dedup_s, index_s, rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10000", help="comma-separated article counts")
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--es", action="store_true", help="the pipeline's path, with Elasticsearch look-ups")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"../shared not found at {SHARED}; the benchmark needs its ECB+ and AEB files", file=sys.stderr)
@@ -120,6 +197,16 @@ def main() -> int:
     print(f"baseline: trafilatura.extract {extraction_ms:.1f} ms/page ({1000 / extraction_ms:.1f} pages/s)")
     for size in (int(s) for s in args.sizes.split(",")):
         checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
+        if args.es:
+            dedup_s, index_s, es_rows = run_es(size, args.batch, checkpoints)
+            print(
+                f"\n{size} articles with Elasticsearch look-ups: dedup {dedup_s:.1f} s "
+                f"({size / dedup_s:.0f} articles/s), indexing {index_s:.1f} s"
+            )
+            print(f"{'held':>8} {'ms/article':>11} {'vs extraction':>14} {'neighbourhood/batch':>20}")
+            for held, ms, hood in es_rows:
+                print(f"{held:>8} {ms:>11.2f} {ms / extraction_ms:>13.0%} {hood:>20.0f}")
+            continue
         elapsed, rows = run(size, args.batch, checkpoints)
         print(f"\n{size} articles in {elapsed:.1f} s: {size / elapsed:.0f} articles/s overall")
         print(f"{'held':>8} {'ms/article':>11} {'vs extraction':>14}")

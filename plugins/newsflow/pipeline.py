@@ -417,6 +417,9 @@ def extract_from_archive(
     return list(articles.values())
 
 
+_VISIBILITY_MARGIN_S = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class StoryResult:
     """Story fields for a batch, the stored dedup signals, held articles whose story changed,
@@ -428,6 +431,10 @@ class StoryResult:
     held: int
     merges: tuple[Any, ...] = ()  # MergeEvent
     story_sizes: dict[str, int] = field(default_factory=dict)
+    edges: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # article id -> its Edges, stored with it
+    held_stories: dict[str, str] = field(default_factory=dict)  # held article id -> story id as loaded
+    candidates: frozenset[str] = frozenset()
+    loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
 
 
 def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
@@ -439,55 +446,92 @@ def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
 
 
 def assign_stories(
-    client: Elasticsearch | None, articles: Sequence[Article], *, index: str | None = None
+    client: Elasticsearch | None,
+    articles: Sequence[Article],
+    *,
+    index: str | None = None,
+    signals: Mapping[str, Any] | None = None,
 ) -> StoryResult:
-    """Cluster ``articles`` together with their neighbourhood in the index (given a client).
+    """Cluster ``articles`` against their neighbourhood in the index (given a client).
 
-    The batch and the held articles it links to are partitioned as one set, so
-    the outcome does not depend on which worker or which order saw them first.
+    Only the batch is scored: held articles come with the edges found when they
+    arrived, so their stories keep their structure and the cost of a batch does
+    not grow with the stories it touches. Each batch article is compared with its
+    best candidates, as the offline path does, and every linked group it touches
+    is re-partitioned; a story id is its representative's, so two workers that
+    see the same articles reach the same stories (``reconcile_stories`` makes sure
+    they do see them).
     """
-    from newsflow.dedup import DedupOptions, DedupState, compute_signals
+    from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource, compute_signals
     from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
     from newsflow.index import IndexNames
 
     if not articles:
         return StoryResult({}, {}, (), 0)
     options = DedupOptions()
-    signals = {
-        a.id: compute_signals(
-            a.id,
-            a.text,
-            options,
-            title=a.title,
-            canonical_url=a.canonical_url,
-            published=a.published,
-            source=a.source,
-        )
-        for a in articles
-    }
+    signals = (
+        dict(signals)
+        if signals is not None
+        else {
+            a.id: compute_signals(
+                a.id,
+                a.text,
+                options,
+                title=a.title,
+                canonical_url=a.canonical_url,
+                published=a.published,
+                source=a.source,
+            )
+            for a in articles
+        }
+    )
     held = Neighbourhood(signals=(), assignments={})
+    # Not a pipeline decision: the moment after which another worker's writes may have been
+    # invisible to this pass (the margin covers the refresh interval and clock skew).
+    loaded_after = (datetime.now(UTC) - timedelta(seconds=_VISIBILITY_MARGIN_S)).isoformat()
     if client is not None:
         alias = index or IndexNames.from_env().articles
         held = load_neighbourhood(client, alias, list(signals.values()), options)
     held_signals = [h for h in held.signals if h.id not in signals]
-    state = DedupState(options)
+    held_ids = {h.id for h in held_signals}
+    source = InMemoryCandidateSource()
+    # Term statistics from a sample of the index plus the batch (see dedup.neighbourhood).
+    source.count([*held.background, *signals.values()])
+    owned: dict[str, list[Any]] = {}
+    for edge in held.edges:
+        if edge.a in held_ids and edge.b in held_ids:
+            owned.setdefault(edge.a, []).append(edge)
+    for h in held_signals:
+        source.put(h, owned.get(h.id, []))
     # The stored assignments are what the partition is compared with, so the state reports
     # the merges and renames this batch causes (and none when the batch is a rerun).
-    state.source.put_assignments(list(held.assignments.values()))
-    outcome = state.add([*held_signals, *signals.values()])
-    result = state.assignments([*signals, *(h.id for h in held_signals)])
+    source.put_assignments(list(held.assignments.values()))
+    state = DedupState(options, source)
+    outcome = state.add(list(signals.values()))
+    result = state.assignments([*signals, *held_ids])
     changed = tuple(
-        result[h.id]
-        for h in held_signals
-        if h.id in result and not _same_story_fields(result[h.id], held.assignments.get(h.id))
+        a
+        for a in outcome.assignments
+        if a.id in held_ids and not _same_story_fields(a, held.assignments.get(a.id))
     )
     batch = {i: result[i] for i in signals if i in result}
     sizes: dict[str, int] = {}
     for assignment in result.values():
         sizes[assignment.story_id] = sizes.get(assignment.story_id, 0) + 1
-    # Held articles are "added" to this fresh state too; only the batch caused the merge.
-    merges = tuple(replace(m, by=tuple(i for i in m.by if i in signals)) for m in outcome.merges)
-    return StoryResult(batch, signals, changed, len(held_signals), merges, sizes)
+    edges = {i: tuple(source.edges_of([i])) for i in signals}
+    held_stories = {i: held.assignments[i].story_id for i in held_ids if i in held.assignments}
+    return StoryResult(
+        assignments=batch,
+        signals=signals,
+        changed_held=changed,
+        held=len(held_signals),
+        merges=outcome.merges,
+        story_sizes=sizes,
+        edges=edges,
+        held_stories=held_stories,
+        candidates=held.candidates,
+        loaded_after=loaded_after,
+    )
 
 
 def _rewrite_story_fields(client: Elasticsearch, index: str, changed: Sequence[StoryAssignment]) -> int:
@@ -540,35 +584,80 @@ def _mark_processed(paths: Iterable[str], version: str, run_id: str) -> None:
 
 
 def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
+    from newsflow.dedup.neighbourhood import edges_to_stored
     from newsflow.index import ArticleDoc
 
     docs = []
     for article in articles:
         sig = stories.signals.get(article.id)
+        stored = None
+        if sig is not None:
+            stored = {**sig.to_dict(), "edges": edges_to_stored(stories.edges.get(article.id, ()))}
         docs.append(
             ArticleDoc(
                 article=article,
                 story=stories.assignments.get(article.id),
                 dedup_keys=tuple(sig.query_keys()) if sig is not None else (),
-                dedup_signals=sig.to_dict() if sig is not None else None,
+                dedup_signals=stored,
             )
         )
     return docs
 
 
+def _unchanged_since(client: Elasticsearch, index: str, first: StoryResult) -> bool:
+    """Whether a second pass would see what the first saw.
+
+    It would not if an article linked to the batch (by a key, or by joining one of its
+    stories) was indexed by someone else after the first pass loaded, or if one of the
+    held articles it loaded has since moved to another story.
+    """
+    keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
+    stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
+    known = [*first.signals, *first.held_stories]
+    response = client.search(
+        index=index,
+        query={
+            "bool": {
+                "filter": [{"range": {"indexed_at": {"gte": first.loaded_after}}}],
+                "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": known}}],
+            }
+        },
+        size=0,
+        terminate_after=1,
+        track_total_hits=True,
+    )
+    if int(response["hits"]["total"]["value"]) > 0:
+        return False
+    if not first.held_stories:
+        return True
+    stored = client.mget(index=index, ids=list(first.held_stories), source_includes=["story_id"])
+    current = {d["_id"]: (d.get("_source") or {}).get("story_id") for d in stored["docs"] if d.get("found")}
+    return current == first.held_stories
+
+
 def reconcile_stories(
-    client: Elasticsearch, articles: Sequence[Article], *, index: str
+    client: Elasticsearch,
+    articles: Sequence[Article],
+    *,
+    index: str,
+    first: StoryResult | None = None,
 ) -> tuple[int, StoryResult]:
     """Cluster the batch again now that it is indexed, and rewrite whatever moved.
 
     A batch processed at the same time as ours could not see ours, nor we it.
     Whichever of the two reconciles last sees both (each reconciles only after
     its own batch is indexed and refreshed), and the partition is a pure
-    function of the articles, so both end in the same stories. Returns how many
-    articles were rewritten, and the second pass's result (its merges are the race's).
+    function of the articles, so both end in the same stories. Given the first
+    pass, the second runs only if something it saw has changed (the common case,
+    no race, costs one candidate look-up). Returns how many articles were
+    rewritten, and the second pass's result.
     """
     client.indices.refresh(index=index)
-    again = assign_stories(client, articles, index=index)
+    if first is not None and _unchanged_since(client, index, first):
+        return 0, StoryResult({}, {}, (), 0)
+    again = assign_stories(client, articles, index=index, signals=first.signals if first else None)
     stored = client.mget(index=index, ids=list(again.assignments), source_includes=["story_id", "relation"])
     current = {d["_id"]: d.get("_source", {}) for d in stored["docs"] if d.get("found")}
     moved = [
@@ -577,7 +666,29 @@ def reconcile_stories(
         if (current.get(a.id, {}).get("story_id"), current.get(a.id, {}).get("relation"))
         != (a.story_id, a.relation)
     ]
-    return _rewrite_story_fields(client, index, [*moved, *again.changed_held]), again
+    rewritten = _rewrite_story_fields(client, index, [*moved, *again.changed_held])
+    _store_edges(client, index, again)
+    return rewritten, again
+
+
+def _store_edges(client: Elasticsearch, index: str, stories: StoryResult) -> None:
+    """Keep the edges the second pass found (a racing batch's articles) with each article."""
+    from elasticsearch.helpers import bulk
+
+    from newsflow.dedup.neighbourhood import edges_to_stored
+
+    actions = [
+        {
+            "_op_type": "update",
+            "_index": index,
+            "_id": article_id,
+            "doc": {"dedup_signals": {"edges": edges_to_stored(edges)}},
+        }
+        for article_id, edges in stories.edges.items()
+        if edges
+    ]
+    if actions:
+        bulk(client, actions, raise_on_error=False, max_retries=3)
 
 
 def index_with_stories(
@@ -603,7 +714,7 @@ def index_with_stories(
     merges = {(m.story_id, m.merged): m for m in stories.merges}
     sizes = dict(stories.story_sizes)
     if articles:
-        rewritten, again = reconcile_stories(client, articles, index=names.articles)
+        rewritten, again = reconcile_stories(client, articles, index=names.articles, first=stories)
         tally.add("stories:reconciled", rewritten)
         merges.update({(m.story_id, m.merged): m for m in again.merges})
         sizes.update(again.story_sizes)

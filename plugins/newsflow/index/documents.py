@@ -53,7 +53,16 @@ def content_hash_of(article: Article) -> str:
 
 
 def fingerprint(document: Mapping[str, Any]) -> str:
+    """What decides whether a rerun rewrites a document: its content and story, not bookkeeping.
+
+    The dedup edges stored with an article are left out: a rerun after later articles
+    arrived finds edges to them too (they already hold those edges themselves), and
+    that alone must not rewrite an unchanged article.
+    """
     payload = {k: v for k, v in document.items() if k not in BOOKKEEPING_FIELDS}
+    signals = payload.get("dedup_signals")
+    if isinstance(signals, Mapping) and "edges" in signals:
+        payload["dedup_signals"] = {k: v for k, v in signals.items() if k != "edges"}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
