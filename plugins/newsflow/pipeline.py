@@ -432,7 +432,7 @@ class StoryResult:
     merges: tuple[Any, ...] = ()  # MergeEvent
     story_sizes: dict[str, int] = field(default_factory=dict)
     edges: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # article id -> its Edges, stored with it
-    held_stories: dict[str, str] = field(default_factory=dict)  # held article id -> story id as loaded
+    held_stories: dict[str, str] = field(default_factory=dict)  # held article id -> story id after this pass
     candidates: frozenset[str] = frozenset()
     loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
 
@@ -519,7 +519,8 @@ def assign_stories(
     for assignment in result.values():
         sizes[assignment.story_id] = sizes.get(assignment.story_id, 0) + 1
     edges = {i: tuple(source.edges_of([i])) for i in signals}
-    held_stories = {i: held.assignments[i].story_id for i in held_ids if i in held.assignments}
+    # As this pass leaves them (it rewrites the held articles whose story changed).
+    held_stories = {i: result[i].story_id for i in held_ids if i in result}
     return StoryResult(
         assignments=batch,
         signals=signals,

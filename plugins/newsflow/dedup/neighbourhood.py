@@ -113,7 +113,7 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
                 "must_not": [{"ids": {"values": [sig.id]}}],
             }
         },
-        "size": options.max_candidates,
+        "size": options.index_candidates,
         "_source": False,
         "track_total_hits": False,
     }

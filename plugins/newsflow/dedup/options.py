@@ -34,6 +34,7 @@ class DedupOptions:
     fragment_mean: float = 0.25  # ... if their mean pair probability to it is at least this ...
     fragment_max: float = 0.6  # ... and their strongest pair to it at least this
     max_candidates: int = 60  # candidates scored per new article (best by shared keys)
+    index_candidates: int = 20  # candidates fetched per article from the index (plus their stories)
     min_shared_keys: int = 1  # candidates must share at least this many query keys (2 costs recall)
     max_key_df_fraction: float = 0.05  # keys held by more than this share of articles are not queried
     min_key_df_cap: int = 50  # ... but never skip a key held by fewer articles than this
@@ -78,6 +79,7 @@ class DedupOptions:
             "max_quote_keys",
             "max_text_chars",
             "max_candidates",
+            "index_candidates",
             "min_shared_keys",
             "min_key_df_cap",
             "max_key_df",
