@@ -418,6 +418,7 @@ def extract_from_archive(
 
 
 _VISIBILITY_MARGIN_S = 10.0
+_MAX_RESCORED = 500  # a racing batch's linked articles scored again in a reconcile
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +452,7 @@ def assign_stories(
     *,
     index: str | None = None,
     signals: Mapping[str, Any] | None = None,
+    rescore: Sequence[str] = (),
 ) -> StoryResult:
     """Cluster ``articles`` against their neighbourhood in the index (given a client).
 
@@ -460,7 +462,8 @@ def assign_stories(
     best candidates, as the offline path does, and every linked group it touches
     is re-partitioned; a story id is its representative's, so two workers that
     see the same articles reach the same stories (``reconcile_stories`` makes sure
-    they do see them).
+    they do see them). Held articles named in ``rescore`` are scored again as if
+    they arrived after the batch (a racing batch's articles, see ``reconcile_stories``).
     """
     from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource, compute_signals
     from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
@@ -491,12 +494,15 @@ def assign_stories(
     loaded_after = (datetime.now(UTC) - timedelta(seconds=_VISIBILITY_MARGIN_S)).isoformat()
     if client is not None:
         alias = index or IndexNames.from_env().articles
-        held = load_neighbourhood(client, alias, list(signals.values()), options)
+        held = load_neighbourhood(client, alias, list(signals.values()), options, also=rescore)
+    again = set(rescore) - set(signals)
     held_signals = [h for h in held.signals if h.id not in signals]
     held_ids = {h.id for h in held_signals}
+    scored_again = [h for h in held_signals if h.id in again]
+    held_signals = [h for h in held_signals if h.id not in again]
     source = InMemoryCandidateSource()
     # Term statistics from a sample of the index plus the batch (see dedup.neighbourhood).
-    source.count([*held.background, *signals.values()])
+    source.count([*held.background, *signals.values(), *scored_again])
     owned: dict[str, list[Any]] = {}
     for edge in held.edges:
         if edge.a in held_ids and edge.b in held_ids:
@@ -507,7 +513,7 @@ def assign_stories(
     # the merges and renames this batch causes (and none when the batch is a rerun).
     source.put_assignments(list(held.assignments.values()))
     state = DedupState(options, source)
-    outcome = state.add(list(signals.values()))
+    outcome = state.add([*signals.values(), *scored_again])
     result = state.assignments([*signals, *held_ids])
     changed = tuple(
         a
@@ -518,7 +524,7 @@ def assign_stories(
     sizes: dict[str, int] = {}
     for assignment in result.values():
         sizes[assignment.story_id] = sizes.get(assignment.story_id, 0) + 1
-    edges = {i: tuple(source.edges_of([i])) for i in signals}
+    edges = {i: tuple(source.edges_of([i])) for i in [*signals, *(h.id for h in scored_again)]}
     # As this pass leaves them (it rewrites the held articles whose story changed).
     held_stories = {i: result[i].story_id for i in held_ids if i in result}
     return StoryResult(
@@ -605,12 +611,12 @@ def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
     return docs
 
 
-def _unchanged_since(client: Elasticsearch, index: str, first: StoryResult) -> bool:
-    """Whether a second pass would see what the first saw.
+def _changes_since(client: Elasticsearch, index: str, first: StoryResult) -> tuple[list[str], bool]:
+    """What a second pass would see that the first did not.
 
-    It would not if an article linked to the batch (by a key, or by joining one of its
-    stories) was indexed by someone else after the first pass loaded, or if one of the
-    held articles it loaded has since moved to another story.
+    Returns the articles linked to the batch (by a key, or by joining one of its stories)
+    that someone else indexed after the first pass loaded, and whether one of the held
+    articles it loaded has since moved to another story.
     """
     keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
     stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
@@ -625,17 +631,15 @@ def _unchanged_since(client: Elasticsearch, index: str, first: StoryResult) -> b
                 "must_not": [{"ids": {"values": known}}],
             }
         },
-        size=0,
-        terminate_after=1,
-        track_total_hits=True,
+        size=_MAX_RESCORED,
+        source=False,
     )
-    if int(response["hits"]["total"]["value"]) > 0:
-        return False
+    recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
     if not first.held_stories:
-        return True
+        return recent, False
     stored = client.mget(index=index, ids=list(first.held_stories), source_includes=["story_id"])
     current = {d["_id"]: (d.get("_source") or {}).get("story_id") for d in stored["docs"] if d.get("found")}
-    return current == first.held_stories
+    return recent, current != first.held_stories
 
 
 def reconcile_stories(
@@ -656,9 +660,16 @@ def reconcile_stories(
     rewritten, and the second pass's result.
     """
     client.indices.refresh(index=index)
-    if first is not None and _unchanged_since(client, index, first):
-        return 0, StoryResult({}, {}, (), 0)
-    again = assign_stories(client, articles, index=index, signals=first.signals if first else None)
+    recent: list[str] = []
+    if first is not None:
+        recent, moved_held = _changes_since(client, index, first)
+        if not recent and not moved_held:
+            return 0, StoryResult({}, {}, (), 0)
+    # The other batch's linked articles are scored again too: had they arrived after ours,
+    # they would have been compared with ours, whichever of the two ranks the other higher.
+    again = assign_stories(
+        client, articles, index=index, signals=first.signals if first else None, rescore=recent
+    )
     stored = client.mget(index=index, ids=list(again.assignments), source_includes=["story_id", "relation"])
     current = {d["_id"]: d.get("_source", {}) for d in stored["docs"] if d.get("found")}
     moved = [

@@ -196,10 +196,14 @@ def load_neighbourhood(
     *,
     max_articles: int = 5000,
     sample_size: int = 1000,
+    also: Sequence[str] = (),
 ) -> Neighbourhood:
-    """Each batch article's best held candidates, every member of their stories, and a sample."""
+    """Each batch article's best held candidates (plus ``also``), every member of their
+    stories, and a sample."""
     found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]] = {}
     wanted = candidate_ids(client, index, batch, options)
+    listed = set(wanted)
+    wanted += [i for i in also if i not in listed]
     if len(wanted) > max_articles:
         log.warning("dedup neighbourhood capped at %s of %s candidates", max_articles, len(wanted))
         wanted = wanted[:max_articles]
