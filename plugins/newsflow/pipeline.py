@@ -434,7 +434,6 @@ class StoryResult:
     story_sizes: dict[str, int] = field(default_factory=dict)
     edges: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # article id -> its Edges, stored with it
     held_stories: dict[str, str] = field(default_factory=dict)  # held article id -> story id after this pass
-    candidates: frozenset[str] = frozenset()
     loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
 
 
@@ -536,7 +535,6 @@ def assign_stories(
         story_sizes=sizes,
         edges=edges,
         held_stories=held_stories,
-        candidates=held.candidates,
         loaded_after=loaded_after,
     )
 
@@ -653,10 +651,10 @@ def reconcile_stories(
 
     A batch processed at the same time as ours could not see ours, nor we it.
     Whichever of the two reconciles last sees both (each reconciles only after
-    its own batch is indexed and refreshed), and the partition is a pure
-    function of the articles, so both end in the same stories. Given the first
-    pass, the second runs only if something it saw has changed (the common case,
-    no race, costs one candidate look-up). Returns how many articles were
+    its own batch is indexed and refreshed), and story ids derive from the
+    representative, so both end in the same stories. Given the first pass, the
+    second runs only if something it saw has changed (the common case, no race,
+    costs one search and one ``mget``). Returns how many articles were
     rewritten, and the second pass's result.
     """
     client.indices.refresh(index=index)
@@ -700,7 +698,13 @@ def _store_edges(client: Elasticsearch, index: str, stories: StoryResult) -> Non
         if edges
     ]
     if actions:
-        bulk(client, actions, raise_on_error=False, max_retries=3)
+        done, _ = bulk(client, actions, raise_on_error=False, max_retries=3)
+        if int(done) < len(actions):
+            # Not fatal: the articles keep their earlier edges and the next batch that
+            # touches their story scores them again.
+            log.warning(
+                "dedup: %s articles kept their earlier edges (update failed)", len(actions) - int(done)
+            )
 
 
 def index_with_stories(

@@ -43,11 +43,6 @@ class Neighbourhood:
     assignments: dict[str, StoryAssignment]
     edges: tuple[Edge, ...] = ()  # stored edges between held articles
     background: tuple[ArticleSignals, ...] = ()  # a random sample of the index, for term statistics
-    candidates: frozenset[str] = frozenset()  # the batch's candidates, before stories were added
-
-    @property
-    def ids(self) -> frozenset[str]:
-        return frozenset(s.id for s in self.signals)
 
 
 def edges_to_stored(edges: Iterable[Edge]) -> list[list[Any]]:
@@ -248,5 +243,4 @@ def load_neighbourhood(
         assignments=assignments,
         edges=tuple(edges.values()),
         background=background,
-        candidates=frozenset(wanted),
     )
