@@ -34,11 +34,35 @@ def make_client(
         kwargs["api_key"] = conn.api_key
     elif conn.username:
         kwargs["basic_auth"] = (conn.username, conn.password or "")
+    # orjson parses the stored dedup signals of thousands of held articles per batch several
+    # times faster than the standard library; the stdlib serializers stay as the fallback.
+    kwargs["serializers"] = _fast_serializers()
     if conn.url.startswith("https"):
         kwargs["verify_certs"] = conn.verify_certs
         if conn.ca_certs:
             kwargs["ca_certs"] = conn.ca_certs
     return Elasticsearch(conn.url, **kwargs)  # type: ignore[arg-type]  # kwargs values are typed per key above
+
+
+def _fast_serializers() -> dict[str, object]:
+    import orjson
+    from elasticsearch.serializer import JsonSerializer, NdjsonSerializer
+
+    class OrjsonJson(JsonSerializer):
+        def json_dumps(self, data: object) -> bytes:
+            return orjson.dumps(data, default=self.default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+        def json_loads(self, data: bytes) -> object:
+            return orjson.loads(data)
+
+    class OrjsonNdjson(NdjsonSerializer):
+        def json_dumps(self, data: object) -> bytes:
+            return orjson.dumps(data, default=self.default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+        def json_loads(self, data: bytes) -> object:
+            return orjson.loads(data)
+
+    return {OrjsonJson.mimetype: OrjsonJson(), OrjsonNdjson.mimetype: OrjsonNdjson()}
 
 
 def wait_until_healthy(client: Elasticsearch, timeout_s: float = 30.0) -> str:
