@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from newsflow.dedup import DedupOptions, InMemoryCandidateSource, compute_signals
 from newsflow.dedup.clusterer import assign, partition
 from newsflow.dedup.signals import ArticleSignals
@@ -106,3 +108,41 @@ def test_small_fragment_joins_a_story_only_with_a_strong_corroborated_link() -> 
     assert groups(weak) == [["a", "b", "c", "d"], ["e"]]
     sparse = [*core, _edge("e", "a", 0.62), _edge("e", "b", 0.3)]  # peak 0.62, mean 0.23: too thin
     assert groups(sparse) == [["a", "b", "c", "d"], ["e"]]
+
+
+def _reference_average_link(ids: list[str], edges: list[Edge], threshold: float) -> list[list[str]]:
+    """Average link written the plain way (rescan every pair after each merge)."""
+    groups = {i: [i] for i in ids}
+    pair_scores: dict[tuple[str, str], float] = {}
+    for e in edges:
+        pair_scores.setdefault((min(e.a, e.b), max(e.a, e.b)), e.score)
+    while True:
+        best: tuple[float, str, str] | None = None
+        names = sorted(groups)
+        for n, x in enumerate(names):
+            for y in names[n + 1 :]:
+                total = sum(
+                    pair_scores.get((min(p, q), max(p, q)), 0.0) for p in groups[x] for q in groups[y]
+                )
+                if not total:
+                    continue
+                mean = total / (len(groups[x]) * len(groups[y]))
+                if best is None or (-mean, x, y) < (-best[0], best[1], best[2]):
+                    best = (mean, x, y)
+        if best is None or best[0] < threshold:
+            return sorted(sorted(g) for g in groups.values())
+        groups[best[1]] += groups.pop(best[2])
+
+
+def test_average_link_matches_the_plain_quadratic_algorithm() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        ids = [f"a{i:02d}" for i in range(rng.randint(2, 14))]
+        edges = [
+            # Binary fractions: sums are exact, so ties are ties in both implementations.
+            _edge(*rng.sample(ids, 2), score=rng.choice([0.25, 0.5, 0.625, 0.75, 0.875, 1.0]))
+            for _ in range(rng.randint(1, 3 * len(ids)))
+        ]
+        for threshold in (0.25, 0.6):
+            expected = _reference_average_link(ids, edges, threshold)
+            assert partition(ids, edges, threshold) == expected

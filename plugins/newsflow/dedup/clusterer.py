@@ -16,6 +16,7 @@ reported as a merge event by the caller.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -90,32 +91,54 @@ def partition(
             key = (min(ga, gb), max(ga, gb))
             sums[key] = sums.get(key, 0.0) + e.score
     sizes = {g: len(v) for g, v in groups.items()}
-    while sums:
-        best_key, best_avg = None, -1.0
-        for key, total in sums.items():
-            avg = total / (sizes[key[0]] * sizes[key[1]])
-            if avg > best_avg or (avg == best_avg and best_key is not None and key < best_key):
-                best_key, best_avg = key, avg
-        if best_key is None or best_avg < link_threshold:
-            break
-        keep, gone = best_key
-        groups[keep].extend(groups.pop(gone))
-        sizes[keep] += sizes.pop(gone)
-        merged: dict[tuple[str, str], float] = {}
-        for (x, y), total in sums.items():
-            if (x, y) == best_key:
-                continue
-            x2 = keep if x == gone else x
-            y2 = keep if y == gone else y
-            key = (min(x2, y2), max(x2, y2))
-            merged[key] = merged.get(key, 0.0) + total
-        sums = merged
+    _average_link(groups, sizes, sums, link_threshold)
     merged_groups = list(groups.values())
     if fragment_size > 0:
         merged_groups = _attach_fragments(
             merged_groups, edge_list, fragment_size, fragment_mean, fragment_max
         )
     return sorted(sorted(g) for g in merged_groups)
+
+
+def _average_link(
+    groups: dict[str, list[str]],
+    sizes: dict[str, int],
+    sums: dict[tuple[str, str], float],
+    link_threshold: float,
+) -> None:
+    """Merge ``groups`` in place while the best mean cross-pair score reaches the threshold.
+
+    The best pair is taken from a heap (highest mean, then smallest key, so ties are
+    order-free); entries made stale by a merge are skipped by their groups' versions, so
+    a merge costs the merged group's neighbours rather than a scan of every linked pair.
+    """
+    neighbours: dict[str, dict[str, float]] = {g: {} for g in groups}
+    for (x, y), total in sums.items():
+        neighbours[x][y] = total
+        neighbours[y][x] = total
+    version = dict.fromkeys(groups, 0)
+    heap = [(-(total / (sizes[x] * sizes[y])), x, y, 0, 0) for (x, y), total in sums.items()]
+    heapq.heapify(heap)
+    while heap:
+        negative_mean, keep, gone, v_keep, v_gone = heapq.heappop(heap)
+        if version.get(keep) != v_keep or version.get(gone) != v_gone:
+            continue  # a group of this pair has changed since the entry was pushed
+        if -negative_mean < link_threshold:
+            break
+        groups[keep].extend(groups.pop(gone))
+        sizes[keep] += sizes.pop(gone)
+        del version[gone]
+        version[keep] += 1
+        kept = neighbours[keep]
+        kept.pop(gone, None)
+        for other, total in neighbours.pop(gone).items():
+            if other == keep:
+                continue
+            del neighbours[other][gone]
+            kept[other] = neighbours[other][keep] = kept.get(other, 0.0) + total
+        for other, total in kept.items():
+            x, y = min(keep, other), max(keep, other)
+            heapq.heappush(heap, (-(total / (sizes[x] * sizes[y])), x, y, version[x], version[y]))
 
 
 def _attach_fragments(
