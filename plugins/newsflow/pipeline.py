@@ -18,7 +18,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -445,6 +445,9 @@ def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
     )
 
 
+_SIGNAL_CHUNK = 200  # batch articles whose signals are computed (and searched) together
+
+
 def assign_stories(
     client: Elasticsearch | None,
     articles: Sequence[Article],
@@ -471,37 +474,59 @@ def assign_stories(
     if not articles:
         return StoryResult({}, {}, (), 0)
     options = DedupOptions()
-    signals = (
-        dict(signals)
-        if signals is not None
-        else {
-            a.id: compute_signals(
-                a.id,
-                a.text,
-                options,
-                title=a.title,
-                canonical_url=a.canonical_url,
-                published=a.published,
-                source=a.source,
-            )
-            for a in articles
-        }
-    )
+    given = dict(signals) if signals is not None else None
+    computed: dict[str, Any] = {}
+
+    def signal_chunks() -> Iterator[list[Any]]:
+        # Lazily, so each chunk's candidates are searched while the next is computed.
+        if given is not None:
+            ready = list(given.values())
+            for start in range(0, len(ready), _SIGNAL_CHUNK):
+                computed.update((s.id, s) for s in ready[start : start + _SIGNAL_CHUNK])
+                yield ready[start : start + _SIGNAL_CHUNK]
+            return
+        for start in range(0, len(articles), _SIGNAL_CHUNK):
+            chunk = [
+                compute_signals(
+                    a.id,
+                    a.text,
+                    options,
+                    title=a.title,
+                    canonical_url=a.canonical_url,
+                    published=a.published,
+                    source=a.source,
+                )
+                for a in articles[start : start + _SIGNAL_CHUNK]
+            ]
+            computed.update((s.id, s) for s in chunk)
+            yield chunk
+
+    batch_ids = list(given) if given is not None else [a.id for a in articles]
     held = Neighbourhood(signals=(), assignments={})
     # Not a pipeline decision: the moment after which another worker's writes may have been
     # invisible to this pass (the margin covers the refresh interval and clock skew).
     loaded_after = (datetime.now(UTC) - timedelta(seconds=_VISIBILITY_MARGIN_S)).isoformat()
     if client is not None:
         alias = index or IndexNames.from_env().articles
-        held = load_neighbourhood(client, alias, list(signals.values()), options, also=rescore)
+        held = load_neighbourhood(
+            client, alias, signal_chunks(), options, batch_ids=list(dict.fromkeys(batch_ids)), also=rescore
+        )
+    else:
+        for _ in signal_chunks():
+            pass
+    signals = computed
     again = set(rescore) - set(signals)
     held_signals = [h for h in held.signals if h.id not in signals]
     held_ids = {h.id for h in held_signals}
     scored_again = [h for h in held_signals if h.id in again]
     held_signals = [h for h in held_signals if h.id not in again]
-    source = InMemoryCandidateSource()
+    source = InMemoryCandidateSource(
+        only_keys=frozenset(k for s in [*signals.values(), *scored_again] for k in s.query_keys())
+    )
     # Term statistics from a sample of the index plus the batch (see dedup.neighbourhood).
-    source.count([*held.background, *signals.values(), *scored_again])
+    for doc_id, keys in held.background:
+        source.count_keys(doc_id, keys)
+    source.count([*signals.values(), *scored_again])
     owned: dict[str, list[Any]] = {}
     for edge in held.edges:
         if edge.a in held_ids and edge.b in held_ids:

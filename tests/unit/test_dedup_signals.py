@@ -10,9 +10,11 @@ import pytest
 
 from newsflow.dedup import ArticleSignals, DedupOptions, compute_signals
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
+from newsflow.dedup.neighbourhood import index_query_keys
 from newsflow.dedup.quotes import quote_keys
+from newsflow.dedup.signals import COUNTED_FIELDS, stored_counted_keys
 from newsflow.dedup.sketch import band_keys, estimate_jaccard, minhash, shingles
-from newsflow.errors import ConfigError
+from newsflow.errors import ConfigError, InputError
 
 TEXT = (
     "Ukraine says its troops broke through Russian lines near Kherson on Monday.\n"
@@ -109,3 +111,22 @@ def test_short_quote_does_not_unpair_the_quotes_after_it() -> None:
     first = quote_keys(text, 100)
     second = quote_keys('Officials said "we will chase them all the way to the border" on Monday.', 100)
     assert len(set(first) & set(second)) >= 5
+
+
+def test_counted_keys_read_from_a_stored_record_match_the_signals() -> None:
+    sig = compute_signals("a1", TEXT, DedupOptions(), canonical_url="https://example.invalid/a1")
+    stored = json.loads(json.dumps(sig.to_dict()))
+    assert stored_counted_keys({k: stored[k] for k in COUNTED_FIELDS}) == sig.counted_keys()
+    assert "u:https://example.invalid/a1" in sig.counted_keys()
+    with pytest.raises(InputError, match="a1"):
+        stored_counted_keys({"id": "a1", "terms": ["x"]})
+
+
+def test_index_look_up_asks_for_bands_top_names_and_lowest_quote_keys() -> None:
+    options = DedupOptions(index_query_entities=2, index_query_quotes=1)
+    sig = compute_signals("a1", TEXT, options, canonical_url="https://example.invalid/a1")
+    keys = index_query_keys(sig, options)
+    assert [k for k in keys if k.startswith("e:")] == [f"e:{e}" for e in sig.entities[:2]]
+    assert [k for k in keys if k.startswith("q:")] == [f"q:{min(sig.quote_keys)}"]
+    assert sum(k.startswith("b:") for k in keys) == options.bands
+    assert f"h:{sig.content_hash}" in keys and "u:https://example.invalid/a1" in keys

@@ -49,10 +49,13 @@ class CandidateSource(Protocol):
 class InMemoryCandidateSource:
     """Inverted index over query keys, for the offline CLI, tests and batch runs."""
 
-    def __init__(self, bucket_hours: float = 24.0) -> None:
+    def __init__(self, bucket_hours: float = 24.0, *, only_keys: frozenset[str] | None = None) -> None:
         # Postings are split by publish-time bucket (undated articles under None), so a
         # query reads only the buckets within the window, as an index's range filter would.
         self._bucket_seconds = bucket_hours * 3600.0
+        # When every article that will ever be queried is known up front (a pipeline batch
+        # against its neighbourhood), postings of other keys can never be read: skip them.
+        self._only_keys = only_keys
         self._signals: dict[str, ArticleSignals] = {}
         self._postings: dict[str, dict[int | None, list[str]]] = defaultdict(dict)
         self._df: Counter[str] = Counter()
@@ -69,10 +72,14 @@ class InMemoryCandidateSource:
 
     def count(self, signals: Sequence[ArticleSignals]) -> None:
         for sig in signals:
-            if sig.id in self._counted:
-                continue
-            self._counted.add(sig.id)
-            self._df.update(set(sig.stat_keys()) | set(sig.query_keys()))
+            self.count_keys(sig.id, sig.counted_keys())
+
+    def count_keys(self, doc_id: str, keys: Iterable[str]) -> None:
+        """Count one article by its ``counted_keys`` (a statistics sample needs no more)."""
+        if doc_id in self._counted:
+            return
+        self._counted.add(doc_id)
+        self._df.update(keys)
 
     def candidates(self, signals: ArticleSignals, options: DedupOptions) -> list[ArticleSignals]:
         # Keys held by many articles say little and cost much: they are not followed. The cap
@@ -88,21 +95,25 @@ class InMemoryCandidateSource:
         if bucket is not None:
             in_window += list(range(bucket - reach, bucket + reach + 1))
         weights: dict[str, float] = {}
-        shared: dict[str, int] = {}
+        shared: Counter[str] = Counter()
         for key in signals.query_keys():
             buckets = self._postings.get(key)
             if not buckets:
                 continue
             exact = key[0] in "uh"  # identical text or URL is always worth following, at any time
-            if not exact and self.df(key) > cap:
+            df = self._df.get(key, 0)
+            if not exact and df > cap:
                 continue
-            weight = 1.0 / math.log(2 + self.df(key))
+            weight = 1.0 / math.log(2 + df)
             wanted = buckets.keys() if exact or bucket is None else in_window
             for b in wanted:
-                for held_id in buckets.get(b, ()):
-                    if held_id != signals.id:
-                        weights[held_id] = weights.get(held_id, 0.0) + weight
-                        shared[held_id] = shared.get(held_id, 0) + 1
+                held = buckets.get(b)
+                if not held:
+                    continue
+                shared.update(held)  # counted in C; the weights need the loop
+                for held_id in held:
+                    weights[held_id] = weights.get(held_id, 0.0) + weight
+        weights.pop(signals.id, None)
         # One shared name is how unrelated articles look; copies share many band keys and
         # same-story reports share several names or quote shingles.
         ranked = sorted(
@@ -123,7 +134,10 @@ class InMemoryCandidateSource:
     def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
         if signals.id not in self._signals:
             bucket = self._bucket(signals)
-            for key in signals.query_keys():
+            keys = signals.query_keys()
+            if self._only_keys is not None:
+                keys = tuple(k for k in keys if k in self._only_keys)
+            for key in keys:
                 self._postings[key].setdefault(bucket, []).append(signals.id)
         self._signals[signals.id] = signals
         for e in edges:

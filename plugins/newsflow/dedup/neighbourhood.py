@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.errors import ServiceError
 from newsflow.records import StoryAssignment
@@ -42,7 +44,8 @@ class Neighbourhood:
     signals: tuple[ArticleSignals, ...]
     assignments: dict[str, StoryAssignment]
     edges: tuple[Edge, ...] = ()  # stored edges between held articles
-    background: tuple[ArticleSignals, ...] = ()  # a random sample of the index, for term statistics
+    # A random sample of the index for term statistics, as (id, counted keys).
+    background: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def edges_to_stored(edges: Iterable[Edge]) -> list[list[Any]]:
@@ -55,7 +58,7 @@ def edges_from_stored(raw: Any) -> list[Edge]:
     for item in raw or ():
         try:
             a, b, kind, score, why = item
-            out.append(Edge(str(a), str(b), kind, float(score), tuple(str(w) for w in why)))
+            out.append(Edge(str(a), str(b), kind, float(score), tuple(map(str, why))))
         except (TypeError, ValueError):
             log.warning("dedup: ignoring a malformed stored edge %r", item)
     return out
@@ -78,9 +81,22 @@ def _in_window(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any] | N
     return {"bool": {"should": [in_window, undated], "minimum_should_match": 1}}
 
 
+def index_query_keys(sig: ArticleSignals, options: DedupOptions) -> list[str]:
+    """The keys an index look-up asks for: every band, URL and hash key, the article's top
+    names (most frequent first) and the lowest quote keys (a consistent sample: two articles
+    sharing a quotation share its lowest hashes)."""
+    keys = [f"b:{k}" for k in sig.band_keys]
+    keys += [f"e:{k}" for k in sig.entities[: options.index_query_entities]]
+    keys += [f"q:{k}" for k in sig.quote_keys[: options.index_query_quotes]]
+    keys.append(f"h:{sig.content_hash}")
+    if sig.canonical_url:
+        keys.append(f"u:{sig.canonical_url}")
+    return keys
+
+
 def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any] | None:
     """The held articles worth scoring against ``sig``: best first by the rarity of shared keys."""
-    keys = sorted(set(sig.query_keys()))
+    keys = sorted(set(index_query_keys(sig, options)))
     anytime = [k for k in keys if k.startswith(_ANYTIME_PREFIXES)]
     windowed = [k for k in keys if not k.startswith(_ANYTIME_PREFIXES)]
     should: list[dict[str, Any]] = []
@@ -109,7 +125,10 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
             }
         },
         "size": options.index_candidates,
+        # The id from doc values: fetching ``_id`` would decompress each hit's stored source.
         "_source": False,
+        "stored_fields": "_none_",
+        "docvalue_fields": ["id", "story_id"],
         "track_total_hits": False,
     }
 
@@ -133,15 +152,19 @@ def _hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignmen
     return signals, assignment, edges_from_stored(stored.get("edges"))
 
 
-def candidate_ids(
-    client: Elasticsearch, index: str, batch: Sequence[ArticleSignals], options: DedupOptions
-) -> list[str]:
-    queries = [q for q in (candidate_query(s, options) for s in batch) if q is not None]
-    batch_ids = {s.id for s in batch}
-    ranked: dict[str, float] = {}
-    for chunk in _chunks(queries, _MSEARCH_CHUNK):
+def _ranked_in_chunk(
+    client: Elasticsearch,
+    index: str,
+    chunk: Sequence[ArticleSignals],
+    options: DedupOptions,
+    exclude: frozenset[str],
+) -> dict[str, tuple[float, str | None]]:
+    """Best score and story id of each held candidate of ``chunk`` (one ``msearch`` per 200)."""
+    out: dict[str, tuple[float, str | None]] = {}
+    queries = [q for q in (candidate_query(s, options) for s in chunk) if q is not None]
+    for part in _chunks(queries, _MSEARCH_CHUNK):
         searches: list[dict[str, Any]] = []
-        for body in chunk:
+        for body in part:
             searches += [{}, body]
         response = client.msearch(index=index, searches=searches)
         for item in response["responses"]:
@@ -151,18 +174,39 @@ def candidate_ids(
                     "then retry the batch (nothing was written yet)"
                 )
             for hit in item["hits"]["hits"]:
-                if hit["_id"] not in batch_ids:
-                    ranked[hit["_id"]] = max(ranked.get(hit["_id"], 0.0), float(hit.get("_score") or 0.0))
-    return sorted(ranked, key=lambda i: (-ranked[i], i))
+                fields = hit.get("fields") or {}
+                hit_id = (fields.get("id") or [hit.get("_id")])[0]
+                if hit_id and hit_id not in exclude:
+                    score = float(hit.get("_score") or 0.0)
+                    if hit_id not in out or score > out[hit_id][0]:
+                        out[hit_id] = (score, (fields.get("story_id") or [None])[0])
+    return out
+
+
+def _merge_ranked(parts: Iterable[dict[str, tuple[float, str | None]]]) -> list[tuple[str, str | None]]:
+    best: dict[str, tuple[float, str | None]] = {}
+    for part in parts:
+        for doc_id, (score, story) in part.items():
+            if doc_id not in best or score > best[doc_id][0]:
+                best[doc_id] = (score, story)
+    return [(i, best[i][1]) for i in sorted(best, key=lambda i: (-best[i][0], i))]
+
+
+def candidate_ids(
+    client: Elasticsearch, index: str, batch: Sequence[ArticleSignals], options: DedupOptions
+) -> list[tuple[str, str | None]]:
+    """Held candidates of the batch, best first, each with its story id (from doc values)."""
+    return _merge_ranked([_ranked_in_chunk(client, index, batch, options, frozenset(s.id for s in batch))])
 
 
 def _background(
-    client: Elasticsearch, index: str, batch: Sequence[ArticleSignals], size: int
-) -> list[ArticleSignals]:
+    client: Elasticsearch, index: str, batch_ids: Sequence[str], size: int
+) -> list[tuple[str, frozenset[str]]]:
+    """A random sample of the index as (id, counted keys): term statistics need nothing else."""
     if size <= 0:
         return []
     # Seeded by the batch, so a rerun of the same batch on the same index draws the same sample.
-    seed = int(hashlib.sha256("".join(sorted(s.id for s in batch)).encode()).hexdigest()[:8], 16)
+    seed = int(hashlib.sha256("".join(sorted(batch_ids)).encode()).hexdigest()[:8], 16)
     response = client.search(
         index=index,
         query={
@@ -172,69 +216,63 @@ def _background(
             }
         },
         size=size,
-        source_includes=["dedup_signals"],
+        source_includes=[f"dedup_signals.{f}" for f in COUNTED_FIELDS],
         track_total_hits=False,
     )
     out = []
     for hit in response["hits"]["hits"]:
         stored = (hit.get("_source") or {}).get("dedup_signals")
         if stored:
-            out.append(ArticleSignals.from_dict(stored))
+            out.append((str(stored.get("id", hit["_id"])), stored_counted_keys(stored)))
+    return out
+
+
+def _stored_assignments(client: Elasticsearch, index: str, batch_ids: Sequence[str]) -> list[StoryAssignment]:
+    response = client.mget(index=index, ids=list(batch_ids), source_includes=_SOURCE_FIELDS)
+    out = []
+    for doc in response["docs"]:
+        records = _hit_to_records(doc) if doc.get("found") else None
+        if records is not None and records[1] is not None:
+            out.append(records[1])
     return out
 
 
 def load_neighbourhood(
     client: Elasticsearch,
     index: str,
-    batch: Sequence[ArticleSignals],
+    batch: Iterable[Sequence[ArticleSignals]],
     options: DedupOptions,
     *,
+    batch_ids: Sequence[str],
     max_articles: int = 5000,
     sample_size: int = 1000,
     also: Sequence[str] = (),
 ) -> Neighbourhood:
     """Each batch article's best held candidates (plus ``also``), every member of their
-    stories, and a sample."""
-    found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]] = {}
-    wanted = candidate_ids(client, index, batch, options)
-    listed = set(wanted)
-    wanted += [i for i in also if i not in listed]
-    if len(wanted) > max_articles:
-        log.warning("dedup neighbourhood capped at %s of %s candidates", max_articles, len(wanted))
-        wanted = wanted[:max_articles]
-    for chunk in _chunks(wanted, 1000):
-        response = client.mget(index=index, ids=list(chunk), source_includes=_SOURCE_FIELDS)
-        for doc in response["docs"]:
-            records = _hit_to_records(doc) if doc.get("found") else None
-            if records is not None:
-                found[records[0].id] = records
-    stories = sorted({a.story_id for _, a, _ in found.values() if a is not None})
-    for chunk in _chunks(stories, 500):
-        room = max_articles - len(found)
-        if room <= 0:
-            log.warning("dedup neighbourhood capped at %s articles; stories may be partial", max_articles)
-            break
-        response = client.search(
-            index=index, query={"terms": {"story_id": list(chunk)}}, size=room, source_includes=_SOURCE_FIELDS
-        )
-        for hit in response["hits"]["hits"]:
-            records = _hit_to_records(hit)
-            if records is not None:
-                found.setdefault(records[0].id, records)
+    stories, and a sample.
+
+    ``batch`` yields the batch's signals in chunks and may compute them lazily: each chunk
+    is searched while the next is computed, and the sample and the batch's own stored
+    stories (which need only ``batch_ids``) are fetched meanwhile too.
+    """
+    exclude = frozenset(batch_ids)
+    with collector_paused(), ThreadPoolExecutor(max_workers=3, thread_name_prefix="dedup-lookup") as pool:
+        sampled = pool.submit(_background, client, index, batch_ids, sample_size)
+        own = pool.submit(_stored_assignments, client, index, batch_ids)
+        searched = [pool.submit(_ranked_in_chunk, client, index, chunk, options, exclude) for chunk in batch]
+        ranked = _merge_ranked(f.result() for f in searched)
+        found = _candidates_and_stories(client, index, ranked, max_articles=max_articles, also=also)
+        background = tuple(sampled.result())
+        own_assignments = own.result()
     signals = tuple(sorted((s for s, _, _ in found.values()), key=lambda s: s.id))
     assignments = {s.id: a for s, a, _ in found.values() if a is not None}
     # The batch's own stored stories (a rerun, a retry): what its new stories are compared with.
-    response = client.mget(index=index, ids=[s.id for s in batch], source_includes=_SOURCE_FIELDS)
-    for doc in response["docs"]:
-        records = _hit_to_records(doc) if doc.get("found") else None
-        if records is not None and records[1] is not None:
-            assignments[records[0].id] = records[1]
+    assignments.update((a.id, a) for a in own_assignments)
     edges = {(e.a, e.b): e for _, _, stored in found.values() for e in stored}
-    background = tuple(_background(client, index, batch, sample_size))
     log.info(
         "dedup neighbourhood: %s held articles in %s stories, %s stored edges, %s sampled for statistics",
         len(signals),
-        len(stories),
+        len({a.story_id for a in assignments.values()}),
         len(edges),
         len(background),
     )
@@ -244,3 +282,59 @@ def load_neighbourhood(
         edges=tuple(edges.values()),
         background=background,
     )
+
+
+def _candidates_and_stories(
+    client: Elasticsearch,
+    index: str,
+    ranked: list[tuple[str, str | None]],
+    *,
+    max_articles: int,
+    also: Sequence[str],
+) -> dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]]:
+    """Every member of the candidates' stories, each fetched once: the look-up already told
+    each candidate's story, so stories are read whole and only story-less ids by ``mget``."""
+    found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]] = {}
+    # Articles to score again come with their stories too (after the candidates').
+    found.update(_mget_records(client, index, list(dict.fromkeys(also))))
+    ranked = [*ranked, *((i, a.story_id if a is not None else None) for i, (_, a, _) in found.items())]
+    stories: list[str] = []  # best candidate's rank first, so a cap keeps the most relevant
+    seen_stories: set[str] = set()
+    for _, story_id in ranked:
+        if story_id is not None and story_id not in seen_stories:
+            seen_stories.add(story_id)
+            stories.append(story_id)
+    for chunk in _chunks(stories, 500):
+        room = max_articles - len(found)
+        if room <= 0:
+            log.warning("dedup neighbourhood capped at %s articles; stories may be partial", max_articles)
+            break
+        response = client.search(
+            index=index,
+            query={"terms": {"story_id": list(chunk)}},
+            size=room,
+            source_includes=_SOURCE_FIELDS,
+            track_total_hits=False,
+        )
+        for hit in response["hits"]["hits"]:
+            records = _hit_to_records(hit)
+            if records is not None:
+                found.setdefault(records[0].id, records)
+    # Candidates without a story (indexed before stories existed), or whose story changed
+    # since the look-up (a concurrent merge), are read by id.
+    missing = [i for i, _ in ranked if i not in found]
+    found.update(_mget_records(client, index, list(dict.fromkeys(missing))))
+    return found
+
+
+def _mget_records(
+    client: Elasticsearch, index: str, ids: Sequence[str]
+) -> dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]]:
+    out = {}
+    for chunk in _chunks(ids, 1000):
+        response = client.mget(index=index, ids=list(chunk), source_includes=_SOURCE_FIELDS)
+        for doc in response["docs"]:
+            records = _hit_to_records(doc) if doc.get("found") else None
+            if records is not None:
+                out[records[0].id] = records
+    return out

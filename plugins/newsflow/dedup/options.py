@@ -35,6 +35,8 @@ class DedupOptions:
     fragment_max: float = 0.6  # ... and their strongest pair to it at least this
     max_candidates: int = 60  # candidates scored per new article (best by shared keys)
     index_candidates: int = 20  # candidates fetched per article from the index (plus their stories)
+    index_query_entities: int = 20  # an index look-up asks for this many of the article's top names ...
+    index_query_quotes: int = 12  # ... and this many quote keys (each key costs a seek per segment)
     min_shared_keys: int = 1  # candidates must share at least this many query keys (2 costs recall)
     max_key_df_fraction: float = 0.05  # keys held by more than this share of articles are not queried
     min_key_df_cap: int = 50  # ... but never skip a key held by fewer articles than this
@@ -80,6 +82,8 @@ class DedupOptions:
             "max_text_chars",
             "max_candidates",
             "index_candidates",
+            "index_query_entities",
+            "index_query_quotes",
             "min_shared_keys",
             "min_key_df_cap",
             "max_key_df",

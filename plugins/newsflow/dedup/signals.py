@@ -64,6 +64,10 @@ class ArticleSignals:
             + tuple(f"n:{n}" for n in self.numbers)
         )
 
+    def counted_keys(self) -> frozenset[str]:
+        """Every key whose document frequency is counted (see ``stored_counted_keys``)."""
+        return frozenset(self.stat_keys()) | frozenset(self.query_keys())
+
     def published_at(self) -> datetime | None:
         return parse_published(self.published)
 
@@ -95,15 +99,15 @@ class ArticleSignals:
                 id=str(data["id"]),
                 content_hash=str(data["content_hash"]),
                 length=int(data["length"]),
-                minhash=tuple(int(v) for v in data["minhash"]),
-                band_keys=tuple(str(k) for k in data["band_keys"]),
-                terms=tuple(str(t) for t in data["terms"]),
-                term_counts=tuple(int(n) for n in data["term_counts"]),
-                entities=tuple(str(e) for e in data["entities"]),
-                entity_counts=tuple(int(n) for n in data["entity_counts"]),
-                numbers=tuple(str(n) for n in data["numbers"]),
-                quote_keys=tuple(str(q) for q in data["quote_keys"]),
-                years=tuple(str(y) for y in data["years"]),
+                minhash=tuple(map(int, data["minhash"])),
+                band_keys=tuple(map(str, data["band_keys"])),
+                terms=tuple(map(str, data["terms"])),
+                term_counts=tuple(map(int, data["term_counts"])),
+                entities=tuple(map(str, data["entities"])),
+                entity_counts=tuple(map(int, data["entity_counts"])),
+                numbers=tuple(map(str, data["numbers"])),
+                quote_keys=tuple(map(str, data["quote_keys"])),
+                years=tuple(map(str, data["years"])),
                 canonical_url=data.get("canonical_url"),
                 published=data.get("published"),
                 title=str(data.get("title") or ""),
@@ -114,6 +118,38 @@ class ArticleSignals:
             raise InputError(
                 f"stored dedup signals for {data.get('id')!r} are malformed ({exc}); recompute them"
             ) from exc
+
+
+# The parts of stored signals that ``stored_counted_keys`` reads (a statistics sample needs
+# no sketches, counts or edges, which are most of a stored record).
+COUNTED_FIELDS = (
+    "id",
+    "band_keys",
+    "terms",
+    "entities",
+    "numbers",
+    "quote_keys",
+    "content_hash",
+    "canonical_url",
+)
+
+
+def stored_counted_keys(data: dict[str, Any]) -> frozenset[str]:
+    """``ArticleSignals.counted_keys`` straight from a stored record's ``COUNTED_FIELDS``."""
+    try:
+        keys = {f"t:{t}" for t in data["terms"]}
+        keys.update(f"e:{k}" for k in data["entities"])
+        keys.update(f"n:{n}" for n in data["numbers"])
+        keys.update(f"b:{k}" for k in data["band_keys"])
+        keys.update(f"q:{k}" for k in data["quote_keys"])
+        keys.add(f"h:{data['content_hash']}")
+    except (KeyError, TypeError) as exc:
+        raise InputError(
+            f"stored dedup signals for {data.get('id')!r} are malformed ({exc}); recompute them"
+        ) from exc
+    if data.get("canonical_url"):
+        keys.add(f"u:{data['canonical_url']}")
+    return frozenset(keys)
 
 
 @lru_cache(maxsize=65_536)

@@ -71,13 +71,19 @@ class Prepared:
     quotes: frozenset[str]
     years: frozenset[str]
     minhash: npt.NDArray[np.uint64]
+    published_ts: float | None  # POSIX seconds, looked up once rather than per pair
 
 
-def prepare(sig: ArticleSignals, stats: TermStats) -> Prepared:
+def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None = None) -> Prepared:
+    """``memo`` keeps IDF by key across the articles prepared from one statistics snapshot."""
     log_n = math.log(stats.n_docs + 1)
+    known = memo if memo is not None else {}
 
     def weight(key: str) -> float:  # same as idf(), with the collection size looked up once
-        return log_n - math.log(stats.df(key) + 1) + 1.0
+        value = known.get(key)
+        if value is None:
+            value = known[key] = log_n - math.log(stats.df(key) + 1) + 1.0
+        return value
 
     vector = {
         t: (1.0 + math.log(n)) * weight(f"t:{t}") for t, n in zip(sig.terms, sig.term_counts, strict=True)
@@ -88,6 +94,7 @@ def prepare(sig: ArticleSignals, stats: TermStats) -> Prepared:
     counts = dict(zip(sig.entities, sig.entity_counts, strict=True))
     ranked = sorted((k for k in counts if " " not in k), key=lambda k: (-counts[k] * entity_idf[k], k))
     weights = {k: v * v for k, v in entity_idf.items()}
+    published = sig.published_at()
     return Prepared(
         sig=sig,
         vector={t: w / norm for t, w in vector.items()},
@@ -98,6 +105,7 @@ def prepare(sig: ArticleSignals, stats: TermStats) -> Prepared:
         quotes=frozenset(sig.quote_keys),
         years=frozenset(sig.years),
         minhash=np.asarray(sig.minhash, dtype=np.uint64),
+        published_ts=None if published is None else published.timestamp(),
     )
 
 
@@ -111,7 +119,7 @@ def _jaccard(a: Prepared, b: Prepared) -> float:
     return int(np.count_nonzero(a.minhash == b.minhash)) / len(a.minhash)
 
 
-def pair_features(a: Prepared, b: Prepared) -> dict[str, float]:
+def pair_features(a: Prepared, b: Prepared, jaccard: float | None = None) -> dict[str, float]:
     # Key-view intersections run in C; the sums then touch only shared keys.
     va, vb = a.vector, b.vector
     tfidf = sum(va[t] * vb[t] for t in va.keys() & vb.keys())
@@ -123,7 +131,7 @@ def pair_features(a: Prepared, b: Prepared) -> dict[str, float]:
         "entities": entities,
         "quotes": float(len(a.quotes & b.quotes)),
         "numbers": sum(a.number_idf[n] for n in a.number_idf.keys() & b.number_idf.keys()),
-        "jaccard": _jaccard(a, b),
+        "jaccard": _jaccard(a, b) if jaccard is None else jaccard,
         "years": years,
         "salient": min(_contained(a.salient, b.entity_weight), _contained(b.salient, a.entity_weight)),
     }
@@ -166,13 +174,14 @@ def score_prepared(pa: Prepared, pb: Prepared, options: DedupOptions) -> Edge | 
         return Edge(a.id, b.id, "exact", 1.0, ("content_hash",))
     # Beyond the window even a near copy is another event written from the same template
     # ("jobless claims rose to ..."); only identical text or URL links across it.
-    gap = gap_hours(a, b)
+    ta, tb = pa.published_ts, pb.published_ts
+    gap = None if ta is None or tb is None else abs(ta - tb) / 3600.0
     if gap is not None and gap > options.window_hours:
         return None
     jaccard = _jaccard(pa, pb)
     if jaccard >= options.near_duplicate_jaccard:
         return Edge(a.id, b.id, "near_duplicate", round(jaccard, 4), (f"jaccard={jaccard:.2f}",))
-    features = pair_features(pa, pb)
+    features = pair_features(pa, pb, jaccard)
     probability = same_story_probability(features)
     if probability < options.edge_threshold:
         return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
 from newsflow.dedup.clusterer import assign, partition
+from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, Prepared, prepare, score_prepared
@@ -65,6 +66,7 @@ class DedupState:
         # ``stats_refresh_fraction``: IDF moves slowly, and re-weighting every held candidate
         # after each single article would dominate the cost of streaming one at a time.
         self._prepared: dict[str, Prepared] = {}
+        self._idf: dict[str, float] = {}
         self._prepared_at = -1
 
     def _prepare(self, sig: ArticleSignals) -> Prepared:
@@ -73,16 +75,22 @@ class DedupState:
             1 + self.options.stats_refresh_fraction
         ):
             self._prepared.clear()
+            self._idf.clear()
             self._prepared_at = n_docs
         if len(self._prepared) > _PREPARED_CACHE_LIMIT:
             self._prepared.clear()  # bounded memory; only recent candidates are worth keeping
+            self._idf.clear()
         cached = self._prepared.get(sig.id)
         if cached is None or cached.sig is not sig:
-            cached = self._prepared[sig.id] = prepare(sig, self.source)
+            cached = self._prepared[sig.id] = prepare(sig, self.source, self._idf)
         return cached
 
     def add(self, batch: Sequence[ArticleSignals]) -> DedupResult:
         """Add a batch (compared with each other and with everything held)."""
+        with collector_paused():
+            return self._add(batch)
+
+    def _add(self, batch: Sequence[ArticleSignals]) -> DedupResult:
         held = self.source.get(s.id for s in batch)
         new = []
         seen: set[str] = set()
@@ -95,6 +103,7 @@ class DedupState:
         # Count the whole batch first so every pair in it is weighted by the same statistics,
         # whatever order the batch is in.
         self.source.count(new)
+        self._idf.clear()  # counts moved: IDF is memoised only within one add
         for sig in new:
             candidates = [self._prepare(c) for c in self.source.candidates(sig, self.options)]
             self.source.put(sig, link(self._prepare(sig), candidates, self.options))
