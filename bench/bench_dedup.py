@@ -40,10 +40,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
 from newsflow.records import Article
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 _DIGITS = re.compile(r"\d+")
@@ -138,9 +142,11 @@ def _article(item: InputArticle) -> Article:
 EsRow = tuple[int, float, float, int, float]
 
 
-def run_es(size: int, batch: int, checkpoints: set[int], *, spaced: bool) -> tuple[float, float, list[EsRow]]:
+def run_es(
+    size: int, batch: int, checkpoints: set[int], *, spaced: bool
+) -> tuple[float, float, list[EsRow], dict[str, str]]:
     """Returns (dedup seconds, indexing seconds, rows of (held, first-pass ms/article,
-    reconcile ms/article, full reconciles, neighbourhood per batch))."""
+    reconcile ms/article, full reconciles, neighbourhood per batch), each article's story)."""
     from newsflow import local_es, pipeline
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
@@ -155,12 +161,12 @@ def run_es(size: int, batch: int, checkpoints: set[int], *, spaced: bool) -> tup
     setup_indices(client, names)
     options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
     rows: list[EsRow] = []
-    dedup_s = index_s = 0.0
-    first_s = second_s = 0.0
-    window_n = window_held = full = 0
-    held = 0
+    dedup_s = index_s = first_s = second_s = 0.0
+    held = window_n = window_held = full = 0
     try:
-        items = [_article(a) for a in synthesize(size)]
+        synthetic = list(synthesize(size))
+        items = [_article(a) for a in synthetic]
+        url_to_syn = {a.id: s.id for a, s in zip(items, synthetic, strict=True)}
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
             if spaced and start:
@@ -197,10 +203,19 @@ def run_es(size: int, batch: int, checkpoints: set[int], *, spaced: bool) -> tup
                 )
                 first_s = second_s = 0.0
                 window_n = window_held = full = 0
+        stories = _stories_found(client, names.articles, url_to_syn)
     finally:
         client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
         client.close()
-    return dedup_s, index_s, rows
+    return dedup_s, index_s, rows, stories
+
+
+def _stories_found(client: Elasticsearch, index: str, url_to_syn: dict[str, str]) -> dict[str, str]:
+    from elasticsearch.helpers import scan
+
+    client.indices.refresh(index=index)
+    hits = scan(client, index=index, query={"query": {"match_all": {}}}, _source=["story_id"])
+    return {url_to_syn[hit["_id"]]: hit["_source"]["story_id"] for hit in hits}
 
 
 def main() -> int:
@@ -213,6 +228,12 @@ def main() -> int:
     parser.add_argument(
         "--spaced", action="store_true", help="with --es: batches do not overlap in time (hourly runs)"
     )
+    parser.add_argument(
+        "--stories-out",
+        type=Path,
+        help="with --es: write each article's story here (-SIZE is added to the name), to compare two "
+        "settings with ../shared/eval/score_clustering.py --gold A --gold-key story_id --pred B",
+    )
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"../shared not found at {SHARED}; the benchmark needs its ECB+ and AEB files", file=sys.stderr)
@@ -222,7 +243,14 @@ def main() -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
         if args.es:
-            dedup_s, index_s, es_rows = run_es(size, args.batch, checkpoints, spaced=args.spaced)
+            dedup_s, index_s, es_rows, stories = run_es(size, args.batch, checkpoints, spaced=args.spaced)
+            if args.stories_out:
+                out = args.stories_out.with_name(f"{args.stories_out.stem}-{size}{args.stories_out.suffix}")
+                with out.open("w", encoding="utf-8") as fh:
+                    fh.writelines(
+                        json.dumps({"id": i, "story_id": stories[i]}) + "\n" for i in sorted(stories)
+                    )
+                print(f"stories written to {out}")
             mode = "spaced" if args.spaced else "back-to-back"
             print(
                 f"\n{size} articles with Elasticsearch look-ups ({mode} "
