@@ -146,3 +146,26 @@ def test_average_link_matches_the_plain_quadratic_algorithm() -> None:
         for threshold in (0.25, 0.6):
             expected = _reference_average_link(ids, edges, threshold)
             assert partition(ids, edges, threshold) == expected
+
+
+def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None:
+    from newsflow.dedup.similarity import pair_features, prepare, same_story_probability, score_many
+
+    texts = [REID_1, REID_2, LOHAN, *BACKGROUND]
+    signals = [_signals(f"a{i}", t) for i, t in enumerate(texts)]
+    stats = _stats(*signals)
+    prepared = [prepare(s, stats) for s in signals]
+    modelled = 0
+    for new in prepared:
+        others = [p for p in prepared if p is not new]
+        for other, edge in zip(others, score_many(new, others, OPTIONS), strict=True):
+            features = pair_features(new, other)
+            probability = same_story_probability(features)
+            if edge is None:
+                assert probability < OPTIONS.edge_threshold
+                continue
+            assert edge.kind == "same_story"
+            assert abs(edge.score - probability) < 1e-4
+            assert f"tfidf={features['tfidf']:.2f}" in edge.why
+            modelled += 1
+    assert modelled >= 2  # the two Reid reports link both ways

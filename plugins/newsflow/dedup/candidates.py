@@ -57,7 +57,9 @@ class InMemoryCandidateSource:
         # against its neighbourhood), postings of other keys can never be read: skip them.
         self._only_keys = only_keys
         self._signals: dict[str, ArticleSignals] = {}
-        self._postings: dict[str, dict[int | None, list[str]]] = defaultdict(dict)
+        # Postings per publish-time bucket, then per key: an article's keys all land in one
+        # bucket, so adding it touches one bucket's table.
+        self._postings: dict[int | None, defaultdict[str, list[str]]] = {}
         self._df: Counter[str] = Counter()
         self._counted: set[str] = set()
         self._edges: dict[str, list[Edge]] = defaultdict(list)
@@ -96,18 +98,18 @@ class InMemoryCandidateSource:
             in_window += list(range(bucket - reach, bucket + reach + 1))
         weights: dict[str, float] = {}
         shared: Counter[str] = Counter()
+        postings = self._postings
+        all_buckets = [postings[b] for b in postings]
+        window_buckets = all_buckets if bucket is None else [postings[b] for b in in_window if b in postings]
         for key in signals.query_keys():
-            buckets = self._postings.get(key)
-            if not buckets:
-                continue
             exact = key[0] in "uh"  # identical text or URL is always worth following, at any time
             df = self._df.get(key, 0)
             if not exact and df > cap:
                 continue
             weight = 1.0 / math.log(2 + df)
-            wanted = buckets.keys() if exact or bucket is None else in_window
-            for b in wanted:
-                held = buckets.get(b)
+            # Each held article sits in one bucket, so the bucket order does not change any sum.
+            for table in all_buckets if exact else window_buckets:
+                held = table.get(key)
                 if not held:
                     continue
                 shared.update(held)  # counted in C; the weights need the loop
@@ -134,11 +136,14 @@ class InMemoryCandidateSource:
     def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
         if signals.id not in self._signals:
             bucket = self._bucket(signals)
-            keys = signals.query_keys()
+            keys: Iterable[str] = signals.query_keys()
             if self._only_keys is not None:
-                keys = tuple(k for k in keys if k in self._only_keys)
+                keys = self._only_keys.intersection(keys)  # in C; each key's postings keep put order
+            table = self._postings.get(bucket)
+            if table is None:
+                table = self._postings[bucket] = defaultdict(list)
             for key in keys:
-                self._postings[key].setdefault(bucket, []).append(signals.id)
+                table[key].append(signals.id)
         self._signals[signals.id] = signals
         for e in edges:
             self._edges[e.a].append(e)

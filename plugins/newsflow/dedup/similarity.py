@@ -11,6 +11,7 @@ name count against a link; a publish-time gap beyond the window forbids it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -72,6 +73,13 @@ class Prepared:
     years: frozenset[str]
     minhash: npt.NDArray[np.uint64]
     published_ts: float | None  # POSIX seconds, looked up once rather than per pair
+    # ``vector`` and ``entity_weight`` again as arrays sorted by the keys' hashes, so one
+    # article is compared with all its candidates in a few array operations (``score_many``).
+    # The hashes are Python's own (fixed within a process; a Prepared is never stored).
+    term_hashes: npt.NDArray[np.int64]
+    term_values: npt.NDArray[np.float64]
+    entity_hashes: npt.NDArray[np.int64]
+    entity_values: npt.NDArray[np.float64]
 
 
 def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None = None) -> Prepared:
@@ -95,9 +103,12 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
     ranked = sorted((k for k in counts if " " not in k), key=lambda k: (-counts[k] * entity_idf[k], k))
     weights = {k: v * v for k, v in entity_idf.items()}
     published = sig.published_at()
+    unit = {t: w / norm for t, w in vector.items()}
+    term_hashes, term_values = _sorted_by_hash(unit)
+    entity_hashes, entity_values = _sorted_by_hash(weights)
     return Prepared(
         sig=sig,
-        vector={t: w / norm for t, w in vector.items()},
+        vector=unit,
         entity_weight=weights,
         entity_mass=sum(weights.values()),
         salient=frozenset(ranked[:SALIENT_NAMES]),
@@ -106,7 +117,18 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
         years=frozenset(sig.years),
         minhash=np.asarray(sig.minhash, dtype=np.uint64),
         published_ts=None if published is None else published.timestamp(),
+        term_hashes=term_hashes,
+        term_values=term_values,
+        entity_hashes=entity_hashes,
+        entity_values=entity_values,
     )
+
+
+def _sorted_by_hash(weights: dict[str, float]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    hashes = np.fromiter(map(hash, weights), dtype=np.int64, count=len(weights))
+    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], values[order]
 
 
 def _contained(names: frozenset[str], other: dict[str, float]) -> float:
@@ -167,6 +189,13 @@ def score_pair(a: ArticleSignals, b: ArticleSignals, stats: TermStats, options: 
 
 def score_prepared(pa: Prepared, pb: Prepared, options: DedupOptions) -> Edge | None:
     """``score_pair`` on prepared signals (prepare each article once per statistics snapshot)."""
+    return score_many(pa, [pb], options)[0]
+
+
+def _copy_edge(
+    pa: Prepared, pb: Prepared, options: DedupOptions, jaccard: float
+) -> Edge | Literal["model"] | None:
+    """The relations decided before the model: a copy's Edge, None (no link), or "model"."""
     a, b = pa.sig, pb.sig
     if a.canonical_url and a.canonical_url == b.canonical_url:
         return Edge(a.id, b.id, "same_url", 1.0, ("same_url",))
@@ -174,14 +203,113 @@ def score_prepared(pa: Prepared, pb: Prepared, options: DedupOptions) -> Edge | 
         return Edge(a.id, b.id, "exact", 1.0, ("content_hash",))
     # Beyond the window even a near copy is another event written from the same template
     # ("jobless claims rose to ..."); only identical text or URL links across it.
-    ta, tb = pa.published_ts, pb.published_ts
-    gap = None if ta is None or tb is None else abs(ta - tb) / 3600.0
+    gap = _gap(pa, pb)
     if gap is not None and gap > options.window_hours:
         return None
-    jaccard = _jaccard(pa, pb)
     if jaccard >= options.near_duplicate_jaccard:
         return Edge(a.id, b.id, "near_duplicate", round(jaccard, 4), (f"jaccard={jaccard:.2f}",))
-    features = pair_features(pa, pb, jaccard)
+    return "model"
+
+
+def _gap(pa: Prepared, pb: Prepared) -> float | None:
+    ta, tb = pa.published_ts, pb.published_ts
+    return None if ta is None or tb is None else abs(ta - tb) / 3600.0
+
+
+def _shared_sums(
+    hashes: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    others: Sequence[npt.NDArray[np.int64]],
+    other_values: Sequence[npt.NDArray[np.float64]] | None,
+) -> npt.NDArray[np.float64]:
+    """Per other article: the sum over keys it shares with ours of our value (times its value)."""
+    out = np.zeros(len(others), dtype=np.float64)
+    if not len(hashes) or not others:
+        return out
+    lengths = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    keys = np.concatenate(others)
+    pos = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
+    products = np.where(hashes[pos] == keys, values[pos], 0.0)
+    if other_values is not None:
+        products *= np.concatenate(other_values)
+    owner = np.repeat(np.arange(len(others)), lengths)
+    # Weighted bincount returns floats (the stubs say ints): the cast is a no-op.
+    return np.bincount(owner, weights=products, minlength=len(others)).astype(np.float64, copy=False)
+
+
+def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -> list[Edge | None]:
+    """``score_prepared`` of ``new`` against each candidate, with the term and name overlaps
+    of all candidates computed together (the per-pair version spent most of a batch there)."""
+    out: list[Edge | None] = [None] * len(candidates)
+    if not candidates:
+        return out
+    minhashes = [c.minhash for c in candidates]
+    if len(new.minhash) and all(len(m) == len(new.minhash) for m in minhashes):
+        jaccards = (np.count_nonzero(np.stack(minhashes) == new.minhash, axis=1) / len(new.minhash)).tolist()
+    else:
+        jaccards = [_jaccard(new, c) for c in candidates]
+    modelled: list[int] = []
+    for i, other in enumerate(candidates):
+        decided = _copy_edge(new, other, options, jaccards[i])
+        if decided == "model":
+            modelled.append(i)
+        else:
+            out[i] = decided
+    if not modelled:
+        return out
+    others = [candidates[i] for i in modelled]
+    tfidf = _shared_sums(
+        new.term_hashes, new.term_values, [o.term_hashes for o in others], [o.term_values for o in others]
+    ).tolist()
+    shared_mass = _shared_sums(new.entity_hashes, new.entity_values, [o.entity_hashes for o in others], None)
+    entities = [
+        float(m) / math.sqrt(new.entity_mass * o.entity_mass) if m else 0.0
+        for m, o in zip(shared_mass.tolist(), others, strict=True)
+    ]
+    quotes = [float(len(new.quotes & o.quotes)) for o in others]
+    number_idf = new.number_idf
+    numbers = [sum(number_idf[k] for k in number_idf.keys() & o.number_idf.keys()) for o in others]
+    years = [1.0 if new.years & o.years else (-1.0 if new.years and o.years else 0.0) for o in others]
+    salient = [
+        min(_contained(new.salient, o.entity_weight), _contained(o.salient, new.entity_weight))
+        for o in others
+    ]
+    model_jaccard = [jaccards[i] for i in modelled]
+    # ``same_story_probability`` over all candidates at once; the features of the few that
+    # link are then taken again one by one, for the edge's ``why``.
+    t, e, y = np.array(tfidf), np.array(entities), np.array(years)
+    z = (
+        INTERCEPT
+        + WEIGHTS[0] * t
+        + WEIGHTS[1] * e
+        + WEIGHTS[2] * np.log1p(quotes)
+        + WEIGHTS[3] * np.log1p(numbers)
+        + WEIGHTS[4] * np.array(model_jaccard)
+        + WEIGHTS[5] * t * e
+        + WEIGHTS[6] * (y < 0)
+        + WEIGHTS[7] * (y > 0)
+        + WEIGHTS[8] * np.array(salient)
+    )
+    threshold_z = (
+        math.log(options.edge_threshold / (1.0 - options.edge_threshold))
+        if options.edge_threshold < 1
+        else math.inf
+    )
+    for n in np.flatnonzero(z >= threshold_z - 1e-9).tolist():
+        features = {
+            "tfidf": tfidf[n],
+            "entities": entities[n],
+            "quotes": quotes[n],
+            "numbers": numbers[n],
+            "jaccard": model_jaccard[n],
+            "years": years[n],
+            "salient": salient[n],
+        }
+        out[modelled[n]] = _model_edge(new, others[n], features, options)
+    return out
+
+
+def _model_edge(pa: Prepared, pb: Prepared, features: dict[str, float], options: DedupOptions) -> Edge | None:
     probability = same_story_probability(features)
     if probability < options.edge_threshold:
         return None
@@ -197,6 +325,7 @@ def score_prepared(pa: Prepared, pb: Prepared, options: DedupOptions) -> Edge | 
         why.append(f"numbers={features['numbers']:.1f}")
     if features["years"]:
         why.append("years=match" if features["years"] > 0 else "years=conflict")
+    gap = _gap(pa, pb)
     if gap is not None:
         why.append(f"gap_h={gap:.0f}")
-    return Edge(a.id, b.id, "same_story", round(probability, 4), tuple(why))
+    return Edge(pa.sig.id, pb.sig.id, "same_story", round(probability, 4), tuple(why))

@@ -18,7 +18,7 @@ from newsflow.dedup.clusterer import assign, partition
 from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import Edge, Prepared, prepare, score_prepared
+from newsflow.dedup.similarity import Edge, Prepared, prepare, score_many
 from newsflow.records import StoryAssignment
 
 logger = logging.getLogger(__name__)
@@ -48,12 +48,7 @@ class DedupResult:
 
 def link(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -> list[Edge]:
     """Edges from a new article to its candidates (pure: prepared signals in, edges out)."""
-    edges = []
-    for other in candidates:
-        edge = score_prepared(new, other, options)
-        if edge is not None:
-            edges.append(edge)
-    return edges
+    return [edge for edge in score_many(new, candidates, options) if edge is not None]
 
 
 class DedupState:
