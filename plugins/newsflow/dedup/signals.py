@@ -17,7 +17,7 @@ from typing import Any
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
-from newsflow.dedup.sketch import band_keys, minhash, shingles
+from newsflow.dedup.sketch import band_keys, minhash, word_shingles
 from newsflow.dedup.text import STOPWORDS, content_hash, tokens
 from newsflow.errors import InputError
 
@@ -185,9 +185,12 @@ def compute_signals(
     if truncated:
         text = text[: options.max_text_chars]
     body = f"{title}\n{text}" if title and not text.startswith(title) else text
-    sig = minhash(shingles(text, options.shingle_size), options.num_perm)
+    text_words = tokens(text)
+    # Words never span the line break, so the body's tokens are the title's then the text's.
+    body_words = text_words if body is text else tokens(title) + text_words
+    sig = minhash(word_shingles(text_words, options.shingle_size), options.num_perm)
     terms, term_counts = _top(
-        Counter(t for t in tokens(body) if len(t) > 1 and t not in STOPWORDS), options.max_terms
+        Counter(t for t in body_words if len(t) > 1 and t not in STOPWORDS), options.max_terms
     )
     entities, name_counts = _top(entity_counts(body), options.max_entities)
     return ArticleSignals(

@@ -31,7 +31,11 @@ def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np
 
 
 def shingles(text: str, size: int) -> set[str]:
-    words = tokens(text)
+    return word_shingles(tokens(text), size)
+
+
+def word_shingles(words: list[str], size: int) -> set[str]:
+    """``shingles`` of already tokenised text."""
     if len(words) < size:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
@@ -47,7 +51,7 @@ def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
     a, b = _permutations(num_perm)
     # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus.
     values = (np.outer(hashed, a) + b) % _MERSENNE & _MAX32
-    return tuple(int(v) for v in values.min(axis=0))
+    return tuple(values.min(axis=0).tolist())
 
 
 def band_keys(signature: tuple[int, ...], bands: int) -> tuple[str, ...]:
