@@ -467,6 +467,23 @@ def assign_stories(
     they do see them). Held articles named in ``rescore`` are scored again as if
     they arrived after the batch (a racing batch's articles, see ``reconcile_stories``).
     """
+    from newsflow.dedup.collector import collector_paused
+
+    # One pause for the whole pass, lifted only once its working set (the neighbourhood, the
+    # candidate index, the scores) is freed: the collection that follows then sees only the
+    # result, where pausing stage by stage paid for walking the whole working set each time.
+    with collector_paused():
+        return _assign_stories(client, articles, index=index, signals=signals, rescore=rescore)
+
+
+def _assign_stories(
+    client: Elasticsearch | None,
+    articles: Sequence[Article],
+    *,
+    index: str | None,
+    signals: Mapping[str, Any] | None,
+    rescore: Sequence[str],
+) -> StoryResult:
     from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource, compute_signals
     from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
     from newsflow.index import IndexNames

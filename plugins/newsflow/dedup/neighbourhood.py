@@ -58,7 +58,8 @@ def edges_from_stored(raw: Any) -> list[Edge]:
     for item in raw or ():
         try:
             a, b, kind, score, why = item
-            out.append(Edge(str(a), str(b), kind, float(score), tuple(map(str, why))))
+            # ``why`` is for display only: kept as stored rather than checked string by string.
+            out.append(Edge(str(a), str(b), kind, float(score), tuple(why)))
         except (TypeError, ValueError):
             log.warning("dedup: ignoring a malformed stored edge %r", item)
     return out
