@@ -149,7 +149,17 @@ def test_average_link_matches_the_plain_quadratic_algorithm() -> None:
 
 
 def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None:
-    from newsflow.dedup.similarity import pair_features, prepare, same_story_probability, score_many
+    import math
+
+    from newsflow.dedup.similarity import idf, pair_features, prepare, same_story_probability, score_many
+
+    def unit_vector(sig: ArticleSignals) -> dict[str, float]:  # TF-IDF written out plainly
+        raw = {
+            t: (1.0 + math.log(n)) * idf(stats, f"t:{t}")
+            for t, n in zip(sig.terms, sig.term_counts, strict=True)
+        }
+        norm = math.sqrt(sum(w * w for w in raw.values()))
+        return {t: w / norm for t, w in raw.items()}
 
     texts = [REID_1, REID_2, LOHAN, *BACKGROUND]
     signals = [_signals(f"a{i}", t) for i, t in enumerate(texts)]
@@ -160,6 +170,8 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
         others = [p for p in prepared if p is not new]
         for other, edge in zip(others, score_many(new, others, OPTIONS), strict=True):
             features = pair_features(new, other)
+            va, vb = unit_vector(new.sig), unit_vector(other.sig)
+            assert abs(features["tfidf"] - sum(va[t] * vb[t] for t in va.keys() & vb.keys())) < 1e-9
             probability = same_story_probability(features)
             if edge is None:
                 assert probability < OPTIONS.edge_threshold

@@ -97,7 +97,8 @@ class InMemoryCandidateSource:
         if bucket is not None:
             in_window += list(range(bucket - reach, bucket + reach + 1))
         weights: dict[str, float] = {}
-        shared: Counter[str] = Counter()
+        # Every article reached shares at least one key, so counting is needed only for more.
+        shared: Counter[str] | None = Counter() if options.min_shared_keys > 1 else None
         postings = self._postings
         all_buckets = [postings[b] for b in postings]
         window_buckets = all_buckets if bucket is None else [postings[b] for b in in_window if b in postings]
@@ -112,14 +113,15 @@ class InMemoryCandidateSource:
                 held = table.get(key)
                 if not held:
                     continue
-                shared.update(held)  # counted in C; the weights need the loop
+                if shared is not None:
+                    shared.update(held)  # counted in C; the weights need the loop
                 for held_id in held:
                     weights[held_id] = weights.get(held_id, 0.0) + weight
         weights.pop(signals.id, None)
         # One shared name is how unrelated articles look; copies share many band keys and
         # same-story reports share several names or quote shingles.
         ranked = sorted(
-            ((k, w) for k, w in weights.items() if shared[k] >= options.min_shared_keys),
+            ((k, w) for k, w in weights.items() if shared is None or shared[k] >= options.min_shared_keys),
             key=lambda kv: (-kv[1], kv[0]),
         )
         out = []

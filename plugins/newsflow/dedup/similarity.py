@@ -64,7 +64,6 @@ class Prepared:
     """An article's signals weighted by the current statistics, ready for many comparisons."""
 
     sig: ArticleSignals
-    vector: dict[str, float]  # unit-length TF-IDF weights of content terms
     entity_weight: dict[str, float]  # squared IDF of each name key
     entity_mass: float
     salient: frozenset[str]
@@ -73,9 +72,10 @@ class Prepared:
     years: frozenset[str]
     minhash: npt.NDArray[np.uint64]
     published_ts: float | None  # POSIX seconds, looked up once rather than per pair
-    # ``vector`` and ``entity_weight`` again as arrays sorted by the keys' hashes, so one
-    # article is compared with all its candidates in a few array operations (``score_many``).
-    # The hashes are Python's own (fixed within a process; a Prepared is never stored).
+    # Unit-length TF-IDF weights of the content terms, and ``entity_weight`` again, as arrays
+    # sorted by the keys' hashes, so one article is compared with all its candidates in a few
+    # array operations (``score_many``). The hashes are Python's own (fixed within a process;
+    # a Prepared is never stored).
     term_hashes: npt.NDArray[np.int64]
     term_values: npt.NDArray[np.float64]
     entity_hashes: npt.NDArray[np.int64]
@@ -93,22 +93,19 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
             value = known[key] = log_n - math.log(stats.df(key) + 1) + 1.0
         return value
 
-    vector = {
-        t: (1.0 + math.log(n)) * weight(f"t:{t}") for t, n in zip(sig.terms, sig.term_counts, strict=True)
-    }
-    norm = math.sqrt(sum(w * w for w in vector.values())) or 1.0
+    raw = [(1.0 + math.log(n)) * weight("t:" + t) for t, n in zip(sig.terms, sig.term_counts, strict=True)]
+    norm = math.sqrt(sum(w * w for w in raw)) or 1.0
+    term_hashes = np.fromiter(map(hash, sig.terms), dtype=np.int64, count=len(sig.terms))
+    by_hash = np.argsort(term_hashes, kind="stable")
     entity_idf = {k: weight(f"e:{k}") for k in sig.entities}
     # The few names an article is most about: frequent in it, rare in the collection.
     counts = dict(zip(sig.entities, sig.entity_counts, strict=True))
     ranked = sorted((k for k in counts if " " not in k), key=lambda k: (-counts[k] * entity_idf[k], k))
     weights = {k: v * v for k, v in entity_idf.items()}
     published = sig.published_at()
-    unit = {t: w / norm for t, w in vector.items()}
-    term_hashes, term_values = _sorted_by_hash(unit)
     entity_hashes, entity_values = _sorted_by_hash(weights)
     return Prepared(
         sig=sig,
-        vector=unit,
         entity_weight=weights,
         entity_mass=sum(weights.values()),
         salient=frozenset(ranked[:SALIENT_NAMES]),
@@ -117,8 +114,8 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
         years=frozenset(sig.years),
         minhash=np.asarray(sig.minhash, dtype=np.uint64),
         published_ts=None if published is None else published.timestamp(),
-        term_hashes=term_hashes,
-        term_values=term_values,
+        term_hashes=term_hashes[by_hash],
+        term_values=np.array(raw, dtype=np.float64)[by_hash] / norm,
         entity_hashes=entity_hashes,
         entity_values=entity_values,
     )
@@ -142,9 +139,8 @@ def _jaccard(a: Prepared, b: Prepared) -> float:
 
 
 def pair_features(a: Prepared, b: Prepared, jaccard: float | None = None) -> dict[str, float]:
-    # Key-view intersections run in C; the sums then touch only shared keys.
-    va, vb = a.vector, b.vector
-    tfidf = sum(va[t] * vb[t] for t in va.keys() & vb.keys())
+    """The model's features of one pair (``score_many`` computes them for many at once)."""
+    tfidf = float(_shared_sums(a.term_hashes, a.term_values, [b.term_hashes], [b.term_values])[0])
     shared_mass = sum(a.entity_weight[k] for k in a.entity_weight.keys() & b.entity_weight.keys())
     entities = shared_mass / math.sqrt(a.entity_mass * b.entity_mass) if shared_mass else 0.0
     years = 1.0 if a.years & b.years else (-1.0 if a.years and b.years else 0.0)
