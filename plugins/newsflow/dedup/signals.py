@@ -190,7 +190,7 @@ def compute_signals(
     body_words = text_words if body is text else tokens(title) + text_words
     sig = minhash(word_shingles(text_words, options.shingle_size), options.num_perm)
     terms, term_counts = _top(
-        Counter(t for t in body_words if len(t) > 1 and t not in STOPWORDS), options.max_terms
+        Counter([t for t in body_words if len(t) > 1 and t not in STOPWORDS]), options.max_terms
     )
     entities, name_counts = _top(entity_counts(body), options.max_entities)
     return ArticleSignals(

@@ -38,7 +38,8 @@ def word_shingles(words: list[str], size: int) -> set[str]:
     """``shingles`` of already tokenised text."""
     if len(words) < size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    # Every window of ``size`` words, joined in C (zip stops at the last full window).
+    return set(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
 
 
 def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
@@ -46,7 +47,7 @@ def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
     if not shingle_set:
         return (int(_MAX32),) * num_perm
     hashed = np.fromiter(
-        (zlib.crc32(s.encode("utf-8")) for s in shingle_set), dtype=np.uint64, count=len(shingle_set)
+        map(zlib.crc32, map(str.encode, shingle_set)), dtype=np.uint64, count=len(shingle_set)
     )
     a, b = _permutations(num_perm)
     # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus.
