@@ -190,6 +190,28 @@ def _article(item: InputArticle) -> Article:
 EsRow = tuple[int, float, float, int, float]
 
 
+def _checkpoint(
+    held: int,
+    first_s: float,
+    second_s: float,
+    *,
+    full: int,
+    n: int,
+    hood: float,
+    clock: ExtractionClock | None,
+) -> EsRow:
+    """A table row for the ``n`` articles since the last checkpoint, also printed as progress."""
+    first_ms, second_ms = first_s * 1000 / n, second_s * 1000 / n
+    if clock is not None:  # progress for long runs; the table follows at the end
+        print(
+            f"  {held} held: {first_ms + second_ms:.2f} ms/article, "
+            f"{(first_ms + second_ms) / clock.ms_per_page:.0%} of extraction so far",
+            file=sys.stderr,
+            flush=True,
+        )
+    return held, first_ms, second_ms, full, hood
+
+
 def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
     """Runs that do not overlap: wait out the window in which a write may still be invisible,
     so the reconcile can take its cheap path (not timed). The wait times extraction pages
@@ -249,12 +271,14 @@ def run_es(
             held += len(chunk)
             if held in checkpoints:
                 rows.append(
-                    (
+                    _checkpoint(
                         held,
-                        first_s * 1000 / window_n,
-                        second_s * 1000 / window_n,
-                        full,
-                        window_held / window_n * batch,
+                        first_s,
+                        second_s,
+                        full=full,
+                        n=window_n,
+                        hood=window_held / window_n * batch,
+                        clock=clock,
                     )
                 )
                 first_s = second_s = 0.0
