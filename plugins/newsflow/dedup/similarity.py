@@ -286,6 +286,9 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
         + WEIGHTS[7] * (y > 0)
         + WEIGHTS[8] * np.array(salient)
     )
+    # The array z only pre-selects: each pair it keeps is decided again by the exact scalar
+    # ``same_story_probability``, and the small margin keeps any pair that rounding in the
+    # array sum could have put just below the threshold.
     threshold_z = (
         math.log(options.edge_threshold / (1.0 - options.edge_threshold))
         if options.edge_threshold < 1
