@@ -143,16 +143,32 @@ def pair_features(a: Prepared, b: Prepared, jaccard: float | None = None) -> dic
     tfidf = float(_shared_sums(a.term_hashes, a.term_values, [b.term_hashes], [b.term_values])[0])
     shared_mass = sum(a.entity_weight[k] for k in a.entity_weight.keys() & b.entity_weight.keys())
     entities = shared_mass / math.sqrt(a.entity_mass * b.entity_mass) if shared_mass else 0.0
-    years = 1.0 if a.years & b.years else (-1.0 if a.years and b.years else 0.0)
     return {
         "tfidf": tfidf,
         "entities": entities,
-        "quotes": float(len(a.quotes & b.quotes)),
-        "numbers": sum(a.number_idf[n] for n in a.number_idf.keys() & b.number_idf.keys()),
+        "quotes": _quotes(a, b),
+        "numbers": _numbers(a, b),
         "jaccard": _jaccard(a, b) if jaccard is None else jaccard,
-        "years": years,
-        "salient": min(_contained(a.salient, b.entity_weight), _contained(b.salient, a.entity_weight)),
+        "years": _years(a, b),
+        "salient": _salient(a, b),
     }
+
+
+# The set features, shared by ``pair_features`` and ``score_many``.
+def _quotes(a: Prepared, b: Prepared) -> float:
+    return float(len(a.quotes & b.quotes))
+
+
+def _numbers(a: Prepared, b: Prepared) -> float:
+    return sum(a.number_idf[n] for n in a.number_idf.keys() & b.number_idf.keys())
+
+
+def _years(a: Prepared, b: Prepared) -> float:
+    return 1.0 if a.years & b.years else (-1.0 if a.years and b.years else 0.0)
+
+
+def _salient(a: Prepared, b: Prepared) -> float:
+    return min(_contained(a.salient, b.entity_weight), _contained(b.salient, a.entity_weight))
 
 
 def same_story_probability(features: dict[str, float]) -> float:
@@ -262,17 +278,13 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
         float(m) / math.sqrt(new.entity_mass * o.entity_mass) if m else 0.0
         for m, o in zip(shared_mass.tolist(), others, strict=True)
     ]
-    quotes = [float(len(new.quotes & o.quotes)) for o in others]
-    number_idf = new.number_idf
-    numbers = [sum(number_idf[k] for k in number_idf.keys() & o.number_idf.keys()) for o in others]
-    years = [1.0 if new.years & o.years else (-1.0 if new.years and o.years else 0.0) for o in others]
-    salient = [
-        min(_contained(new.salient, o.entity_weight), _contained(o.salient, new.entity_weight))
-        for o in others
-    ]
+    quotes = [_quotes(new, o) for o in others]
+    numbers = [_numbers(new, o) for o in others]
+    years = [_years(new, o) for o in others]
+    salient = [_salient(new, o) for o in others]
     model_jaccard = [jaccards[i] for i in modelled]
-    # ``same_story_probability`` over all candidates at once; the features of the few that
-    # link are then taken again one by one, for the edge's ``why``.
+    # ``same_story_probability``'s sum (same WEIGHTS, same order) over all candidates at once;
+    # the few that pass are then decided and explained one by one.
     t, e, y = np.array(tfidf), np.array(entities), np.array(years)
     z = (
         INTERCEPT
