@@ -55,12 +55,8 @@ def _fast_serializers() -> dict[str, object]:
         def json_loads(self, data: bytes) -> object:
             return orjson.loads(data)
 
-    class OrjsonNdjson(NdjsonSerializer):
-        def json_dumps(self, data: object) -> bytes:
-            return orjson.dumps(data, default=self.default, option=orjson.OPT_SERIALIZE_NUMPY)
-
-        def json_loads(self, data: bytes) -> object:
-            return orjson.loads(data)
+    class OrjsonNdjson(OrjsonJson, NdjsonSerializer):
+        """NDJSON framing (and mimetype) from NdjsonSerializer, each line through orjson."""
 
     return {OrjsonJson.mimetype: OrjsonJson(), OrjsonNdjson.mimetype: OrjsonNdjson()}
 
