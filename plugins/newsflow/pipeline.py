@@ -639,7 +639,10 @@ def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
         sig = stories.signals.get(article.id)
         stored = None
         if sig is not None:
-            stored = {**sig.to_dict(), "edges": edges_to_stored(stories.edges.get(article.id, ()))}
+            stored = {
+                **sig.to_dict(),
+                "edges": edges_to_stored(article.id, stories.edges.get(article.id, ())),
+            }
         docs.append(
             ArticleDoc(
                 article=article,
@@ -734,7 +737,7 @@ def _store_edges(client: Elasticsearch, index: str, stories: StoryResult) -> Non
             "_op_type": "update",
             "_index": index,
             "_id": article_id,
-            "doc": {"dedup_signals": {"edges": edges_to_stored(edges)}},
+            "doc": {"dedup_signals": {"edges": edges_to_stored(article_id, edges)}},
         }
         for article_id, edges in stories.edges.items()
         if edges

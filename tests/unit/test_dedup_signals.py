@@ -10,9 +10,10 @@ import pytest
 
 from newsflow.dedup import ArticleSignals, DedupOptions, compute_signals
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
-from newsflow.dedup.neighbourhood import index_query_keys
+from newsflow.dedup.neighbourhood import edges_from_stored, edges_to_stored, index_query_keys
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.signals import COUNTED_FIELDS, stored_counted_keys
+from newsflow.dedup.similarity import Edge
 from newsflow.dedup.sketch import band_keys, estimate_jaccard, minhash, shingles
 from newsflow.errors import ConfigError, InputError
 
@@ -130,3 +131,19 @@ def test_index_look_up_asks_for_bands_top_names_and_lowest_quote_keys() -> None:
     assert [k for k in keys if k.startswith("q:")] == [f"q:{min(sig.quote_keys)}"]
     assert sum(k.startswith("b:") for k in keys) == options.bands
     assert f"h:{sig.content_hash}" in keys and "u:https://example.invalid/a1" in keys
+
+
+def test_each_edge_is_stored_once_with_the_article_it_was_scored_for() -> None:
+    found_for_x = Edge("x", "h", "same_story", 0.9123456789, ("p=0.91", "gap_h=3"))
+    found_for_y = Edge("y", "x", "near_duplicate", 0.6, ("jaccard=0.60",))
+    stored = json.loads(json.dumps(edges_to_stored("x", [found_for_x, found_for_y])))
+    assert stored == [["h", "same_story", 0.912346, ["p=0.91", "gap_h=3"]]]  # y keeps its own
+    assert edges_from_stored("x", stored) == [Edge("x", "h", "same_story", 0.912346, ("p=0.91", "gap_h=3"))]
+    assert edges_to_stored("y", [found_for_x, found_for_y]) == [
+        ["x", "near_duplicate", 0.6, ["jaccard=0.60"]]
+    ]
+
+
+def test_edges_stored_before_the_compact_form_still_load_and_bad_ones_are_skipped() -> None:
+    old = [["h", "x", "exact", 1.0, ["content_hash"]], ["x", "only-three", 0.5], 7]
+    assert edges_from_stored("x", old) == [Edge("h", "x", "exact", 1.0, ("content_hash",))]

@@ -48,20 +48,32 @@ class Neighbourhood:
     background: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
-def edges_to_stored(edges: Iterable[Edge]) -> list[list[Any]]:
-    """Compact form kept inside ``dedup_signals`` (an unindexed object, so no mapping change)."""
-    return [[e.a, e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges]
+def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[list[Any]]:
+    """The edges ``owner`` keeps: those it was scored for (``owner`` is their ``a``).
+
+    Each edge is stored once, with the article whose arrival found it, in the compact form
+    ``[b, kind, score, why]``; the other end needs no copy, as an edge is only used when
+    both of its articles are loaded. This halves what every neighbourhood load reads and
+    parses. Inside ``dedup_signals`` (an unindexed object), so no mapping change.
+    """
+    return [[e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges if e.a == owner]
 
 
-def edges_from_stored(raw: Any) -> list[Edge]:
+def edges_from_stored(owner: str, raw: Any) -> list[Edge]:
+    """Edges of ``owner`` as stored: the compact form, or ``[a, b, kind, score, why]`` as
+    articles indexed before it kept them (both ends then hold a copy)."""
     out = []
     for item in raw or ():
         try:
-            a, b, kind, score, why = item
+            if len(item) == 4:
+                b, kind, score, why = item
+                a = owner
+            else:
+                a, b, kind, score, why = item
             # ``why`` is for display only: kept as stored rather than checked string by string.
             out.append(Edge(str(a), str(b), kind, float(score), tuple(why)))
         except (TypeError, ValueError):
-            log.warning("dedup: ignoring a malformed stored edge %r", item)
+            log.warning("dedup: ignoring a malformed stored edge %r of %s", item, owner)
     return out
 
 
@@ -150,7 +162,7 @@ def _hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignmen
             score=float(source.get("score") or 0.0),
             why=tuple(source.get("why") or ()),
         )
-    return signals, assignment, edges_from_stored(stored.get("edges"))
+    return signals, assignment, edges_from_stored(signals.id, stored.get("edges"))
 
 
 def _ranked_in_chunk(
