@@ -50,8 +50,13 @@ def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
         map(zlib.crc32, map(str.encode, shingle_set)), dtype=np.uint64, count=len(shingle_set)
     )
     a, b = _permutations(num_perm)
-    # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus.
-    values = (np.outer(hashed, a) + b) % _MERSENNE & _MAX32
+    # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus. In place:
+    # each temporary of this (shingles x permutations) array cost fresh pages, three times
+    # the arithmetic.
+    values = np.multiply.outer(hashed, a)
+    values += b
+    np.remainder(values, _MERSENNE, out=values)
+    values &= _MAX32
     return tuple(values.min(axis=0).tolist())
 
 
