@@ -109,3 +109,29 @@ def test_earlier_report_arriving_late_renames_the_story_and_says_so() -> None:
     result = state.add([earlier])
     assert {a.story_id for a in state.assignments(["later", "earlier"]).values()} == {"s-earlier"}
     assert [(m.story_id, m.merged) for m in result.merges] == [("s-earlier", ("s-later",))]
+
+
+def test_a_source_keeping_only_the_queried_keys_finds_the_same_candidates() -> None:
+    from newsflow.dedup import InMemoryCandidateSource
+
+    dates = ["2013-03-01T08:00:00Z", "2013-03-02T08:00:00Z", "2013-03-05T08:00:00Z", None]
+    held = [
+        compute_signals(
+            f"h{n}", text, OPTIONS, published=dates[n % 4], canonical_url=f"https://x.test/{n % 5}"
+        )
+        for n, text in enumerate([REID_1, REID_2, LOHAN, *BACKGROUND, REID_1 + " Update.", LOHAN])
+    ]
+    queried = [
+        compute_signals("new1", REID_2 + " More.", OPTIONS, published=dates[1]),
+        compute_signals("new2", LOHAN, OPTIONS, canonical_url="https://x.test/2"),
+    ]
+    only = frozenset(k for s in queried for k in s.query_keys())
+    full, restricted = InMemoryCandidateSource(), InMemoryCandidateSource(only_keys=only)
+    for source in (full, restricted):
+        source.count([*held, *queried])
+        for sig in held:
+            source.put(sig, [])
+    for sig in queried:
+        expected = [c.id for c in full.candidates(sig, OPTIONS)]
+        assert expected  # each shares keys with some held report (a name, a quote, a URL)
+        assert [c.id for c in restricted.candidates(sig, OPTIONS)] == expected

@@ -50,16 +50,22 @@ class InMemoryCandidateSource:
     """Inverted index over query keys, for the offline CLI, tests and batch runs."""
 
     def __init__(self, bucket_hours: float = 24.0, *, only_keys: frozenset[str] | None = None) -> None:
-        # Postings are split by publish-time bucket (undated articles under None), so a
-        # query reads only the buckets within the window, as an index's range filter would.
         self._bucket_seconds = bucket_hours * 3600.0
         # When every article that will ever be queried is known up front (a pipeline batch
         # against its neighbourhood), postings of other keys can never be read: skip them.
-        self._only_keys = only_keys
+        # Kept per signal, unprefixed, so a held article's keys are matched without first
+        # spelling out all of them (most are not wanted).
+        self._only_keys: dict[str, frozenset[str]] | None = None
+        if only_keys is not None:
+            split: defaultdict[str, set[str]] = defaultdict(set)
+            for key in only_keys:
+                split[key[:2]].add(key[2:])
+            self._only_keys = {prefix: frozenset(raw) for prefix, raw in split.items()}
         self._signals: dict[str, ArticleSignals] = {}
-        # Postings per publish-time bucket, then per key: an article's keys all land in one
-        # bucket, so adding it touches one bucket's table.
-        self._postings: dict[int | None, defaultdict[str, list[str]]] = {}
+        # Postings per key, then per publish-time bucket (undated articles under None): a query
+        # reads only the buckets within the window, as an index's range filter would, and a
+        # key no held article has costs one look-up.
+        self._postings: dict[str, dict[int | None, list[str]]] = {}
         self._df: Counter[str] = Counter()
         self._counted: set[str] = set()
         self._edges: dict[str, list[Edge]] = defaultdict(list)
@@ -93,25 +99,23 @@ class InMemoryCandidateSource:
         )
         bucket = self._bucket(signals)
         reach = math.ceil(options.window_hours * 3600.0 / self._bucket_seconds)
-        in_window: list[int | None] = [None]
-        if bucket is not None:
-            in_window += list(range(bucket - reach, bucket + reach + 1))
+        lo, hi = (bucket - reach, bucket + reach) if bucket is not None else (0, 0)
         weights: dict[str, float] = {}
         # Every article reached shares at least one key, so counting is needed only for more.
         shared: Counter[str] | None = Counter() if options.min_shared_keys > 1 else None
         postings = self._postings
-        all_buckets = [postings[b] for b in postings]
-        window_buckets = all_buckets if bucket is None else [postings[b] for b in in_window if b in postings]
         for key in signals.query_keys():
+            by_bucket = postings.get(key)
+            if by_bucket is None:
+                continue
             exact = key[0] in "uh"  # identical text or URL is always worth following, at any time
             df = self._df.get(key, 0)
             if not exact and df > cap:
                 continue
             weight = 1.0 / math.log(2 + df)
             # Each held article sits in one bucket, so the bucket order does not change any sum.
-            for table in all_buckets if exact else window_buckets:
-                held = table.get(key)
-                if not held:
+            for held_bucket, held in by_bucket.items():
+                if not (exact or bucket is None or held_bucket is None or lo <= held_bucket <= hi):
                     continue
                 if shared is not None:
                     shared.update(held)  # counted in C; the weights need the loop
@@ -138,14 +142,16 @@ class InMemoryCandidateSource:
     def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
         if signals.id not in self._signals:
             bucket = self._bucket(signals)
-            keys: Iterable[str] = signals.query_keys()
-            if self._only_keys is not None:
-                keys = self._only_keys.intersection(keys)  # in C; each key's postings keep put order
-            table = self._postings.get(bucket)
-            if table is None:
-                table = self._postings[bucket] = defaultdict(list)
-            for key in keys:
-                table[key].append(signals.id)
+            postings = self._postings
+            wanted = self._only_keys
+            for key in signals.query_keys() if wanted is None else _wanted_keys(signals, wanted):
+                by_bucket = postings.get(key)
+                if by_bucket is None:
+                    postings[key] = {bucket: [signals.id]}
+                elif bucket in by_bucket:
+                    by_bucket[bucket].append(signals.id)
+                else:
+                    by_bucket[bucket] = [signals.id]
         self._signals[signals.id] = signals
         for e in edges:
             self._edges[e.a].append(e)
@@ -174,3 +180,16 @@ class InMemoryCandidateSource:
 
     def __len__(self) -> int:
         return len(self._signals)
+
+
+def _wanted_keys(signals: ArticleSignals, wanted: dict[str, frozenset[str]]) -> list[str]:
+    """``signals.query_keys()`` that are in ``wanted`` (unprefixed keys by prefix)."""
+    empty: frozenset[str] = frozenset()
+    keys = [f"b:{k}" for k in wanted.get("b:", empty).intersection(signals.band_keys)]  # in C
+    keys += [f"e:{k}" for k in wanted.get("e:", empty).intersection(signals.entities)]
+    keys += [f"q:{k}" for k in wanted.get("q:", empty).intersection(signals.quote_keys)]
+    if signals.content_hash in wanted.get("h:", empty):
+        keys.append(f"h:{signals.content_hash}")
+    if signals.canonical_url and signals.canonical_url in wanted.get("u:", empty):
+        keys.append(f"u:{signals.canonical_url}")
+    return keys
