@@ -419,6 +419,7 @@ def extract_from_archive(
 
 _VISIBILITY_MARGIN_S = 10.0
 _MAX_RESCORED = 500  # a racing batch's linked articles scored again in a reconcile
+_STORY_LOOKUP_CHUNK = 5000  # ids per search (within the index's default result window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,25 +665,53 @@ def _changes_since(client: Elasticsearch, index: str, first: StoryResult) -> tup
     keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
     stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
     known = [*first.signals, *first.held_stories]
-    response = client.search(
-        index=index,
-        query={
-            "bool": {
-                "filter": [{"range": {"indexed_at": {"gte": first.loaded_after}}}],
-                "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
-                "minimum_should_match": 1,
-                "must_not": [{"ids": {"values": known}}],
-            }
-        },
-        size=_MAX_RESCORED,
-        source=False,
-    )
-    recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
+    indexed_since = {"range": {"indexed_at": {"gte": first.loaded_after}}}
+    unknown = {"ids": {"values": known}}
+    recent: list[str] = []
+    # Mostly nobody else indexed anything meanwhile: a cheap count says so before the linkage
+    # query, which looks up every key of the batch, is asked.
+    if client.count(index=index, query={"bool": {"filter": [indexed_since], "must_not": [unknown]}})["count"]:
+        response = client.search(
+            index=index,
+            query={
+                "bool": {
+                    "filter": [indexed_since],
+                    "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
+                    "minimum_should_match": 1,
+                    "must_not": [unknown],
+                }
+            },
+            size=_MAX_RESCORED,
+            source=False,
+        )
+        recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
     if not first.held_stories:
         return recent, False
-    stored = client.mget(index=index, ids=list(first.held_stories), source_includes=["story_id"])
-    current = {d["_id"]: (d.get("_source") or {}).get("story_id") for d in stored["docs"] if d.get("found")}
-    return recent, current != first.held_stories
+    return recent, _current_stories(client, index, list(first.held_stories)) != first.held_stories
+
+
+def _current_stories(client: Elasticsearch, index: str, ids: Sequence[str]) -> dict[str, str | None]:
+    """Story id of each of ``ids`` that exists, from doc values: reading thousands of stored
+    sources (each with its article's text) for one field is most of what it would cost.
+    A search sees what the reconcile's refresh made visible, as every other look-up does."""
+    current: dict[str, str | None] = {}
+    for start in range(0, len(ids), _STORY_LOOKUP_CHUNK):
+        part = ids[start : start + _STORY_LOOKUP_CHUNK]
+        response = client.search(
+            index=index,
+            query={"ids": {"values": part}},
+            size=len(part),
+            source=False,
+            stored_fields="_none_",
+            docvalue_fields=[{"field": "id"}, {"field": "story_id"}],
+            track_total_hits=False,
+        )
+        for hit in response["hits"]["hits"]:
+            fields = hit.get("fields") or {}
+            doc_id = (fields.get("id") or [hit.get("_id")])[0]
+            if doc_id is not None:  # else it reads as moved, and the second pass runs: safe
+                current[doc_id] = (fields.get("story_id") or [None])[0]
+    return current
 
 
 def reconcile_stories(

@@ -112,6 +112,26 @@ def test_two_workers_racing_end_in_one_story(es_client: Any, names: Any, seeds: 
     assert _merges(es_client, names) == []  # the reconcile calls above did not record (no run)
 
 
+def test_a_reconcile_runs_again_only_when_a_held_article_moved(
+    es_client: Any, names: Any, seeds: list[Any]
+) -> None:
+    from newsflow import pipeline
+    from newsflow.index import index_articles
+
+    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="batch-1")
+    first = pipeline.assign_stories(es_client, [seeds[1]], index=names.articles)
+    assert seeds[0].id in first.held_stories
+    index_articles(es_client, pipeline._docs([seeds[1]], first), names=names, run_id="batch-2")
+    rewritten, again = pipeline.reconcile_stories(es_client, [seeds[1]], index=names.articles, first=first)
+    assert (rewritten, again.assignments) == (0, {})  # nothing it saw has changed
+    # Another worker moves the held report elsewhere after this batch's first pass.
+    es_client.update(index=names.articles, id=seeds[0].id, doc={"story_id": "s-elsewhere"}, refresh=True)
+    rewritten, again = pipeline.reconcile_stories(es_client, [seeds[1]], index=names.articles, first=first)
+    assert seeds[1].id in again.assignments and rewritten >= 1
+    stories = _stories(es_client, names.articles)
+    assert stories[seeds[0].canonical_url] == stories[seeds[1].canonical_url] != "s-elsewhere"
+
+
 def _merges(es_client: Any, names: Any) -> list[dict[str, Any]]:
     es_client.indices.refresh(index=names.merges)
     hits = es_client.search(index=names.merges, size=100)["hits"]["hits"]
