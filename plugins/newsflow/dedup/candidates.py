@@ -9,10 +9,13 @@ and current assignments, so a second worker sees exactly what the first one deci
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
+
+import numpy as np
 
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
@@ -65,7 +68,10 @@ class InMemoryCandidateSource:
         # Postings per key, then per publish-time bucket (undated articles under None): a query
         # reads only the buckets within the window, as an index's range filter would, and a
         # key no held article has costs one look-up.
-        self._postings: dict[str, dict[int | None, list[str]]] = {}
+        # Held articles are numbered in put order; postings hold the numbers.
+        self._postings: dict[str, dict[int | None, list[int]]] = {}
+        self._ids: list[str] = []
+        self._number: dict[str, int] = {}
         self._df: Counter[str] = Counter()
         self._counted: set[str] = set()
         self._edges: dict[str, list[Edge]] = defaultdict(list)
@@ -100,10 +106,9 @@ class InMemoryCandidateSource:
         bucket = self._bucket(signals)
         reach = math.ceil(options.window_hours * 3600.0 / self._bucket_seconds)
         lo, hi = (bucket - reach, bucket + reach) if bucket is not None else (0, 0)
-        weights: dict[str, float] = {}
-        # Every article reached shares at least one key, so counting is needed only for more.
-        shared: Counter[str] | None = Counter() if options.min_shared_keys > 1 else None
         postings = self._postings
+        reached: list[list[int]] = []  # posting lists followed, as held articles' numbers ...
+        key_weights: list[float] = []  # ... and the weight of the key each came from
         for key in signals.query_keys():
             by_bucket = postings.get(key)
             if by_bucket is None:
@@ -113,45 +118,69 @@ class InMemoryCandidateSource:
             if not exact and df > cap:
                 continue
             weight = 1.0 / math.log(2 + df)
-            # Each held article sits in one bucket, so the bucket order does not change any sum.
             for held_bucket, held in by_bucket.items():
-                if not (exact or bucket is None or held_bucket is None or lo <= held_bucket <= hi):
+                if exact or bucket is None or held_bucket is None or lo <= held_bucket <= hi:
+                    reached.append(held)
+                    key_weights.append(weight)
+        ranked_numbers = self._ranked(signals.id, reached, key_weights, options.min_shared_keys)
+        out: list[ArticleSignals] = []
+        for group in ranked_numbers:
+            for other_id in group:
+                other = self._signals[other_id]
+                gap = gap_hours(signals, other)
+                if gap is not None and gap > options.window_hours:
                     continue
-                if shared is not None:
-                    shared.update(held)  # counted in C; the weights need the loop
-                for held_id in held:
-                    weights[held_id] = weights.get(held_id, 0.0) + weight
-        weights.pop(signals.id, None)
-        # One shared name is how unrelated articles look; copies share many band keys and
-        # same-story reports share several names or quote shingles.
-        ranked = sorted(
-            ((k, w) for k, w in weights.items() if shared is None or shared[k] >= options.min_shared_keys),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
-        out = []
-        for other_id, _ in ranked:
-            other = self._signals[other_id]
-            gap = gap_hours(signals, other)
-            if gap is not None and gap > options.window_hours:
-                continue
-            out.append(other)
-            if len(out) >= options.max_candidates:
-                break
+                out.append(other)
+                if len(out) >= options.max_candidates:
+                    return out
         return out
+
+    def _ranked(
+        self, own_id: str, reached: list[list[int]], key_weights: list[float], min_shared_keys: int
+    ) -> Iterator[list[str]]:
+        """Held articles reached, best first, as groups of equal weight each in id order."""
+        if not reached:
+            return
+        # Summed in C: each held article's weights are added in key order from 0.0, as a loop
+        # over the keys would add them (so the same sums, to the last bit).
+        numbers = np.fromiter(itertools.chain.from_iterable(reached), dtype=np.intp)
+        lengths = np.fromiter(map(len, reached), dtype=np.intp, count=len(reached))
+        sums = np.bincount(numbers, weights=np.repeat(key_weights, lengths), minlength=len(self._ids))
+        own = self._number.get(own_id)
+        if own is not None:
+            sums[own] = 0.0
+        if min_shared_keys > 1:
+            # One shared name is how unrelated articles look; copies share many band keys and
+            # same-story reports share several names or quote shingles.
+            sums[np.bincount(numbers, minlength=len(self._ids)) < min_shared_keys] = 0.0
+        found = np.flatnonzero(sums)  # every key weight is > 0, so reached means non-zero
+        by_weight = np.argsort(-sums[found], kind="stable")
+        ranked_sums = sums[found][by_weight].tolist()
+        ranked_numbers = found[by_weight].tolist()
+        ids = self._ids
+        start = 0
+        while start < len(ranked_numbers):
+            end = start + 1
+            while end < len(ranked_numbers) and ranked_sums[end] == ranked_sums[start]:
+                end += 1
+            yield sorted(ids[n] for n in ranked_numbers[start:end])
+            start = end
 
     def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
         if signals.id not in self._signals:
             bucket = self._bucket(signals)
+            number = self._number[signals.id] = len(self._ids)
+            self._ids.append(signals.id)
             postings = self._postings
             wanted = self._only_keys
             for key in signals.query_keys() if wanted is None else _wanted_keys(signals, wanted):
                 by_bucket = postings.get(key)
                 if by_bucket is None:
-                    postings[key] = {bucket: [signals.id]}
+                    postings[key] = {bucket: [number]}
                 elif bucket in by_bucket:
-                    by_bucket[bucket].append(signals.id)
+                    by_bucket[bucket].append(number)
                 else:
-                    by_bucket[bucket] = [signals.id]
+                    by_bucket[bucket] = [number]
         self._signals[signals.id] = signals
         for e in edges:
             self._edges[e.a].append(e)
