@@ -11,9 +11,10 @@ name count against a link; a publish-time gap beyond the window forbids it.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -87,17 +88,22 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
     log_n = math.log(stats.n_docs + 1)
     known = memo if memo is not None else {}
 
-    def weight(key: str) -> float:  # same as idf(), with the collection size looked up once
-        value = known.get(key)
-        if value is None:
-            value = known[key] = log_n - math.log(stats.df(key) + 1) + 1.0
-        return value
+    def weights_of(keys: list[str]) -> list[float]:
+        """``idf`` of each key, memoised; looked up in C, computed only for keys not seen yet."""
+        values = list(map(known.get, keys))
+        for i, value in enumerate(values):
+            if value is None:
+                values[i] = known[keys[i]] = log_n - math.log(stats.df(keys[i]) + 1) + 1.0
+        return cast("list[float]", values)  # every None was just replaced
 
-    raw = [(1.0 + math.log(n)) * weight("t:" + t) for t, n in zip(sig.terms, sig.term_counts, strict=True)]
-    norm = math.sqrt(sum(w * w for w in raw)) or 1.0
+    term_idf = weights_of(["t:" + t for t in sig.terms])
+    raw = [
+        (1.0 + log_count) * w for log_count, w in zip(map(math.log, sig.term_counts), term_idf, strict=True)
+    ]
+    norm = math.sqrt(sum(map(operator.mul, raw, raw))) or 1.0
     term_hashes = np.fromiter(map(hash, sig.terms), dtype=np.int64, count=len(sig.terms))
     by_hash = np.argsort(term_hashes, kind="stable")
-    entity_idf = {k: weight(f"e:{k}") for k in sig.entities}
+    entity_idf = dict(zip(sig.entities, weights_of(["e:" + k for k in sig.entities]), strict=True))
     # The few names an article is most about: frequent in it, rare in the collection.
     counts = dict(zip(sig.entities, sig.entity_counts, strict=True))
     ranked = sorted((k for k in counts if " " not in k), key=lambda k: (-counts[k] * entity_idf[k], k))
@@ -109,7 +115,7 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
         entity_weight=weights,
         entity_mass=sum(weights.values()),
         salient=frozenset(ranked[:SALIENT_NAMES]),
-        number_idf={n: weight(f"n:{n}") for n in sig.numbers},
+        number_idf=dict(zip(sig.numbers, weights_of(["n:" + n for n in sig.numbers]), strict=True)),
         quotes=frozenset(sig.quote_keys),
         years=frozenset(sig.years),
         minhash=np.asarray(sig.minhash, dtype=np.uint64),
