@@ -51,8 +51,8 @@ def minhash(shingle_set: set[str], num_perm: int) -> tuple[int, ...]:
     )
     a, b = _permutations(num_perm)
     # a, b and the hashes are < 2**32, so a*x+b fits in uint64 before the modulus. In place:
-    # each temporary of this (shingles x permutations) array cost fresh pages, three times
-    # the arithmetic.
+    # fresh temporaries of this (shingles x permutations) array made a long article's sketch
+    # three times slower.
     values = np.multiply.outer(hashed, a)
     values += b
     np.remainder(values, _MERSENNE, out=values)
