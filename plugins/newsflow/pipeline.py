@@ -662,8 +662,6 @@ def _changes_since(client: Elasticsearch, index: str, first: StoryResult) -> tup
     that someone else indexed after the first pass loaded, and whether one of the held
     articles it loaded has since moved to another story.
     """
-    keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
-    stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
     known = [*first.signals, *first.held_stories]
     indexed_since = {"range": {"indexed_at": {"gte": first.loaded_after}}}
     unknown = {"ids": {"values": known}}
@@ -671,6 +669,8 @@ def _changes_since(client: Elasticsearch, index: str, first: StoryResult) -> tup
     # Mostly nobody else indexed anything meanwhile: a cheap count says so before the linkage
     # query, which looks up every key of the batch, is asked.
     if client.count(index=index, query={"bool": {"filter": [indexed_since], "must_not": [unknown]}})["count"]:
+        keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
+        stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
         response = client.search(
             index=index,
             query={

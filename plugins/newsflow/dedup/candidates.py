@@ -122,9 +122,8 @@ class InMemoryCandidateSource:
                 if exact or bucket is None or held_bucket is None or lo <= held_bucket <= hi:
                     reached.append(held)
                     key_weights.append(weight)
-        ranked_numbers = self._ranked(signals.id, reached, key_weights, options.min_shared_keys)
         out: list[ArticleSignals] = []
-        for group in ranked_numbers:
+        for group in self._ranked(signals.id, reached, key_weights, options.min_shared_keys):
             for other_id in group:
                 other = self._signals[other_id]
                 gap = gap_hours(signals, other)
