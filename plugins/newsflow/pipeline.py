@@ -513,6 +513,7 @@ def _assign_stories(
                     canonical_url=a.canonical_url,
                     published=a.published,
                     source=a.source,
+                    language=a.language,
                 )
                 for a in articles[start : start + _SIGNAL_CHUNK]
             ]

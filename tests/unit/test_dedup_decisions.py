@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from newsflow.dedup import DedupOptions, InMemoryCandidateSource, compute_signals
 from newsflow.dedup.clusterer import assign, partition
 from newsflow.dedup.signals import ArticleSignals
@@ -29,9 +31,9 @@ def test_same_event_links_and_same_kind_other_event_does_not() -> None:
     same = score_pair(a, b, stats, OPTIONS)
     other = score_pair(a, c, stats, OPTIONS)
     assert same is not None and same.kind == "same_story"
-    assert same.score >= OPTIONS.link_threshold
+    assert same.score >= OPTIONS.link
     assert any(w.startswith("shared_quotes=") for w in same.why)
-    assert other is None or other.score < OPTIONS.link_threshold
+    assert other is None or other.score < OPTIONS.link
     assert score_pair(b, a, stats, OPTIONS) == Edge("b", "a", same.kind, same.score, same.why)
 
 
@@ -178,6 +180,10 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
                 continue
             assert edge.kind == "same_story"
             assert abs(edge.score - probability) < 1e-4
-            assert f"tfidf={features['tfidf']:.2f}" in edge.why
+            # ``why`` names the features that moved the score most, largest first.
+            row = np.array([features[f] for f in OPTIONS.model.features])
+            expected = [name for name, _ in OPTIONS.model.top_contributions(row, 3)]
+            assert [w.split("=")[0] for w in edge.why[1 : 1 + len(expected)]] == expected
+            assert edge.why[0] == f"p={probability:.2f}"
             modelled += 1
     assert modelled >= 2  # the two Reid reports link both ways

@@ -39,6 +39,7 @@ class InputArticle:
     url: str | None = None
     published: str | None = None
     source: str | None = None
+    language: str | None = None  # a language tag; detected from the text when absent
 
 
 @dataclass(slots=True)
@@ -101,6 +102,7 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
             url=_optional_str(obj.get("url")),
             published=published,
             source=_optional_str(obj.get("source")),
+            language=_optional_str(obj.get("language")),
         )
 
 
@@ -127,6 +129,7 @@ def to_signals(article: InputArticle, options: DedupOptions, report: ReadReport)
         canonical_url=canonical,
         published=article.published,
         source=article.source,
+        language=article.language,
     )
     if signals.truncated:
         report.counts["truncated"] += 1

@@ -13,7 +13,11 @@ from collections import Counter
 
 from newsflow.dedup.text import RIGHT_QUOTE, STOPWORDS, sentences
 
-_CAPITAL_RUN_RE = re.compile(r"\b[A-Z][A-Za-z'\u2019\-]+(?:\s+[A-Z][A-Za-z'\u2019\-]+)*")
+# Upper-case letters of every script in the Basic Multilingual Plane (Müller, Łódź, Путин),
+# as a character class; a name word is one of them followed by letters, "'" or "-".
+_UPPER = re.escape("".join(c for c in map(chr, range(0x10000)) if c.isupper()))
+_NAME_WORD = rf"[{_UPPER}](?:[^\W\d_]|['\u2019\-])+"
+_CAPITAL_RUN_RE = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 _NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -33,17 +37,21 @@ def _clean(word: str) -> str:
     return word.removesuffix("'s").strip("'-")
 
 
-def entity_counts(text: str) -> Counter[str]:
-    """Counts of single-word name keys and multi-word name phrases in ``text``."""
+def entity_counts(text: str, stop: frozenset[str] = STOPWORDS) -> Counter[str]:
+    """Counts of single-word name keys and multi-word name phrases in ``text``.
+
+    ``stop`` holds the function words of the text's language (a capitalised one that
+    starts a sentence is not a name).
+    """
     counts: Counter[str] = Counter()
     for sentence in sentences(text):
         for match in _CAPITAL_RUN_RE.finditer(sentence):
             words = match.group(0).split()
             if match.start() == 0:
                 # Sentence-initial capitals are only names when they are not function words.
-                words = [w for w in words if w.lower() not in STOPWORDS]
+                words = [w for w in words if w.lower() not in stop]
             keys = [_clean(w) for w in words]
-            keys = [k for k in keys if len(k) > 1 and k not in STOPWORDS]
+            keys = [k for k in keys if len(k) > 1 and k not in stop]
             counts.update(keys)
             if len(keys) > 1:
                 counts[" ".join(keys)] += 1

@@ -7,7 +7,9 @@ a ConfigError naming the field rather than silently producing odd stories.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from newsflow.dedup.model import PairModel, load_model
 from newsflow.errors import ConfigError
 
 
@@ -15,8 +17,8 @@ from newsflow.errors import ConfigError
 class DedupOptions:
     """Parameters of signal computation, candidate retrieval and story decisions.
 
-    Defaults were chosen on half of the ECB+ topics (even-numbered) and checked on the
-    other half; see ``similarity.WEIGHTS`` for how the pair score was fitted.
+    The pair model and its link threshold are fitted data (``model.py``); the rest are
+    costs and windows that do not depend on a corpus.
     """
 
     num_perm: int = 64  # MinHash permutations
@@ -29,7 +31,9 @@ class DedupOptions:
     max_text_chars: int = 200_000  # longer texts are cut here (and the cut is noted)
     window_hours: float = 48.0  # articles further apart in publish time are never the same story
     edge_threshold: float = 0.3  # pair probability kept as a graph edge (links stories for re-partition)
-    link_threshold: float = 0.6  # average-link: groups merge while mean pair probability >= this
+    link_threshold: float | None = None  # average-link: groups merge while mean probability >= this
+    # (None: the threshold fitted with the model)
+    model_path: str | None = None  # a refitted pair model to use instead of the shipped one
     fragment_size: int = 3  # groups this small may then join a larger, strongly linked group ...
     fragment_mean: float = 0.25  # ... if their mean pair probability to it is at least this ...
     fragment_max: float = 0.6  # ... and their strongest pair to it at least this
@@ -52,10 +56,11 @@ class DedupOptions:
             )
         if self.shingle_size < 1:
             raise ConfigError(f"dedup options: shingle_size must be >= 1, got {self.shingle_size}")
+        self.model  # noqa: B018 - loads and validates the model up front
         for name in (
             "near_duplicate_jaccard",
             "edge_threshold",
-            "link_threshold",
+            "link",
             "max_key_df_fraction",
             "stats_refresh_fraction",
             "fragment_mean",
@@ -64,10 +69,10 @@ class DedupOptions:
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"dedup options: {name} must be in (0, 1], got {value}")
-        if self.edge_threshold > self.link_threshold:
+        if self.edge_threshold > self.link:
             raise ConfigError(
                 f"dedup options: edge_threshold ({self.edge_threshold}) must not exceed "
-                f"link_threshold ({self.link_threshold}), or linked stories could never be compared"
+                f"link_threshold ({self.link}), or linked stories could never be compared"
             )
         if self.fragment_size < 0:
             raise ConfigError(
@@ -91,6 +96,15 @@ class DedupOptions:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"dedup options: {name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def model(self) -> PairModel:
+        return load_model(None if self.model_path is None else Path(self.model_path))
+
+    @property
+    def link(self) -> float:
+        """The link threshold in force: the given one, else the model's."""
+        return self.model.link_threshold if self.link_threshold is None else self.link_threshold
 
     @property
     def rows_per_band(self) -> int:

@@ -18,8 +18,11 @@ from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.sketch import band_keys, minhash, word_shingles
-from newsflow.dedup.text import STOPWORDS, content_hash, tokens
+from newsflow.dedup.text import content_hash, stopwords, tokens
 from newsflow.errors import InputError
+from newsflow.language import detect_language, primary_language
+
+LEDE_WORDS = 40  # content words of the title and first lines compared as the lede
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class ArticleSignals:
     title: str = ""
     source: str | None = None
     truncated: bool = False
+    language: str | None = None  # primary subtag, given or detected
+    lede: tuple[str, ...] = ()  # distinct content terms of the title and first lines, in order
 
     def query_keys(self) -> tuple[str, ...]:
         """Keyword keys a store is searched by (prefix says which signal)."""
@@ -90,6 +95,8 @@ class ArticleSignals:
             "title": self.title,
             "source": self.source,
             "truncated": self.truncated,
+            "language": self.language,
+            "lede": list(self.lede),
         }
 
     @classmethod
@@ -113,6 +120,8 @@ class ArticleSignals:
                 title=str(data.get("title") or ""),
                 source=data.get("source"),
                 truncated=bool(data.get("truncated", False)),
+                language=data.get("language"),
+                lede=tuple(map(str, data.get("lede") or ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
@@ -179,20 +188,28 @@ def compute_signals(
     canonical_url: str | None = None,
     published: str | None = None,
     source: str | None = None,
+    language: str | None = None,
 ) -> ArticleSignals:
-    """Signals of one article (pure: same input, same record, on any worker)."""
+    """Signals of one article (pure: same input, same record, on any worker).
+
+    ``language`` is a tag as the page gave it; without one, it is detected from the text.
+    """
     truncated = len(text) > options.max_text_chars
     if truncated:
         text = text[: options.max_text_chars]
     body = f"{title}\n{text}" if title and not text.startswith(title) else text
+    language = primary_language(language)
+    if language is None:
+        detected = detect_language(body)
+        language = detected.language if detected is not None else None
+    stop = stopwords(language)
     text_words = tokens(text)
     # Words never span the line break, so the body's tokens are the title's then the text's.
     body_words = text_words if body is text else tokens(title) + text_words
     sig = minhash(word_shingles(text_words, options.shingle_size), options.num_perm)
-    terms, term_counts = _top(
-        Counter([t for t in body_words if len(t) > 1 and t not in STOPWORDS]), options.max_terms
-    )
-    entities, name_counts = _top(entity_counts(body), options.max_entities)
+    content = [t for t in body_words if len(t) > 1 and t not in stop]
+    terms, term_counts = _top(Counter(content), options.max_terms)
+    entities, name_counts = _top(entity_counts(body, stop), options.max_entities)
     return ArticleSignals(
         id=article_id,
         content_hash=content_hash(text),
@@ -211,4 +228,6 @@ def compute_signals(
         title=title,
         source=source,
         truncated=truncated,
+        language=language,
+        lede=tuple(sys.intern(t) for t in dict.fromkeys(content[:LEDE_WORDS])),
     )

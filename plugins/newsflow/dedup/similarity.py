@@ -1,11 +1,12 @@
 """How likely two articles report the same event: a pure function of their signals.
 
-The score is a logistic combination of independent signals. Term and name overlap are
-each weighted by rarity (IDF from the held collection's document frequencies), and
-their *product* carries a negative weight, which makes the model demand corroboration:
-high term overlap alone (same kind of event) or name overlap alone (same people, other
-day) scores lower than both together. Conflicting calendar years and a missing central
-name count against a link; a publish-time gap beyond the window forbids it.
+One function computes the pair features of a new article against all its candidates at
+once (``feature_matrix``), and the fitted logistic model (``model.PairModel``) turns each
+row into a probability; scoring a single pair is the same code on a batch of one. Term,
+lede and name overlaps are weighted by rarity (IDF from the held collection), so common
+names (a president, a parliament) weigh little. Copies (same URL, same text, near-copy
+sketch) are decided before the model; a publish-time gap beyond the window forbids a
+link.
 """
 
 from __future__ import annotations
@@ -14,25 +15,22 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
+from newsflow.errors import ConfigError
 
 EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
 
-# Logistic-regression weights over FEATURES (quotes and numbers enter as log1p), fitted
-# (scikit-learn, C=100) on the pairs within the even-numbered ECB+ topics only, with the
-# link threshold chosen there too, and then checked on the odd-numbered topics. They are
-# hard-coded so the decision depends on no corpus at run time. Refit on a pair-labelled
-# set whenever a signal changes.
-FEATURES = ("tfidf", "entities", "quotes", "numbers", "jaccard", "tfidf_x_entities", "year_conflict",
-            "year_match", "salient")  # fmt: skip
-WEIGHTS = (15.80, 14.55, 0.76, 0.30, 0.64, -25.41, -1.82, 1.85, 1.11)
-INTERCEPT = -5.934
+# The model's inputs, in its weight order (``pair_model.json`` names them too).
+FEATURES = ("tfidf", "lede", "names", "tfidf_x_names", "salient", "quotes", "numbers", "jaccard",
+            "year_match", "year_conflict", "cross_language")  # fmt: skip
 SALIENT_NAMES = 3
 
 
@@ -73,12 +71,14 @@ class Prepared:
     years: frozenset[str]
     minhash: npt.NDArray[np.uint64]
     published_ts: float | None  # POSIX seconds, looked up once rather than per pair
-    # Unit-length TF-IDF weights of the content terms, and ``entity_weight`` again, as arrays
-    # sorted by the keys' hashes, so one article is compared with all its candidates in a few
-    # array operations (``score_many``). The hashes are Python's own (fixed within a process;
-    # a Prepared is never stored).
+    # Unit-length TF-IDF weights of the content terms and of the lede's terms, and
+    # ``entity_weight`` again, as arrays sorted by the keys' hashes, so one article is
+    # compared with all its candidates in a few array operations (``feature_matrix``). The
+    # hashes are Python's own (fixed within a process; a Prepared is never stored).
     term_hashes: npt.NDArray[np.int64]
     term_values: npt.NDArray[np.float64]
+    lede_hashes: npt.NDArray[np.int64]
+    lede_values: npt.NDArray[np.float64]
     entity_hashes: npt.NDArray[np.int64]
     entity_values: npt.NDArray[np.float64]
 
@@ -100,9 +100,9 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
     raw = [
         (1.0 + log_count) * w for log_count, w in zip(map(math.log, sig.term_counts), term_idf, strict=True)
     ]
-    norm = math.sqrt(sum(map(operator.mul, raw, raw))) or 1.0
-    term_hashes = np.fromiter(map(hash, sig.terms), dtype=np.int64, count=len(sig.terms))
-    by_hash = np.argsort(term_hashes, kind="stable")
+    term_hashes, term_values = _unit_by_hash(sig.terms, raw)
+    # The lede compares which terms the first lines use (each once), weighted by rarity.
+    lede_hashes, lede_values = _unit_by_hash(sig.lede, weights_of(["t:" + t for t in sig.lede]))
     entity_idf = dict(zip(sig.entities, weights_of(["e:" + k for k in sig.entities]), strict=True))
     # The few names an article is most about: frequent in it, rare in the collection.
     counts = dict(zip(sig.entities, sig.entity_counts, strict=True))
@@ -120,11 +120,23 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
         years=frozenset(sig.years),
         minhash=np.asarray(sig.minhash, dtype=np.uint64),
         published_ts=None if published is None else published.timestamp(),
-        term_hashes=term_hashes[by_hash],
-        term_values=np.array(raw, dtype=np.float64)[by_hash] / norm,
+        term_hashes=term_hashes,
+        term_values=term_values,
+        lede_hashes=lede_hashes,
+        lede_values=lede_values,
         entity_hashes=entity_hashes,
         entity_values=entity_values,
     )
+
+
+def _unit_by_hash(
+    keys: Sequence[str], raw: list[float]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Key hashes sorted, with their weights scaled to unit length in the same order."""
+    norm = math.sqrt(sum(map(operator.mul, raw, raw))) or 1.0
+    hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], np.array(raw, dtype=np.float64)[order] / norm
 
 
 def _sorted_by_hash(weights: dict[str, float]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -138,59 +150,97 @@ def _contained(names: frozenset[str], other: dict[str, float]) -> float:
     return sum(1 for k in names if k in other) / len(names) if names else 0.0
 
 
-def _jaccard(a: Prepared, b: Prepared) -> float:
-    if len(a.minhash) != len(b.minhash) or not len(a.minhash):
-        return 0.0
-    return int(np.count_nonzero(a.minhash == b.minhash)) / len(a.minhash)
+def _jaccards(new: Prepared, others: Sequence[Prepared]) -> list[float]:
+    """Share of equal MinHash values with each other article (0 when sketches differ in size)."""
+    size = len(new.minhash)
+    if size and all(len(o.minhash) == size for o in others):
+        equal = np.count_nonzero(np.stack([o.minhash for o in others]) == new.minhash, axis=1)
+        return cast("list[float]", (equal / size).tolist())
+    return [
+        int(np.count_nonzero(new.minhash == o.minhash)) / size if size and len(o.minhash) == size else 0.0
+        for o in others
+    ]
 
 
-def pair_features(a: Prepared, b: Prepared, jaccard: float | None = None) -> dict[str, float]:
-    """The model's features of one pair (``score_many`` computes them for many at once)."""
-    tfidf = float(_shared_sums(a.term_hashes, a.term_values, [b.term_hashes], [b.term_values])[0])
-    shared_mass = sum(a.entity_weight[k] for k in a.entity_weight.keys() & b.entity_weight.keys())
-    entities = shared_mass / math.sqrt(a.entity_mass * b.entity_mass) if shared_mass else 0.0
-    return {
-        "tfidf": tfidf,
-        "entities": entities,
-        "quotes": _quotes(a, b),
-        "numbers": _numbers(a, b),
-        "jaccard": _jaccard(a, b) if jaccard is None else jaccard,
-        "years": _years(a, b),
-        "salient": _salient(a, b),
-    }
+def _shared_sums(
+    hashes: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    others: Sequence[npt.NDArray[np.int64]],
+    other_values: Sequence[npt.NDArray[np.float64]] | None,
+) -> npt.NDArray[np.float64]:
+    """Per other article: the sum over keys it shares with ours of our value (times its value)."""
+    out = np.zeros(len(others), dtype=np.float64)
+    if not len(hashes) or not others:
+        return out
+    lengths = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    keys = np.concatenate(others)
+    pos = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
+    products = np.where(hashes[pos] == keys, values[pos], 0.0)
+    if other_values is not None:
+        products *= np.concatenate(other_values)
+    owner = np.repeat(np.arange(len(others)), lengths)
+    # Weighted bincount returns floats (the stubs say ints): the cast is a no-op.
+    return np.bincount(owner, weights=products, minlength=len(others)).astype(np.float64, copy=False)
 
 
-# The set features, shared by ``pair_features`` and ``score_many``.
-def _quotes(a: Prepared, b: Prepared) -> float:
-    return float(len(a.quotes & b.quotes))
+def feature_matrix(
+    new: Prepared, others: Sequence[Prepared], jaccards: Sequence[float] | None = None
+) -> npt.NDArray[np.float64]:
+    """The model's features (``FEATURES`` order) of ``new`` paired with each of ``others``.
 
-
-def _numbers(a: Prepared, b: Prepared) -> float:
-    return sum(a.number_idf[n] for n in a.number_idf.keys() & b.number_idf.keys())
-
-
-def _years(a: Prepared, b: Prepared) -> float:
-    return 1.0 if a.years & b.years else (-1.0 if a.years and b.years else 0.0)
-
-
-def _salient(a: Prepared, b: Prepared) -> float:
-    return min(_contained(a.salient, b.entity_weight), _contained(b.salient, a.entity_weight))
-
-
-def same_story_probability(features: dict[str, float]) -> float:
-    values = (
-        features["tfidf"],
-        features["entities"],
-        math.log1p(features["quotes"]),
-        math.log1p(features["numbers"]),
-        features["jaccard"],
-        features["tfidf"] * features["entities"],
-        1.0 if features["years"] < 0 else 0.0,
-        1.0 if features["years"] > 0 else 0.0,
-        features["salient"],
+    Quote and number evidence enter as ``log1p`` (the fifth shared quote adds less than
+    the first); a pair with no year on one side has neither a year match nor a conflict.
+    """
+    n = len(others)
+    if jaccards is None:
+        jaccards = _jaccards(new, others) if n else []
+    tfidf = _shared_sums(
+        new.term_hashes, new.term_values, [o.term_hashes for o in others], [o.term_values for o in others]
     )
-    z = INTERCEPT + sum(w * v for w, v in zip(WEIGHTS, values, strict=True))
-    return 1.0 / (1.0 + math.exp(-z))
+    lede = _shared_sums(
+        new.lede_hashes, new.lede_values, [o.lede_hashes for o in others], [o.lede_values for o in others]
+    )
+    shared_mass = _shared_sums(new.entity_hashes, new.entity_values, [o.entity_hashes for o in others], None)
+    masses = np.fromiter((new.entity_mass * o.entity_mass for o in others), dtype=np.float64, count=n)
+    names = np.divide(shared_mass, np.sqrt(masses), out=np.zeros(n), where=shared_mass > 0)
+    language = new.sig.language
+    rows = np.empty((n, len(FEATURES)), dtype=np.float64)
+    rows[:, 0] = tfidf
+    rows[:, 1] = lede
+    rows[:, 2] = names
+    rows[:, 3] = tfidf * names
+    for i, o in enumerate(others):
+        shared_years = bool(new.years & o.years)
+        rows[i, 4] = min(_contained(new.salient, o.entity_weight), _contained(o.salient, new.entity_weight))
+        rows[i, 5] = math.log1p(len(new.quotes & o.quotes))
+        rows[i, 6] = math.log1p(sum(new.number_idf[k] for k in new.number_idf.keys() & o.number_idf.keys()))
+        rows[i, 7] = jaccards[i]
+        rows[i, 8] = 1.0 if shared_years else 0.0
+        rows[i, 9] = 1.0 if new.years and o.years and not shared_years else 0.0
+        other_language = o.sig.language
+        rows[i, 10] = 1.0 if language and other_language and language != other_language else 0.0
+    return rows
+
+
+def pair_features(a: Prepared, b: Prepared) -> dict[str, float]:
+    """``feature_matrix`` of one pair, by feature name (for tests and explanations)."""
+    return dict(zip(FEATURES, feature_matrix(a, [b])[0].tolist(), strict=True))
+
+
+@lru_cache(maxsize=8)
+def model_columns(model: PairModel) -> list[int]:
+    """Where each of the model's features sits in ``FEATURES`` (a model may use fewer)."""
+    unknown = [f for f in model.features if f not in FEATURES]
+    if unknown:
+        raise ConfigError(f"pair model uses unknown features {unknown}; refit it with this version")
+    return [FEATURES.index(f) for f in model.features]
+
+
+def same_story_probability(features: dict[str, float], model: PairModel | None = None) -> float:
+    """The model's probability for one pair's ``pair_features``."""
+    model = model or load_model()
+    row = np.array([[features.get(name, 0.0) for name in model.features]], dtype=np.float64)
+    return float(model.probabilities(row)[0])
 
 
 def gap_hours(a: ArticleSignals, b: ArticleSignals) -> float | None:
@@ -202,12 +252,7 @@ def gap_hours(a: ArticleSignals, b: ArticleSignals) -> float | None:
 
 def score_pair(a: ArticleSignals, b: ArticleSignals, stats: TermStats, options: DedupOptions) -> Edge | None:
     """The edge between two articles, or None when they are not even weakly related."""
-    return score_prepared(prepare(a, stats), prepare(b, stats), options)
-
-
-def score_prepared(pa: Prepared, pb: Prepared, options: DedupOptions) -> Edge | None:
-    """``score_pair`` on prepared signals (prepare each article once per statistics snapshot)."""
-    return score_many(pa, [pb], options)[0]
+    return score_many(prepare(a, stats), [prepare(b, stats)], options)[0]
 
 
 def _copy_edge(
@@ -234,38 +279,12 @@ def _gap(pa: Prepared, pb: Prepared) -> float | None:
     return None if ta is None or tb is None else abs(ta - tb) / 3600.0
 
 
-def _shared_sums(
-    hashes: npt.NDArray[np.int64],
-    values: npt.NDArray[np.float64],
-    others: Sequence[npt.NDArray[np.int64]],
-    other_values: Sequence[npt.NDArray[np.float64]] | None,
-) -> npt.NDArray[np.float64]:
-    """Per other article: the sum over keys it shares with ours of our value (times its value)."""
-    out = np.zeros(len(others), dtype=np.float64)
-    if not len(hashes) or not others:
-        return out
-    lengths = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-    keys = np.concatenate(others)
-    pos = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
-    products = np.where(hashes[pos] == keys, values[pos], 0.0)
-    if other_values is not None:
-        products *= np.concatenate(other_values)
-    owner = np.repeat(np.arange(len(others)), lengths)
-    # Weighted bincount returns floats (the stubs say ints): the cast is a no-op.
-    return np.bincount(owner, weights=products, minlength=len(others)).astype(np.float64, copy=False)
-
-
 def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -> list[Edge | None]:
-    """``score_prepared`` of ``new`` against each candidate, with the term and name overlaps
-    of all candidates computed together (the per-pair version spent most of a batch there)."""
+    """The edge from ``new`` to each candidate (None: no link worth keeping)."""
     out: list[Edge | None] = [None] * len(candidates)
     if not candidates:
         return out
-    minhashes = [c.minhash for c in candidates]
-    if len(new.minhash) and all(len(m) == len(new.minhash) for m in minhashes):
-        jaccards = (np.count_nonzero(np.stack(minhashes) == new.minhash, axis=1) / len(new.minhash)).tolist()
-    else:
-        jaccards = [_jaccard(new, c) for c in candidates]
+    jaccards = _jaccards(new, candidates)
     modelled: list[int] = []
     for i, other in enumerate(candidates):
         decided = _copy_edge(new, other, options, jaccards[i])
@@ -275,74 +294,38 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
             out[i] = decided
     if not modelled:
         return out
-    others = [candidates[i] for i in modelled]
-    tfidf = _shared_sums(
-        new.term_hashes, new.term_values, [o.term_hashes for o in others], [o.term_values for o in others]
-    ).tolist()
-    shared_mass = _shared_sums(new.entity_hashes, new.entity_values, [o.entity_hashes for o in others], None)
-    entities = [
-        float(m) / math.sqrt(new.entity_mass * o.entity_mass) if m else 0.0
-        for m, o in zip(shared_mass.tolist(), others, strict=True)
-    ]
-    quotes = [_quotes(new, o) for o in others]
-    numbers = [_numbers(new, o) for o in others]
-    years = [_years(new, o) for o in others]
-    salient = [_salient(new, o) for o in others]
-    model_jaccard = [jaccards[i] for i in modelled]
-    # ``same_story_probability``'s sum (same WEIGHTS, same order) over all candidates at once;
-    # the few that pass are then decided and explained one by one.
-    t, e, y = np.array(tfidf), np.array(entities), np.array(years)
-    z = (
-        INTERCEPT
-        + WEIGHTS[0] * t
-        + WEIGHTS[1] * e
-        + WEIGHTS[2] * np.log1p(quotes)
-        + WEIGHTS[3] * np.log1p(numbers)
-        + WEIGHTS[4] * np.array(model_jaccard)
-        + WEIGHTS[5] * t * e
-        + WEIGHTS[6] * (y < 0)
-        + WEIGHTS[7] * (y > 0)
-        + WEIGHTS[8] * np.array(salient)
-    )
-    # The array z only pre-selects: each pair it keeps is decided again by the exact scalar
-    # ``same_story_probability``, and the small margin keeps any pair that rounding in the
-    # array sum could have put just below the threshold.
-    threshold_z = (
-        math.log(options.edge_threshold / (1.0 - options.edge_threshold))
-        if options.edge_threshold < 1
-        else math.inf
-    )
-    for n in np.flatnonzero(z >= threshold_z - 1e-9).tolist():
-        features = {
-            "tfidf": tfidf[n],
-            "entities": entities[n],
-            "quotes": quotes[n],
-            "numbers": numbers[n],
-            "jaccard": model_jaccard[n],
-            "years": years[n],
-            "salient": salient[n],
-        }
-        out[modelled[n]] = _model_edge(new, others[n], features, options)
+    model = options.model
+    rows = feature_matrix(new, [candidates[i] for i in modelled], [jaccards[i] for i in modelled])
+    probabilities = model.probabilities(rows[:, model_columns(model)])
+    for n in np.flatnonzero(probabilities >= options.edge_threshold).tolist():
+        other = candidates[modelled[n]]
+        probability = float(probabilities[n])
+        why = _why(new, other, rows[n], probability, model)
+        out[modelled[n]] = Edge(new.sig.id, other.sig.id, "same_story", round(probability, 4), why)
     return out
 
 
-def _model_edge(pa: Prepared, pb: Prepared, features: dict[str, float], options: DedupOptions) -> Edge | None:
-    probability = same_story_probability(features)
-    if probability < options.edge_threshold:
-        return None
-    why = [
-        f"p={probability:.2f}",
-        f"tfidf={features['tfidf']:.2f}",
-        f"entities={features['entities']:.2f}",
-        f"salient={features['salient']:.2f}",
-    ]
-    if features["quotes"]:
-        why.append(f"shared_quotes={int(features['quotes'])}")
-    if features["numbers"]:
-        why.append(f"numbers={features['numbers']:.1f}")
-    if features["years"]:
-        why.append("years=match" if features["years"] > 0 else "years=conflict")
+_SHOWN_FEATURES = 3  # ``why`` names the features that moved a score most
+
+
+def _why(
+    pa: Prepared, pb: Prepared, row: npt.NDArray[np.float64], probability: float, model: PairModel
+) -> tuple[str, ...]:
+    """The probability, then the features that decided it with their values and weights."""
+    values = dict(zip(FEATURES, row.tolist(), strict=True))
+    why = [f"p={probability:.2f}"]
+    for name, contribution in model.top_contributions(row[model_columns(model)], _SHOWN_FEATURES):
+        why.append(f"{name}={_shown(name, values[name])} ({contribution:+.1f})")
+    if values["quotes"]:
+        why.append(f"shared_quotes={round(math.expm1(values['quotes']))}")
     gap = _gap(pa, pb)
     if gap is not None:
         why.append(f"gap_h={gap:.0f}")
-    return Edge(pa.sig.id, pb.sig.id, "same_story", round(probability, 4), tuple(why))
+    return tuple(why)
+
+
+def _shown(name: str, value: float) -> str:
+    """A feature value as a reader knows it: counts and sums undo their ``log1p``."""
+    if name in ("quotes", "numbers"):
+        return f"{math.expm1(value):.0f}" if name == "quotes" else f"{math.expm1(value):.1f}"
+    return f"{value:.2f}"

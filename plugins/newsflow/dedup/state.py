@@ -142,7 +142,7 @@ class DedupState:
             groups = partition(
                 members,
                 edges,
-                self.options.link_threshold,
+                self.options.link,
                 fragment_size=self.options.fragment_size,
                 fragment_mean=self.options.fragment_mean,
                 fragment_max=self.options.fragment_max,

@@ -1,13 +1,26 @@
-"""Tokenising and normalising shared by every signal, so they agree on what a word is."""
+"""Tokenising and normalising shared by every signal, so they agree on what a word is.
+
+Words are runs of letters and digits in any script. Chinese and Japanese are written
+without spaces, so a run of Han or kana characters is cut into overlapping character
+bigrams, the usual unit for comparing such text without a dictionary. Stopwords are
+per language (``stopwordsiso``), with the English list below kept for English and for
+text whose language is unknown.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
+from functools import lru_cache
 
 RIGHT_QUOTE = "\u2019"  # typographic apostrophe, unified with "'"
 WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+# Han ideographs (with extension A and compatibility forms) and Japanese kana.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNSPACED_RE = re.compile(f"[{_UNSPACED}]")
+_UNSPACED_SPLIT_RE = re.compile(f"([{_UNSPACED}]+)")
 _SPACE_RE = re.compile(r"\s+")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?\n])\s+")
 
@@ -198,8 +211,41 @@ def content_hash(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens; apostrophes are unified so quotes from different outlets match."""
-    return [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(text.casefold())]
+    """Lower-cased word tokens; apostrophes are unified so quotes from different outlets match.
+
+    Runs of Han or kana characters become their character bigrams (see module docstring).
+    """
+    words = [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(text.casefold())]
+    if not any(_UNSPACED_RE.search(w) for w in words):
+        return words
+    out: list[str] = []
+    for word in words:
+        if not _UNSPACED_RE.search(word):
+            out.append(word)
+            continue
+        for part in _UNSPACED_SPLIT_RE.split(word):
+            if not part:
+                continue
+            if _UNSPACED_RE.match(part) and len(part) > 1:
+                out.extend(map("".join, itertools.pairwise(part)))
+            else:
+                out.append(part)
+    return out
+
+
+@lru_cache(maxsize=64)
+def stopwords(language: str | None) -> frozenset[str]:
+    """Function words of ``language`` (a primary subtag), plus the English list.
+
+    English keeps the list above, which the story model was fitted with; an unknown or
+    unlisted language gets the English list alone (English words are common in any news).
+    """
+    if not language or language == "en":
+        return STOPWORDS
+    import stopwordsiso
+
+    listed = stopwordsiso.stopwords(language) if stopwordsiso.has_lang(language) else set()
+    return STOPWORDS | frozenset(tokens(" ".join(listed)))
 
 
 def sentences(text: str) -> list[str]:

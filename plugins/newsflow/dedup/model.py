@@ -1,0 +1,118 @@
+"""The fitted same-story model: logistic weights over the pair features, shipped as data.
+
+The weights live in ``pair_model.json`` beside this module, written by
+``bench/fit_story_model.py`` from labelled pairs of the dev corpora; the file records the
+command, the hash of every training file and the figures the fit reached, so a reader
+can tell what the numbers were fitted on and refit them after a signal changes. Nothing
+about the decision depends on a corpus at run time.
+
+A logistic model keeps the decision readable: each feature's contribution is its weight
+times its value, so ``why`` can name the features that decided a link.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from newsflow.errors import ConfigError
+
+MODEL_PATH = Path(__file__).with_name("pair_model.json")
+
+
+@dataclass(frozen=True, slots=True)
+class PairModel:
+    """Weights by feature name, the intercept, and the link threshold fitted with them."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    intercept: float
+    link_threshold: float  # mean pair probability at which average link joins two groups
+    fitted: dict[str, object] = field(default_factory=dict, compare=False)  # provenance, for readers
+
+    def __post_init__(self) -> None:
+        if len(self.features) != len(self.weights):
+            raise ConfigError(
+                f"pair model: {len(self.features)} features but {len(self.weights)} weights; refit it"
+            )
+        if not 0.0 < self.link_threshold <= 1.0:
+            raise ConfigError(f"pair model: link_threshold must be in (0, 1], got {self.link_threshold}")
+
+    @property
+    def weight_array(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self.weights, dtype=np.float64)
+
+    def logits(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``intercept + rows @ weights`` for a (pairs x features) array."""
+        return np.asarray(self.intercept + rows @ self.weight_array, dtype=np.float64)
+
+    def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        z = np.clip(self.logits(rows), -60.0, 60.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+    def threshold_logit(self, probability: float) -> float:
+        """The logit at or above which a pair reaches ``probability``."""
+        if probability >= 1.0:
+            return math.inf
+        return math.log(probability / (1.0 - probability))
+
+    def top_contributions(self, row: npt.NDArray[np.float64], limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` features that moved this pair's score most, as (name, contribution)."""
+        contributions = row * self.weight_array
+        order = np.argsort(-np.abs(contributions), kind="stable")[:limit]
+        return [(self.features[i], float(contributions[i])) for i in order.tolist() if contributions[i]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "weights": [round(w, 6) for w in self.weights],
+            "intercept": round(self.intercept, 6),
+            "link_threshold": self.link_threshold,
+            "fitted": self.fitted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> PairModel:
+        features, weights = data.get("features"), data.get("weights")
+        intercept, link = data.get("intercept"), data.get("link_threshold")
+        fitted = data.get("fitted") or {}
+        if not (
+            isinstance(features, list)
+            and isinstance(weights, list)
+            and all(isinstance(w, int | float) for w in weights)
+            and isinstance(intercept, int | float)
+            and isinstance(link, int | float)
+            and isinstance(fitted, dict)
+        ):
+            raise ConfigError(
+                "pair model data is malformed (features, weights, intercept, link_threshold); refit it"
+            )
+        return cls(
+            features=tuple(str(f) for f in features),
+            weights=tuple(float(w) for w in weights),
+            intercept=float(intercept),
+            link_threshold=float(link),
+            fitted=fitted,
+        )
+
+
+def load_model(path: Path | None = None) -> PairModel:
+    """The model at ``path``, or the shipped one (read once per process)."""
+    return _load(str(path or MODEL_PATH))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> PairModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"pair model {path} cannot be read ({exc}); reinstall newsflow or refit") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"pair model {path} is not a JSON object; refit it")
+    return PairModel.from_dict(data)
