@@ -18,7 +18,7 @@ from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.sketch import band_keys, minhash, word_shingles
-from newsflow.dedup.text import content_hash, stopwords, tokens
+from newsflow.dedup.text import content_hash, stem, stopwords, tokens
 from newsflow.errors import InputError
 from newsflow.language import detect_language, primary_language
 
@@ -207,7 +207,7 @@ def compute_signals(
     # Words never span the line break, so the body's tokens are the title's then the text's.
     body_words = text_words if body is text else tokens(title) + text_words
     sig = minhash(word_shingles(text_words, options.shingle_size), options.num_perm)
-    content = [t for t in body_words if len(t) > 1 and t not in stop]
+    content = stem([t for t in body_words if len(t) > 1 and t not in stop], language)
     terms, term_counts = _top(Counter(content), options.max_terms)
     entities, name_counts = _top(entity_counts(body, stop), options.max_entities)
     return ArticleSignals(

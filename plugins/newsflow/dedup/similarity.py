@@ -30,7 +30,7 @@ EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
 
 # The model's inputs, in its weight order (``pair_model.json`` names them too).
 FEATURES = ("tfidf", "lede", "names", "tfidf_x_names", "salient", "quotes", "numbers", "jaccard",
-            "year_match", "year_conflict", "cross_language")  # fmt: skip
+            "year_match", "year_conflict")  # fmt: skip
 SALIENT_NAMES = 3
 
 
@@ -203,7 +203,6 @@ def feature_matrix(
     shared_mass = _shared_sums(new.entity_hashes, new.entity_values, [o.entity_hashes for o in others], None)
     masses = np.fromiter((new.entity_mass * o.entity_mass for o in others), dtype=np.float64, count=n)
     names = np.divide(shared_mass, np.sqrt(masses), out=np.zeros(n), where=shared_mass > 0)
-    language = new.sig.language
     rows = np.empty((n, len(FEATURES)), dtype=np.float64)
     rows[:, 0] = tfidf
     rows[:, 1] = lede
@@ -217,8 +216,6 @@ def feature_matrix(
         rows[i, 7] = jaccards[i]
         rows[i, 8] = 1.0 if shared_years else 0.0
         rows[i, 9] = 1.0 if new.years and o.years and not shared_years else 0.0
-        other_language = o.sig.language
-        rows[i, 10] = 1.0 if language and other_language and language != other_language else 0.0
     return rows
 
 

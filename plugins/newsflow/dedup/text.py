@@ -233,6 +233,51 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+# Languages whose words inflect at the end (cases, agreement, suffixes) and are written
+# with spaces: their content terms are compared by their first ``STEM_CHARS`` characters,
+# a stemmer that needs no dictionary ("Regierung", "Regierungen" -> "regie"). English keeps
+# whole words (what the model was first fitted with); Arabic and Hebrew inflect at the front.
+PREFIX_STEMMED = frozenset(
+    [
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "es",
+        "et",
+        "fi",
+        "fr",
+        "hr",
+        "hu",
+        "it",
+        "lt",
+        "lv",
+        "nb",
+        "nl",
+        "nn",
+        "no",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sr",
+        "sv",
+        "tr",
+        "uk",
+    ]
+)
+STEM_CHARS = 5
+
+
+def stem(words: list[str], language: str | None) -> list[str]:
+    """``words`` as compared for ``language`` (see ``PREFIX_STEMMED``)."""
+    if language not in PREFIX_STEMMED:
+        return words
+    return [w[:STEM_CHARS] for w in words]
+
+
 @lru_cache(maxsize=64)
 def stopwords(language: str | None) -> frozenset[str]:
     """Function words of ``language`` (a primary subtag), plus the English list.

@@ -1,0 +1,147 @@
+"""Story quality on every dev corpus, newsflow beside the TF-IDF baseline, in one table.
+
+    .venv/bin/python bench/eval_stories.py            # the shipped model
+    .venv/bin/python bench/eval_stories.py --loo      # also leave-one-corpus-out
+    .venv/bin/python bench/eval_stories.py --shuffle 7  # articles in another order
+
+Rows: ECB+ and NeuS dev (B-cubed), SemEval dev overall, same-language and cross-language
+(pair P/R/F1 of ``score_pairs.py``), and the seed pair (together, and alone). newsflow's
+stories come from the same path as ``newsflow cluster`` (``DedupState``); the baseline is
+TF-IDF cosine + single link at its own best threshold for each row, computed in the same
+run. ``--loo`` refits the model on two corpora (same selection rule as
+``fit_story_model.py``) and reports the third: these are the generalisation figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from newsflow.dedup import DedupOptions
+from story_corpora import Corpus, all_corpora
+from storyfit import (
+    Scores,
+    evaluate,
+    prepare_corpus,
+    select_model,
+    stories_through_dedup,
+    tfidf_baseline,
+)
+
+ROWS = (
+    ("ECB+ (B-cubed)", "ecbplus", None),
+    ("NeuS dev (B-cubed)", "neus_dev", None),
+    ("SemEval dev, all pairs", "semeval_dev", None),
+    ("SemEval dev, same language", "semeval_dev", "same"),
+    ("SemEval dev, cross language", "semeval_dev", "cross"),
+)
+
+
+def seed_pair(stories: dict[str, str]) -> str:
+    seeds = sorted(i for i in stories if i.startswith("seed:"))
+    together = len({stories[i] for i in seeds}) == 1
+    alone = together and sorted(i for i, s in stories.items() if s == stories[seeds[0]]) == seeds
+    return f"together={'yes' if together else 'NO'} alone={'yes' if alone else 'NO'}"
+
+
+def shuffled(corpus: Corpus, seed: int | None) -> Corpus:
+    if seed is None:
+        return corpus
+    articles = list(corpus.articles)
+    random.Random(seed).shuffle(articles)
+    return replace(corpus, articles=tuple(articles))
+
+
+def leave_one_out(
+    corpora: list[Corpus], options: DedupOptions
+) -> dict[str, tuple[Scores, dict[str, object]]]:
+    """Each corpus scored by a model fitted and selected on the other two."""
+    baselines = {c.name: tfidf_baseline(c, "same" if c.pairs else None).scores.f1 for c in corpora}
+    prepared = {c.name: prepare_corpus(c, options) for c in corpora}
+    out = {}
+    for held in corpora:
+        training = [prepared[c.name] for c in corpora if c.name != held.name]
+        model, record = select_model(
+            training, {p.corpus.name: baselines[p.corpus.name] for p in training}, options
+        )
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+            json.dump(model.to_dict(), fh)
+        held_options = DedupOptions(model_path=fh.name)
+        stories = stories_through_dedup(held, held_options)
+        Path(fh.name).unlink()
+        out[held.name] = (evaluate(held, stories, "same" if held.pairs else None), record)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--loo", action="store_true", help="also fit on two corpora and score the third")
+    parser.add_argument("--shuffle", type=int, metavar="SEED", help="feed each corpus in a shuffled order")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    started = time.monotonic()
+    options = DedupOptions()
+    corpora = {c.name: shuffled(c, args.shuffle) for c in all_corpora()}
+    stories = {name: stories_through_dedup(c, options) for name, c in corpora.items()}
+    table = Table(title="Stories on the dev corpora (shipped model)")
+    for column in ("corpus", "newsflow P", "R", "F1", "TF-IDF P", "R", "F1", "(thr)", "ΔF1"):
+        table.add_column(column, justify="left" if column == "corpus" else "right")
+    figures: dict[str, object] = {}
+    base_of: dict[str, float] = {}  # the row each corpus is selected and judged on
+    for label, name, languages in ROWS:
+        ours = evaluate(corpora[name], stories[name], languages)
+        base = tfidf_baseline(corpora[name], languages)
+        figures[label] = {"newsflow": asdict(ours), "tfidf": asdict(base.scores), "threshold": base.threshold}
+        if languages == ("same" if corpora[name].pairs else None):
+            base_of[name] = base.scores.f1
+        table.add_row(
+            label,
+            *(f"{v:.3f}" for v in (ours.precision, ours.recall, ours.f1)),
+            *(f"{v:.3f}" for v in (base.scores.precision, base.scores.recall, base.scores.f1)),
+            f"{base.threshold:.3f}",
+            f"{ours.f1 - base.scores.f1:+.3f}",
+        )
+    seeds = seed_pair(stories["ecbplus"])
+    figures["seed pair"] = seeds
+    table.add_row("seed pair (with ECB+)", seeds, "", "", "", "", "", "", "")
+    console = Console(width=150)
+    console.print(table)
+    if args.loo:
+        loo = leave_one_out(list(corpora.values()), options)
+        loo_table = Table(title="Leave one corpus out: fitted and selected on the other two")
+        for column in ("held out", "P", "R", "F1", "TF-IDF F1", "ΔF1", "chosen on the others"):
+            loo_table.add_column(column)
+        for name, (scores, record) in loo.items():
+            base_f1 = base_of[name]
+            figures[f"loo {name}"] = {"newsflow": asdict(scores), "tfidf_f1": base_f1, "selection": record}
+            loo_table.add_row(
+                name,
+                *(f"{v:.3f}" for v in (scores.precision, scores.recall, scores.f1)),
+                f"{base_f1:.3f}",
+                f"{scores.f1 - base_f1:+.3f}",
+                f"C={record.get('C')} link={record.get('link_threshold')}",
+            )
+        console.print(loo_table)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    console.print(f"[dim]{time.monotonic() - started:.0f} s[/dim]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
