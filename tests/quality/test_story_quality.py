@@ -34,9 +34,8 @@ def corpora(shared_dir: Path) -> dict[str, Any]:
 def runs(corpora: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, str]]:
     """Stories of every corpus, in file order and shuffled (seed 7)."""
     from eval_stories import shuffled
-    from storyfit import stories_through_dedup
-
     from newsflow.dedup import DedupOptions
+    from storyfit import stories_through_dedup
 
     options = DedupOptions()
     return {
