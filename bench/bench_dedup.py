@@ -6,7 +6,7 @@ Without ``--es`` it measures the offline path (``newsflow cluster``): the defaul
 articles (about 2 minutes on one busy core); ``--sizes 10000,100000`` adds the 100k run.
 With ``--es`` it measures the pipeline's path: each batch loads its neighbourhood from a real
 Elasticsearch index (the local node is started if NEWSFLOW_ES_URL is unset), is clustered with
-it, indexed, and reconciled, exactly as ``pipeline.index_with_stories`` does. Only the dedup
+it, indexed, and reconciled, exactly as ``StoryIndex.add`` does on ``ElasticStories``. Only the dedup
 steps are timed (neighbourhood look-up, clustering, story rewrites, the reconcile pass);
 the bulk indexing of the articles themselves is reported separately. The first pass and
 the reconcile are shown apart, with how many reconciles ran in full: batches that follow
@@ -222,14 +222,16 @@ def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
     time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
 
 
-def run_es(
+def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one loop
     size: int, batch: int, checkpoints: set[int], *, spaced: bool, clock: ExtractionClock | None = None
 ) -> tuple[float, float, list[EsRow], dict[str, str]]:
     """Returns (dedup seconds, indexing seconds, rows of (held, first-pass ms/article,
     reconcile ms/article, full reconciles, neighbourhood per batch), each article's story)."""
-    from newsflow import local_es, pipeline
+    from newsflow import local_es
+    from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
+    from newsflow.index.stories import rewrite_stories
     from newsflow.index.story_merges import record_merges
 
     if not os.environ.get("NEWSFLOW_ES_URL"):
@@ -240,6 +242,8 @@ def run_es(
     names = IndexNames.with_prefix(prefix)
     setup_indices(client, names)
     options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
+    backend = ElasticStories(client, names)
+    dedup_options = DedupOptions()
     rows: list[EsRow] = []
     dedup_s = index_s = first_s = second_s = 0.0
     held = window_n = window_held = full = 0
@@ -250,15 +254,15 @@ def run_es(
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
             if spaced and start:
-                _wait_out_margin(pipeline._VISIBILITY_MARGIN_S + 1, clock)
+                _wait_out_margin(VISIBILITY_MARGIN_S + 1, clock)
             t0 = time.perf_counter()
-            stories = pipeline.assign_stories(client, chunk, index=names.articles)
-            pipeline._rewrite_story_fields(client, names.articles, stories.changed_held)
+            stories = backend.decide(chunk, dedup_options)
+            rewrite_stories(client, names.articles, stories.changed_held)
             t1 = time.perf_counter()
-            docs = pipeline._docs(chunk, stories)
+            docs = story_documents(chunk, stories)
             index_articles(client, docs, names=names, options=options, run_id="bench")
             t2 = time.perf_counter()
-            _, again = pipeline.reconcile_stories(client, chunk, index=names.articles, first=stories)
+            again, _ = backend.reconcile(chunk, dedup_options, first=stories)
             record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
             t3 = time.perf_counter()
             full += bool(again.assignments)

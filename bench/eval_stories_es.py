@@ -5,7 +5,7 @@
 The quality gate in tests/quality measures the offline path (``newsflow cluster``). The
 pipeline decides with the same pair model but sees only what the index hands it: each
 article's best candidates, their stories and stored edges, statistics from a sample. This
-script feeds the articles in shuffled batches through ``pipeline.index_with_stories`` on a
+script feeds the articles in shuffled batches through ``StoryIndex`` (Elasticsearch) on a
 real node (the local one is started if NEWSFLOW_ES_URL is unset), reads the story ids back,
 and scores them with ../shared/eval/score_clustering.py. It reads ../shared and writes
 nothing into the repository.
@@ -63,7 +63,9 @@ def main() -> int:
         print(f"../shared not found at {SHARED}; this evaluation needs its ECB+ file", file=sys.stderr)
         return 2
 
-    from newsflow import local_es, pipeline
+    from newsflow import local_es
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.story_index import StoryIndex
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, setup_indices
 
@@ -76,11 +78,12 @@ def main() -> int:
     prefix = f"eval-stories-{uuid.uuid4().hex[:8]}"
     names = IndexNames.with_prefix(prefix)
     setup_indices(client, names)
+    story_index = StoryIndex(ElasticStories(client, names))
     started = time.perf_counter()
     try:
         for start in range(0, len(articles), args.batch):
             chunk = articles[start : start + args.batch]
-            pipeline.index_with_stories(client, chunk, names=names, run_id=f"eval-{start}")
+            story_index.add(chunk, run_id=f"eval-{start}")
         client.indices.refresh(index=names.articles)
         hits = client.search(
             index=names.articles, size=10_000, source_includes=["story_id"], query={"match_all": {}}

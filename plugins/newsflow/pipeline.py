@@ -18,7 +18,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from newsflow.archive import ArchivedResponse
     from newsflow.feeds import FeedEntry, FeedRegistry
-    from newsflow.records import Article, StoryAssignment
+    from newsflow.records import Article
 
 log = logging.getLogger(__name__)
 
@@ -417,197 +417,6 @@ def extract_from_archive(
     return list(articles.values())
 
 
-_VISIBILITY_MARGIN_S = 10.0
-_MAX_RESCORED = 500  # a racing batch's linked articles scored again in a reconcile
-_STORY_LOOKUP_CHUNK = 5000  # ids per search (within the index's default result window)
-
-
-@dataclass(frozen=True, slots=True)
-class StoryResult:
-    """Story fields for a batch, the stored dedup signals, held articles whose story changed,
-    and the stories that merged (or were renamed) because of this batch."""
-
-    assignments: dict[str, StoryAssignment]
-    signals: dict[str, Any]  # article id -> ArticleSignals
-    changed_held: tuple[StoryAssignment, ...]
-    held: int
-    merges: tuple[Any, ...] = ()  # MergeEvent
-    story_sizes: dict[str, int] = field(default_factory=dict)
-    edges: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # article id -> its Edges, stored with it
-    held_stories: dict[str, str] = field(default_factory=dict)  # held article id -> story id after this pass
-    loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
-
-
-def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
-    return b is not None and (a.story_id, a.relation, a.duplicate_of) == (
-        b.story_id,
-        b.relation,
-        b.duplicate_of,
-    )
-
-
-_SIGNAL_CHUNK = 200  # batch articles whose signals are computed (and searched) together
-
-
-def assign_stories(
-    client: Elasticsearch | None,
-    articles: Sequence[Article],
-    *,
-    index: str | None = None,
-    signals: Mapping[str, Any] | None = None,
-    rescore: Sequence[str] = (),
-) -> StoryResult:
-    """Cluster ``articles`` against their neighbourhood in the index (given a client).
-
-    Only the batch is scored: held articles come with the edges found when they
-    arrived, so their stories keep their structure and the cost of a batch does
-    not grow with the stories it touches. Each batch article is compared with its
-    best candidates, as the offline path does, and every linked group it touches
-    is re-partitioned; a story id is its representative's, so two workers that
-    see the same articles reach the same stories (``reconcile_stories`` makes sure
-    they do see them). Held articles named in ``rescore`` are scored again as if
-    they arrived after the batch (a racing batch's articles, see ``reconcile_stories``).
-    """
-    from newsflow.dedup.collector import collector_paused
-
-    # One pause for the whole pass, lifted only once its working set (the neighbourhood, the
-    # candidate index, the scores) is freed: the collection that follows then sees only the
-    # result, where pausing stage by stage paid for walking the whole working set each time.
-    with collector_paused():
-        return _assign_stories(client, articles, index=index, signals=signals, rescore=rescore)
-
-
-def _assign_stories(
-    client: Elasticsearch | None,
-    articles: Sequence[Article],
-    *,
-    index: str | None,
-    signals: Mapping[str, Any] | None,
-    rescore: Sequence[str],
-) -> StoryResult:
-    from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource, compute_signals
-    from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
-    from newsflow.index import IndexNames
-
-    if not articles:
-        return StoryResult({}, {}, (), 0)
-    options = DedupOptions()
-    given = dict(signals) if signals is not None else None
-    computed: dict[str, Any] = {}
-
-    def signal_chunks() -> Iterator[list[Any]]:
-        # Lazily, so each chunk's candidates are searched while the next is computed.
-        if given is not None:
-            ready = list(given.values())
-            for start in range(0, len(ready), _SIGNAL_CHUNK):
-                computed.update((s.id, s) for s in ready[start : start + _SIGNAL_CHUNK])
-                yield ready[start : start + _SIGNAL_CHUNK]
-            return
-        for start in range(0, len(articles), _SIGNAL_CHUNK):
-            chunk = [
-                compute_signals(
-                    a.id,
-                    a.text,
-                    options,
-                    title=a.title,
-                    canonical_url=a.canonical_url,
-                    published=a.published,
-                    source=a.source,
-                    language=a.language,
-                )
-                for a in articles[start : start + _SIGNAL_CHUNK]
-            ]
-            computed.update((s.id, s) for s in chunk)
-            yield chunk
-
-    batch_ids = list(given) if given is not None else [a.id for a in articles]
-    held = Neighbourhood(signals=(), assignments={})
-    # Not a pipeline decision: the moment after which another worker's writes may have been
-    # invisible to this pass (the margin covers the refresh interval and clock skew).
-    loaded_after = (datetime.now(UTC) - timedelta(seconds=_VISIBILITY_MARGIN_S)).isoformat()
-    if client is not None:
-        alias = index or IndexNames.from_env().articles
-        held = load_neighbourhood(
-            client, alias, signal_chunks(), options, batch_ids=list(dict.fromkeys(batch_ids)), also=rescore
-        )
-    else:
-        for _ in signal_chunks():
-            pass
-    signals = computed
-    again = set(rescore) - set(signals)
-    held_signals = [h for h in held.signals if h.id not in signals]
-    held_ids = {h.id for h in held_signals}
-    scored_again = [h for h in held_signals if h.id in again]
-    held_signals = [h for h in held_signals if h.id not in again]
-    source = InMemoryCandidateSource(
-        only_keys=frozenset(k for s in [*signals.values(), *scored_again] for k in s.query_keys())
-    )
-    # Term statistics from a sample of the index plus the batch (see dedup.neighbourhood).
-    for doc_id, keys in held.background:
-        source.count_keys(doc_id, keys)
-    source.count([*signals.values(), *scored_again])
-    owned: dict[str, list[Any]] = {}
-    for edge in held.edges:
-        if edge.a in held_ids and edge.b in held_ids:
-            owned.setdefault(edge.a, []).append(edge)
-    for h in held_signals:
-        source.put(h, owned.get(h.id, []))
-    # The stored assignments are what the partition is compared with, so the state reports
-    # the merges and renames this batch causes (and none when the batch is a rerun).
-    source.put_assignments(list(held.assignments.values()))
-    state = DedupState(options, source)
-    outcome = state.add([*signals.values(), *scored_again])
-    result = state.assignments([*signals, *held_ids])
-    changed = tuple(
-        a
-        for a in outcome.assignments
-        if a.id in held_ids and not _same_story_fields(a, held.assignments.get(a.id))
-    )
-    batch = {i: result[i] for i in signals if i in result}
-    sizes: dict[str, int] = {}
-    for assignment in result.values():
-        sizes[assignment.story_id] = sizes.get(assignment.story_id, 0) + 1
-    edges = {i: tuple(source.edges_of([i])) for i in [*signals, *(h.id for h in scored_again)]}
-    # As this pass leaves them (it rewrites the held articles whose story changed).
-    held_stories = {i: result[i].story_id for i in held_ids if i in result}
-    return StoryResult(
-        assignments=batch,
-        signals=signals,
-        changed_held=changed,
-        held=len(held_signals),
-        merges=outcome.merges,
-        story_sizes=sizes,
-        edges=edges,
-        held_stories=held_stories,
-        loaded_after=loaded_after,
-    )
-
-
-def _rewrite_story_fields(client: Elasticsearch, index: str, changed: Sequence[StoryAssignment]) -> int:
-    """Held articles whose story changed (a merge, a new representative) get their new fields."""
-    from elasticsearch.helpers import bulk
-
-    actions = [
-        {
-            "_op_type": "update",
-            "_index": index,
-            "_id": a.id,
-            "doc": {
-                "story_id": a.story_id,
-                "relation": a.relation,
-                "duplicate_of": a.duplicate_of,
-                "score": a.score,
-                "why": list(a.why),
-            },
-        }
-        for a in changed
-    ]
-    if not actions:
-        return 0
-    done, _errors = bulk(client, actions, raise_on_error=False, max_retries=3)
-    return int(done)
-
-
 def _marker_path(path: str) -> str:
     return path.removesuffix(".warc.gz").removesuffix(".failed.jsonl") + ".processed.json"
 
@@ -632,189 +441,6 @@ def _mark_processed(paths: Iterable[str], version: str, run_id: str) -> None:
         Storage(path.rsplit("/", 1)[0]).write_bytes(_marker_path(path), payload)
 
 
-def _docs(articles: Sequence[Article], stories: StoryResult) -> list[Any]:
-    from newsflow.dedup.neighbourhood import edges_to_stored
-    from newsflow.index import ArticleDoc
-
-    docs = []
-    for article in articles:
-        sig = stories.signals.get(article.id)
-        stored = None
-        if sig is not None:
-            stored = {
-                **sig.to_dict(),
-                "edges": edges_to_stored(article.id, stories.edges.get(article.id, ())),
-            }
-        docs.append(
-            ArticleDoc(
-                article=article,
-                story=stories.assignments.get(article.id),
-                dedup_keys=tuple(sig.query_keys()) if sig is not None else (),
-                dedup_signals=stored,
-            )
-        )
-    return docs
-
-
-def _changes_since(client: Elasticsearch, index: str, first: StoryResult) -> tuple[list[str], bool]:
-    """What a second pass would see that the first did not.
-
-    Returns the articles linked to the batch (by a key, or by joining one of its stories)
-    that someone else indexed after the first pass loaded, and whether one of the held
-    articles it loaded has since moved to another story.
-    """
-    known = [*first.signals, *first.held_stories]
-    indexed_since = {"range": {"indexed_at": {"gte": first.loaded_after}}}
-    unknown = {"ids": {"values": known}}
-    recent: list[str] = []
-    # Mostly nobody else indexed anything meanwhile: a cheap count says so before the linkage
-    # query, which looks up every key of the batch, is asked.
-    if client.count(index=index, query={"bool": {"filter": [indexed_since], "must_not": [unknown]}})["count"]:
-        keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
-        stories = sorted({a.story_id for a in first.assignments.values()} | set(first.held_stories.values()))
-        response = client.search(
-            index=index,
-            query={
-                "bool": {
-                    "filter": [indexed_since],
-                    "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
-                    "minimum_should_match": 1,
-                    "must_not": [unknown],
-                }
-            },
-            size=_MAX_RESCORED,
-            source=False,
-        )
-        recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
-    if not first.held_stories:
-        return recent, False
-    return recent, _current_stories(client, index, list(first.held_stories)) != first.held_stories
-
-
-def _current_stories(client: Elasticsearch, index: str, ids: Sequence[str]) -> dict[str, str | None]:
-    """Story id of each of ``ids`` that exists, from doc values: reading thousands of stored
-    sources (each with its article's text) for one field is most of what it would cost.
-    A search sees what the reconcile's refresh made visible, as every other look-up does."""
-    current: dict[str, str | None] = {}
-    for start in range(0, len(ids), _STORY_LOOKUP_CHUNK):
-        part = ids[start : start + _STORY_LOOKUP_CHUNK]
-        response = client.search(
-            index=index,
-            query={"ids": {"values": part}},
-            size=len(part),
-            source=False,
-            stored_fields="_none_",
-            docvalue_fields=[{"field": "id"}, {"field": "story_id"}],
-            track_total_hits=False,
-        )
-        for hit in response["hits"]["hits"]:
-            fields = hit.get("fields") or {}
-            doc_id = (fields.get("id") or [hit.get("_id")])[0]
-            if doc_id is not None:  # else it reads as moved, and the second pass runs: safe
-                current[doc_id] = (fields.get("story_id") or [None])[0]
-    return current
-
-
-def reconcile_stories(
-    client: Elasticsearch,
-    articles: Sequence[Article],
-    *,
-    index: str,
-    first: StoryResult | None = None,
-) -> tuple[int, StoryResult]:
-    """Cluster the batch again now that it is indexed, and rewrite whatever moved.
-
-    A batch processed at the same time as ours could not see ours, nor we it.
-    Whichever of the two reconciles last sees both (each reconciles only after
-    its own batch is indexed and refreshed), and story ids derive from the
-    representative, so both end in the same stories. Given the first pass, the
-    second runs only if something it saw has changed (the common case, no race,
-    costs one search and one ``mget``). Returns how many articles were
-    rewritten, and the second pass's result.
-    """
-    client.indices.refresh(index=index)
-    recent: list[str] = []
-    if first is not None:
-        recent, moved_held = _changes_since(client, index, first)
-        if not recent and not moved_held:
-            return 0, StoryResult({}, {}, (), 0)
-    # The other batch's linked articles are scored again too: had they arrived after ours,
-    # they would have been compared with ours, whichever of the two ranks the other higher.
-    again = assign_stories(
-        client, articles, index=index, signals=first.signals if first else None, rescore=recent
-    )
-    stored = client.mget(index=index, ids=list(again.assignments), source_includes=["story_id", "relation"])
-    current = {d["_id"]: d.get("_source", {}) for d in stored["docs"] if d.get("found")}
-    moved = [
-        a
-        for a in again.assignments.values()
-        if (current.get(a.id, {}).get("story_id"), current.get(a.id, {}).get("relation"))
-        != (a.story_id, a.relation)
-    ]
-    rewritten = _rewrite_story_fields(client, index, [*moved, *again.changed_held])
-    _store_edges(client, index, again)
-    return rewritten, again
-
-
-def _store_edges(client: Elasticsearch, index: str, stories: StoryResult) -> None:
-    """Keep the edges the second pass found (a racing batch's articles) with each article."""
-    from elasticsearch.helpers import bulk
-
-    from newsflow.dedup.neighbourhood import edges_to_stored
-
-    actions = [
-        {
-            "_op_type": "update",
-            "_index": index,
-            "_id": article_id,
-            "doc": {"dedup_signals": {"edges": edges_to_stored(article_id, edges)}},
-        }
-        for article_id, edges in stories.edges.items()
-        if edges
-    ]
-    if actions:
-        done, _ = bulk(client, actions, raise_on_error=False, max_retries=3)
-        if int(done) < len(actions):
-            # Not fatal: the articles keep their earlier edges and the next batch that
-            # touches their story scores them again.
-            log.warning(
-                "dedup: %s articles kept their earlier edges (update failed)", len(actions) - int(done)
-            )
-
-
-def index_with_stories(
-    client: Elasticsearch,
-    articles: Sequence[Article],
-    *,
-    names: Any,
-    run_id: str,
-    tally: _Tally | None = None,
-) -> Any:
-    """Stories -> index -> reconcile -> record merges; returns the indexing report."""
-    from newsflow.index import index_articles
-    from newsflow.index.story_merges import record_merges, require_merges_alias
-
-    tally = tally or _Tally()
-    require_merges_alias(client, names)
-    stories = assign_stories(client, articles, index=names.articles)
-    for assignment in stories.assignments.values():
-        tally.add(f"relation:{assignment.relation}")
-    tally.add("stories:held_compared", stories.held)
-    tally.add("stories:held_rewritten", _rewrite_story_fields(client, names.articles, stories.changed_held))
-    report = index_articles(client, _docs(articles, stories), names=names, run_id=run_id.replace("/", "_"))
-    merges = {(m.story_id, m.merged): m for m in stories.merges}
-    sizes = dict(stories.story_sizes)
-    if articles:
-        rewritten, again = reconcile_stories(client, articles, index=names.articles, first=stories)
-        tally.add("stories:reconciled", rewritten)
-        merges.update({(m.story_id, m.merged): m for m in again.merges})
-        sizes.update(again.story_sizes)
-    tally.add(
-        "stories:merged", record_merges(client, merges.values(), run_id=run_id, members=sizes, names=names)
-    )
-    return report
-
-
 def process_batch(
     options: PipelineOptions,
     files: Sequence[str],
@@ -828,6 +454,8 @@ def process_batch(
     Files already processed by the current extractor are skipped unless
     ``reprocess``; a newer extractor version reprocesses them by itself.
     """
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.story_index import StoryIndex
     from newsflow.extract import extractor_version
     from newsflow.index import IndexNames
 
@@ -840,10 +468,12 @@ def process_batch(
     if not todo:
         return {"files": list(files), "counts": dict(tally.counts)}
     articles = extract_from_archive(options, todo, tally)
-    names = IndexNames.from_env()
-    report = index_with_stories(client, articles, names=names, run_id=run_id, tally=tally)
+    stories = StoryIndex(ElasticStories(client, IndexNames.from_env())).add(articles, run_id=run_id)
     counts: dict[str, Any] = dict(tally.counts)
-    counts.update({f"index_{k}": v for k, v in report.to_dict().items() if isinstance(v, int)})
+    for key, n in stories.counts.items():
+        counts[key] = counts.get(key, 0) + n
+    if stories.index is not None:
+        counts.update({f"index_{k}": v for k, v in stories.index.to_dict().items() if isinstance(v, int)})
     counts["seconds"] = round(time.monotonic() - started, 3)
     _mark_processed(todo, version, run_id)
     return {"files": list(files), "counts": counts}

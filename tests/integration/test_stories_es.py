@@ -10,6 +10,15 @@ from tests.conftest import shared_path
 
 pytestmark = pytest.mark.integration
 
+
+def _options() -> Any:
+    from newsflow.dedup import DedupOptions
+
+    return DedupOptions()
+
+
+OPTIONS = _options()  # the shipped defaults, as the pipeline uses them
+
 BAKHMUT = (
     "Ukrainian forces said on Wednesday they had repelled a Russian assault on the eastern town of "
     "Bakhmut in the Donetsk region, after a night of shelling that damaged a school and two apartment "
@@ -61,6 +70,20 @@ def names(es_client: Any, es_prefix: str) -> Any:
     return names
 
 
+@pytest.fixture
+def stories(es_client: Any, names: Any) -> Any:
+    from newsflow.dedup.es_stories import ElasticStories
+
+    return ElasticStories(es_client, names)
+
+
+@pytest.fixture
+def index(stories: Any) -> Any:
+    from newsflow.dedup.story_index import StoryIndex
+
+    return StoryIndex(stories)
+
+
 def _stories(es_client: Any, alias: str) -> dict[str, str]:
     es_client.indices.refresh(index=alias)
     hits = es_client.search(index=alias, size=100, source_includes=["canonical_url", "story_id"])["hits"][
@@ -70,15 +93,13 @@ def _stories(es_client: Any, alias: str) -> dict[str, str]:
 
 
 def test_a_later_batch_joins_the_story_held_in_the_index(
-    es_client: Any, names: Any, seeds: list[Any]
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, index: Any
 ) -> None:
-    from newsflow import pipeline
-
     bakhmut = _article(
         "https://outlet-0.example/bakhmut", "Bakhmut", BAKHMUT, "2022-08-31T09:40:00Z", "outlet-0"
     )
-    pipeline.index_with_stories(es_client, [seeds[0], bakhmut], names=names, run_id="batch-1")
-    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="batch-2")
+    index.add([seeds[0], bakhmut], run_id="batch-1")
+    index.add([seeds[1]], run_id="batch-2")
     stories = _stories(es_client, names.articles)
     assert stories[seeds[0].canonical_url] == stories[seeds[1].canonical_url]
     assert stories[bakhmut.canonical_url] != stories[seeds[0].canonical_url]
@@ -87,25 +108,27 @@ def test_a_later_batch_joins_the_story_held_in_the_index(
     assert doc["dedup_keys"] and doc["dedup_signals"]
 
 
-def test_two_workers_racing_end_in_one_story(es_client: Any, names: Any, seeds: list[Any]) -> None:
+def test_two_workers_racing_end_in_one_story(
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, index: Any
+) -> None:
     """Both workers decide before either has indexed (the race), then each reconciles."""
-    from newsflow import pipeline
+    from newsflow.dedup.es_stories import story_documents
     from newsflow.index import index_articles
 
-    decided = [pipeline.assign_stories(es_client, [s], index=names.articles) for s in seeds]
+    decided = [stories.decide([s], OPTIONS) for s in seeds]
     assert decided[0].assignments[seeds[0].id].story_id != decided[1].assignments[seeds[1].id].story_id
-    for article, stories in zip(seeds, decided, strict=True):
-        index_articles(es_client, pipeline._docs([article], stories), names=names, run_id="race")
+    for article, first_pass in zip(seeds, decided, strict=True):
+        index_articles(es_client, story_documents([article], first_pass), names=names, run_id="race")
     # Given its first pass, a reconcile runs in full only when something it saw changed:
     # here each worker's candidates now include the other's article.
     for article, first in zip(seeds, decided, strict=True):
-        pipeline.reconcile_stories(es_client, [article], index=names.articles, first=first)
+        stories.reconcile([article], OPTIONS, first=first)
     stories = _stories(es_client, names.articles)
     assert len(set(stories.values())) == 1
     # Re-running either batch changes nothing, and records the merge the race needed, once.
     before = _stories(es_client, names.articles)
-    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="rerun")
-    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="rerun-2")
+    index.add([seeds[1]], run_id="rerun")
+    index.add([seeds[0]], run_id="rerun-2")
     assert _stories(es_client, names.articles) == before
     es_client.indices.refresh(index=names.articles)
     assert es_client.count(index=names.articles)["count"] == 2
@@ -113,21 +136,21 @@ def test_two_workers_racing_end_in_one_story(es_client: Any, names: Any, seeds: 
 
 
 def test_a_reconcile_runs_again_only_when_a_held_article_moved(
-    es_client: Any, names: Any, seeds: list[Any]
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, index: Any
 ) -> None:
-    from newsflow import pipeline
+    from newsflow.dedup.es_stories import story_documents
     from newsflow.index import index_articles
 
-    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="batch-1")
-    first = pipeline.assign_stories(es_client, [seeds[1]], index=names.articles)
+    index.add([seeds[0]], run_id="batch-1")
+    first = stories.decide([seeds[1]], OPTIONS)
     assert seeds[0].id in first.held_stories
-    index_articles(es_client, pipeline._docs([seeds[1]], first), names=names, run_id="batch-2")
-    rewritten, again = pipeline.reconcile_stories(es_client, [seeds[1]], index=names.articles, first=first)
-    assert (rewritten, again.assignments) == (0, {})  # nothing it saw has changed
+    index_articles(es_client, story_documents([seeds[1]], first), names=names, run_id="batch-2")
+    again, writes = stories.reconcile([seeds[1]], OPTIONS, first=first)
+    assert (writes.updated, again.assignments) == (0, {})  # nothing it saw has changed
     # Another worker moves the held report elsewhere after this batch's first pass.
     es_client.update(index=names.articles, id=seeds[0].id, doc={"story_id": "s-elsewhere"}, refresh=True)
-    rewritten, again = pipeline.reconcile_stories(es_client, [seeds[1]], index=names.articles, first=first)
-    assert seeds[1].id in again.assignments and rewritten >= 1
+    again, writes = stories.reconcile([seeds[1]], OPTIONS, first=first)
+    assert seeds[1].id in again.assignments and writes.updated >= 1 and writes.failed == 0
     stories = _stories(es_client, names.articles)
     assert stories[seeds[0].canonical_url] == stories[seeds[1].canonical_url] != "s-elsewhere"
 
@@ -139,20 +162,20 @@ def _merges(es_client: Any, names: Any) -> list[dict[str, Any]]:
 
 
 def test_a_race_between_workers_is_recorded_as_one_merge(
-    es_client: Any, names: Any, seeds: list[Any]
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, index: Any
 ) -> None:
     """Two workers each started a story for one seed; the next run over either links them."""
-    from newsflow import pipeline
+    from newsflow.dedup.es_stories import story_documents
     from newsflow.index import index_articles
 
-    decided = [pipeline.assign_stories(es_client, [s], index=names.articles) for s in seeds]
+    decided = [stories.decide([s], OPTIONS) for s in seeds]
     early = decided[0].assignments[seeds[0].id].story_id
     late = decided[1].assignments[seeds[1].id].story_id
-    for article, stories in zip(seeds, decided, strict=True):
-        index_articles(es_client, pipeline._docs([article], stories), names=names, run_id="race")
+    for article, first_pass in zip(seeds, decided, strict=True):
+        index_articles(es_client, story_documents([article], first_pass), names=names, run_id="race")
     assert set(_stories(es_client, names.articles).values()) == {early, late}
-    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="worker-2-retry")
-    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="worker-2-retry-again")
+    index.add([seeds[1]], run_id="worker-2-retry")
+    index.add([seeds[1]], run_id="worker-2-retry-again")
     assert set(_stories(es_client, names.articles).values()) == {early}
     merges = _merges(es_client, names)
     assert [(m["kind"], m["story_id"], sorted(m["merged"]), m["members"]) for m in merges] == [
@@ -161,18 +184,17 @@ def test_a_race_between_workers_is_recorded_as_one_merge(
     assert merges[0]["run_id"] == "worker-2-retry"
 
 
-def test_an_earlier_report_renames_the_story_and_the_history_finds_it(
-    es_client: Any, names: Any, seeds: list[Any], capsys: Any, monkeypatch: Any
+def test_an_earlier_report_renames_the_story_and_the_history_finds_it(  # noqa: PLR0917 - fixtures
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, index: Any, capsys: Any, monkeypatch: Any
 ) -> None:
     """The representative is the earliest report, so an earlier late-comer renames the story."""
     import json
 
-    from newsflow import pipeline
     from newsflow.cli import main
 
-    pipeline.index_with_stories(es_client, [seeds[1]], names=names, run_id="late-report-first")
+    index.add([seeds[1]], run_id="late-report-first")
     old = _stories(es_client, names.articles)[seeds[1].canonical_url]
-    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="earlier-report")
+    index.add([seeds[0]], run_id="earlier-report")
     new = _stories(es_client, names.articles)[seeds[0].canonical_url]
     assert old != new
     assert set(_stories(es_client, names.articles).values()) == {new}
@@ -182,7 +204,7 @@ def test_an_earlier_report_renames_the_story_and_the_history_finds_it(
     ]
     assert merges[0]["run_id"] == "earlier-report"
     # Re-running the batch records nothing new.
-    pipeline.index_with_stories(es_client, [seeds[0]], names=names, run_id="earlier-report-again")
+    index.add([seeds[0]], run_id="earlier-report-again")
     assert len(_merges(es_client, names)) == 1
 
     monkeypatch.setenv("NEWSFLOW_MERGES_ALIAS", names.merges)

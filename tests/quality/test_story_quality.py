@@ -76,3 +76,75 @@ def test_shuffled_batch_gives_the_same_ecbplus_partition(
 ) -> None:
     # Story ids too: they derive from the representative, whatever the order of arrival.
     assert runs[("ecbplus", 7)] == runs[("ecbplus", None)]
+
+
+ES_BATCH = 200  # articles per pipeline batch
+# The pipeline's path weighs terms by a sample of the index and sees each article's best
+# candidates with their stories, so it measures a little below the offline path.
+ES_FLOORS = {
+    "ecbplus": (0.90, 0.96),
+    "neus_dev": (0.65, 0.87),
+    "semeval_dev": (0.71, 0.80),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_the_elasticsearch_path_meets_the_same_floors(
+    name: str, corpora: dict[str, Any], es_client: Any, es_prefix: str
+) -> None:
+    """The pipeline sees only what the index hands it (candidates, their stories, stored edges)."""
+    import hashlib
+    import random
+
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.story_index import StoryIndex
+    from newsflow.index import IndexNames, setup_indices
+    from newsflow.records import Article
+    from storyfit import evaluate
+
+    corpus = corpora[name]
+    names = IndexNames.with_prefix(es_prefix)
+    setup_indices(es_client, names)
+    original: dict[str, str] = {}
+    articles = []
+    for item in corpus.articles:
+        url = f"https://eval.invalid/{item.id}"
+        article = Article(
+            url=url,
+            canonical_url=url,
+            title=item.title,
+            text=item.text,
+            language=item.language,
+            content_hash=hashlib.sha256(item.text.encode()).hexdigest()[:32],
+        )
+        original[article.id] = item.id
+        articles.append(article)
+    random.Random(3).shuffle(articles)
+    index = StoryIndex(ElasticStories(es_client, names))
+    failed = 0
+    for start in range(0, len(articles), ES_BATCH):
+        report = index.add(articles[start : start + ES_BATCH], run_id=f"quality-{start}")
+        failed += sum(n for key, n in report.counts.items() if "_failed:" in key)
+        assert report.index is not None and report.index.failed == 0
+    assert failed == 0
+    es_client.indices.refresh(index=names.articles)
+    stories: dict[str, str] = {}
+    for hit in _scan(es_client, names.articles):
+        stories[original[hit["_id"]]] = hit["_source"]["story_id"]
+    assert len(stories) == len(articles)
+    scores = evaluate(corpus, stories, "same" if corpus.pairs else None)
+    f1_floor, precision_floor = ES_FLOORS[name]
+    print(f"{name} through Elasticsearch: P {scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}")
+    assert scores.precision >= precision_floor
+    assert scores.f1 >= f1_floor
+    if name == "ecbplus":
+        seeds = sorted(i for i in stories if i.startswith("seed:"))
+        assert len({stories[i] for i in seeds}) == 1
+        assert sorted(i for i, s in stories.items() if s == stories[seeds[0]]) == seeds
+
+
+def _scan(client: Any, index: str) -> list[dict[str, Any]]:
+    from elasticsearch.helpers import scan
+
+    return list(scan(client, index=index, _source_includes=["story_id"], query={"query": {"match_all": {}}}))

@@ -54,7 +54,7 @@ def _handle(args: argparse.Namespace) -> int:
     report = ReadReport()
     articles = read_articles(args.input, report)
     result = cluster_articles(articles, options, report)
-    by_id = {a.id: a for a in result.assignments}
+    by_id = result.assignments
     try:
         with args.out.open("w", encoding="utf-8") as out:
             for article in articles:
@@ -66,8 +66,8 @@ def _handle(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"{args.out}: cannot be written ({exc}); check the folder exists") from exc
     console = Console(stderr=True)
-    relations = Counter(a.relation for a in result.assignments)
-    stories = len({a.story_id for a in result.assignments})
+    relations = Counter(a.relation for a in result.assignments.values())
+    stories = len({a.story_id for a in result.assignments.values()})
     console.print(
         f"read {report.read} lines, clustered {len(articles)} articles into {stories} stories: "
         + ", ".join(f"{k} {v}" for k, v in sorted(relations.items())),

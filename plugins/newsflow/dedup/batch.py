@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import ArticleSignals, compute_signals, parse_published
-from newsflow.dedup.state import DedupResult, DedupState
+from newsflow.dedup.signals import ArticleSignals, parse_published
+from newsflow.dedup.story_index import StoryIndex, StoryReport, signals_of
 from newsflow.errors import InputError
 from newsflow.urls import canonicalize_url
 
@@ -40,6 +40,16 @@ class InputArticle:
     published: str | None = None
     source: str | None = None
     language: str | None = None  # a language tag; detected from the text when absent
+
+    @property
+    def canonical_url(self) -> str | None:
+        """``url`` in canonical form (as given when it cannot be canonicalised)."""
+        if not self.url:
+            return None
+        try:
+            return canonicalize_url(self.url)
+        except ValueError:
+            return self.url
 
 
 @dataclass(slots=True)
@@ -115,22 +125,7 @@ def read_articles(path: Path, report: ReadReport) -> list[InputArticle]:
 
 
 def to_signals(article: InputArticle, options: DedupOptions, report: ReadReport) -> ArticleSignals:
-    canonical = None
-    if article.url:
-        try:
-            canonical = canonicalize_url(article.url)
-        except ValueError:
-            canonical = article.url
-    signals = compute_signals(
-        article.id,
-        article.text,
-        options,
-        title=article.title,
-        canonical_url=canonical,
-        published=article.published,
-        source=article.source,
-        language=article.language,
-    )
+    signals = signals_of(article, options)
     if signals.truncated:
         report.counts["truncated"] += 1
         logger.warning(
@@ -140,11 +135,13 @@ def to_signals(article: InputArticle, options: DedupOptions, report: ReadReport)
 
 
 def cluster_articles(
-    articles: Iterable[InputArticle],
+    articles: Sequence[InputArticle],
     options: DedupOptions,
     report: ReadReport,
-    state: DedupState | None = None,
-) -> DedupResult:
+    stories: StoryIndex | None = None,
+) -> StoryReport:
     """One batch through the same path the pipeline uses (signals, candidates, decision)."""
-    state = state if state is not None else DedupState(options)
-    return state.add([to_signals(a, options, report) for a in articles])
+    stories = stories if stories is not None else StoryIndex.in_memory(options)
+    result = stories.add(articles)
+    report.counts["truncated"] += result.counts.get("stories:truncated", 0)
+    return result

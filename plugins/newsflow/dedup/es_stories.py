@@ -1,0 +1,306 @@
+"""The Elasticsearch backend of ``StoryIndex``: held articles live in the article index.
+
+Workers keep nothing between batches. A batch is decided against its neighbourhood
+(``neighbourhood.load_neighbourhood``: each article's best candidates with their whole
+stories and stored edges, plus a sample for term statistics), so only the batch is
+scored and a batch's cost does not grow with the stories it touches. Then, all through
+``index/``: held articles whose story moved are rewritten, the batch is indexed with its
+story fields and signals, the batch is reconciled with any batch that ran at the same
+time, and merges are recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from newsflow.dedup.candidates import InMemoryCandidateSource
+from newsflow.dedup.neighbourhood import Neighbourhood, edges_to_stored, load_neighbourhood
+from newsflow.dedup.options import DedupOptions
+from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.similarity import Edge
+from newsflow.dedup.state import DedupState
+from newsflow.dedup.story_index import StoryInput, StoryPass, StoryReport, relation_counts, signal_chunks
+from newsflow.errors import InputError
+from newsflow.index import ArticleDoc, IndexNames, index_articles
+from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
+from newsflow.index.story_merges import record_merges, require_merges_alias
+from newsflow.records import Article, StoryAssignment
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+VISIBILITY_MARGIN_S = 10.0  # refresh interval plus clock skew between workers
+_MAX_RESCORED = 500  # a racing batch's linked articles scored again in a reconcile
+_STORY_LOOKUP_CHUNK = 5000  # ids per search (within the index's default result window)
+
+
+def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
+    return b is not None and (a.story_id, a.relation, a.duplicate_of) == (
+        b.story_id,
+        b.relation,
+        b.duplicate_of,
+    )
+
+
+def _count_writes(counts: Counter[str], what: str, writes: StoryWrites) -> None:
+    counts[f"stories:{what}"] += writes.updated
+    for reason, n in writes.failed_by_reason.items():
+        counts[f"stories:{what}_failed:{reason}"] += n
+
+
+class ElasticStories:
+    """Story state in the article index (see the module docstring)."""
+
+    def __init__(self, client: Elasticsearch, names: IndexNames | None = None) -> None:
+        self.client = client
+        self.names = names or IndexNames.from_env()
+
+    # ------------------------------------------------------------------ one call per batch
+
+    def add(self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str) -> StoryReport:
+        """Stories -> rewrite held -> index -> reconcile -> record merges."""
+        batch = [_as_article(a) for a in articles]
+        counts: Counter[str] = Counter()
+        require_merges_alias(self.client, self.names)
+        first = self.decide(batch, options)
+        counts.update(relation_counts(list(first.assignments.values())))
+        counts["stories:held_compared"] += first.held
+        _count_writes(
+            counts, "held_rewritten", rewrite_stories(self.client, self.names.articles, first.changed_held)
+        )
+        report = index_articles(
+            self.client, story_documents(batch, first), names=self.names, run_id=run_id.replace("/", "_")
+        )
+        merges = {(m.story_id, m.merged): m for m in first.merges}
+        sizes = dict(first.story_sizes)
+        assignments = dict(first.assignments)
+        if batch:
+            again, writes = self.reconcile(batch, options, first=first)
+            _count_writes(counts, "reconciled", writes)
+            merges.update({(m.story_id, m.merged): m for m in again.merges})
+            sizes.update(again.story_sizes)
+            assignments.update(again.assignments)
+        counts["stories:merged"] += record_merges(
+            self.client, merges.values(), run_id=run_id, members=sizes, names=self.names
+        )
+        return StoryReport(
+            assignments=assignments, merges=tuple(merges.values()), counts=+counts, index=report
+        )
+
+    # ------------------------------------------------------------------ the two passes
+
+    def decide(
+        self, articles: Sequence[Article], options: DedupOptions, *, rescore: Sequence[str] = ()
+    ) -> StoryPass:
+        """Stories of ``articles`` against their neighbourhood in the index; nothing is written.
+
+        Held articles named in ``rescore`` are scored again as if they arrived after the
+        batch (a racing batch's articles, see ``reconcile``).
+        """
+        return self._decide(signal_chunks(articles, options), [a.id for a in articles], options, rescore)
+
+    def _decide(
+        self,
+        chunks: Iterable[list[ArticleSignals]],
+        batch_ids: list[str],
+        options: DedupOptions,
+        rescore: Sequence[str],
+    ) -> StoryPass:
+        if not batch_ids:
+            return StoryPass({}, {})
+        computed: dict[str, ArticleSignals] = {}
+
+        def remembered() -> Iterable[list[ArticleSignals]]:
+            for chunk in chunks:
+                computed.update((s.id, s) for s in chunk)
+                yield chunk
+
+        # Not a pipeline decision: the moment after which another worker's writes may have
+        # been invisible to this pass.
+        loaded_after = (datetime.now(UTC) - timedelta(seconds=VISIBILITY_MARGIN_S)).isoformat()
+        held = load_neighbourhood(
+            self.client,
+            self.names.articles,
+            remembered(),
+            options,
+            batch_ids=list(dict.fromkeys(batch_ids)),
+            also=rescore,
+        )
+        return _assign(computed, held, set(rescore), options, loaded_after)
+
+    def reconcile(
+        self, articles: Sequence[Article], options: DedupOptions, *, first: StoryPass | None = None
+    ) -> tuple[StoryPass, StoryWrites]:
+        """Decide the batch again now that it is indexed, and rewrite whatever moved.
+
+        A batch processed at the same time as ours could not see ours, nor we it. Whichever
+        of the two reconciles last sees both (each reconciles only after its own batch is
+        indexed and refreshed), and story ids derive from the representative, so both end in
+        the same stories. Given the first pass, the second runs only if something it saw has
+        changed; the common case, no race, costs a count and one search.
+        """
+        alias = self.names.articles
+        self.client.indices.refresh(index=alias)
+        recent: list[str] = []
+        if first is not None:
+            recent, moved_held = self._changes_since(first)
+            if not recent and not moved_held:
+                return StoryPass({}, {}), StoryWrites()
+        # The other batch's linked articles are scored again too: had they arrived after ours,
+        # they would have been compared with ours, whichever of the two ranks the other higher.
+        if first is not None:
+            ready = list(first.signals.values())
+            again = self._decide([ready], [s.id for s in ready], options, recent)
+        else:
+            again = self.decide(articles, options, rescore=recent)
+        writes = rewrite_stories(self.client, alias, [*again.assignments.values(), *again.changed_held])
+        edges = {i: edges_to_stored(i, e) for i, e in again.edges.items() if e}
+        writes = writes + store_edges(self.client, alias, edges)
+        return again, writes
+
+    def _changes_since(self, first: StoryPass) -> tuple[list[str], bool]:
+        """Articles linked to the batch (by a key, or by joining one of its stories) that someone
+        else indexed after the first pass loaded, and whether a held article it loaded has since
+        moved to another story."""
+        alias = self.names.articles
+        known = [*first.signals, *first.held_stories]
+        indexed_since = {"range": {"indexed_at": {"gte": first.loaded_after}}}
+        unknown = {"ids": {"values": known}}
+        recent: list[str] = []
+        # Mostly nobody else indexed anything meanwhile: a cheap count says so before the
+        # linkage query, which looks up every key of the batch, is asked.
+        if self.client.count(index=alias, query={"bool": {"filter": [indexed_since], "must_not": [unknown]}})[
+            "count"
+        ]:
+            keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
+            stories = sorted(
+                {a.story_id for a in first.assignments.values()} | set(first.held_stories.values())
+            )
+            response = self.client.search(
+                index=alias,
+                query={
+                    "bool": {
+                        "filter": [indexed_since],
+                        "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
+                        "minimum_should_match": 1,
+                        "must_not": [unknown],
+                    }
+                },
+                size=_MAX_RESCORED,
+                source=False,
+            )
+            recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
+        if not first.held_stories:
+            return recent, False
+        return recent, self._current_stories(list(first.held_stories)) != first.held_stories
+
+    def _current_stories(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """Story id of each of ``ids`` that exists, from doc values (reading thousands of stored
+        sources for one field is most of what it would cost). A search sees what the reconcile's
+        refresh made visible, as every other look-up does."""
+        current: dict[str, str | None] = {}
+        for start in range(0, len(ids), _STORY_LOOKUP_CHUNK):
+            part = ids[start : start + _STORY_LOOKUP_CHUNK]
+            response = self.client.search(
+                index=self.names.articles,
+                query={"ids": {"values": part}},
+                size=len(part),
+                source=False,
+                stored_fields="_none_",
+                docvalue_fields=[{"field": "id"}, {"field": "story_id"}],
+                track_total_hits=False,
+            )
+            for hit in response["hits"]["hits"]:
+                fields = hit.get("fields") or {}
+                doc_id = (fields.get("id") or [hit.get("_id")])[0]
+                if doc_id is not None:  # else it reads as moved, and the second pass runs: safe
+                    current[doc_id] = (fields.get("story_id") or [None])[0]
+        return current
+
+
+def _as_article(item: StoryInput) -> Article:
+    if not isinstance(item, Article):
+        raise InputError(
+            f"the Elasticsearch story index writes article documents; {item.id!r} is a "
+            f"{type(item).__name__}, not an Article"
+        )
+    return item
+
+
+def _assign(
+    signals: dict[str, ArticleSignals],
+    held: Neighbourhood,
+    again: set[str],
+    options: DedupOptions,
+    loaded_after: str,
+) -> StoryPass:
+    """Decide the batch against its neighbourhood with the same ``DedupState`` as in memory."""
+    again -= set(signals)
+    held_signals = [h for h in held.signals if h.id not in signals]
+    held_ids = {h.id for h in held_signals}
+    scored_again = [h for h in held_signals if h.id in again]
+    held_signals = [h for h in held_signals if h.id not in again]
+    new = [*signals.values(), *scored_again]
+    source = InMemoryCandidateSource(only_keys=frozenset(k for s in new for k in s.query_keys()))
+    # Term statistics from a sample of the index plus the batch (see dedup.neighbourhood).
+    for doc_id, keys in held.background:
+        source.count_keys(doc_id, keys)
+    source.count(new)
+    owned: dict[str, list[Edge]] = {}
+    for edge in held.edges:
+        if edge.a in held_ids and edge.b in held_ids:
+            owned.setdefault(edge.a, []).append(edge)
+    for h in held_signals:
+        source.put(h, owned.get(h.id, []))
+    # The stored assignments are what the partition is compared with, so the state reports
+    # the merges and renames this batch causes (and none when the batch is a rerun).
+    source.put_assignments(list(held.assignments.values()))
+    state = DedupState(options, source)
+    outcome = state.add(new)
+    result = state.assignments([*signals, *held_ids])
+    changed = tuple(
+        a
+        for a in outcome.assignments
+        if a.id in held_ids and not _same_story_fields(a, held.assignments.get(a.id))
+    )
+    sizes: Counter[str] = Counter(a.story_id for a in result.values())
+    return StoryPass(
+        assignments={i: result[i] for i in signals if i in result},
+        signals=signals,
+        changed_held=changed,
+        held=len(held_signals),
+        merges=outcome.merges,
+        story_sizes=dict(sizes),
+        edges={i: tuple(source.edges_of([i])) for i in [*signals, *(h.id for h in scored_again)]},
+        # As this pass leaves them (it rewrites the held articles whose story changed).
+        held_stories={i: result[i].story_id for i in held_ids if i in result},
+        loaded_after=loaded_after,
+    )
+
+
+def story_documents(articles: Sequence[Article], stories: StoryPass) -> list[ArticleDoc]:
+    """The documents of a batch with the story fields, look-up keys and signals of a pass."""
+    docs = []
+    for article in articles:
+        sig = stories.signals.get(article.id)
+        stored = None
+        if sig is not None:
+            stored = {
+                **sig.to_dict(),
+                "edges": edges_to_stored(article.id, stories.edges.get(article.id, ())),
+            }
+        docs.append(
+            ArticleDoc(
+                article=article,
+                story=stories.assignments.get(article.id),
+                dedup_keys=tuple(sig.query_keys()) if sig is not None else (),
+                dedup_signals=stored,
+            )
+        )
+    return docs
