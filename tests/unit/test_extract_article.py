@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from lxml import html as lxml_html
 
 from newsflow.errors import ConfigError, ExtractionError
 from newsflow.extract import REASONS, ExtractOptions, FeedHints, extract_article, fallback_article
@@ -160,6 +161,7 @@ def test_fallback_article_from_feed_summary() -> None:
         {"max_html_bytes": 0},
         {"adaptive_ratio": 0.5},
         {"adaptive_short_chars": -1},
+        {"adaptive_page_share": 1.5},
     ],
 )
 def test_options_are_validated(kwargs: dict[str, Any]) -> None:
@@ -201,15 +203,21 @@ def test_adaptive_uses_balanced_run_only_when_precise_run_lost_the_page(
         return outputs[favor]
 
     monkeypatch.setattr(body_module, "_run", fake_run)
-    text, setting = body_module.raw_body(None, None, ExtractOptions())
+    tree = lxml_html.fromstring("<html><body><p>" + "Story text. " * 100 + "</p></body></html>")
+    text, setting = body_module.raw_body(tree, None, ExtractOptions())
     assert (setting, calls) == ("balanced", ["precision", "balanced"])
     assert text.startswith("The real story.")
     calls.clear()
     outputs["precision"] = "A complete precise story. " * 40
-    _, setting = body_module.raw_body(None, None, ExtractOptions())
+    _, setting = body_module.raw_body(tree, None, ExtractOptions())
     assert (setting, calls) == ("precision", ["precision"])
     calls.clear()
-    _, setting = body_module.raw_body(None, None, ExtractOptions(favor="recall"))
+    # long enough in itself, but a small share of the page's paragraph text: a teaser of a long story
+    long_page = lxml_html.fromstring("<html><body><p>" + "Story text. " * 1000 + "</p></body></html>")
+    _, setting = body_module.raw_body(long_page, None, ExtractOptions())
+    assert calls == ["precision", "balanced"]
+    calls.clear()
+    _, setting = body_module.raw_body(tree, None, ExtractOptions(favor="recall"))
     assert calls == ["recall"]
 
 
@@ -261,3 +269,32 @@ def test_split_body_blocks_are_joined_in_document_order() -> None:
         "5",
     ]
     assert join_split_body(tree, "unrelated text") == "unrelated text"
+
+
+def _lines(start: int, count: int) -> str:
+    return "\n".join(
+        f"Chunk paragraph {i} keeps telling the same long story about the harbour and its ferry."
+        for i in range(start, start + count)
+    )
+
+
+def test_split_body_join_stays_in_its_article_and_adds_nothing_twice() -> None:
+    from newsflow.extract.body import join_split_body
+
+    # the next story, loaded below in its own <article>, uses the same blocks
+    stacked = lxml_html.fromstring(
+        "<html><body><div class='feed'>"
+        f"<article><div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div></article>"
+        f"<article><div class='grid'><div class='body part'>{_chunk(10, 3)}</div></div></article>"
+        "</div></body></html>"
+    )
+    assert join_split_body(stacked, _lines(0, 3)) == _lines(0, 3)
+    # paragraphs already in the text, however it broke its lines, are not added again
+    split = lxml_html.fromstring(
+        "<html><body><article>"
+        f"<div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div>"
+        f"<div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div>"
+        "</article></body></html>"
+    )
+    rewrapped = _lines(0, 3).replace(" about the harbour", "\nabout the harbour")
+    assert join_split_body(split, rewrapped) == rewrapped

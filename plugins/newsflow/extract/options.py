@@ -46,8 +46,10 @@ class ExtractOptions:
     drop_title_line: bool = True
     search_text_dates: bool = True
     max_html_bytes: int = 20_000_000
-    # adaptive: the precise run is "lost" when shorter than this many characters ...
+    # adaptive: the precise run is "lost" when shorter than this many characters, or than this
+    # share of the text in the page's <p> elements (it kept a teaser of a long story) ...
     adaptive_short_chars: int = 500
+    adaptive_page_share: float = 0.3
     # ... and the balanced run is at least this many times longer.
     adaptive_ratio: float = 2.0
 
@@ -64,6 +66,10 @@ class ExtractOptions:
             raise ConfigError(f"ExtractOptions.max_html_bytes={self.max_html_bytes} must be > 0")
         if self.adaptive_short_chars < 0:
             raise ConfigError(f"ExtractOptions.adaptive_short_chars={self.adaptive_short_chars} must be >= 0")
+        if not 0.0 <= self.adaptive_page_share <= 1.0:
+            raise ConfigError(
+                f"ExtractOptions.adaptive_page_share={self.adaptive_page_share} must be in 0..1"
+            )
         if self.adaptive_ratio < 1.0:
             raise ConfigError(f"ExtractOptions.adaptive_ratio={self.adaptive_ratio} must be >= 1.0")
 
