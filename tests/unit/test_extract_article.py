@@ -75,32 +75,47 @@ def test_too_large() -> None:
     assert _reason(_page().encode(), options=ExtractOptions(max_html_bytes=100)) == "too_large"
 
 
-def test_paywall_stub() -> None:
+def test_paywalled_teaser_is_kept_and_marked() -> None:
     ld = (
-        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False"}</script>'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False",'
+        ' "datePublished": "2024-01-20T12:00:00Z"}</script>'
     )
-    assert _reason(_page(ld, PARAGRAPHS[:600])) == "paywall"
-    # a page marked not free but fully readable is an article, not a stub
+    # nothing useful readable: rejected, the feed summary takes over
+    assert _reason(_page(ld, "<p>Revenue rose for a fifth straight quarter.</p>")) == "paywall"
+    # a readable teaser is the article's text, with the page's own date, and marked
+    teaser = extract_article(_page(ld, PARAGRAPHS[:600]), url="https://example.com/x")
+    assert teaser.paywalled is True
+    assert "Paragraph 1 of the story" in teaser.text
+    assert (teaser.published, teaser.published_source) == ("2024-01-20T12:00:00Z", "json-ld")
+    # a page marked not free but fully readable is a whole article
     article = extract_article(_page(ld, PARAGRAPHS * 3), url="https://example.com/x")
     assert len(article.text) > 1500
+    assert article.paywalled is False
 
 
-def test_published_priority_page_markup_then_feed_then_url_then_first_seen() -> None:
+def test_published_priority_page_then_feed_then_last_modified() -> None:
     feed = FeedHints(published="Tue, 10 Jun 2003 04:00:00 GMT")
     dated_url = "https://example.com/2001/02/03/x"
     page_ld = _page(JSON_LD_DATE)
     article = extract_article(page_ld, url=dated_url, feed=feed)
     assert article.published_source == "json-ld"
+    # a date the page states (here its URL) beats the feed, which may carry a rebuild time
     article = extract_article(_page(), url=dated_url, feed=feed)
+    assert (article.published, article.published_source) == ("2001-02-03T12:00:00Z", "url")
+    article = extract_article(_page(), url="https://example.com/x", feed=feed)
     assert (article.published, article.published_source) == ("2003-06-10T04:00:00Z", "feed")
-    article = extract_article(_page(), url=dated_url, feed=FeedHints(published="not a date"))
-    assert (article.published, article.published_source) == ("2001-02-03T00:00:00Z", "url")
-    article = extract_article(_page(), url="https://example.com/x", first_seen="2024-05-06T07:08:09+00:00")
-    assert (article.published, article.published_source) == ("2024-05-06T07:08:09Z", "first-seen")
+    last_modified = "Wed, 11 Jun 2003 08:00:00 GMT"
+    article = extract_article(_page(), url="https://example.com/x", last_modified=last_modified)
+    assert (article.published, article.published_source) == ("2003-06-11T08:00:00Z", "http-last-modified")
 
 
-def test_no_date_is_none_never_now() -> None:
-    article = extract_article(_page(), url="https://example.com/x", fetched_at="2024-05-06T07:08:09Z")
+def test_no_date_is_none_never_the_fetch_time() -> None:
+    article = extract_article(
+        _page(),
+        url="https://example.com/x",
+        fetched_at="2024-05-06T07:08:09Z",
+        first_seen="2024-05-06T07:08:09+00:00",
+    )
     assert (article.published, article.published_source) == (None, "none")
     assert article.fetched_at == "2024-05-06T07:08:09Z"
 
@@ -108,7 +123,7 @@ def test_no_date_is_none_never_now() -> None:
 def test_text_date_source() -> None:
     body = '<div class="dateline">Updated March 3, 2020</div>' + PARAGRAPHS
     article = extract_article(_page(body=body), url="https://example.com/x")
-    assert (article.published, article.published_source) == ("2020-03-03T00:00:00Z", "text")
+    assert (article.published, article.published_source) == ("2020-03-03T12:00:00Z", "text")
     options = ExtractOptions(search_text_dates=False)
     assert extract_article(_page(body=body), url="https://example.com/x", options=options).published is None
 
@@ -148,8 +163,7 @@ def test_fallback_article_from_feed_summary() -> None:
     assert article.canonical_url == "https://example.com/x"
     assert article.extractor_version.startswith("newsflow-extract/")
     bare = fallback_article("https://example.com/y", FeedHints(), first_seen="2024-01-01T00:00:00Z")
-    assert (bare.text, bare.published_source) == ("", "first-seen")
-    assert fallback_article("https://example.com/y", FeedHints()).published_source == "none"
+    assert (bare.text, bare.published, bare.published_source) == ("", None, "none")
 
 
 @pytest.mark.parametrize(
@@ -185,7 +199,7 @@ def test_clean_body_drops_generic_boilerplate_and_repeated_headline() -> None:
             "Share this article",
             "Follow City News on Twitter and Facebook",
             "© 2024 City News Ltd",
-        ]
+        ],
     )
     cleaned = clean_body(text, ("Bridge vote",))
     assert cleaned == "The council met on Monday.\nResidents will be asked to read more about it."
@@ -229,8 +243,6 @@ def _chunk(start: int, count: int) -> str:
 
 
 def test_split_body_blocks_are_joined_in_document_order() -> None:
-    from lxml import html as lxml_html
-
     from newsflow.extract.body import join_split_body
 
     page = (

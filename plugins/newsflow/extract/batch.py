@@ -32,6 +32,8 @@ OUTPUT_FIELDS = (
     "published",
     "published_source",
     "language",
+    "language_tag",
+    "paywalled",
     "canonical_url",
     "extractor_version",
     "error",
@@ -130,6 +132,8 @@ def extract_row(entry: ManifestEntry, options: ExtractOptions) -> dict[str, Any]
         published=article.published,
         published_source=article.published_source,
         language=article.language,
+        language_tag=article.language_tag,
+        paywalled=article.paywalled,
         canonical_url=article.canonical_url,
     )
     return row

@@ -21,7 +21,7 @@ REASONS: dict[str, str] = {
     "too_large": "the body is larger than ExtractOptions.max_html_bytes",
     "not_article": "no main text, or a short one on a page not marked as an article (index, media, error)",
     "too_short": "the page is marked as an article but its main text is shorter than min_text_chars",
-    "paywall": "the page declares itself not free and only a teaser is readable",
+    "paywall": "the page declares itself not free and less than min_text_chars of it is readable",
 }
 
 
@@ -39,7 +39,7 @@ class ExtractOptions:
     # F1 0.9690 instead of 0.9702 on the AEB pages, but fails harder on unusual layouts.
     fast: bool = False
     min_text_chars: int = 120
-    paywall_max_chars: int = 1500
+    paywall_max_chars: int = 1500  # a page marked not free with less readable text is a teaser (paywalled)
     include_tables: bool = True
     clean_boilerplate: bool = True
     join_split_body: bool = True
@@ -84,6 +84,7 @@ class FeedHints:
     published: str | None = None  # any common date format; normalised to ISO 8601 UTC
     source: str | None = None  # outlet name as the feed states it
     tags: tuple[str, ...] = ()
+    language: str | None = None  # the feed's declared language, checked against the text like a page's
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, str | bytes) or not all(isinstance(t, str) for t in self.tags):
