@@ -206,32 +206,48 @@ def test_clean_body_drops_generic_boilerplate_and_repeated_headline() -> None:
     assert clean_body(text, ("Bridge vote",), boilerplate=False, drop_title=False) == text
 
 
-def test_adaptive_uses_balanced_run_only_when_precise_run_lost_the_page(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_adaptive_adds_effort_only_where_the_page_looks_lost(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    outputs = {"precision": "Legal notice only.", "balanced": "The real story. " * 40, "recall": "r"}
+    outputs = {
+        "precision-fast": "Legal notice only.",
+        "precision": "Legal notice, checked.",
+        "balanced": "The real story. " * 40,
+        "recall": "r",
+    }
 
-    def fake_run(tree: Any, url: str | None, options: ExtractOptions, favor: str) -> str:
-        calls.append(favor)
-        return outputs[favor]
+    def fake_run(tree: Any, url: str | None, options: ExtractOptions, favor: str, *, fast: bool) -> str:
+        key = f"{favor}-fast" if fast and favor == "precision" else favor
+        calls.append(key)
+        return outputs[key]
 
     monkeypatch.setattr(body_module, "_run", fake_run)
     tree = lxml_html.fromstring("<html><body><p>" + "Story text. " * 100 + "</p></body></html>")
     text, setting = body_module.raw_body(tree, None, ExtractOptions())
-    assert (setting, calls) == ("balanced", ["precision", "balanced"])
+    assert (setting, calls) == ("balanced", ["precision-fast", "precision", "balanced"])
     assert text.startswith("The real story.")
+    # the main extractor's text looks whole: nothing else runs
     calls.clear()
-    outputs["precision"] = "A complete precise story. " * 40
+    outputs["precision-fast"] = "A complete precise story. " * 40
     _, setting = body_module.raw_body(tree, None, ExtractOptions())
-    assert (setting, calls) == ("precision", ["precision"])
+    assert (setting, calls) == ("precision", ["precision-fast"])
+    # the cross-check rescues it: no balanced run
     calls.clear()
+    outputs["precision-fast"] = "Teaser."
+    outputs["precision"] = "A complete checked story. " * 40
+    text, setting = body_module.raw_body(tree, None, ExtractOptions())
+    assert (setting, calls) == ("precision", ["precision-fast", "precision"])
+    assert text.startswith("A complete checked story.")
     # long enough in itself, but a small share of the page's paragraph text: a teaser of a long story
-    long_page = lxml_html.fromstring("<html><body><p>" + "Story text. " * 1000 + "</p></body></html>")
-    _, setting = body_module.raw_body(long_page, None, ExtractOptions())
-    assert calls == ["precision", "balanced"]
     calls.clear()
-    _, setting = body_module.raw_body(tree, None, ExtractOptions(favor="recall"))
+    long_page = lxml_html.fromstring("<html><body><p>" + "Story text. " * 1000 + "</p></body></html>")
+    body_module.raw_body(long_page, None, ExtractOptions())
+    assert calls == ["precision-fast", "precision", "balanced"]
+    # fast=True never runs the cross-check
+    calls.clear()
+    body_module.raw_body(long_page, None, ExtractOptions(fast=True))
+    assert calls == ["precision-fast", "balanced"]
+    calls.clear()
+    body_module.raw_body(tree, None, ExtractOptions(favor="recall"))
     assert calls == ["recall"]
 
 

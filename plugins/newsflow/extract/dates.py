@@ -29,8 +29,13 @@ _TZ_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 _UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT|Z)$", re.I)
 _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")  # Unix seconds, as some CMSs put in datetime attributes
 _EXTRA_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
-_DAY_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y")
+_DAY_FORMATS = ("%Y/%m/%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y")
 MIDDAY = 12  # the hour a day without a time is taken at (see the module docstring)
+_ISO_DAY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")  # a day alone, ISO extended or basic
+
+
+def _day(value: datetime) -> datetime:
+    return value.replace(hour=MIDDAY)
 
 
 def _plausible(value: datetime) -> bool:
@@ -54,41 +59,42 @@ def _parse_iso(text: str) -> datetime | None:
         return None
 
 
+def _parse_written(text: str) -> datetime | None:
+    """A few fixed forms beyond ISO: days alone (taken at midday), RFC 822, and spaced timestamps."""
+    for fmt in _DAY_FORMATS:
+        try:
+            return _day(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    for fmt in _EXTRA_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def parse_datetime(text: str | None) -> datetime | None:
     """``text`` (ISO 8601, RFC 822, Unix seconds or a few common forms) as written: aware when it
     gives an offset, naive when it does not; None when unparseable or implausible."""
-    if not text:
-        return None
-    text = " ".join(text.split())
+    text = " ".join(text.split()) if text else ""
     if not text or len(text) > 64:
         return None
     if _EPOCH.match(text):
-        value = datetime.fromtimestamp(float(text), tz=UTC)
-        return value if _plausible(value) else None
-    if text[:1].isdigit() and _UTC_SUFFIX.search(text) and not text.endswith("Z"):
-        text = _UTC_SUFFIX.sub("", text) + "+00:00"
-    for fmt in _DAY_FORMATS:
-        try:
-            day = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return day.replace(hour=MIDDAY) if _plausible(day) else None
-    parsed = _parse_iso(text)
-    if parsed is None:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        for fmt in _EXTRA_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if parsed is None or not _plausible(parsed):
-        return None
-    return parsed
+        parsed: datetime | None = datetime.fromtimestamp(float(text), tz=UTC)
+    else:
+        if text[:1].isdigit() and _UTC_SUFFIX.search(text) and not text.endswith("Z"):
+            text = _UTC_SUFFIX.sub("", text) + "+00:00"
+        parsed = _parse_iso(text)
+        if parsed is not None and _ISO_DAY.match(text):
+            parsed = parsed.replace(hour=MIDDAY)
+        elif parsed is None:
+            parsed = _parse_written(text)
+    return parsed if parsed is not None and _plausible(parsed) else None
 
 
 def parse_date(text: str | None) -> str | None:
