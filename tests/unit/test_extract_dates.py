@@ -144,7 +144,7 @@ def test_sources_in_order_of_confidence() -> None:
         None,
         "none",
     )  # never the fetch time
-    assert [date_confidence(s) for s in DATE_SOURCES] == ["high"] * 3 + ["low"] * 4
+    assert [date_confidence(s) for s in DATE_SOURCES] == ["high"] * 2 + ["low"] * 5
     assert date_confidence("none") == "none"
 
 

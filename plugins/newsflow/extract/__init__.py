@@ -3,8 +3,8 @@
 Public API: ``extract_article``, ``fallback_article``, ``ExtractOptions``, ``FeedHints``,
 ``REASONS``, ``extractor_version``, and for consumers of ``Article.published_source``:
 ``DATE_SOURCES`` (every source, most trusted first) and ``date_confidence(source)``
-(``"high"`` for the page's machine-readable timestamps, ``"low"`` for a day, a guess or
-a bound, ``"none"`` for no date).
+(``"high"`` for the publisher's declared timestamp, JSON-LD or meta tags; ``"low"`` for a
+``<time>`` element, a day, a guess or a bound; ``"none"`` for no date).
 
 ``ExtractionError.reason`` codes (``REASONS`` holds the same list with explanations):
 ``empty`` (no body), ``not_html`` (binary, JSON, plain text, unparseable), ``too_large``

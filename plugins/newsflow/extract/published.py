@@ -5,7 +5,8 @@ Sources in order of confidence (``DATE_SOURCES``); the first one that gives a da
 ``json-ld``, ``meta``
     the publisher's machine-readable timestamp (``datePublished``, ``article:published_time``).
 ``time-element``
-    a ``<time datetime=...>`` after the headline: machine-readable, but placed by a template.
+    a ``<time datetime=...>`` after the headline: machine-readable, but placed by a template
+    (a live blog's shows its latest entry).
 ``url``
     a ``/2019/11/19/`` path: the day only.
 ``text``
@@ -21,7 +22,11 @@ The fetch time is never a publish date. A naive time from the page is placed in 
 own UTC offset when another of its timestamps states one (``PageMetadata.utc_offset``),
 else in UTC; a date after ``fetched_at`` (plus a day of zone slack) is impossible and
 skipped. ``date_confidence`` tells consumers (the story model) which sources give a
-minute they can rely on ("high") and which only a day or a bound ("low").
+time they can rely on ("high") and which a day, a guess or a bound ("low"). Measured on
+fundus_ml, each source on its own, against the checked dates (same day / within 2 hours):
+json-ld 160 pages 1.000 / 153 of 153, meta 127 pages 0.984 / 116 of 119, time-element 97
+pages 0.938 / 81 of 96, url 21 pages 1.000 / 1 of 20 (a day), text 147 pages 0.946 / 106
+of 134. So only the first two are "high".
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ DATE_SOURCES: tuple[PublishedSource, ...] = (
     "feed",
     "http-last-modified",
 )
-HIGH_CONFIDENCE: frozenset[PublishedSource] = frozenset({"json-ld", "meta", "time-element"})
+HIGH_CONFIDENCE: frozenset[PublishedSource] = frozenset({"json-ld", "meta"})
 _FUTURE_SLACK = timedelta(days=1)
 
 # Class/id words of elements that hold a date or a byline, in the languages newsflow meets.
@@ -66,7 +71,7 @@ _MAX_TIME_ELEMENTS = 12
 
 
 def date_confidence(source: str) -> Confidence:
-    """``high`` for the page's machine-readable timestamps, ``low`` for a day, a guess or a bound.
+    """``high`` for the publisher's declared timestamp (json-ld, meta), ``low`` for the rest.
 
     The story model keeps a low-confidence date but widens its time window around it.
     """
