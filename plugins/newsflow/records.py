@@ -11,7 +11,10 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-PublishedSource = Literal["feed", "json-ld", "meta", "url", "text", "first-seen", "none"]
+# Where ``Article.published`` came from; ``newsflow.extract.date_confidence`` says how far to trust it.
+PublishedSource = Literal[
+    "json-ld", "meta", "time-element", "url", "text", "feed", "http-last-modified", "none"
+]
 Relation = Literal["original", "same_url", "exact", "near_duplicate", "same_story"]
 
 
@@ -32,7 +35,9 @@ class Article:
     published_source: PublishedSource = "none"
     modified: str | None = None
     authors: tuple[str, ...] = ()
-    language: str | None = None
+    language: str | None = None  # primary code, lower case ("en"): what search and stories match on
+    language_tag: str | None = None  # full tag as the page gives it, normalised ("en-GB")
+    paywalled: bool = False  # marked not free; ``text`` is the readable teaser only
     site_name: str | None = None
     description: str | None = None
     top_image: str | None = None

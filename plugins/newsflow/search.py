@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError, ServiceError
 from newsflow.index.names import IndexNames
+from newsflow.language import primary_language
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -169,8 +170,17 @@ def _filters(
     if source:
         filters.append({"terms": {"source": [source] if isinstance(source, str) else list(source)}})
     if lang:
-        filters.append({"term": {"language": lang}})
+        filters.append({"term": {"language": _primary(lang)}})
     return filters
+
+
+def _primary(lang: str) -> str:
+    """Articles store the primary code (``en``) next to the full tag, so ``EN``, ``en`` and
+    ``en-GB`` all filter on ``en``."""
+    primary = primary_language(lang)
+    if primary is None:
+        raise InputError(f"--lang {lang!r} is not a language code; use one such as en, de or pt-BR")
+    return primary
 
 
 def _highlights(raw: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:

@@ -1,52 +1,61 @@
-"""Quality gate: newsflow's body extraction must beat bare trafilatura on the AEB pages.
+"""Quality gates for extraction on both dev sets, measured as ``bench/eval_extract.py`` measures them.
 
-Bare trafilatura 2.3.1 scores F1 0.9525 (0.9586 with favor_precision) with the shared
-scorer; the pinned floor below is what newsflow measured, rounded down. The pages and
-truth stay in ../shared (publishers' text is never copied into the repo).
+AEB (181 mostly US pages, bodies only) and fundus_ml (179 pages from 35 countries outside the
+English-speaking ones, with checked titles, authors and dates) stay in ../shared; the shared
+scorers judge both. Floors are the figures newsflow measured, rounded down, so a change that
+loses quality on either set fails here. Measured with default ExtractOptions:
+
+    AEB        body F1 0.9759 (bare trafilatura.bare_extraction 0.9582)
+    fundus_ml  body F1 0.9494 (bare 0.9459), title 0.8603, date 0.9832, authors 0.7829
+
+The issue's targets are higher for two of them: fundus_ml body F1 >= bare + 0.01 and title
+accuracy >= 0.90. What stands in the way is written down in the closing note of issue 18:
+the two sets disagree on whether a standfirst belongs to the body, and fundus_ml's publishers
+disagree on which of their own titles is the headline.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from bench.eval_extract import Scores, evaluate
 
-from newsflow.extract.batch import run_batch
-from tests.conftest import shared_path
+pytestmark = pytest.mark.quality
 
-# Measured 0.9702 (P 0.9689, R 0.9716) with default ExtractOptions; the two paywall stubs among the
-# pages are rejected (reason "paywall") and score as empty. Keeping their teasers would give 0.9759.
-F1_FLOOR = 0.970
+AEB_F1_FLOOR = 0.975
+FUNDUS_F1_FLOOR = 0.949
+FUNDUS_MARGIN_OVER_BARE = 0.003  # newsflow's body F1 minus bare trafilatura's, on the same run
+TITLE_FLOOR = 0.86
+DATE_FLOOR = 0.98
+AUTHORS_FLOOR = 0.78
 
 
-@pytest.mark.quality
-def test_extraction_f1_beats_bare_trafilatura(tmp_path: Path) -> None:
-    # skips only when ../shared is absent outside CI; fails under CI or when these files are missing
-    aeb = shared_path("eval", "extraction", "aeb")
-    scorer = shared_path("eval", "score_extraction.py")
-    truth_path = shared_path("eval", "extraction", "aeb", "ground-truth.json")
-    truth = json.loads(truth_path.read_text(encoding="utf-8"))
-    manifest = tmp_path / "manifest.jsonl"
-    with manifest.open("w", encoding="utf-8") as handle:
-        for page_id, item in sorted(truth.items()):
-            path = (aeb / "html" / f"{page_id}.html.gz").resolve()
-            handle.write(json.dumps({"id": page_id, "path": str(path), "url": item.get("url")}) + "\n")
-    pred = tmp_path / "pred.jsonl"
-    summary = run_batch(manifest, pred, workers=min(2, os.cpu_count() or 1))
-    assert summary.total == len(truth)
-    assert summary.errors.get("crash", 0) == 0
-    assert summary.errors.get("unreadable", 0) == 0
-    result = subprocess.run(
-        [sys.executable, str(scorer), "--truth", str(truth_path), "--pred", str(pred), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    scores = json.loads(result.stdout)
-    print(f"AEB extraction: {scores}")  # shown with -s / -rA, handy when the floor is moved
-    assert scores["documents"] == len(truth)
-    assert scores["f1"] >= F1_FLOOR, f"F1 {scores['f1']} fell below the pinned floor {F1_FLOOR}: {scores}"
+@pytest.fixture(scope="module")
+def scores(shared_dir: Path) -> dict[str, dict[str, Scores]]:
+    workers = min(2, os.cpu_count() or 1)
+    results = evaluate(("aeb",), ("newsflow",), workers=workers, shared=shared_dir)
+    results |= evaluate(("fundus_ml",), ("newsflow", "bare"), workers=workers, shared=shared_dir)
+    print(f"extraction quality: {results}")  # shown with -s / -rA, handy when a floor is moved
+    return results
+
+
+def test_aeb_body(scores: dict[str, dict[str, Scores]]) -> None:
+    aeb = scores["aeb"]["newsflow"]
+    assert aeb.pages == 181
+    assert aeb.f1 >= AEB_F1_FLOOR, aeb
+
+
+def test_fundus_body_beats_bare_trafilatura(scores: dict[str, dict[str, Scores]]) -> None:
+    ours, bare = scores["fundus_ml"]["newsflow"], scores["fundus_ml"]["bare"]
+    assert ours.pages == 179
+    assert ours.f1 >= FUNDUS_F1_FLOOR, ours
+    assert ours.f1 - bare.f1 >= FUNDUS_MARGIN_OVER_BARE, (ours, bare)
+
+
+def test_fundus_metadata(scores: dict[str, dict[str, Scores]]) -> None:
+    ours = scores["fundus_ml"]["newsflow"]
+    assert ours.title is not None and ours.title >= TITLE_FLOOR, ours
+    assert ours.date is not None and ours.date >= DATE_FLOOR, ours
+    assert ours.authors is not None and ours.authors >= AUTHORS_FLOOR, ours

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from lxml import html as lxml_html
 
 from newsflow.errors import ConfigError, ExtractionError
 from newsflow.extract import REASONS, ExtractOptions, FeedHints, extract_article, fallback_article
@@ -74,32 +75,47 @@ def test_too_large() -> None:
     assert _reason(_page().encode(), options=ExtractOptions(max_html_bytes=100)) == "too_large"
 
 
-def test_paywall_stub() -> None:
+def test_paywalled_teaser_is_kept_and_marked() -> None:
     ld = (
-        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False"}</script>'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False",'
+        ' "datePublished": "2024-01-20T12:00:00Z"}</script>'
     )
-    assert _reason(_page(ld, PARAGRAPHS[:600])) == "paywall"
-    # a page marked not free but fully readable is an article, not a stub
+    # nothing useful readable: rejected, the feed summary takes over
+    assert _reason(_page(ld, "<p>Revenue rose for a fifth straight quarter.</p>")) == "paywall"
+    # a readable teaser is the article's text, with the page's own date, and marked
+    teaser = extract_article(_page(ld, PARAGRAPHS[:600]), url="https://example.com/x")
+    assert teaser.paywalled is True
+    assert "Paragraph 1 of the story" in teaser.text
+    assert (teaser.published, teaser.published_source) == ("2024-01-20T12:00:00Z", "json-ld")
+    # a page marked not free but fully readable is a whole article
     article = extract_article(_page(ld, PARAGRAPHS * 3), url="https://example.com/x")
     assert len(article.text) > 1500
+    assert article.paywalled is False
 
 
-def test_published_priority_page_markup_then_feed_then_url_then_first_seen() -> None:
+def test_published_priority_page_then_feed_then_last_modified() -> None:
     feed = FeedHints(published="Tue, 10 Jun 2003 04:00:00 GMT")
     dated_url = "https://example.com/2001/02/03/x"
     page_ld = _page(JSON_LD_DATE)
     article = extract_article(page_ld, url=dated_url, feed=feed)
     assert article.published_source == "json-ld"
+    # a date the page states (here its URL) beats the feed, which may carry a rebuild time
     article = extract_article(_page(), url=dated_url, feed=feed)
+    assert (article.published, article.published_source) == ("2001-02-03T12:00:00Z", "url")
+    article = extract_article(_page(), url="https://example.com/x", feed=feed)
     assert (article.published, article.published_source) == ("2003-06-10T04:00:00Z", "feed")
-    article = extract_article(_page(), url=dated_url, feed=FeedHints(published="not a date"))
-    assert (article.published, article.published_source) == ("2001-02-03T00:00:00Z", "url")
-    article = extract_article(_page(), url="https://example.com/x", first_seen="2024-05-06T07:08:09+00:00")
-    assert (article.published, article.published_source) == ("2024-05-06T07:08:09Z", "first-seen")
+    last_modified = "Wed, 11 Jun 2003 08:00:00 GMT"
+    article = extract_article(_page(), url="https://example.com/x", last_modified=last_modified)
+    assert (article.published, article.published_source) == ("2003-06-11T08:00:00Z", "http-last-modified")
 
 
-def test_no_date_is_none_never_now() -> None:
-    article = extract_article(_page(), url="https://example.com/x", fetched_at="2024-05-06T07:08:09Z")
+def test_no_date_is_none_never_the_fetch_time() -> None:
+    article = extract_article(
+        _page(),
+        url="https://example.com/x",
+        fetched_at="2024-05-06T07:08:09Z",
+        first_seen="2024-05-06T07:08:09+00:00",
+    )
     assert (article.published, article.published_source) == (None, "none")
     assert article.fetched_at == "2024-05-06T07:08:09Z"
 
@@ -107,7 +123,7 @@ def test_no_date_is_none_never_now() -> None:
 def test_text_date_source() -> None:
     body = '<div class="dateline">Updated March 3, 2020</div>' + PARAGRAPHS
     article = extract_article(_page(body=body), url="https://example.com/x")
-    assert (article.published, article.published_source) == ("2020-03-03T00:00:00Z", "text")
+    assert (article.published, article.published_source) == ("2020-03-03T12:00:00Z", "text")
     options = ExtractOptions(search_text_dates=False)
     assert extract_article(_page(body=body), url="https://example.com/x", options=options).published is None
 
@@ -147,8 +163,7 @@ def test_fallback_article_from_feed_summary() -> None:
     assert article.canonical_url == "https://example.com/x"
     assert article.extractor_version.startswith("newsflow-extract/")
     bare = fallback_article("https://example.com/y", FeedHints(), first_seen="2024-01-01T00:00:00Z")
-    assert (bare.text, bare.published_source) == ("", "first-seen")
-    assert fallback_article("https://example.com/y", FeedHints()).published_source == "none"
+    assert (bare.text, bare.published, bare.published_source) == ("", None, "none")
 
 
 @pytest.mark.parametrize(
@@ -160,6 +175,7 @@ def test_fallback_article_from_feed_summary() -> None:
         {"max_html_bytes": 0},
         {"adaptive_ratio": 0.5},
         {"adaptive_short_chars": -1},
+        {"adaptive_page_share": 1.5},
     ],
 )
 def test_options_are_validated(kwargs: dict[str, Any]) -> None:
@@ -183,33 +199,55 @@ def test_clean_body_drops_generic_boilerplate_and_repeated_headline() -> None:
             "Share this article",
             "Follow City News on Twitter and Facebook",
             "© 2024 City News Ltd",
-        ]
+        ],
     )
     cleaned = clean_body(text, ("Bridge vote",))
     assert cleaned == "The council met on Monday.\nResidents will be asked to read more about it."
     assert clean_body(text, ("Bridge vote",), boilerplate=False, drop_title=False) == text
 
 
-def test_adaptive_uses_balanced_run_only_when_precise_run_lost_the_page(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_adaptive_adds_effort_only_where_the_page_looks_lost(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    outputs = {"precision": "Legal notice only.", "balanced": "The real story. " * 40, "recall": "r"}
+    outputs = {
+        "precision-fast": "Legal notice only.",
+        "precision": "Legal notice, checked.",
+        "balanced": "The real story. " * 40,
+        "recall": "r",
+    }
 
-    def fake_run(tree: Any, url: str | None, options: ExtractOptions, favor: str) -> str:
-        calls.append(favor)
-        return outputs[favor]
+    def fake_run(tree: Any, url: str | None, options: ExtractOptions, favor: str, *, fast: bool) -> str:
+        key = f"{favor}-fast" if fast and favor == "precision" else favor
+        calls.append(key)
+        return outputs[key]
 
     monkeypatch.setattr(body_module, "_run", fake_run)
-    text, setting = body_module.raw_body(None, None, ExtractOptions())
-    assert (setting, calls) == ("balanced", ["precision", "balanced"])
+    tree = lxml_html.fromstring("<html><body><p>" + "Story text. " * 100 + "</p></body></html>")
+    text, setting = body_module.raw_body(tree, None, ExtractOptions())
+    assert (setting, calls) == ("balanced", ["precision-fast", "precision", "balanced"])
     assert text.startswith("The real story.")
+    # the main extractor's text looks whole: nothing else runs
     calls.clear()
-    outputs["precision"] = "A complete precise story. " * 40
-    _, setting = body_module.raw_body(None, None, ExtractOptions())
-    assert (setting, calls) == ("precision", ["precision"])
+    outputs["precision-fast"] = "A complete precise story. " * 40
+    _, setting = body_module.raw_body(tree, None, ExtractOptions())
+    assert (setting, calls) == ("precision", ["precision-fast"])
+    # the cross-check rescues it: no balanced run
     calls.clear()
-    _, setting = body_module.raw_body(None, None, ExtractOptions(favor="recall"))
+    outputs["precision-fast"] = "Teaser."
+    outputs["precision"] = "A complete checked story. " * 40
+    text, setting = body_module.raw_body(tree, None, ExtractOptions())
+    assert (setting, calls) == ("precision", ["precision-fast", "precision"])
+    assert text.startswith("A complete checked story.")
+    # long enough in itself, but a small share of the page's paragraph text: a teaser of a long story
+    calls.clear()
+    long_page = lxml_html.fromstring("<html><body><p>" + "Story text. " * 1000 + "</p></body></html>")
+    body_module.raw_body(long_page, None, ExtractOptions())
+    assert calls == ["precision-fast", "precision", "balanced"]
+    # fast=True never runs the cross-check
+    calls.clear()
+    body_module.raw_body(long_page, None, ExtractOptions(fast=True))
+    assert calls == ["precision-fast", "balanced"]
+    calls.clear()
+    body_module.raw_body(tree, None, ExtractOptions(favor="recall"))
     assert calls == ["recall"]
 
 
@@ -221,8 +259,6 @@ def _chunk(start: int, count: int) -> str:
 
 
 def test_split_body_blocks_are_joined_in_document_order() -> None:
-    from lxml import html as lxml_html
-
     from newsflow.extract.body import join_split_body
 
     page = (
@@ -261,3 +297,32 @@ def test_split_body_blocks_are_joined_in_document_order() -> None:
         "5",
     ]
     assert join_split_body(tree, "unrelated text") == "unrelated text"
+
+
+def _lines(start: int, count: int) -> str:
+    return "\n".join(
+        f"Chunk paragraph {i} keeps telling the same long story about the harbour and its ferry."
+        for i in range(start, start + count)
+    )
+
+
+def test_split_body_join_stays_in_its_article_and_adds_nothing_twice() -> None:
+    from newsflow.extract.body import join_split_body
+
+    # the next story, loaded below in its own <article>, uses the same blocks
+    stacked = lxml_html.fromstring(
+        "<html><body><div class='feed'>"
+        f"<article><div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div></article>"
+        f"<article><div class='grid'><div class='body part'>{_chunk(10, 3)}</div></div></article>"
+        "</div></body></html>"
+    )
+    assert join_split_body(stacked, _lines(0, 3)) == _lines(0, 3)
+    # paragraphs already in the text, however it broke its lines, are not added again
+    split = lxml_html.fromstring(
+        "<html><body><article>"
+        f"<div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div>"
+        f"<div class='grid'><div class='body part'>{_chunk(0, 3)}</div></div>"
+        "</article></body></html>"
+    )
+    rewrapped = _lines(0, 3).replace(" about the harbour", "\nabout the harbour")
+    assert join_split_body(split, rewrapped) == rewrapped

@@ -74,8 +74,8 @@ def test_cli_single_page_prints_full_record(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_cli_single_page_error_names_the_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["extract", str(GOLDEN / "paywall_stub.html")]) == 2
-    assert "paywall_stub.html" in capsys.readouterr().err
+    assert main(["extract", str(GOLDEN / "gallery_not_article.html")]) == 2
+    assert "gallery_not_article.html" in capsys.readouterr().err
 
 
 def test_cli_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

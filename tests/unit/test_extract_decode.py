@@ -31,6 +31,15 @@ def test_utf8_labelled_latin1_is_read_as_utf8() -> None:
     assert TEXT in decode_html(data)
 
 
+def test_utf8_labelled_as_legacy_multibyte_is_read_as_utf8() -> None:
+    # a page re-saved as UTF-8 that kept its old GB2312 / Shift_JIS label
+    for label, text in (("GB2312", "新华社北京电，记者报道"), ("shift_jis", "東京で記者会見が開かれた")):
+        data = _page(label, text).encode("utf-8")
+        assert text in decode_html(data)
+    # the same text really in the legacy encoding is not valid UTF-8, so the label holds
+    assert "新华社北京电" in decode_html(_page("GB2312", "新华社北京电").encode("gb2312"))
+
+
 def test_wrong_utf8_label_does_not_crash() -> None:
     data = _page("utf-8").encode("cp1252")
     decoded = decode_html(data)

@@ -28,6 +28,8 @@ FIELDS = (
     "published_source",
     "modified",
     "language",
+    "language_tag",
+    "paywalled",
     "canonical_url",
     "site_name",
     "description",

@@ -51,6 +51,17 @@ def test_story_search_body_collapses_by_default() -> None:
     assert "sort" not in body
 
 
+@pytest.mark.parametrize("lang", ["en", "EN", "en-GB", "en_us"])
+def test_language_filter_is_the_primary_code(lang: str) -> None:
+    body = build_search_body("Kherson", lang=lang)
+    assert {"term": {"language": "en"}} in body["query"]["bool"]["filter"]
+
+
+def test_language_filter_rejects_what_is_not_a_code() -> None:
+    with pytest.raises(InputError, match="language code"):
+        build_search_body("Kherson", lang="English language")
+
+
 def test_all_reports_and_newest() -> None:
     body = build_search_body("Kherson", all_reports=True, sort="newest")
     assert "collapse" not in body

@@ -14,7 +14,9 @@ def register(subparsers: Any) -> None:
     search.add_argument("query", help="words to search for in titles and bodies")
     _window(search)
     search.add_argument("--source", action="append", help="only this outlet (repeatable)")
-    search.add_argument("--lang", help="only this language code, e.g. en")
+    search.add_argument(
+        "--lang", help="only this language: a code such as en (matches en-GB and en-US pages too)"
+    )
     search.add_argument("--all-reports", action="store_true", help="list every report, not one per story")
     search.add_argument("--newest", action="store_true", help="newest first instead of by relevance")
     search.add_argument("--size", type=int, default=10, help="number of hits (default 10)")

@@ -1,9 +1,11 @@
 """Bytes to text for HTML whose declared charset may be missing or wrong.
 
 Order of trust: byte-order mark, the HTTP ``Content-Type`` charset, the
-document's own ``<meta>`` declaration, then detection. A declared single-byte
-Western charset is overridden when the bytes are valid UTF-8 with non-ASCII
-content, the most common mislabelling on the web. Decoding never raises:
+document's own ``<meta>`` declaration, then detection. A declared legacy charset
+(Western single-byte, or a multi-byte one such as GB2312 or Shift_JIS) is overridden
+when the bytes are valid UTF-8 with non-ASCII content: real text in a legacy encoding
+is practically never valid UTF-8, while pages re-saved as UTF-8 often keep their old
+label (the most common mislabelling on the web). Decoding never raises:
 undecodable bytes become U+FFFD so a bad page costs a few characters, not the page.
 """
 
@@ -25,7 +27,6 @@ _BOMS = (
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _SNIFF_BYTES = 4096
-_WESTERN_SINGLE_BYTE = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
 _WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 # Detection scores of equally plausible single-byte codepages tie; the web's legacy default breaks it.
 _TIE = 0.02
@@ -74,7 +75,7 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
     if declared in _WIDE and b"\x00" not in data[:200]:
         declared = None  # an ASCII-compatible document cannot really be UTF-16: the label is wrong
     if declared is not None:
-        if declared in _WESTERN_SINGLE_BYTE and _is_utf8_with_non_ascii(data):
+        if declared != "utf-8" and declared not in _WIDE and _is_utf8_with_non_ascii(data):
             return data.decode("utf-8")
         return data.decode(declared, errors="replace")
     try:

@@ -1,9 +1,12 @@
-"""Article metadata from JSON-LD, meta tags and the URL, with where each date came from.
+"""Article metadata from JSON-LD and meta tags: what the page says about itself.
 
 Structured data (JSON-LD) is what publishers maintain for search engines, so it
-is trusted first; Open Graph / article / Dublin Core meta tags next; the URL and
-the visible text last. Every published date carries its source so consumers can
-tell a publisher's timestamp from a guess.
+is trusted first; Open Graph / article / Dublin Core meta tags next. Meta names are
+matched without their punctuation (``article:published:time`` is
+``article:published_time``). Every string is cleaned by ``textnorm``. The page's own
+UTC offset, read from whichever of its timestamps states one, is kept so that a
+naive time elsewhere on the page is placed in the page's zone, not silently in UTC.
+Visible dates, the URL and the feed are weighed later (``published``).
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-from newsflow.extract.dates import date_from_text, date_from_url, parse_date
+from newsflow.extract.dates import parse_datetime, to_utc_iso
+from newsflow.extract.textnorm import clean_text
+from newsflow.extract.titles import TitleSources, choose_title
 
 logger = logging.getLogger(__name__)
 
-# Where a date found in the page's markup came from; the feed, text and first-seen come later.
-MarkupDateSource = Literal["json-ld", "meta", "url", "none"]
+# Where a date found in the page's markup came from; the other sources are weighed in ``published``.
+MarkupDateSource = Literal["json-ld", "meta", "none"]
 
 ARTICLE_TYPES = frozenset(
     {
@@ -38,38 +44,47 @@ ARTICLE_TYPES = frozenset(
         "techarticle",
         "scholarlyarticle",
         "report",
+        "claimreview",
         "webpage",
         "creativework",
     }
 )
-_PUBLISHED_META = (
-    "article:published_time",
-    "og:published_time",
-    "article:published",
-    "datepublished",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "publish_date",
-    "date",
-    "dc.date",
-    "dc.date.issued",
-    "dcterms.created",
-    "dcterms.date",
-    "parsely-pub-date",
-    "sailthru.date",
-    "cxenseparse:recs:publishtime",
-    "originalpublicationdate",
+_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def _key(name: str) -> str:
+    """A meta name without case or punctuation: ``article:published:time`` == ``article:published_time``."""
+    return _KEY.sub("", name.lower())
+
+
+_PUBLISHED_META = tuple(
+    _key(k)
+    for k in (
+        "article:published_time",
+        "og:published_time",
+        "article:published",
+        "datepublished",
+        "pubdate",
+        "publishdate",
+        "date",
+        "dc.date",
+        "dc.date.issued",
+        "dcterms.created",
+        "dcterms.issued",
+        "dcterms.date",
+        "parsely-pub-date",
+        "sailthru.date",
+        "cxenseparse:recs:publishtime",
+        "originalpublicationdate",
+    )
 )
-_MODIFIED_META = (
-    "article:modified_time",
-    "og:updated_time",
-    "datemodified",
-    "last-modified",
-    "dcterms.modified",
+_MODIFIED_META = tuple(
+    _key(k)
+    for k in ("article:modified_time", "og:updated_time", "datemodified", "last-modified", "dcterms.modified")
 )
-_AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
-_SPACE = re.compile(r"\s+")
+_AUTHOR_META = tuple(
+    _key(k) for k in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
+)
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 
 
@@ -79,10 +94,11 @@ class PageMetadata:
 
     title: str | None = None
     authors: tuple[str, ...] = ()
-    published: str | None = None
+    published: datetime | None = None  # as written: aware, or naive when the page gave no offset
     published_source: MarkupDateSource = "none"
     modified: str | None = None
-    language: str | None = None
+    utc_offset: timedelta | None = None  # the page's own offset, from any of its timestamps
+    language: str | None = None  # the page's own tag as written (``en-gb``), not yet normalised
     canonical_url: str | None = None
     site_name: str | None = None
     description: str | None = None
@@ -91,13 +107,6 @@ class PageMetadata:
     accessible_for_free: bool | None = None
     headings: tuple[str, ...] = ()  # every title-like string, to drop a repeated headline from the body
     article_marked: bool = False  # JSON-LD article type, og:type=article or an <article> element
-
-
-def _clean(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = _SPACE.sub(" ", value).strip()
-    return text or None
 
 
 def _iter_objects(node: Any) -> Iterator[dict[str, Any]]:
@@ -158,19 +167,19 @@ def _first_url(value: Any) -> str | None:
 
 
 def _meta_map(tree: Any) -> dict[str, str]:
-    """Lower-cased name/property/itemprop -> first non-empty content."""
+    """Name/property/itemprop without case or punctuation (``_key``) -> first non-empty content."""
     found: dict[str, str] = {}
     for meta in tree.iterfind(".//meta"):
-        content = _clean(meta.get("content"))
+        content = clean_text(meta.get("content"))
         if content is None:
             continue
         for attr in ("property", "name", "itemprop", "http-equiv"):
             key = meta.get(attr)
             if key:
-                found.setdefault(key.strip().lower(), content)
+                found.setdefault(_key(key), content)
     for time_el in tree.iterfind(".//time[@itemprop]"):
-        key = (time_el.get("itemprop") or "").lower()
-        value = _clean(time_el.get("datetime"))
+        key = _key(time_el.get("itemprop") or "")
+        value = clean_text(time_el.get("datetime"))
         if key and value:
             found.setdefault(key, value)
     return found
@@ -179,7 +188,7 @@ def _meta_map(tree: Any) -> dict[str, str]:
 def _split_authors(raw: list[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for item in raw:
-        text = _clean(item)
+        text = clean_text(item)
         if not text or text.startswith(("http://", "https://")) or len(text) > 100:
             continue
         text = _BY_PREFIX.sub("", text)
@@ -193,51 +202,54 @@ def _split_authors(raw: list[str]) -> tuple[str, ...]:
 def _canonical(tree: Any, url: str | None) -> str | None:
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in (link.get("rel") or "").lower().split():
-            href = _clean(link.get("href"))
+            href = clean_text(link.get("href"))
             if href:
                 return urljoin(url, href) if url else href
     return None
 
 
-def _title_tag(tree: Any) -> str | None:
-    title = tree.find(".//title")
-    return _clean(title.text_content()) if title is not None else None
-
-
-def _h1(tree: Any) -> str | None:
-    h1 = tree.find(".//h1")
-    return _clean(h1.text_content()) if h1 is not None else None
+def _text_of(tree: Any, path: str) -> str | None:
+    element = tree.find(path)
+    return clean_text(element.text_content()) if element is not None else None
 
 
 def _dates(
-    ld: dict[str, Any], meta: dict[str, str], url: str | None
-) -> tuple[str | None, MarkupDateSource, str | None]:
-    """(published, its source, modified) from JSON-LD, then meta tags, then the URL."""
-    published: str | None = None
-    source: MarkupDateSource = "none"
-    if (value := parse_date(_clean(ld.get("datePublished")) or _clean(ld.get("dateCreated")))) is not None:
-        published, source = value, "json-ld"
-    elif (value := next((v for k in _PUBLISHED_META if (v := parse_date(meta.get(k)))), None)) is not None:
-        published, source = value, "meta"
-    elif (value := date_from_url(url)) is not None:
-        published, source = value, "url"
-    modified = parse_date(_clean(ld.get("dateModified")))
-    if modified is None:
-        modified = next((v for k in _MODIFIED_META if (v := parse_date(meta.get(k)))), None)
-    return published, source, modified
+    ld: dict[str, Any], meta: dict[str, str]
+) -> tuple[datetime | None, MarkupDateSource, str | None, timedelta | None]:
+    """(published as written, its source, modified in UTC, the page's UTC offset)."""
+    ld_published = parse_datetime(clean_text(ld.get("datePublished")) or clean_text(ld.get("dateCreated")))
+    meta_published = next((v for k in _PUBLISHED_META if (v := parse_datetime(meta.get(k)))), None)
+    ld_modified = parse_datetime(clean_text(ld.get("dateModified")))
+    meta_modified = next((v for k in _MODIFIED_META if (v := parse_datetime(meta.get(k)))), None)
+    stated = (ld_published, meta_published, ld_modified, meta_modified)
+    offset = next((v.utcoffset() for v in stated if v is not None and v.tzinfo is not None), None)
+    modified = ld_modified or meta_modified
+    modified_utc = to_utc_iso(modified, offset) if modified is not None else None
+    if ld_published is not None:
+        return ld_published, "json-ld", modified_utc, offset
+    if meta_published is not None:
+        return meta_published, "meta", modified_utc, offset
+    return None, "none", modified_utc, offset
 
 
 def _language(tree: Any, ld: dict[str, Any], meta: dict[str, str]) -> str | None:
     html_el = tree if tree.tag == "html" else tree.find(".//html")
-    language = (
-        _clean(ld.get("inLanguage"))
-        or (_clean(html_el.get("lang")) if html_el is not None else None)
-        or meta.get("content-language")
-        or meta.get("og:locale")
+    return (
+        clean_text(ld.get("inLanguage"))
+        or (clean_text(html_el.get("lang")) if html_el is not None else None)
+        or meta.get("contentlanguage")
+        or meta.get("oglocale")
     )
-    if not language:
-        return None
-    return language.replace("_", "-").split(",")[0].strip().lower() or None
+
+
+def _sites(ld: dict[str, Any], meta: dict[str, str], url: str | None) -> tuple[str, ...]:
+    """Names the site goes by: its declared names and its host (``www.golem.de``: ``golem.de``, ``golem``)."""
+    names = [meta.get("ogsitename"), meta.get("applicationname"), *_names(ld.get("publisher"))]
+    host = (urlsplit(url).hostname or "") if url else ""
+    host = host.removeprefix("www.")
+    if host:
+        names += [host, host.split(".")[0]]
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def _free(value: Any) -> bool | None:
@@ -253,67 +265,47 @@ def read_metadata(tree: Any, url: str | None) -> PageMetadata:
     ld = next((o for o in json_ld_objects(tree) if _types(o) & ARTICLE_TYPES), {})
     strict_types = ARTICLE_TYPES - {"webpage", "creativework"}
     meta = _meta_map(tree)
-    published, source, modified = _dates(ld, meta, url)
-
-    headline = _clean(ld.get("headline"))
-    og_title = meta.get("og:title") or meta.get("twitter:title")
-    h1, title_tag = _h1(tree), _title_tag(tree)
-    headings = tuple(t for t in (headline, og_title, h1, title_tag) if t)
+    published, source, modified, offset = _dates(ld, meta)
+    titles = TitleSources(
+        json_ld=clean_text(ld.get("headline")),
+        og=meta.get("ogtitle"),
+        twitter=meta.get("twittertitle"),
+        h1=_text_of(tree, ".//h1"),
+        title_tag=_text_of(tree, ".//title"),
+        sites=_sites(ld, meta, url),
+    )
+    title = choose_title(titles)
+    headings = tuple(dict.fromkeys(t for t in (title, *titles.ordered()) if t))
 
     authors = _split_authors(_names(ld.get("author")) or _names(ld.get("creator")))
     if not authors:
         authors = _split_authors([meta[k] for k in _AUTHOR_META if k in meta])
 
-    site_name = meta.get("og:site_name") or next(iter(_names(ld.get("publisher"))), None)
-    image = meta.get("og:image") or meta.get("twitter:image") or _first_url(ld.get("image"))
+    site_name = meta.get("ogsitename") or next(iter(_names(ld.get("publisher"))), None)
+    image = meta.get("ogimage") or meta.get("twitterimage") or _first_url(ld.get("image"))
     if image and url:
         image = urljoin(url, image)
     tags = dict.fromkeys(
-        tag for el in tree.iterfind('.//meta[@property="article:tag"]') if (tag := _clean(el.get("content")))
+        tag
+        for el in tree.iterfind('.//meta[@property="article:tag"]')
+        if (tag := clean_text(el.get("content")))
     )
     return PageMetadata(
-        title=headings[0] if headings else None,
+        title=title,
         authors=authors,
         published=published,
         published_source=source,
         modified=modified,
+        utc_offset=offset,
         language=_language(tree, ld, meta),
         canonical_url=_canonical(tree, url),
-        site_name=_clean(site_name),
-        description=meta.get("description") or meta.get("og:description") or _clean(ld.get("description")),
+        site_name=clean_text(site_name),
+        description=meta.get("description") or meta.get("ogdescription") or clean_text(ld.get("description")),
         top_image=image,
         tags=tuple(tags),
         accessible_for_free=_free(ld.get("isAccessibleForFree")),
         headings=headings,
         article_marked=bool(_types(ld) & strict_types)
-        or (meta.get("og:type") or "").lower() == "article"
+        or (meta.get("ogtype") or "").lower() == "article"
         or tree.find(".//article") is not None,
     )
-
-
-_DATE_HINT = re.compile(r"date|time|publish|posted|dateline|byline", re.I)
-_MAX_DATE_CANDIDATES = 12
-
-
-def text_date(tree: Any) -> str | None:
-    """A date written in the page where publishers show one: ``<time>`` and date/byline blocks.
-
-    Only short elements are read (a date line, not the article), so a date quoted in
-    the story is not mistaken for the publication date.
-    """
-    seen = 0
-    for element in tree.iter("time", "span", "div", "p", "small", "li"):
-        if element.tag != "time":
-            marker = f"{element.get('class') or ''} {element.get('id') or ''}"
-            if not _DATE_HINT.search(marker):
-                continue
-        text = element.text_content()
-        if len(text) > 200:
-            continue
-        seen += 1
-        value = parse_date(element.get("datetime")) or date_from_text(text)
-        if value is not None:
-            return value
-        if seen >= _MAX_DATE_CANDIDATES:
-            break
-    return None

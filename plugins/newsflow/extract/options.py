@@ -21,7 +21,7 @@ REASONS: dict[str, str] = {
     "too_large": "the body is larger than ExtractOptions.max_html_bytes",
     "not_article": "no main text, or a short one on a page not marked as an article (index, media, error)",
     "too_short": "the page is marked as an article but its main text is shorter than min_text_chars",
-    "paywall": "the page declares itself not free and only a teaser is readable",
+    "paywall": "the page declares itself not free and less than min_text_chars of it is readable",
 }
 
 
@@ -29,25 +29,28 @@ REASONS: dict[str, str] = {
 class ExtractOptions:
     """How hard to look for the article body and what counts as one.
 
-    ``favor="adaptive"`` runs trafilatura tuned for precision and falls back to
-    its balanced setting only when the precise run lost most of the page, which
-    measured better than any single setting on the evaluation pages.
+    ``favor="adaptive"`` runs trafilatura's main extractor tuned for precision, and adds
+    its readability/jusText cross-check, then its balanced setting, only where the result
+    looks lost (see ``newsflow.extract.body``), which measured better than any single
+    setting on the evaluation pages, at little more than the cost of one run.
     """
 
     favor: Favor = "adaptive"
-    # trafilatura without its readability/jusText cross-check: about twice as fast, measured
-    # F1 0.9690 instead of 0.9702 on the AEB pages, but fails harder on unusual layouts.
+    # never run trafilatura's readability/jusText cross-check, not even where the main extractor
+    # looks lost: faster on pages that need it, but those pages then fail harder
     fast: bool = False
     min_text_chars: int = 120
-    paywall_max_chars: int = 1500
+    paywall_max_chars: int = 1500  # a page marked not free with less readable text is a teaser (paywalled)
     include_tables: bool = True
     clean_boilerplate: bool = True
     join_split_body: bool = True
     drop_title_line: bool = True
     search_text_dates: bool = True
     max_html_bytes: int = 20_000_000
-    # adaptive: the precise run is "lost" when shorter than this many characters ...
+    # adaptive: the precise run is "lost" when shorter than this many characters, or than this
+    # share of the text in the page's <p> elements (it kept a teaser of a long story) ...
     adaptive_short_chars: int = 500
+    adaptive_page_share: float = 0.3
     # ... and the balanced run is at least this many times longer.
     adaptive_ratio: float = 2.0
 
@@ -64,6 +67,10 @@ class ExtractOptions:
             raise ConfigError(f"ExtractOptions.max_html_bytes={self.max_html_bytes} must be > 0")
         if self.adaptive_short_chars < 0:
             raise ConfigError(f"ExtractOptions.adaptive_short_chars={self.adaptive_short_chars} must be >= 0")
+        if not 0.0 <= self.adaptive_page_share <= 1.0:
+            raise ConfigError(
+                f"ExtractOptions.adaptive_page_share={self.adaptive_page_share} must be in 0..1"
+            )
         if self.adaptive_ratio < 1.0:
             raise ConfigError(f"ExtractOptions.adaptive_ratio={self.adaptive_ratio} must be >= 1.0")
 
@@ -78,6 +85,7 @@ class FeedHints:
     published: str | None = None  # any common date format; normalised to ISO 8601 UTC
     source: str | None = None  # outlet name as the feed states it
     tags: tuple[str, ...] = ()
+    language: str | None = None  # the feed's declared language, checked against the text like a page's
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, str | bytes) or not all(isinstance(t, str) for t in self.tags):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2  # 2: language is the primary code; language_tag and paywalled added
 KINDS = ("news-articles", "newsflow-runs", "newsflow-story-merges")
 TEXT_ANALYZER_PLACEHOLDER = "news_text"
 
