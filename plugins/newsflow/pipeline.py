@@ -334,7 +334,7 @@ def _failed_entries(sidecars: Iterable[str]) -> list[tuple[FeedEntry, str]]:
     return failed
 
 
-def _hints(entry: FeedEntry | None, outlet: str | None) -> Any:
+def _hints(entry: FeedEntry | None, outlet: str | None, language: str | None = None) -> Any:
     from newsflow.extract import FeedHints
 
     if entry is None:
@@ -346,6 +346,7 @@ def _hints(entry: FeedEntry | None, outlet: str | None) -> Any:
         published=entry.published,
         source=outlet,
         tags=entry.tags,
+        language=language,
     )
 
 
@@ -367,6 +368,7 @@ def extract_from_archive(
     tally = tally or _Tally()
     registry = load_registry(options)
     outlets = {spec.name: spec.outlet for spec in registry}
+    languages = {spec.name: spec.language for spec in registry}
     warcs = [f for f in files if f.endswith(".warc.gz")]
     sidecars = [f for f in files if f.endswith(".failed.jsonl")]
     responses = [r for path in warcs for r in _read_warc(path)]
@@ -385,7 +387,7 @@ def extract_from_archive(
         tally.add("pages_read")
         canonical = canonicalize_url(response.requested_url)
         entry = entries.get(canonical)
-        hints = _hints(entry, outlets.get(entry.feed) if entry else None)
+        hints = _hints(entry, outlets.get(entry.feed), languages.get(entry.feed)) if entry else None
         if response.status != 200:
             tally.add(f"rejected:http_{response.status}")
             if hints is not None:
@@ -398,8 +400,8 @@ def extract_from_archive(
                 url=response.url,
                 feed=hints,
                 fetched_at=response.fetched_at,
-                first_seen=response.fetched_at,
                 content_type=response.header("content-type"),
+                last_modified=response.header("last-modified"),
             )
         except ExtractionError as exc:
             tally.add(f"rejected:{exc.reason}")
@@ -411,7 +413,7 @@ def extract_from_archive(
         tally.add("extracted")
     for entry, reason in _failed_entries(sidecars):
         tally.add(f"rejected:{reason}")
-        hints = _hints(entry, outlets.get(entry.feed))
+        hints = _hints(entry, outlets.get(entry.feed), languages.get(entry.feed))
         keep(fallback_article(entry.url, hints, fetched_at=None))
         tally.add("fallback")
     return list(articles.values())

@@ -187,3 +187,19 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
             assert edge.why[0] == f"p={probability:.2f}"
             modelled += 1
     assert modelled >= 2  # the two Reid reports link both ways
+
+
+def test_a_low_confidence_date_widens_the_window_rather_than_dropping_it() -> None:
+    a = _signals("a", REID_1, published="2024-01-01T10:00:00+00:00")
+    three_days = "2024-01-04T10:00:00+00:00"
+    declared = compute_signals("b", REID_2, OPTIONS, published=three_days)
+    guessed = compute_signals("b", REID_2, OPTIONS, published=three_days, published_confidence="low")
+    stats = _stats(a, declared)
+    assert OPTIONS.window_hours < 72 <= OPTIONS.low_confidence_window_hours
+    assert score_pair(a, declared, stats, OPTIONS) is None
+    linked = score_pair(a, guessed, stats, OPTIONS)
+    assert linked is not None and "gap_h=72" in linked.why
+    beyond = compute_signals(
+        "b", REID_2, OPTIONS, published="2024-01-06T10:00:00+00:00", published_confidence="low"
+    )
+    assert score_pair(a, beyond, stats, OPTIONS) is None

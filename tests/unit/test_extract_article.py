@@ -114,7 +114,6 @@ def test_no_date_is_none_never_the_fetch_time() -> None:
         _page(),
         url="https://example.com/x",
         fetched_at="2024-05-06T07:08:09Z",
-        first_seen="2024-05-06T07:08:09+00:00",
     )
     assert (article.published, article.published_source) == (None, "none")
     assert article.fetched_at == "2024-05-06T07:08:09Z"
@@ -162,7 +161,7 @@ def test_fallback_article_from_feed_summary() -> None:
     assert (article.published, article.published_source) == ("2024-02-03T03:05:06Z", "feed")
     assert article.canonical_url == "https://example.com/x"
     assert article.extractor_version.startswith("newsflow-extract/")
-    bare = fallback_article("https://example.com/y", FeedHints(), first_seen="2024-01-01T00:00:00Z")
+    bare = fallback_article("https://example.com/y", FeedHints(), fetched_at="2024-01-01T00:00:00Z")
     assert (bare.text, bare.published, bare.published_source) == ("", None, "none")
 
 

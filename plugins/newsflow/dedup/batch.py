@@ -40,6 +40,7 @@ class InputArticle:
     published: str | None = None
     source: str | None = None
     language: str | None = None  # a language tag; detected from the text when absent
+    published_source: str = "input"  # a date the caller gives is trusted as declared
 
     @property
     def canonical_url(self) -> str | None:

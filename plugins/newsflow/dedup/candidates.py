@@ -104,7 +104,8 @@ class InMemoryCandidateSource:
             max(options.min_key_df_cap, int(options.max_key_df_fraction * self.n_docs)),
         )
         bucket = self._bucket(signals)
-        reach = math.ceil(options.window_hours * 3600.0 / self._bucket_seconds)
+        # Held articles are reached within the widest window; each pair's own window is below.
+        reach = math.ceil(options.low_confidence_window_hours * 3600.0 / self._bucket_seconds)
         lo, hi = (bucket - reach, bucket + reach) if bucket is not None else (0, 0)
         postings = self._postings
         reached: list[list[int]] = []  # posting lists followed, as held articles' numbers ...
@@ -127,7 +128,8 @@ class InMemoryCandidateSource:
             for other_id in group:
                 other = self._signals[other_id]
                 gap = gap_hours(signals, other)
-                if gap is not None and gap > options.window_hours:
+                window = options.window_for(signals.published_confidence, other.published_confidence)
+                if gap is not None and gap > window:
                     continue
                 out.append(other)
                 if len(out) >= options.max_candidates:

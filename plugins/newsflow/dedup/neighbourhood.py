@@ -86,7 +86,9 @@ def _in_window(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any] | N
     published = sig.published_at()
     if published is None:
         return None
-    pad = timedelta(hours=options.window_hours)
+    # The widest window: a held article's date may be low-confidence (each pair's own window
+    # is applied when it is scored).
+    pad = timedelta(hours=options.low_confidence_window_hours)
     bounds = {"gte": (published - pad).isoformat(), "lte": (published + pad).isoformat()}
     in_window = {"range": {"published": bounds}}
     # Undated held articles have no window to fall outside of.

@@ -30,6 +30,9 @@ class DedupOptions:
     max_quote_keys: int = 200  # quote-shingle hashes kept per article
     max_text_chars: int = 200_000  # longer texts are cut here (and the cut is noted)
     window_hours: float = 48.0  # articles further apart in publish time are never the same story
+    # ... unless one date is low-confidence (not declared by the page itself: a <time>
+    # element, the URL, the text, the feed, Last-Modified): such a date widens the window.
+    low_confidence_window_hours: float = 96.0
     edge_threshold: float = 0.3  # pair probability kept as a graph edge (links stories for re-partition)
     link_threshold: float | None = None  # average-link: groups merge while mean probability >= this
     # (None: the threshold fitted with the model)
@@ -78,8 +81,11 @@ class DedupOptions:
             raise ConfigError(
                 f"dedup options: fragment_size must be >= 0 (0 = off), got {self.fragment_size}"
             )
-        if self.window_hours <= 0:
-            raise ConfigError(f"dedup options: window_hours must be > 0, got {self.window_hours}")
+        if not 0 < self.window_hours <= self.low_confidence_window_hours:
+            raise ConfigError(
+                f"dedup options: need 0 < window_hours ({self.window_hours}) <= "
+                f"low_confidence_window_hours ({self.low_confidence_window_hours})"
+            )
         for name in (
             "max_terms",
             "max_entities",
@@ -105,6 +111,10 @@ class DedupOptions:
     def link(self) -> float:
         """The link threshold in force: the given one, else the model's."""
         return self.model.link_threshold if self.link_threshold is None else self.link_threshold
+
+    def window_for(self, *confidences: str) -> float:
+        """The publish-time window of a pair: wider when either date is low-confidence."""
+        return self.low_confidence_window_hours if "low" in confidences else self.window_hours
 
     @property
     def rows_per_band(self) -> int:

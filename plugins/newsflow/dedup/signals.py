@@ -49,6 +49,7 @@ class ArticleSignals:
     source: str | None = None
     truncated: bool = False
     language: str | None = None  # primary subtag, given or detected
+    published_confidence: str = "high"  # "low": a date the page did not declare (wider window)
     lede: tuple[str, ...] = ()  # distinct content terms of the title and first lines, in order
 
     def query_keys(self) -> tuple[str, ...]:
@@ -97,6 +98,7 @@ class ArticleSignals:
             "truncated": self.truncated,
             "language": self.language,
             "lede": list(self.lede),
+            "published_confidence": self.published_confidence,
         }
 
     @classmethod
@@ -122,6 +124,7 @@ class ArticleSignals:
                 truncated=bool(data.get("truncated", False)),
                 language=data.get("language"),
                 lede=tuple(map(str, data.get("lede") or ())),
+                published_confidence="low" if data.get("published_confidence") == "low" else "high",
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
@@ -189,6 +192,7 @@ def compute_signals(
     published: str | None = None,
     source: str | None = None,
     language: str | None = None,
+    published_confidence: str = "high",
 ) -> ArticleSignals:
     """Signals of one article (pure: same input, same record, on any worker).
 
@@ -229,5 +233,6 @@ def compute_signals(
         source=source,
         truncated=truncated,
         language=language,
+        published_confidence="low" if published_confidence == "low" else "high",
         lede=tuple(sys.intern(t) for t in dict.fromkeys(content[:LEDE_WORDS])),
     )

@@ -264,7 +264,7 @@ def _copy_edge(
     # Beyond the window even a near copy is another event written from the same template
     # ("jobless claims rose to ..."); only identical text or URL links across it.
     gap = _gap(pa, pb)
-    if gap is not None and gap > options.window_hours:
+    if gap is not None and gap > options.window_for(a.published_confidence, b.published_confidence):
         return None
     if jaccard >= options.near_duplicate_jaccard:
         return Edge(a.id, b.id, "near_duplicate", round(jaccard, 4), (f"jaccard={jaccard:.2f}",))

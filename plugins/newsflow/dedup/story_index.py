@@ -27,7 +27,7 @@ from newsflow.dedup.signals import ArticleSignals, compute_signals
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.state import DedupState, MergeEvent
 from newsflow.index.bulk import IndexReport
-from newsflow.records import StoryAssignment
+from newsflow.records import StoryAssignment, date_confidence
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ class StoryInput(Protocol):
     @property
     def language(self) -> str | None: ...
 
+    @property
+    def published_source(self) -> str: ...
+
 
 def signals_of(article: StoryInput, options: DedupOptions) -> ArticleSignals:
     return compute_signals(
@@ -69,6 +72,7 @@ def signals_of(article: StoryInput, options: DedupOptions) -> ArticleSignals:
         published=article.published,
         source=article.source,
         language=article.language,
+        published_confidence=date_confidence(article.published_source),
     )
 
 

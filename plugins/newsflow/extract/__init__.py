@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from newsflow.extract.article import extract_article, extractor_version, fallback_article, summary_text
 from newsflow.extract.options import REASONS, ExtractOptions, FeedHints
-from newsflow.extract.published import DATE_SOURCES, date_confidence
+from newsflow.records import DATE_SOURCES, date_confidence
 
 __all__ = [
     "DATE_SOURCES",

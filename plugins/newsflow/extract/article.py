@@ -146,7 +146,6 @@ def extract_article(
     options: ExtractOptions = DEFAULT_OPTIONS,
     feed: FeedHints | None = None,
     fetched_at: str | None = None,
-    first_seen: str | None = None,
     content_type: str | None = None,
     last_modified: str | None = None,
 ) -> Article:
@@ -154,10 +153,8 @@ def extract_article(
 
     ``content_type`` and ``last_modified`` are the HTTP header values (the charset is trusted
     over the page's; ``Last-Modified`` is the publish date of last resort). ``fetched_at``
-    bounds the publish date from above. ``first_seen`` is accepted for older callers and
-    ignored: when the pipeline saw an entry says nothing about when it was published.
+    bounds the publish date from above; it is never a publish date itself.
     """
-    del first_seen  # never a publish date (see the module docstring)
     text = _to_text(html, url, content_type, options)
     tree = _parse(text, url)
     meta = read_metadata(tree, url)
@@ -222,13 +219,11 @@ def fallback_article(
     feed: FeedHints,
     *,
     fetched_at: str | None = None,
-    first_seen: str | None = None,
 ) -> Article:
     """The article as the feed described it, for pages that could not be extracted (``fallback=True``).
 
-    ``first_seen`` is accepted for older callers and ignored, as in ``extract_article``.
+    ``fetched_at`` is kept as bookkeeping; it is never the publish date.
     """
-    del first_seen
     text = summary_text(feed.summary)
     title = summary_text(feed.title)
     published = parse_date(feed.published)

@@ -33,24 +33,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from newsflow.extract.dates import date_from_url, parse_datetime, to_utc_iso
 from newsflow.extract.metadata import PageMetadata
 from newsflow.extract.textdates import written_date
 from newsflow.records import PublishedSource
 
-Confidence = Literal["high", "low", "none"]
-DATE_SOURCES: tuple[PublishedSource, ...] = (
-    "json-ld",
-    "meta",
-    "time-element",
-    "url",
-    "text",
-    "feed",
-    "http-last-modified",
-)
-HIGH_CONFIDENCE: frozenset[PublishedSource] = frozenset({"json-ld", "meta"})
 _FUTURE_SLACK = timedelta(days=1)
 
 # Class/id words of elements that hold a date or a byline, in the languages newsflow meets.
@@ -68,16 +57,6 @@ _MAX_TEXT_CHARS = 150  # a date line, not the article: a date quoted in the stor
 _MAX_CHILDREN = 6  # elements with more children are containers, not date lines
 _MAX_CANDIDATES = 12
 _MAX_TIME_ELEMENTS = 12
-
-
-def date_confidence(source: str) -> Confidence:
-    """``high`` for the publisher's declared timestamp (json-ld, meta), ``low`` for the rest.
-
-    The story model keeps a low-confidence date but widens its time window around it.
-    """
-    if source in HIGH_CONFIDENCE:
-        return "high"
-    return "low" if source in DATE_SOURCES else "none"
 
 
 def _after_headline(tree: Any, tags: tuple[str, ...]) -> Any:
