@@ -173,28 +173,6 @@ def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple
     return time.perf_counter() - total_start, rows
 
 
-def compare_gc(size: int, batch: int) -> int:
-    """The offline path with and without the collector pause, alternated to share conditions."""
-    import gc
-
-    shipped = gc.disable
-    times: dict[str, list[float]] = {"paused": [], "not paused": []}
-    for round_ in range(2):
-        for label in ("paused", "not paused") if round_ == 0 else ("not paused", "paused"):
-            gc.disable = shipped if label == "paused" else (lambda: None)  # type: ignore[assignment] # bench-only A/B
-            try:
-                gc.collect()
-                elapsed, _ = run(size, batch, set())
-            finally:
-                gc.disable = shipped  # type: ignore[assignment] # restore the real function
-                gc.enable()
-            times[label].append(elapsed)
-            print(f"{label:>11}: {elapsed:.1f} s for {size} articles", flush=True)
-    paused, free = min(times["paused"]), min(times["not paused"])
-    print(f"collector pause: best {paused:.1f} s against {free:.1f} s without it ({free / paused:.2f}x)")
-    return 0
-
-
 def _article(item: InputArticle) -> Article:
     url = f"https://synthetic.invalid/{item.id}"
     return Article(
@@ -335,12 +313,6 @@ def main() -> int:
         "--spaced", action="store_true", help="with --es: batches do not overlap in time (hourly runs)"
     )
     parser.add_argument(
-        "--gc-compare",
-        action="store_true",
-        help="offline path twice: as shipped (cyclic collector paused during a batch) and with the "
-        "pause disabled, to show what the pause saves",
-    )
-    parser.add_argument(
         "--stories-out",
         type=Path,
         help="with --es: write each article's story here (-SIZE is added to the name), to compare two "
@@ -357,8 +329,6 @@ def main() -> int:
         f"({1000 / clock.ms_per_page:.1f} pages/s); "
         f"bare trafilatura.extract {clock.bare_ms_per_page:.1f} ms/page"
     )
-    if args.gc_compare:
-        return compare_gc(int(args.sizes.split(",")[0]), args.batch)
     for size in (int(s) for s in args.sizes.split(",")):
         checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
         if args.es:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
@@ -271,7 +270,7 @@ def load_neighbourhood(
     stories (which need only ``batch_ids``) are fetched meanwhile too.
     """
     exclude = frozenset(batch_ids)
-    with collector_paused(), ThreadPoolExecutor(max_workers=3, thread_name_prefix="dedup-lookup") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dedup-lookup") as pool:
         sampled = pool.submit(_background, client, index, batch_ids, sample_size)
         own = pool.submit(_stored_assignments, client, index, batch_ids)
         searched = [pool.submit(_ranked_in_chunk, client, index, chunk, options, exclude) for chunk in batch]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
 from newsflow.dedup.clusterer import assign, partition
-from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, Prepared, prepare, score_many
@@ -82,10 +81,6 @@ class DedupState:
 
     def add(self, batch: Sequence[ArticleSignals]) -> DedupResult:
         """Add a batch (compared with each other and with everything held)."""
-        with collector_paused():
-            return self._add(batch)
-
-    def _add(self, batch: Sequence[ArticleSignals]) -> DedupResult:
         held = self.source.get(s.id for s in batch)
         new = []
         seen: set[str] = set()
