@@ -227,8 +227,8 @@ def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one lo
 ) -> tuple[float, float, list[EsRow], dict[str, str]]:
     """Returns (dedup seconds, indexing seconds, rows of (held, first-pass ms/article,
     reconcile ms/article, full reconciles, neighbourhood per batch), each article's story)."""
-    from newsflow import local_es
     from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
     from newsflow.index.stories import rewrite_stories

@@ -168,7 +168,7 @@ def _warm_up(stack: Stack) -> int:
 def main() -> int:
     args = _args()
 
-    from newsflow import local_es
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
 
     local_es.up()

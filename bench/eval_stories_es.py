@@ -63,9 +63,9 @@ def main() -> int:
         print(f"../shared not found at {SHARED}; this evaluation needs its ECB+ file", file=sys.stderr)
         return 2
 
-    from newsflow import local_es
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import StoryIndex
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, setup_indices
 

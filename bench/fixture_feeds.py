@@ -1,6 +1,6 @@
 """A synthetic fixture news site: N feeds x M articles of varied, made-up text.
 
-Written to a directory at run time and served with ``newsflow.demo_site``
+Written to a directory at run time and served with ``newsflow.devstack.demo_site``
 (``{{BASE}}`` becomes the server's base URL), so benchmarks and end-to-end
 tests poll, fetch and extract through the real HTTP path. The text is
 generated from a fixed vocabulary with a seeded RNG: reproducible, distinct
