@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from newsflow.timestamps import iso_z
+
 
 def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
     return tuple(text.split(sep))
@@ -98,7 +100,7 @@ def _sentence(rng: random.Random, topic: str, place: str) -> str:
 
 def _article_html(title: str, published: datetime, author: str, outlet: str, paragraphs: list[str]) -> str:
     body = "\n".join(f"      <p>{html.escape(p)}</p>" for p in paragraphs)
-    iso = published.isoformat().replace("+00:00", "Z")
+    iso = iso_z(published)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

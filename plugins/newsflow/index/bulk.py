@@ -27,6 +27,7 @@ from newsflow.index.dead_letter import dead_letter_path, write_dead_letters
 from newsflow.index.documents import ArticleDoc, as_doc, build_document
 from newsflow.index.names import IndexNames
 from newsflow.records import Article
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -154,7 +155,7 @@ def _batched(items: Iterable[Article | ArticleDoc], size: int) -> Iterator[list[
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(now_utc(), "milliseconds")
 
 
 def _plan(
