@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import hashlib
 import json
 import os
 import random
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
-from newsflow.records import Article
+from newsflow.records import Article, content_hash
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -183,7 +182,7 @@ def _article(item: InputArticle) -> Article:
         published=item.published,
         published_source="meta",
         source=f"outlet-{int(item.id.rsplit('-', 1)[1]) % 40}",
-        content_hash=hashlib.sha256(item.text.encode()).hexdigest()[:32],
+        content_hash=content_hash(item.text),
     )
 
 

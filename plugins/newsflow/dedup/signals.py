@@ -18,9 +18,10 @@ from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.sketch import band_keys, minhash, word_shingles
-from newsflow.dedup.text import content_hash, stem, stopwords, tokens
+from newsflow.dedup.text import stem, stopwords, tokens
 from newsflow.errors import InputError
 from newsflow.language import detect_language, primary_language
+from newsflow.records import content_hash
 from newsflow.timestamps import parse_utc_or_none
 
 LEDE_WORDS = 40  # content words of the title and first lines compared as the lede
