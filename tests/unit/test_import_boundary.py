@@ -103,3 +103,56 @@ def test_importing_the_package_leaves_airflow_and_stages_leave_devstack_unloaded
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-2:] == ["[]", "[]"]
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Uses of the package's private names in ``path``: imported, read as attributes, or patched."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bound: set[str] = set()  # names this file binds to something of the package
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("newsflow")
+        ):
+            for alias in node.names:
+                bound.add(alias.asname or alias.name)
+                if alias.name.startswith("_"):
+                    found.append(f"{path}:{node.lineno}: imports {node.module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            bound.update(
+                a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("newsflow")
+            )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            if node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{path}:{node.lineno}: reads {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Call) and len(node.args) >= 2:
+            target, name = node.args[0], node.args[1]
+            if (
+                isinstance(target, ast.Name)
+                and target.id in bound
+                and isinstance(name, ast.Constant)
+                and isinstance(name.value, str)
+                and name.value.startswith("_")
+            ):
+                found.append(f"{path}:{node.lineno}: patches {target.id}.{name.value}")
+    return found
+
+
+def test_tests_and_bench_use_only_public_names_of_the_package() -> None:
+    offenders = []
+    for root in (REPO_ROOT / "tests", REPO_ROOT / "bench"):
+        for path in root.rglob("*.py"):
+            offenders.extend(_private_uses(path))
+    assert offenders == []
+
+
+def test_the_scan_would_catch_private_uses(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text(
+        "from newsflow.index import bulk\nfrom newsflow.flows.plan import _fill\n"
+        "bulk._plan(1)\nmonkeypatch.setattr(bulk, '_plan', None)\nself._private = 1\n"
+    )
+    assert len(_private_uses(sample)) == 3
