@@ -8,9 +8,9 @@ up here as a diff to review, before it reaches an index.
 from __future__ import annotations
 
 from newsflow.dedup import DedupOptions
-from newsflow.dedup.signals import compute_signals
+from newsflow.dedup.story_index import signals_of
 from newsflow.index import ArticleDoc, build_document
-from newsflow.records import Article, StoryAssignment, content_hash, date_confidence
+from newsflow.records import Article, StoryAssignment, content_hash
 from tests.unit.golden import GOLDEN, check
 
 TEXT = (
@@ -42,17 +42,7 @@ ARTICLE = Article(
 
 
 def test_the_document_of_an_article() -> None:
-    signals = compute_signals(
-        ARTICLE.id,
-        ARTICLE.text,
-        DedupOptions(),
-        title=ARTICLE.title,
-        canonical_url=ARTICLE.canonical_url,
-        published=ARTICLE.published,
-        source=ARTICLE.source,
-        language=ARTICLE.language,
-        published_confidence=date_confidence(ARTICLE.published_source),
-    )
+    signals = signals_of(ARTICLE, DedupOptions())  # as the story stage computes them
     story = StoryAssignment(
         id=ARTICLE.id,
         story_id="story-harbour-lanes",
