@@ -1,4 +1,5 @@
-# newsflow: `make demo` runs the pipeline on local defaults; `make test` is what CI runs.
+# newsflow: `make demo` runs the pipeline on local defaults; `make test` is what CI runs;
+# `make test-fast` is the inner loop (unit tests and golden files, no services, under a minute).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,7 +8,7 @@ UV_VERSION := 0.13.9
 # The lock is compiled for this interpreter and platform (see `make lock`).
 LOCK := requirements.lock
 
-.PHONY: install demo down test lint typecheck pytest lock bench clean
+.PHONY: install demo down test test-fast lint typecheck pytest lock bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,10 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Unit tests and golden files only: no Elasticsearch, Airflow or PostgreSQL, no ../shared needed.
+test-fast: install
+	$(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e and not quality" tests/unit
 
 bench: install
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

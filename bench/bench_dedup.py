@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import hashlib
 import json
 import os
 import random
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
-from newsflow.records import Article
+from newsflow.records import Article, content_hash
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -183,7 +182,7 @@ def _article(item: InputArticle) -> Article:
         published=item.published,
         published_source="meta",
         source=f"outlet-{int(item.id.rsplit('-', 1)[1]) % 40}",
-        content_hash=hashlib.sha256(item.text.encode()).hexdigest()[:32],
+        content_hash=content_hash(item.text),
     )
 
 
@@ -227,8 +226,8 @@ def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one lo
 ) -> tuple[float, float, list[EsRow], dict[str, str]]:
     """Returns (dedup seconds, indexing seconds, rows of (held, first-pass ms/article,
     reconcile ms/article, full reconciles, neighbourhood per batch), each article's story)."""
-    from newsflow import local_es
     from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
     from newsflow.index.stories import rewrite_stories

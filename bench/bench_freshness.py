@@ -135,7 +135,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for one item")
     args = parser.parse_args()
 
-    from newsflow import local_es
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.urls import canonicalize_url
 

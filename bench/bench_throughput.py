@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fixture_feeds import generate_site, registry_yaml
 
+from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (
     POLL_DAG,
     PROCESS_DAG,
@@ -45,7 +46,7 @@ from tests.e2e.stack import (
 
 
 def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return parse_utc_or_none(value)
 
 
 def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
@@ -168,7 +169,7 @@ def _warm_up(stack: Stack) -> int:
 def main() -> int:
     args = _args()
 
-    from newsflow import local_es
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
 
     local_es.up()

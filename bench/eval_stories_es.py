@@ -14,7 +14,6 @@ nothing into the repository.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -25,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from newsflow.records import Article
+from newsflow.records import Article, content_hash
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
@@ -44,7 +43,7 @@ def _articles() -> tuple[list[Article], dict[str, str]]:
             canonical_url=url,
             title="",
             text=text,
-            content_hash=hashlib.sha256(text.encode()).hexdigest()[:32],
+            content_hash=content_hash(text),
         )
         articles.append(article)
         original[article.id] = doc_id
@@ -63,9 +62,9 @@ def main() -> int:
         print(f"../shared not found at {SHARED}; this evaluation needs its ECB+ file", file=sys.stderr)
         return 2
 
-    from newsflow import local_es
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import StoryIndex
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client, wait_until_healthy
     from newsflow.index import IndexNames, setup_indices
 

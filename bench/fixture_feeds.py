@@ -1,6 +1,6 @@
 """A synthetic fixture news site: N feeds x M articles of varied, made-up text.
 
-Written to a directory at run time and served with ``newsflow.demo_site``
+Written to a directory at run time and served with ``newsflow.devstack.demo_site``
 (``{{BASE}}`` becomes the server's base URL), so benchmarks and end-to-end
 tests poll, fetch and extract through the real HTTP path. The text is
 generated from a fixed vocabulary with a seeded RNG: reproducible, distinct
@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from newsflow.timestamps import iso_z
 
 
 def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
@@ -98,7 +100,7 @@ def _sentence(rng: random.Random, topic: str, place: str) -> str:
 
 def _article_html(title: str, published: datetime, author: str, outlet: str, paragraphs: list[str]) -> str:
     body = "\n".join(f"      <p>{html.escape(p)}</p>" for p in paragraphs)
-    iso = published.isoformat().replace("+00:00", "Z")
+    iso = iso_z(published)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

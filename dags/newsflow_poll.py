@@ -3,7 +3,7 @@
 Runs every 5 minutes (each feed keeps its own interval), and at once when an
 outside system pings the feed-ping asset. Feeds are polled in host-sharded
 batches (dynamic task mapping over batches, never a task per feed); the run
-ends by publishing WARC paths on the raw-archive asset for the processing DAG.
+ends by publishing its archive batches on the raw-archive asset for the processing DAG.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def newsflow_poll() -> None:
 
     @task(max_active_tis_per_dagrun=4)
     def poll(feed_names: list[str]) -> dict[str, object]:
-        return tasks.poll(feed_names)
+        return dict(tasks.poll_batch(feed_names))
 
     @task(outlets=[RAW_ARCHIVE], retries=0)
     def publish(results: list[dict[str, object]]) -> dict[str, object]:
-        return tasks.publish_archive_event(results)
+        return dict(tasks.announce(results))
 
     # TaskFlow hands an XComArg here that resolves to the list of batch results at run time.
     publish(poll.expand(feed_names=plan_poll()))  # type: ignore[arg-type]  # XComArg, see above

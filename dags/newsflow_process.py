@@ -1,8 +1,8 @@
 """Turn archived responses into indexed, story-grouped articles.
 
-Triggered by the polling DAG's raw-archive asset events (exactly the files they
-reference) and scheduled hourly over its data interval, so operators can
-backfill any window from the archive alone:
+Triggered by the polling DAG's raw-archive asset events (exactly the archive batches
+they name) and scheduled hourly over its data interval, so operators can backfill any
+window from the archive alone (a backfill run reprocesses what it finds):
 extract -> stories -> index -> run metrics.
 """
 
@@ -35,15 +35,16 @@ def newsflow_process() -> None:
         return tasks.plan_process()
 
     @task(max_active_tis_per_dagrun=2)
-    def process(files: list[str]) -> dict[str, object]:
-        return tasks.process(files)
+    def process(batches: list[str]) -> dict[str, object]:
+        return dict(tasks.process_batch(batches))
 
     @task(trigger_rule="all_done")
-    def record_metrics(results: list[dict[str, object]]) -> dict[str, object]:
-        return tasks.record_metrics(results, stage="process")
+    def record_metrics(results: list[dict[str, object]], planned: list[list[str]]) -> dict[str, object]:
+        return dict(tasks.record_metrics(results, planned, stage="process"))
 
-    # TaskFlow hands an XComArg here that resolves to the list of batch results at run time.
-    record_metrics(process.expand(files=plan_process()))  # type: ignore[arg-type]  # XComArg, see above
+    # TaskFlow hands XComArgs here that resolve to the plan and the batch results at run time.
+    planned = plan_process()
+    record_metrics(process.expand(batches=planned), planned)  # type: ignore[arg-type]  # XComArgs, see above
 
 
 process_dag = newsflow_process()

@@ -53,7 +53,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def es_client() -> Iterator[Elasticsearch]:
     """A real Elasticsearch client: NEWSFLOW_ES_URL, or the local node (started if needed)."""
-    from newsflow import local_es
+    from newsflow.devstack import local_es
     from newsflow.errors import ServiceError
     from newsflow.es_client import make_client, wait_until_healthy
 

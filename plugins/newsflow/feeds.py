@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 
 from newsflow.errors import ConfigError
+from newsflow.timestamps import iso_z, parse_utc_or_none
 from newsflow.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -338,10 +339,9 @@ def _plain_text(value: Any) -> str:
 
 def iso_utc(when: datetime) -> str | None:
     """``YYYY-MM-DDTHH:MM:SSZ``; None for placeholder dates (year 1, the epoch) feeds use for "unknown"."""
-    when = when.astimezone(UTC)
-    if when.year < 1971:
+    if when.astimezone(UTC).year < 1971:
         return None
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(when)
 
 
 def _struct_to_iso(value: Any) -> str | None:
@@ -399,16 +399,8 @@ def _entry_from_feedparser(raw: dict[str, Any], *, feed: str, base_url: str) -> 
 
 
 def _iso_from_text(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return iso_utc(when)
+    when = parse_utc_or_none(value)
+    return iso_utc(when) if when is not None else None
 
 
 def _parse_json_feed(body: bytes, *, feed: str, base_url: str) -> ParsedFeed:

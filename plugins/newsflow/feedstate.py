@@ -12,9 +12,11 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from newsflow.archive import Storage
+from newsflow.archive.storage import Storage
+from newsflow.timestamps import iso_z, parse_utc_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,20 @@ class FeedState:
 
     def updated(self, **changes: Any) -> FeedState:
         return replace(self, **changes)
+
+    def is_due(self, interval_s: int, when: datetime) -> bool:
+        """The one rule for "poll this feed at logical time ``when``?" (planning and polling ask it).
+
+        Due when never polled, when its interval has passed since the last poll, or when
+        ``when`` is the last poll's own logical time: a retried task or a cleared run polls
+        again (conditional GETs make that cheap). A run dated before the last poll is not due:
+        a feed shows only its current items, so polling it cannot bring back the past.
+        """
+        last = parse_utc_or_none(self.last_fetch)
+        if last is None:
+            return True
+        stamp = iso_z(when)  # last_fetch is kept to the second
+        return stamp == iso_z(last) or when >= last + timedelta(seconds=interval_s)
 
 
 class FeedStateStore(Protocol):

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from protego import Protego
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,14 @@ class RobotsRules:
 
     origin: str
     status: str  # "ok", "missing" (4xx: allow all) or "unreachable" (5xx/network: disallow all)
-    parser: urllib.robotparser.RobotFileParser | None
+    parser: Protego | None
 
     def allowed(self, url: str, agent: str) -> bool:
         if self.status == "missing":
             return True
         if self.status == "unreachable" or self.parser is None:
             return False
-        return self.parser.can_fetch(agent, url)
+        return self.parser.can_fetch(url, agent)
 
     def crawl_delay(self, agent: str) -> float | None:
         if self.parser is None:
@@ -54,9 +55,11 @@ class RobotsRules:
 class RobotsCache:
     """robots.txt per origin, fetched once and kept for ``ttl`` seconds.
 
-    Follows RFC 9309: a 4xx robots.txt means "no rules" (allow everything);
-    a 5xx or an unreachable server means "assume complete disallow" until the
-    entry expires, because a broken server is no licence to crawl it.
+    Follows RFC 9309: rules are matched by protego (the most specific rule wins,
+    ``*`` and ``$`` wildcards, ``allow`` beats ``disallow`` on a tie); a 4xx
+    robots.txt means "no rules" (allow everything); a 5xx or an unreachable server
+    means "assume complete disallow" until the entry expires, because a broken
+    server is no licence to crawl it.
     """
 
     def __init__(
@@ -111,9 +114,7 @@ class RobotsCache:
         if status >= 500 or status < 200 or status >= 300:
             logger.info("robots.txt for %s answered %s: treating host as disallowed", origin, status)
             return RobotsRules(origin, "unreachable", None)
-        parser = urllib.robotparser.RobotFileParser(robots_url)
-        parser.parse(body.decode("utf-8", errors="replace").splitlines())
-        return RobotsRules(origin, "ok", parser)
+        return RobotsRules(origin, "ok", Protego.parse(body.decode("utf-8", errors="replace")))
 
 
 class HostThrottle:

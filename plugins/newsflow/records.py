@@ -8,6 +8,8 @@ reference and replayed from the archive.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -43,9 +45,27 @@ def date_confidence(source: str) -> Confidence:
 Relation = Literal["original", "same_url", "exact", "near_duplicate", "same_story"]
 
 
+_SPACE = re.compile(r"\s+")
+
+
 def article_id(canonical_url: str) -> str:
     """Document id of an article: a stable hash of its canonical URL (idempotent upserts)."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+def normalize_text(text: str) -> str:
+    """Text as compared for exact copies: NFKC, case-folded, whitespace collapsed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def content_hash(text: str) -> str:
+    """The one hash of an article's text: equal after ``normalize_text`` means an exact copy.
+
+    Extraction stores it on the article (``Article.content_hash``, the document's
+    ``content_hash``) and the story stage compares it (``dedup_signals.content_hash``, the
+    ``h:`` key), so a syndicated copy re-wrapped or re-cased by another outlet hashes equal.
+    """
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

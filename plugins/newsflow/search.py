@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from newsflow.errors import InputError, ServiceError
 from newsflow.index.names import IndexNames
 from newsflow.language import primary_language
+from newsflow.timestamps import iso_z
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -70,10 +71,6 @@ def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> 
             "'today', 'yesterday' or a relative form like 7d, 12h, 30m, 2w"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +159,9 @@ def _filters(
     filters: list[dict[str, Any]] = []
     window: dict[str, str] = {}
     if since is not None:
-        window["gte"] = _iso(since)
+        window["gte"] = iso_z(since)
     if until is not None:
-        window["lt"] = _iso(until)
+        window["lt"] = iso_z(until)
     if window:
         filters.append({"range": {"published": window}})
     if source:

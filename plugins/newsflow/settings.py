@@ -14,6 +14,8 @@ from pathlib import Path
 from newsflow.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Where a built wheel carries ``seeds/`` (pyproject.toml: [tool.hatch.build.targets.wheel.force-include]).
+PACKAGED_SEEDS = PACKAGE_DIR / "seeds"
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
@@ -30,7 +32,16 @@ def state_dir() -> Path:
 
 
 def seeds_dir() -> Path:
-    return repo_root() / "seeds"
+    """Seed data (feed registries, index templates, Kibana objects, the demo site).
+
+    ``NEWSFLOW_SEEDS``; else ``seeds/`` of the checkout (or of ``NEWSFLOW_HOME``); else the copy
+    an installed wheel carries inside the package, so ``pip install newsflow`` needs no checkout.
+    """
+    env = os.environ.get("NEWSFLOW_SEEDS")
+    if env:
+        return Path(env).resolve()
+    checkout = repo_root() / "seeds"
+    return checkout if checkout.is_dir() or not PACKAGED_SEEDS.is_dir() else PACKAGED_SEEDS
 
 
 def archive_root() -> str:

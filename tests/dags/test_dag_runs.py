@@ -31,9 +31,10 @@ def _load_dag(name: str) -> Any:
 
 @pytest.fixture
 def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dict[str, str]]:
-    from newsflow import demo_site, settings
+    from newsflow import settings
+    from newsflow.devstack import demo_site
+    from newsflow.devstack.local_airflow import es_connection_uri
     from newsflow.index import IndexNames, setup_indices
-    from newsflow.local_airflow import es_connection_uri
 
     site = demo_site.start()
     registry = tmp_path / "feeds.yaml"

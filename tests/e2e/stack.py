@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow import demo_site, local_airflow, local_postgres
+from newsflow.devstack import demo_site, local_airflow, local_postgres
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_throwaway_postgres_serves_its_database_and_stops_cleanly() -> None:
     import psycopg2  # type: ignore[import-untyped]  # no stubs: types-psycopg2 is not a dependency
 
-    from newsflow import local_postgres
+    from newsflow.devstack import local_postgres
     from newsflow.errors import ServiceError
 
     try:
@@ -54,8 +54,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_bad_options_are_refused_with_a_reason() -> None:
+    from newsflow.devstack.local_postgres import LocalPostgresOptions
     from newsflow.errors import ConfigError
-    from newsflow.local_postgres import LocalPostgresOptions
 
     with pytest.raises(ConfigError, match="database name"):
         LocalPostgresOptions(database="Bad-Name")

@@ -83,20 +83,9 @@ def _wait_searchable(stack: Stack, canonical_url: str, timeout_s: float = WAIT_S
 
 def _pages_in_window(stack: Stack, start: datetime, end: datetime) -> int:
     """Archived page responses a run over [start, end) must read, counted from the archive itself."""
-    from warcio.archiveiterator import ArchiveIterator
+    from newsflow.archive import batches_in_window
 
-    from newsflow import pipeline
-
-    options = pipeline.PipelineOptions(registry=str(stack.registry), archive_root=str(stack.archive))
-    pages = 0
-    for path in pipeline.warc_files_for_interval(options, start, end):
-        if not path.endswith(".warc.gz"):
-            continue
-        with Path(path).open("rb") as handle:
-            for record in ArchiveIterator(handle):
-                kind = record.rec_headers.get_header("WARC-Newsflow-Kind") or "page"
-                pages += record.rec_type == "response" and kind == "page"
-    return pages
+    return sum(len(batch.read().pages) for batch in batches_in_window(str(stack.archive), start, end))
 
 
 def _clear_of_next_tick(margin_s: float = 25) -> None:

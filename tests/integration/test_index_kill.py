@@ -54,7 +54,8 @@ def _articles() -> list[Any]:
 
 
 def test_sigkill_mid_bulk_then_rerun_indexes_each_article_once(tmp_path: Path) -> None:
-    from newsflow import local_es, settings
+    from newsflow import settings
+    from newsflow.devstack import local_es
     from newsflow.es_client import make_client
     from newsflow.index import BulkIndexingError, IndexNames, IndexOptions, index_articles, setup_indices
 

@@ -328,41 +328,45 @@ def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any) -> 
 
 
 def test_concurrent_writer_conflict_is_reread_not_clobbered(
-    es_client: Any, names: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    es_client: Any, names: Any, tmp_path: Path
 ) -> None:
     """A write that lands between our mget and our bulk causes a 409; we re-read and decide again."""
     from dataclasses import replace
 
-    from newsflow.index import ArticleDoc, bulk, index_articles, setup_indices
+    from newsflow.index import ArticleDoc, index_articles, setup_indices
     from newsflow.index.documents import build_document
 
     setup_indices(es_client, names)
     first, second = _other_articles()[:2]
     index_articles(es_client, [first], names=names, options=_options(tmp_path))
-    real_plan = bulk._plan
     interfered: list[str] = []
 
-    def plan_then_interfere(client: Any, alias: str, pending: Any, indexed_at: str) -> Any:
-        plans = real_plan(client, alias, pending, indexed_at)
-        if not interfered:  # another writer updates `first` and creates `second` right now
-            rival = replace(first, title="Rival title", content_hash="rival")
-            es_client.index(
-                index=alias,
-                id=first.id,
-                document=build_document(ArticleDoc(rival), version=2, indexed_at="2024-01-01T00:00:00Z"),
-            )
-            es_client.index(
-                index=alias,
-                id=second.id,
-                op_type="create",
-                document=build_document(ArticleDoc(second), version=1, indexed_at="2024-01-01T00:00:00Z"),
-            )
-            interfered.append("yes")
-        return plans
+    class InterferingClient:
+        """The real client, but another writer acts right after our first read of stored versions."""
 
-    monkeypatch.setattr(bulk, "_plan", plan_then_interfere)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(es_client, name)
+
+        def mget(self, **kwargs: Any) -> Any:
+            found = es_client.mget(**kwargs)
+            if not interfered:  # another writer updates `first` and creates `second` right now
+                rival = replace(first, title="Rival title", content_hash="rival")
+                es_client.index(
+                    index=names.articles,
+                    id=first.id,
+                    document=build_document(ArticleDoc(rival), version=2, indexed_at="2024-01-01T00:00:00Z"),
+                )
+                es_client.index(
+                    index=names.articles,
+                    id=second.id,
+                    op_type="create",
+                    document=build_document(ArticleDoc(second), version=1, indexed_at="2024-01-01T00:00:00Z"),
+                )
+                interfered.append("yes")
+            return found
+
     mine = replace(first, title="My title", content_hash="mine")
-    report = index_articles(es_client, [mine, second], names=names, options=_options(tmp_path))
+    report = index_articles(InterferingClient(), [mine, second], names=names, options=_options(tmp_path))
     assert interfered
     assert report.failed == 0
     assert (report.updated, report.unchanged, report.created) == (

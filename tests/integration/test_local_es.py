@@ -8,7 +8,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_node_is_real_9x_and_healthy(es_client) -> None:  # type: ignore[no-untyped-def]
-    from newsflow import local_es
+    from newsflow.devstack import local_es
 
     health = es_client.cluster.health()
     assert health["status"] in {"yellow", "green"}
@@ -19,7 +19,7 @@ def test_node_is_real_9x_and_healthy(es_client) -> None:  # type: ignore[no-unty
 
 
 def test_up_reuses_a_running_node(es_client) -> None:  # type: ignore[no-untyped-def]
-    from newsflow import local_es
+    from newsflow.devstack import local_es
 
     before = local_es.status()
     again = local_es.up()

@@ -94,13 +94,12 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     name: str, corpora: dict[str, Any], es_client: Any, es_prefix: str
 ) -> None:
     """The pipeline sees only what the index hands it (candidates, their stories, stored edges)."""
-    import hashlib
     import random
 
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import StoryIndex
     from newsflow.index import IndexNames, setup_indices
-    from newsflow.records import Article
+    from newsflow.records import Article, content_hash
     from storyfit import evaluate
 
     corpus = corpora[name]
@@ -116,7 +115,7 @@ def test_the_elasticsearch_path_meets_the_same_floors(
             title=item.title,
             text=item.text,
             language=item.language,
-            content_hash=hashlib.sha256(item.text.encode()).hexdigest()[:32],
+            content_hash=content_hash(item.text),
         )
         original[article.id] = item.id
         articles.append(article)

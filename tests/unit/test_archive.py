@@ -1,4 +1,4 @@
-"""WARC archive writing/reading on local disk and memory://, the URL index, and feed state stores."""
+"""WARC archive writing/reading on local disk and memory://, the CDXJ index, and feed state stores."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from newsflow.archive import (
-    ArchiveIndex,
     ArchiveOptions,
     ArchiveWriter,
-    ManifestEntry,
+    CdxjEntry,
+    SeenIndex,
     Storage,
     iter_responses,
     read_record,
@@ -127,7 +127,7 @@ def test_crash_leftovers_are_not_counted(tmp_path: Path) -> None:
             _result("https://news.example/a", b"a"), kind="page", canonical_url="https://news.example/a"
         )
     folder = root / "warc" / "2026" / "11" / "22"
-    # A temp file from a crashed writer, and a WARC whose manifest never got written.
+    # A temp file from a crashed writer, and a WARC whose index never got written.
     (folder / ".crashed-00001.warc.gz.1234.tmp").write_bytes(b"partial")
     Path(writer.files[0]).with_name("nomanifest-00001.warc.gz").write_bytes(
         Path(writer.files[0]).read_bytes()
@@ -162,7 +162,7 @@ def test_archive_index(root: str) -> None:
         writer.write(
             _result("https://news.example/f", b"f"), kind="feed", canonical_url="https://news.example/f"
         )
-    index = ArchiveIndex.load(root)
+    index = SeenIndex.load(root, DAY, lookback_days=0)
     assert len(index) == 2
     assert "https://news.example/a" in index and "https://news.example/c" not in index
     assert index.is_current("https://news.example/a", None)
@@ -175,13 +175,16 @@ def test_archive_index(root: str) -> None:
     assert index.is_current("https://news.example/a", "2026-11-22T09:00:00Z")
 
 
-def test_manifest_lists_every_record(tmp_path: Path) -> None:
+def test_cdxj_index_lists_every_response(tmp_path: Path) -> None:
     root = tmp_path / "a"
     with ArchiveWriter(ArchiveOptions(str(root)), batch_id="b", day=DAY) as writer:
-        ref = writer.write(_result("https://news.example/a", b"abc"), kind="page", feed="f")
-    manifest = Path(writer.files[0].removesuffix(".warc.gz") + ".manifest.jsonl")
-    (line,) = manifest.read_text().splitlines()
-    entry = ManifestEntry.from_dict(json.loads(line))
+        ref = writer.write(_result("https://news.example/a?x=1", b"abc"), kind="page", feed="f")
+    index = Path(writer.files[0].removesuffix(".warc.gz") + ".cdxj")
+    (line,) = index.read_text().splitlines()
+    key, stamp, payload = line.split(" ", 2)
+    assert (key, stamp) == ("example,news)/a?x=1", "20261122081530")
+    entry = CdxjEntry.from_line(line)
+    assert entry == CdxjEntry.from_dict(json.loads(payload))
     assert (entry.ref, entry.status, entry.length, entry.feed, entry.content_type) == (
         ref,
         200,

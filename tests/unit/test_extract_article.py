@@ -205,7 +205,7 @@ def test_clean_body_drops_generic_boilerplate_and_repeated_headline() -> None:
     assert clean_body(text, ("Bridge vote",), boilerplate=False, drop_title=False) == text
 
 
-def test_adaptive_adds_effort_only_where_the_page_looks_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adaptive_adds_effort_only_where_the_page_looks_lost() -> None:
     calls: list[str] = []
     outputs = {
         "precision-fast": "Legal notice only.",
@@ -219,34 +219,33 @@ def test_adaptive_adds_effort_only_where_the_page_looks_lost(monkeypatch: pytest
         calls.append(key)
         return outputs[key]
 
-    monkeypatch.setattr(body_module, "_run", fake_run)
     tree = lxml_html.fromstring("<html><body><p>" + "Story text. " * 100 + "</p></body></html>")
-    text, setting = body_module.raw_body(tree, None, ExtractOptions())
+    text, setting = body_module.raw_body(tree, None, ExtractOptions(), run=fake_run)
     assert (setting, calls) == ("balanced", ["precision-fast", "precision", "balanced"])
     assert text.startswith("The real story.")
     # the main extractor's text looks whole: nothing else runs
     calls.clear()
     outputs["precision-fast"] = "A complete precise story. " * 40
-    _, setting = body_module.raw_body(tree, None, ExtractOptions())
+    _, setting = body_module.raw_body(tree, None, ExtractOptions(), run=fake_run)
     assert (setting, calls) == ("precision", ["precision-fast"])
     # the cross-check rescues it: no balanced run
     calls.clear()
     outputs["precision-fast"] = "Teaser."
     outputs["precision"] = "A complete checked story. " * 40
-    text, setting = body_module.raw_body(tree, None, ExtractOptions())
+    text, setting = body_module.raw_body(tree, None, ExtractOptions(), run=fake_run)
     assert (setting, calls) == ("precision", ["precision-fast", "precision"])
     assert text.startswith("A complete checked story.")
     # long enough in itself, but a small share of the page's paragraph text: a teaser of a long story
     calls.clear()
     long_page = lxml_html.fromstring("<html><body><p>" + "Story text. " * 1000 + "</p></body></html>")
-    body_module.raw_body(long_page, None, ExtractOptions())
+    body_module.raw_body(long_page, None, ExtractOptions(), run=fake_run)
     assert calls == ["precision-fast", "precision", "balanced"]
     # fast=True never runs the cross-check
     calls.clear()
-    body_module.raw_body(long_page, None, ExtractOptions(fast=True))
+    body_module.raw_body(long_page, None, ExtractOptions(fast=True), run=fake_run)
     assert calls == ["precision-fast", "balanced"]
     calls.clear()
-    body_module.raw_body(tree, None, ExtractOptions(favor="recall"))
+    body_module.raw_body(tree, None, ExtractOptions(favor="recall"), run=fake_run)
     assert calls == ["recall"]
 
 

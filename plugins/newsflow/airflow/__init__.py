@@ -1,6 +1,6 @@
-"""The one place that imports Airflow: connections, assets and task helpers.
+"""The one place that imports Airflow: connections, assets and task bodies.
 
-DAG files call these helpers, which read the task context and call the plain
-pipeline functions in ``newsflow.pipeline``; nothing else in the package knows
-Airflow exists (a test enforces it).
+DAG files call these task bodies, which read the task context and call the plain flow
+functions in ``newsflow.flows``; nothing else in the package knows Airflow exists (a test
+enforces it).
 """

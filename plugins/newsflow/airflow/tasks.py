@@ -1,21 +1,26 @@
-"""Task bodies: read the Airflow context, call one pipeline function, return a small dict.
+"""Task bodies: read the Airflow context, call one flow function, return a small value.
 
-Every helper takes dates from the run (logical date, data interval), never the
-clock, and returns only counts and archive references, so XCom stays small.
+Each task body is one call into ``newsflow.flows``; what is Airflow's (the context, its
+run types, its asset events, its connection) is turned into plain values here. Dates
+come from the run (logical date, data interval), never the clock, and XCom carries only
+archive references and counts.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import get_current_context
+from airflow.sdk import Asset, get_current_context
 
-from newsflow import pipeline
 from newsflow.airflow.assets import FEED_PING, RAW_ARCHIVE
 from newsflow.airflow.connections import es_client
+from newsflow.flows import poll, process
+from newsflow.flows.options import FlowOptions
+from newsflow.flows.runs import BatchResult, RunInfo, RunKind, XComValue, record_run
+from newsflow.timestamps import parse_utc
 
 log = logging.getLogger(__name__)
 
@@ -27,108 +32,80 @@ RETRY_POLICY: dict[str, Any] = {
 }
 
 
-def _run_time(context: Any) -> datetime:
-    """The instant this run stands for: logical date, else the interval end, else the run's start."""
-    for key in ("logical_date", "data_interval_end"):
-        value = context.get(key)
-        if value is not None:
-            return pipeline.parse_when(value)
+def _run(context: Any) -> RunInfo:
+    """The run as the flows see it: id, kind (Airflow's run type as our enum), logical time, conf."""
     dag_run = context["dag_run"]
-    return pipeline.parse_when(dag_run.run_after)
+    logical = context.get("logical_date") or context.get("data_interval_end") or dag_run.run_after
+    params = context.get("params") or {}
+    return RunInfo(
+        run_id=f"{context['dag'].dag_id}/{context['run_id']}",
+        dag_id=context["dag"].dag_id,
+        kind=RunKind.of(getattr(dag_run, "run_type", None)),
+        logical=parse_utc(logical),
+        reprocess=bool(params.get("reprocess")),
+        started=getattr(dag_run, "start_date", None),
+    )
 
 
-def _events(context: Any, asset: Any) -> list[Any]:
-    """Asset events that triggered this run for ``asset`` (empty for scheduled or manual runs)."""
+def _extras(context: Any, asset: Asset) -> list[dict[str, Any]]:
+    """``extra`` of the asset events that triggered this run (none for scheduled or manual runs)."""
     accessor = context.get("triggering_asset_events") or {}
     try:
-        return list(accessor[asset])
+        return [dict(event.extra or {}) for event in accessor[asset]]
     except KeyError:
         return []
 
 
-def _run_id(context: Any) -> str:
-    return f"{context['dag'].dag_id}/{context['run_id']}"
+def _strings(extras: list[dict[str, Any]], key: str) -> list[str]:
+    return [str(item) for extra in extras for item in extra.get(key) or ()]
 
 
 def plan_poll() -> list[list[str]]:
     context = get_current_context()
-    options = pipeline.PipelineOptions.from_env()
-    pinged: list[str] = []
-    for event in _events(context, FEED_PING):
-        pinged.extend(str(name) for name in (event.extra or {}).get("feeds", []))
-    if pinged:
-        log.info("feeds pinged from outside: %s", pinged)
-        return [sorted(set(pinged))]
-    return pipeline.plan_poll_batches(options, _run_time(context))
+    pinged = _strings(_extras(context, FEED_PING), "feeds")
+    return poll.plan_poll(FlowOptions.from_env(), _run(context).logical, pinged=pinged).for_xcom()
 
 
-def poll(feed_names: Sequence[str]) -> dict[str, Any]:
+def poll_batch(feed_names: Sequence[str]) -> dict[str, XComValue]:
     context = get_current_context()
-    pinged = bool(_events(context, FEED_PING))  # a ping polls its feeds now, whatever their interval
-    return pipeline.poll_batch(
-        pipeline.PipelineOptions.from_env(), feed_names, _run_time(context), respect_interval=not pinged
-    )
+    pinged = bool(_extras(context, FEED_PING))  # a ping polls its feeds now, whatever their interval
+    return poll.poll_batch(FlowOptions.from_env(), feed_names, _run(context).logical, pinged=pinged).to_xcom()
 
 
-def publish_archive_event(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Announce the new WARC files on the raw-archive asset (paths and counts only)."""
+def announce(results: Sequence[dict[str, Any]]) -> dict[str, XComValue]:
+    """Announce the new archive batches on the raw-archive asset (references and counts only)."""
     context = get_current_context()
-    files = sorted({path for result in results for path in result.get("files", [])})
-    summary: dict[str, Any] = {
-        "files": files,
-        "counts": pipeline.merge_counts(results),
-        "run_id": _run_id(context),
-    }
-    event: Any = context["outlet_events"][RAW_ARCHIVE]
+    summary = poll.announce([BatchResult.from_xcom(r) for r in results], _run(context).run_id)
+    event: Any = context["outlet_events"][RAW_ARCHIVE]  # its ``extra`` is typed as Airflow's JSON value
     event.extra = summary
     return summary
 
 
 def plan_process() -> list[list[str]]:
     context = get_current_context()
-    options = pipeline.PipelineOptions.from_env()
-    events = _events(context, RAW_ARCHIVE)
-    files = [str(path) for event in events for path in (event.extra or {}).get("files", [])]
-    if events:
-        return pipeline.plan_process_batches(options, event_files=files)
+    extras = _extras(context, RAW_ARCHIVE)
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if start is None or end is None:
+    window = (parse_utc(start), parse_utc(end)) if not extras and start and end else None
+    if not extras and window is None:
         log.warning("run has neither asset events nor a data interval: nothing to process")
-        return []
-    return pipeline.plan_process_batches(options, start=start, end=end)
+    refs, files = _strings(extras, "batches"), _strings(extras, "files")
+    return process.plan_process(
+        FlowOptions.from_env(), batch_refs=refs, files=files, window=window
+    ).for_xcom()
 
 
-def process(files: Sequence[str]) -> dict[str, Any]:
+def process_batch(batch_refs: Sequence[str]) -> dict[str, XComValue]:
     context = get_current_context()
-    params = context.get("params") or {}
-    dag_run = context["dag_run"]
-    run_type = getattr(dag_run, "run_type", "")
-    # The task SDK's DagRunType prints as "DagRunType.BACKFILL"; its value is "backfill".
-    reprocess = bool(params.get("reprocess")) or str(getattr(run_type, "value", run_type)) == "backfill"
-    client = es_client()
-    try:
-        return pipeline.process_batch(
-            pipeline.PipelineOptions.from_env(),
-            files,
-            run_id=_run_id(context),
-            client=client,
-            reprocess=reprocess,
-        )
-    finally:
-        client.close()
+    with es_client() as client:
+        return process.process_batch(
+            FlowOptions.from_env(), batch_refs, run=_run(context), client=client
+        ).to_xcom()
 
 
-def record_metrics(results: Sequence[dict[str, Any]], stage: str) -> dict[str, Any]:
+def record_metrics(
+    results: Sequence[dict[str, Any]], planned: Sequence[Sequence[str]], stage: str
+) -> dict[str, XComValue]:
     context = get_current_context()
-    client = es_client()
-    try:
-        return pipeline.record_run(
-            client,
-            run_id=_run_id(context),
-            dag_id=context["dag"].dag_id,
-            stage=stage,
-            results=results,
-            started=context["dag_run"].start_date,
-        )
-    finally:
-        client.close()
+    batches = [BatchResult.from_xcom(r) for r in results]
+    with es_client() as client:
+        return record_run(client, _run(context), stage, batches, planned_units=len(planned)).to_xcom()

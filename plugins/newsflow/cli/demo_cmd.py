@@ -26,8 +26,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.panel import Panel
 
-    from newsflow import demo
     from newsflow.cli import main
+    from newsflow.devstack import demo
 
     console = Console(stderr=True)
     with console.status("running the demo...") as status:
@@ -56,7 +56,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_down(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow import demo
+    from newsflow.devstack import demo
 
     stopped = demo.stop_all()
     Console(stderr=True).print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow import demo_site
+    from newsflow.devstack import demo_site
 
     site = demo_site.start(port=args.port if args.port is not None else demo_site.DEFAULT_PORT)
     Console(stderr=True).print(f"demo site at {site.base_url}/ (Ctrl-C to stop)")

@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from newsflow import local_es
+    from newsflow.devstack import local_es
 
     console = Console(stderr=True)
     if args.action == "up":

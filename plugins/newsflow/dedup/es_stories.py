@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from newsflow.dedup.candidates import InMemoryCandidateSource
@@ -29,6 +29,7 @@ from newsflow.index import ArticleDoc, IndexNames, index_articles
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
 from newsflow.index.story_merges import record_merges, require_merges_alias
 from newsflow.records import Article, StoryAssignment
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -123,7 +124,7 @@ class ElasticStories:
 
         # Not a pipeline decision: the moment after which another worker's writes may have
         # been invisible to this pass.
-        loaded_after = (datetime.now(UTC) - timedelta(seconds=VISIBILITY_MARGIN_S)).isoformat()
+        loaded_after = iso_z(now_utc() - timedelta(seconds=VISIBILITY_MARGIN_S), "microseconds")
         held = load_neighbourhood(
             self.client,
             self.names.articles,

@@ -206,13 +206,6 @@ def _merge_ranked(parts: Iterable[dict[str, tuple[float, str | None]]]) -> list[
     return [(i, best[i][1]) for i in sorted(best, key=lambda i: (-best[i][0], i))]
 
 
-def candidate_ids(
-    client: Elasticsearch, index: str, batch: Sequence[ArticleSignals], options: DedupOptions
-) -> list[tuple[str, str | None]]:
-    """Held candidates of the batch, best first, each with its story id (from doc values)."""
-    return _merge_ranked([_ranked_in_chunk(client, index, batch, options, frozenset(s.id for s in batch))])
-
-
 def _background(
     client: Elasticsearch, index: str, batch_ids: Sequence[str], size: int
 ) -> list[tuple[str, frozenset[str]]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,9 +18,11 @@ from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.sketch import band_keys, minhash, word_shingles
-from newsflow.dedup.text import content_hash, stem, stopwords, tokens
+from newsflow.dedup.text import stem, stopwords, tokens
 from newsflow.errors import InputError
 from newsflow.language import detect_language, primary_language
+from newsflow.records import content_hash
+from newsflow.timestamps import parse_utc_or_none
 
 LEDE_WORDS = 40  # content words of the title and first lines compared as the lede
 
@@ -167,13 +169,7 @@ def stored_counted_keys(data: dict[str, Any]) -> frozenset[str]:
 @lru_cache(maxsize=65_536)
 def parse_published(value: str | None) -> datetime | None:
     """Publish time as aware UTC; unparseable or missing gives None (time signal off)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_utc_or_none(value)
 
 
 def _top(counts: Counter[str], limit: int) -> tuple[tuple[str, ...], tuple[int, ...]]:

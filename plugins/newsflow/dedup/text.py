@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-import unicodedata
 from functools import lru_cache
 
 RIGHT_QUOTE = "\u2019"  # typographic apostrophe, unified with "'"
@@ -21,7 +20,6 @@ WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNSPACED_RE = re.compile(f"[{_UNSPACED}]")
 _UNSPACED_SPLIT_RE = re.compile(f"([{_UNSPACED}]+)")
-_SPACE_RE = re.compile(r"\s+")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?\n])\s+")
 
 # A small English function-word list plus news boilerplate words (weekdays, "said"):
@@ -199,15 +197,6 @@ STOPWORDS = frozenset(
         "according",
     ]
 )
-
-
-def normalize_text(text: str) -> str:
-    """Text as compared for exact copies: NFKC, case-folded, whitespace collapsed."""
-    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:32]
 
 
 def tokens(text: str) -> list[str]:

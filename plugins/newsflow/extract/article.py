@@ -11,7 +11,6 @@ keeps the entry alive from its feed summary.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from functools import cache
@@ -27,7 +26,7 @@ from newsflow.extract.options import ExtractOptions, FeedHints
 from newsflow.extract.pagelang import page_language
 from newsflow.extract.published import published_date
 from newsflow.extract.textnorm import clean_text
-from newsflow.records import Article, PublishedSource
+from newsflow.records import Article, PublishedSource, content_hash
 from newsflow.urls import canonicalize_url, host_of
 
 logger = logging.getLogger(__name__)
@@ -40,7 +39,6 @@ _TAG = re.compile(
     r"<\s*(?:!doctype|html|head|body|meta|title|div|p|article|main|section|span|a|h[1-6])\b", re.I
 )
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"OggS", b"ID3")
-_SPACE = re.compile(r"\s+")
 
 
 @cache
@@ -49,11 +47,6 @@ def extractor_version() -> str:
     import trafilatura
 
     return f"newsflow-extract/{STAGE_VERSION}+trafilatura/{trafilatura.__version__}"
-
-
-def content_hash(text: str) -> str:
-    """Hash of the whitespace-normalised text: equal bodies hash equal however they were wrapped."""
-    return hashlib.sha256(_SPACE.sub(" ", text).strip().encode("utf-8")).hexdigest()[:32]
 
 
 def _name(url: str | None) -> str:

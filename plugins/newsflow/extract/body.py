@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from newsflow.extract.options import ExtractOptions
 from newsflow.extract.textnorm import clean_text
@@ -126,7 +126,15 @@ def join_split_body(tree: Any, text: str) -> str:
     return "\n".join([*before, text, *after])
 
 
-def _run(tree: Any, url: str | None, options: ExtractOptions, favor: str, *, fast: bool) -> str:
+class BodyRun(Protocol):
+    """One trafilatura run with a ``favor`` setting; ``raw_body`` decides which runs to make."""
+
+    def __call__(
+        self, tree: Any, url: str | None, options: ExtractOptions, favor: str, *, fast: bool
+    ) -> str: ...
+
+
+def run_trafilatura(tree: Any, url: str | None, options: ExtractOptions, favor: str, *, fast: bool) -> str:
     import trafilatura
 
     text = trafilatura.extract(
@@ -158,17 +166,19 @@ class _Lost:
         return len(text) < self._options.adaptive_page_share * self._page_text
 
 
-def raw_body(tree: Any, url: str | None, options: ExtractOptions) -> tuple[str, str]:
+def raw_body(
+    tree: Any, url: str | None, options: ExtractOptions, *, run: BodyRun = run_trafilatura
+) -> tuple[str, str]:
     """Main text of the page and which setting produced it; trafilatura copies ``tree`` first."""
     if options.favor != "adaptive":
-        return _run(tree, url, options, options.favor, fast=options.fast), options.favor
+        return run(tree, url, options, options.favor, fast=options.fast), options.favor
     lost = _Lost(tree, options)
-    precise = _run(tree, url, options, "precision", fast=True)
+    precise = run(tree, url, options, "precision", fast=True)
     if not options.fast and lost(precise):
-        precise = _run(tree, url, options, "precision", fast=False)
+        precise = run(tree, url, options, "precision", fast=False)
     if not lost(precise):
         return precise, "precision"
-    balanced = _run(tree, url, options, "balanced", fast=options.fast)
+    balanced = run(tree, url, options, "balanced", fast=options.fast)
     if len(balanced) > options.adaptive_ratio * len(precise):
         logger.debug("precise run kept %d chars, balanced %d: using balanced", len(precise), len(balanced))
         return balanced, "balanced"

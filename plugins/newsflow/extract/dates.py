@@ -18,6 +18,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
+from newsflow.timestamps import iso_z
+
 MIN_YEAR = 1995
 MAX_YEAR = 2100
 
@@ -47,7 +49,7 @@ def to_utc_iso(value: datetime, offset: timedelta | None = None) -> str:
     another of its timestamps states one), else taken as UTC, the least wrong guess."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone(offset) if offset is not None else UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(value)
 
 
 def _parse_iso(text: str) -> datetime | None:

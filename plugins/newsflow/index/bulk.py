@@ -16,17 +16,18 @@ import itertools
 import logging
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from newsflow.counts import Counts
 from newsflow.errors import ConfigError, IndexingError
 from newsflow.index.dead_letter import dead_letter_path, write_dead_letters
 from newsflow.index.documents import ArticleDoc, as_doc, build_document
 from newsflow.index.names import IndexNames
 from newsflow.records import Article
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -131,11 +132,11 @@ class BulkIndexingError(IndexingError):
 
 
 @dataclass(slots=True)
-class _Tally:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
+class _Written:
+    """What one ``index_articles`` call has done so far: counts (``created``, ``updated``,
+    ``unchanged``, ``failed:<reason>``), the first failures, and the dead-letter file."""
+
+    counts: Counts = field(default_factory=Counts)
     failures: list[IndexFailure] = field(default_factory=list)
     dead_letter: str | None = None
 
@@ -154,7 +155,7 @@ def _batched(items: Iterable[Article | ArticleDoc], size: int) -> Iterator[list[
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(now_utc(), "milliseconds")
 
 
 def _plan(
@@ -207,14 +208,14 @@ def _send(
     client: Elasticsearch,
     plans: dict[str, _Planned],
     options: IndexOptions,
-    tally: _Tally,
+    tally: _Written,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
 ) -> dict[str, ArticleDoc | None]:
     """Bulk-write the planned actions; returns the ids that hit a version conflict."""
     from elasticsearch.helpers import streaming_bulk
 
     actions = [p.action for p in plans.values() if p.action is not None]
-    tally.unchanged += sum(1 for p in plans.values() if p.action is None)
+    tally.counts.add("unchanged", sum(1 for p in plans.values() if p.action is None))
     conflicts: dict[str, ArticleDoc | None] = {}
     if not actions:
         return conflicts
@@ -234,10 +235,8 @@ def _send(
         op_type, info = next(iter(item.items()))
         doc_id = str(info.get("_id"))
         if ok:
-            if info.get("result") == "created" or op_type == "create":
-                tally.created += 1
-            else:
-                tally.updated += 1
+            created = info.get("result") == "created" or op_type == "create"
+            tally.counts.add("created" if created else "updated")
             continue
         status = info.get("status")
         if status == 409:
@@ -253,7 +252,7 @@ def _send(
 
 
 def _record(
-    tally: _Tally,
+    tally: _Written,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
     *,
     run_id: str,
@@ -273,7 +272,7 @@ def _record(
     )
     tally.dead_letter = path
     for failure, _ in rejects:
-        tally.failed[failure.reason] += 1
+        tally.counts.add_reason("failed", failure.reason)
         if len(tally.failures) < MAX_REPORTED_FAILURES:
             tally.failures.append(failure)
         log.warning(
@@ -282,14 +281,14 @@ def _record(
     rejects.clear()
 
 
-def _report(tally: _Tally, run_id: str, alias: str, started: float) -> IndexReport:
+def _report(tally: _Written, run_id: str, alias: str, started: float) -> IndexReport:
     return IndexReport(
         run_id=run_id,
         alias=alias,
-        created=tally.created,
-        updated=tally.updated,
-        unchanged=tally.unchanged,
-        failed_by_reason=dict(tally.failed),
+        created=tally.counts["created"],
+        updated=tally.counts["updated"],
+        unchanged=tally.counts["unchanged"],
+        failed_by_reason=tally.counts.group("failed"),
         failures=tuple(tally.failures),
         dead_letter_path=tally.dead_letter,
         took_s=time.monotonic() - started,
@@ -302,14 +301,14 @@ def _index_chunk(
     *,
     alias: str,
     options: IndexOptions,
-    tally: _Tally,
+    tally: _Written,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
 ) -> bool:
     """Write one chunk with the retry policy; False when the cluster stayed unreachable."""
     from elasticsearch import ApiError, TransportError
 
     pending = {item.id: item for item in chunk}  # the last version of a repeated article wins
-    tally.unchanged += len(chunk) - len(pending)
+    tally.counts.add("unchanged", len(chunk) - len(pending))
     indexed_at = _now()
     attempts = 0
     conflict_rounds = 0
@@ -383,7 +382,7 @@ def index_articles(
             "(writing to a missing alias would create an unmapped index)"
         )
     started = time.monotonic()
-    tally = _Tally()
+    tally = _Written()
     rejects: list[tuple[IndexFailure, dict[str, Any]]] = []
     done = 0
     for chunk in _batched(items, options.chunk_size):

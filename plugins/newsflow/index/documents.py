@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsflow.errors import InputError
-from newsflow.records import Article, StoryAssignment
+from newsflow.records import Article, StoryAssignment, content_hash
 
 BOOKKEEPING_FIELDS = frozenset({"version", "indexed_at", "doc_fingerprint"})
 
@@ -45,11 +45,8 @@ def as_doc(item: Article | ArticleDoc) -> ArticleDoc:
 
 
 def content_hash_of(article: Article) -> str:
-    """The article's own hash, or one of title and text when the extractor left it empty."""
-    if article.content_hash:
-        return article.content_hash
-    digest = hashlib.sha256(f"{article.title}\x1f{article.text}".encode()).hexdigest()
-    return f"sha256:{digest[:32]}"
+    """The article's own hash, or the same hash of its text when the article came without one."""
+    return article.content_hash or content_hash(article.text)
 
 
 def fingerprint(document: Mapping[str, Any]) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
+from newsflow.timestamps import iso_z, now_utc, parse_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -25,17 +26,7 @@ def run_metrics_id(run_id: str, stage: str) -> str:
 
 
 def _iso(value: datetime | str) -> str:
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _as_datetime(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if isinstance(value, str) else iso_z(value, "milliseconds")
 
 
 def run_metrics_document(
@@ -64,7 +55,7 @@ def run_metrics_document(
             raise InputError(f"run metric {key!r}={value!r} for {run_id}/{stage} is not an integer count")
         else:
             flat[key] = value
-    duration = (_as_datetime(finished) - _as_datetime(started)).total_seconds()
+    duration = (parse_utc(finished) - parse_utc(started)).total_seconds()
     return {
         "run_id": run_id,
         "dag_id": dag_id,
@@ -72,7 +63,7 @@ def run_metrics_document(
         "status": status,
         "started": _iso(started),
         "finished": _iso(finished),
-        "recorded_at": _iso(datetime.now(UTC)),
+        "recorded_at": _iso(now_utc()),
         "duration_s": max(0.0, duration),
         "counts": flat,
         "breakdown": breakdown,

@@ -19,11 +19,11 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.index.documents import fingerprint
 from newsflow.records import StoryAssignment
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -113,7 +113,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
                 continue
             changed["doc_fingerprint"] = new_fingerprint
             changed["version"] = int(source.get("version") or 0) + 1
-            changed["indexed_at"] = datetime.now(UTC).isoformat()  # bookkeeping, not a decision
+            changed["indexed_at"] = iso_z(now_utc(), "microseconds")  # bookkeeping, not a decision
             actions.append(
                 {
                     "_op_type": "index",

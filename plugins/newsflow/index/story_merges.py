@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError
 from newsflow.index.names import IndexNames
+from newsflow.timestamps import iso_z
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -42,7 +43,7 @@ def merge_document(
         "by": list(event.by[:_MAX_BY]),
         "members": members,
         "run_id": run_id,
-        "recorded_at": when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "recorded_at": iso_z(when, "milliseconds"),
     }
 
 

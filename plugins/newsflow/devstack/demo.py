@@ -19,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow import demo_site, local_airflow, local_es, settings
+from newsflow import settings
+from newsflow.devstack import demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
 
 log = logging.getLogger(__name__)

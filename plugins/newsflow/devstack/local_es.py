@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsflow import settings
+from newsflow.devstack.system_user import ensure_system_user
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.system_user import ensure_system_user
 
 log = logging.getLogger(__name__)
 

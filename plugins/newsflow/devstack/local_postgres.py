@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsflow.devstack.system_user import ensure_system_user
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.system_user import ensure_system_user
 
 log = logging.getLogger(__name__)
 

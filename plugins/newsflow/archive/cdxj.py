@@ -1,0 +1,195 @@
+"""The archive's index: one CDXJ file per WARC, compacted into one per day.
+
+A line is ``<urlkey> <timestamp> <json>`` (the CDXJ shape web archives use), keyed by a
+SURT-like form of the canonical URL and listing what a page look-up needs without opening
+the WARC. A WARC's index is written after the WARC itself, so a WARC without one was cut
+short and counts as absent. "Was this page fetched already?" reads the index of a bounded
+number of days before the poll (``SeenIndex``), never the archive's whole history; once a
+day holds more than ``COMPACT_AFTER`` loose index files, the reader folds them into the day's
+``index.cdxj``, so a look-up costs one listing and a few reads per day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsflow.archive.storage import Storage, day_dir, days
+
+logger = logging.getLogger(__name__)
+
+CDXJ_SUFFIX = ".cdxj"
+MANIFEST_SUFFIX = ".manifest.jsonl"  # before CDXJ, each WARC had a JSON-lines manifest: still read
+DAY_INDEX = "index.cdxj"
+COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
+_META = "!meta"
+
+
+def urlkey(url: str) -> str:
+    """A SURT-like sort key: ``example,news)/path?query`` (host reversed, lower-cased, no www)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    port = f":{parts.port}" if parts.port else ""
+    query = f"?{parts.query}" if parts.query else ""
+    key = f"{','.join(reversed(host.split('.')))}{port}){parts.path or '/'}{query}"
+    return key.replace(" ", "%20")
+
+
+@dataclass(frozen=True, slots=True)
+class CdxjEntry:
+    """One archived response as the index lists it (the archive's only entry type)."""
+
+    ref: str
+    kind: str  # "feed" or "page"
+    url: str  # as requested
+    final_url: str
+    canonical_url: str | None
+    status: int
+    feed: str | None
+    fetched_at: str  # WARC-Date
+    sha256: str
+    length: int  # body bytes
+    content_type: str
+    entry_updated: str | None = None  # the feed entry's updated/published date when fetched
+
+    def to_line(self) -> str:
+        stamp = "".join(ch for ch in self.fetched_at if ch.isdigit())[:14]
+        payload = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return f"{urlkey(self.canonical_url or self.final_url)} {stamp} {payload}"
+
+    @classmethod
+    def from_line(cls, line: str) -> CdxjEntry:
+        _key, _stamp, payload = line.split(" ", 2)
+        return cls.from_dict(json.loads(payload))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CdxjEntry:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = None) -> bytes:
+    """Sorted CDXJ lines; a day index starts with a ``!meta`` line naming the files it covers."""
+    lines = sorted(entry.to_line() for entry in entries)
+    if covers is not None:
+        lines.insert(0, f"{_META} 0 {json.dumps({'covers': sorted(covers)})}")
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def parse_cdxj(data: bytes, source: str) -> tuple[list[CdxjEntry], set[str]]:
+    """Entries of one CDXJ file and the files its ``!meta`` line covers; bad lines are skipped."""
+    entries: list[CdxjEntry] = []
+    covers: set[str] = set()
+    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            if line.startswith(_META):
+                covers.update(str(name) for name in json.loads(line.split(" ", 2)[2]).get("covers", ()))
+            else:
+                entries.append(CdxjEntry.from_line(line))
+        except (ValueError, TypeError, IndexError) as exc:
+            logger.warning("skipping line %s of %s: %s", number, source, exc)
+    return entries, covers
+
+
+def parse_manifest(data: bytes, source: str) -> list[CdxjEntry]:
+    """Entries of an older archive's ``.manifest.jsonl`` (one JSON object a line, same fields)."""
+    entries: list[CdxjEntry] = []
+    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(CdxjEntry.from_dict(json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            logger.warning("skipping line %s of %s: %s", number, source, exc)
+    return entries
+
+
+def index_of(warc_path: str) -> tuple[str, str]:
+    """The index file a complete WARC has beside it: this version's CDXJ or an older manifest."""
+    stem = warc_path.removesuffix(".warc.gz")
+    return stem + CDXJ_SUFFIX, stem + MANIFEST_SUFFIX
+
+
+def _index_file_entries(storage: Storage, path: str) -> list[CdxjEntry]:
+    data = storage.read_bytes(path) or b""
+    if path.endswith(MANIFEST_SUFFIX):
+        return parse_manifest(data, path)
+    return parse_cdxj(data, path)[0]
+
+
+def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[CdxjEntry]:
+    """Every entry of one day: its ``index.cdxj`` plus the WARC indexes it does not cover yet."""
+    folder = storage.join(day_dir(day))
+    listed = storage.glob(f"{folder}/*{CDXJ_SUFFIX}") + storage.glob(f"{folder}/*{MANIFEST_SUFFIX}")
+    day_index = f"{folder}/{DAY_INDEX}"
+    entries: list[CdxjEntry] = []
+    covered: set[str] = set()
+    if day_index in listed:
+        entries, covered = parse_cdxj(storage.read_bytes(day_index) or b"", day_index)
+    loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
+    for path in loose:
+        entries.extend(_index_file_entries(storage, path))
+    if compact and len(loose) > COMPACT_AFTER:
+        # Concurrent compactions are safe: each keeps what the index it read covered, and a file a
+        # lost write failed to cover stays loose, so it is read directly next time.
+        names = covered | {p.rsplit("/", 1)[1] for p in loose}
+        storage.write_bytes(day_index, format_cdxj(entries, covers=names))
+        logger.info("folded %s index files into %s", len(loose), day_index)
+    return entries
+
+
+class SeenIndex:
+    """Canonical URLs of pages archived with a 2xx answer, with the entry date they were fetched for.
+
+    Loaded once per poll batch from the days before it; pages archived during the batch are
+    added as they go, so the same article linked by two feeds is fetched once.
+    """
+
+    def __init__(self) -> None:
+        self._updated: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, root: str, day: date, *, lookback_days: int, compact: bool = True) -> SeenIndex:
+        """The index of ``day`` and the ``lookback_days`` days before it (bounded, whatever the history)."""
+        index = cls()
+        storage = Storage(root)
+        for each in days(day - timedelta(days=lookback_days), day):
+            for entry in read_day(storage, each, compact=compact):
+                index.add(entry)
+        return index
+
+    def add(self, entry: CdxjEntry) -> None:
+        if entry.kind != "page" or not entry.canonical_url or not 200 <= entry.status < 300:
+            return
+        self.mark(entry.canonical_url, entry.entry_updated)
+
+    def mark(self, canonical_url: str, updated: str | None) -> None:
+        with self._lock:
+            previous = self._updated.get(canonical_url)
+            if canonical_url not in self._updated or (updated and (previous is None or updated > previous)):
+                self._updated[canonical_url] = updated
+
+    def __len__(self) -> int:
+        return len(self._updated)
+
+    def __contains__(self, canonical_url: object) -> bool:
+        return canonical_url in self._updated
+
+    def is_current(self, canonical_url: str, updated: str | None) -> bool:
+        """True if archived and the feed does not say the article changed since."""
+        with self._lock:
+            if canonical_url not in self._updated:
+                return False
+            recorded = self._updated[canonical_url]
+        if updated is None:
+            return True
+        return recorded is not None and updated <= recorded

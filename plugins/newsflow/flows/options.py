@@ -1,0 +1,64 @@
+"""What a deployment decides once for both flows: which registry, which archive, how big a batch is."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from newsflow import settings
+from newsflow.archive import ArchiveOptions
+from newsflow.errors import ConfigError
+from newsflow.fetch import FetchOptions
+
+MAP_LIMIT = 1024  # Airflow's [core] max_map_length
+
+
+def _split_env_list(value: str | None) -> frozenset[str]:
+    return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """The poll and process flows' settings; ``from_env`` is what the DAG tasks use."""
+
+    registry: str = field(default_factory=lambda: str(settings.seeds_dir() / "feeds.yaml"))
+    archive_root: str = field(default_factory=settings.archive_root)
+    feeds_per_batch: int = 25
+    batches_per_task: int = 4  # archive batches one process task reads
+    max_tasks: int = 64  # mapped tasks per run, well below Airflow's map limit
+    seen_days: int = 14  # days of archive index a poll reads to skip pages it already has
+    allow_private_hosts: frozenset[str] = frozenset()
+    polite_delay_s: float = 1.0
+    contact_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.feeds_per_batch < 1 or self.batches_per_task < 1:
+            raise ConfigError("feeds_per_batch and batches_per_task must be at least 1")
+        if not 1 <= self.max_tasks <= MAP_LIMIT:
+            raise ConfigError(
+                f"max_tasks={self.max_tasks} must be within 1..{MAP_LIMIT} (Airflow's map limit)"
+            )
+        if self.seen_days < 0:
+            raise ConfigError(f"seen_days={self.seen_days} must be >= 0")
+
+    @classmethod
+    def from_env(cls) -> FlowOptions:
+        """``NEWSFLOW_FEEDS`` (registry path), ``NEWSFLOW_ARCHIVE``, ``NEWSFLOW_ALLOW_PRIVATE_HOSTS``,
+        ``NEWSFLOW_POLITE_DELAY_S``, ``NEWSFLOW_CONTACT_URL``."""
+        delay = os.environ.get("NEWSFLOW_POLITE_DELAY_S")
+        return cls(
+            registry=os.environ.get("NEWSFLOW_FEEDS") or str(settings.seeds_dir() / "feeds.yaml"),
+            archive_root=settings.archive_root(),
+            allow_private_hosts=_split_env_list(os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS")),
+            polite_delay_s=float(delay) if delay else 1.0,
+            contact_url=os.environ.get("NEWSFLOW_CONTACT_URL") or None,
+        )
+
+    def fetch_options(self) -> FetchOptions:
+        options = FetchOptions(
+            allow_private_hosts=self.allow_private_hosts, per_host_delay=self.polite_delay_s
+        )
+        return replace(options, contact_url=self.contact_url) if self.contact_url else options
+
+    def archive_options(self) -> ArchiveOptions:
+        return ArchiveOptions(root=self.archive_root)

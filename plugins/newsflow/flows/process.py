@@ -1,0 +1,157 @@
+"""The process flow: plan which archive batches a run owns, then archive -> extract -> stories -> index.
+
+plan_process  -> archive batches: those an asset event names, or those written for a
+                 logical time in the run's data interval (scheduled runs, backfills)
+process_batch -> one unit of batches: pages read once with their feed entries, extracted
+                 (or kept as the feed's summary when unusable), grouped into stories and
+                 indexed through ``StoryIndex``; returns counts only
+record        -> ``flows.runs.record_run``
+
+Replay needs no network: everything comes from the archive. A batch processed by the
+current extractor is skipped, unless the run reprocesses (its conf asks, or it is a backfill).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from newsflow.archive import ArchiveBatch, BatchContents, PageNote, batches_in_window, batches_of_files
+from newsflow.counts import Counts
+from newsflow.dedup.es_stories import ElasticStories
+from newsflow.dedup.story_index import StoryIndex
+from newsflow.errors import ExtractionError
+from newsflow.extract import FeedHints, extract_article, extractor_version, fallback_article
+from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
+from newsflow.flows.options import FlowOptions
+from newsflow.flows.plan import Plan, pack
+from newsflow.flows.runs import BatchResult, RunInfo
+from newsflow.index import IndexNames
+from newsflow.records import Article
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+
+def plan_process(
+    options: FlowOptions,
+    *,
+    batch_refs: Iterable[str] = (),
+    files: Iterable[str] = (),
+    window: tuple[datetime, datetime] | None = None,
+) -> Plan:
+    """The batches this run is responsible for, packed into units of ``batches_per_task``.
+
+    An asset-triggered run processes exactly the batches its events name (events from
+    before batch references name files; their batches are found from the names). A
+    scheduled or backfill run processes the batches written for its data interval.
+    """
+    batches = {ArchiveBatch.at(ref) for ref in batch_refs}
+    named, unknown = batches_of_files(files)
+    batches.update(named)
+    for path in unknown:
+        log.warning("asset event names %s, which is no archive batch file: ignored", path)
+    if not batches and window is not None:
+        batches.update(batches_in_window(options.archive_root, *window))
+    refs = [[batch.ref] for batch in sorted(batches)]
+    plan = pack(refs, options.batches_per_task, options.max_tasks)
+    log.info("%s archive batches in %s units", plan.items, len(plan.units))
+    return plan
+
+
+def process_batch(
+    options: FlowOptions, batch_refs: Sequence[str], *, run: RunInfo, client: Elasticsearch
+) -> BatchResult:
+    """Extract -> stories -> index for these archive batches; returns counts only."""
+    started = time.monotonic()
+    counts = Counts()
+    version = extractor_version()
+    batches = [ArchiveBatch.at(ref) for ref in batch_refs]
+    todo = [b for b in batches if run.reprocesses or not b.is_processed(version)]
+    counts.add_reason("batches_skipped", "already_processed", len(batches) - len(todo))
+    contents = [batch.read() for batch in todo]
+    files = tuple(f for c in contents for f in c.files)
+    if todo:
+        articles = extract_batches(contents, load_registry(options.registry), counts)
+        stories = StoryIndex(ElasticStories(client, IndexNames.from_env())).add(articles, run_id=run.run_id)
+        counts.update(stories.counts)
+        if stories.index is not None:
+            index = stories.index
+            counts.update({"index_created": index.created, "index_updated": index.updated})
+            counts.update({"index_unchanged": index.unchanged, "index_failed": index.failed})
+        for batch, read in zip(todo, contents, strict=True):
+            batch.mark_processed(version, run.run_id, read.files)
+    counts.add("archive_batches", len(todo))
+    return BatchResult(tuple(batch_refs), files, counts, time.monotonic() - started)
+
+
+def _hints(entry: FeedEntry, specs: Mapping[str, FeedSpec]) -> FeedHints:
+    """What the feed said about the entry, with the outlet and language the registry gives its feed."""
+    spec = specs.get(entry.feed)
+    return FeedHints(
+        feed=entry.feed,
+        title=entry.title or None,
+        summary=entry.summary or None,
+        published=entry.published,
+        source=spec.outlet if spec else None,
+        tags=entry.tags,
+        language=spec.language if spec else None,
+    )
+
+
+def extract_batches(
+    contents: Sequence[BatchContents], registry: FeedRegistry, counts: Counts
+) -> list[Article]:
+    """Articles from archived pages alone (no network): replay and backfill run this.
+
+    Every page is extracted with its feed entry as hints; a page that cannot be used
+    (HTTP error, not an article) and every page the poll could not fetch is kept as the
+    feed's summary (``fallback``). Pages of all batches come first, then their failures.
+    """
+    specs = {spec.name: spec for spec in registry}
+    outlets = {spec.name: spec.outlet for spec in registry}
+    articles: dict[str, Article] = {}
+
+    def keep(article: Article) -> None:
+        outlet = outlets.get(article.feed or "")
+        articles[article.id] = replace(article, source=outlet) if outlet else article
+
+    def fall_back(url: str, entry: FeedEntry | None, fetched_at: str | None) -> None:
+        if entry is not None:
+            keep(fallback_article(url, _hints(entry, specs), fetched_at=fetched_at))
+            counts.add("fallback")
+
+    for page in (p for c in contents for p in c.pages):
+        response = page.response
+        counts.add("pages_read")
+        hints = _hints(page.entry, specs) if page.entry is not None else None
+        if response.status != 200:
+            counts.add_reason("rejected", f"http_{response.status}")
+            fall_back(response.requested_url, page.entry, response.fetched_at)
+            continue
+        try:
+            article = extract_article(
+                response.body,
+                url=response.url,
+                feed=hints,
+                fetched_at=response.fetched_at,
+                content_type=response.header("content-type"),
+                last_modified=response.header("last-modified"),
+            )
+        except ExtractionError as exc:
+            counts.add_reason("rejected", exc.reason)
+            fall_back(response.requested_url, page.entry, response.fetched_at)
+            continue
+        keep(replace(article, archive_ref=response.ref))
+        counts.add("extracted")
+    failures: list[PageNote] = [n for c in contents for n in c.failures]
+    for note in failures:
+        counts.add_reason("rejected", note.failure or "fetch_failed")
+        fall_back(note.entry.url, note.entry, None)
+    return list(articles.values())
