@@ -13,7 +13,7 @@ ALERTS_HELP = """\
 An alert is a query in the search syntax. After each processing batch, the articles it
 matches raise one alert per NEW story, and an update only when a story already alerted
 gains a new outlet or language; a syndicated copy or a rerun raises nothing. Alerts are
-documents in the newsflow-alerts index (Kibana: the Alerts panel) and, with --webhook,
+documents in the newsflow-alerts index (Kibana: "Story alerts per rule") and, with --webhook,
 are POSTed as JSON (with an alert_id to deduplicate on; up to 3 tries, 30 s at most).
 
 """
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "alerts",
         help="story alerts: add, list or remove a stored query; show the alerts raised",
-        description=ALERTS_HELP.splitlines()[0],
+        description="Story alerts: stored queries that raise one alert per new story.",
         epilog=ALERTS_HELP + QUERY_HELP.split("filters:")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
