@@ -7,7 +7,7 @@ never log secrets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsflow import settings
 from newsflow.errors import ServiceError
@@ -73,3 +73,18 @@ def wait_until_healthy(client: Elasticsearch, timeout_s: float = 30.0) -> str:
             "start it with `newsflow es up` or check NEWSFLOW_ES_URL and its credentials"
         ) from exc
     return str(health["status"])
+
+
+def search_alias(client: Elasticsearch, alias: str, what: str, **body: Any) -> Any:
+    """One search whose failures say what to do: a missing alias names the setup command."""
+    from elasticsearch import ApiError, NotFoundError, TransportError
+
+    try:
+        return client.search(index=alias, **body)
+    except NotFoundError:
+        raise ServiceError(
+            f"{alias!r} does not exist; run `newsflow index setup` (safe to repeat), or check the alias "
+            "option (--index, --merges-index) and NEWSFLOW_*_ALIAS"
+        ) from None
+    except (ApiError, TransportError) as exc:
+        raise ServiceError(f"{what} on {alias!r} failed: {exc}") from exc

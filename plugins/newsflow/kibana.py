@@ -114,15 +114,46 @@ def load_saved_objects(path: Path) -> list[dict[str, Any]]:
     return objects
 
 
-def mapping_fields(mappings: Mapping[str, Any], prefix: str = "") -> set[str]:
-    """Every field path a mapping declares, sub-fields (``title.raw``) included."""
-    found: set[str] = set()
+NUMERIC = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"})
+DATES = frozenset({"date", "date_nanos"})
+AGGREGATABLE = NUMERIC | DATES | {"keyword", "boolean", "ip"}
+# What each use of a field needs: a type from the set (None: any mapped field).
+SUITABLE: dict[str, frozenset[str] | None] = {
+    "time": DATES,
+    "date_histogram": DATES,
+    "histogram": NUMERIC,
+    "sum": NUMERIC,
+    "avg": NUMERIC,
+    "median": NUMERIC,
+    "percentiles": NUMERIC,
+    "min": NUMERIC | DATES,
+    "max": NUMERIC | DATES,
+    "terms": AGGREGATABLE,
+    "significant_terms": AGGREGATABLE,
+    "cardinality": AGGREGATABLE,
+    "top_hits": AGGREGATABLE,
+    "sort": AGGREGATABLE,
+    "column": None,
+    "query": None,
+}
+_NEEDS_DOC_VALUES = frozenset(SUITABLE) - {"column", "query"}
+
+
+def mapping_specs(mappings: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
+    """Every field path a mapping declares (sub-fields such as ``title.raw`` included) with its spec;
+    an object field's spec has no ``type``."""
+    found: dict[str, Mapping[str, Any]] = {}
     for name, spec in mappings.get("properties", {}).items():
         path = f"{prefix}{name}"
-        found.add(path)
-        found.update(f"{path}.{sub}" for sub in spec.get("fields", {}))
-        found.update(mapping_fields(spec, f"{path}."))
+        found[path] = spec
+        found.update({f"{path}.{sub}": sub_spec for sub, sub_spec in spec.get("fields", {}).items()})
+        found.update(mapping_specs(spec, f"{path}."))
     return found
+
+
+def mapping_fields(mappings: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every field path a mapping declares, sub-fields (``title.raw``) included."""
+    return set(mapping_specs(mappings, prefix))
 
 
 def _embedded(attrs: Mapping[str, Any], key: str) -> Any:
@@ -130,30 +161,55 @@ def _embedded(attrs: Mapping[str, Any], key: str) -> Any:
     return json.loads(raw) if isinstance(raw, str) and raw else {}
 
 
-def fields_used(obj: Mapping[str, Any]) -> set[str]:
-    """Index fields an object relies on: aggregation fields, columns, sort and query fields."""
+def field_uses(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(field, use) pairs an object relies on: the time field, aggregations (use = the aggregation
+    type; a top-hit's sort field is a ``sort``), columns, sorts and query fields."""
     attrs = obj.get("attributes", {})
-    used: set[str] = set()
+    uses: set[tuple[str, str]] = set()
     if obj.get("type") == "index-pattern" and attrs.get("timeFieldName"):
-        used.add(attrs["timeFieldName"])
+        uses.add((str(attrs["timeFieldName"]), "time"))
     for agg in _embedded(attrs, "visState").get("aggs", []) if "visState" in attrs else []:
         params = agg.get("params", {})
-        used.update(str(params[key]) for key in ("field", "sortField") if params.get(key))
-    used.update(str(c) for c in attrs.get("columns", []) if c != "_source")
-    used.update(str(s[0]) for s in attrs.get("sort", []) if s)
+        if params.get("field"):
+            uses.add((str(params["field"]), str(agg.get("type"))))
+        if params.get("sortField"):
+            uses.add((str(params["sortField"]), "sort"))
+    uses.update((str(c), "column") for c in attrs.get("columns", []) if c != "_source")
+    uses.update((str(s[0]), "sort") for s in attrs.get("sort", []) if s)
     search = _embedded(attrs.get("kibanaSavedObjectMeta", {}), "searchSourceJSON")
     query = search.get("query", {}).get("query", "") if isinstance(search, dict) else ""
     if isinstance(query, str):
-        used.update(_KQL_FIELD_RE.findall(query))
-    return used
+        uses.update((name, "query") for name in _KQL_FIELD_RE.findall(query))
+    return uses
+
+
+def fields_used(obj: Mapping[str, Any]) -> set[str]:
+    """Index fields an object relies on: aggregation fields, columns, sort and query fields."""
+    return {name for name, _ in field_uses(obj)}
+
+
+def unsuitable(use: str, spec: Mapping[str, Any]) -> str | None:
+    """Why a field with mapping ``spec`` cannot serve ``use``, or None when it can."""
+    kind = str(spec.get("type", "object"))
+    wanted = SUITABLE.get(use)
+    if kind == "object" or spec.get("enabled") is False:
+        return f"it is an object ({kind}), not a field with values"
+    if wanted is not None and kind not in wanted:
+        return f"{use} needs {'/'.join(sorted(wanted))}, the mapping says {kind}"
+    if use in _NEEDS_DOC_VALUES and spec.get("doc_values") is False:
+        return f"{use} needs doc values, which the mapping turns off"
+    if use == "query" and spec.get("index") is False:
+        return "a query needs an indexed field, which the mapping turns off"
+    return None
 
 
 def check_saved_objects(
-    objects: Iterable[Mapping[str, Any]], index_fields: Mapping[str, set[str]]
+    objects: Iterable[Mapping[str, Any]], index_fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
 ) -> list[str]:
     """Problems that would break the import or the dashboard; empty when all is well.
 
-    ``index_fields`` maps a data-view title (index pattern) to the fields its index declares.
+    ``index_fields`` maps a data-view title (index pattern) to the field specs its index declares
+    (``mapping_specs``); every field an object uses must exist there with a type that suits the use.
     """
     problems: list[str] = []
     objs = list(objects)
@@ -175,11 +231,12 @@ def check_saved_objects(
         if obj["type"] == "index-pattern":
             data_views = [obj["id"]]
         for view in data_views:
-            known = index_fields.get(patterns.get(view, ""), set())
-            problems.extend(
-                f"{label} uses field {name!r} which {patterns.get(view)!r} does not map"
-                for name in sorted(fields_used(obj) - known)
-            )
+            known = index_fields.get(patterns.get(view, ""), {})
+            for name, use in sorted(field_uses(obj)):
+                if name not in known:
+                    problems.append(f"{label} uses field {name!r} which {patterns.get(view)!r} does not map")
+                elif (why := unsuitable(use, known[name])) is not None:
+                    problems.append(f"{label} uses {name!r} for {use} but {why}")
         if obj["type"] == "dashboard":
             panels = _embedded(obj["attributes"], "panelsJSON")
             names = {r.get("name") for r in obj.get("references", [])}

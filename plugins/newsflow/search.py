@@ -3,40 +3,38 @@
 Several outlets report the same story; a reader wants the story once, with the
 other reports listed under it. ``search_stories`` therefore collapses hits on
 ``story_id`` (the dedup stage's grouping) and returns the other reports as inner
-hits, oldest first; ``all_reports=True`` turns the grouping off. The same code
-runs on the local node and on a secured production cluster: the client comes
-from ``newsflow.es_client`` with credentials from the environment.
+hits, oldest first; ``all_reports=True`` turns the grouping off. Every result also
+carries the head of each story it shows (``story_view.story_heads``: the first report,
+outlets in order of arrival), so who reported first never depends on what matched.
+
+Queries use ``query_text`` (AND/OR/NOT, quotes, ``prefix*``); ``--source`` and
+``--lang`` values are matched against what the index holds (``facets``), ignoring
+case, and a value that matches nothing is an error listing the closest ones. The same
+code runs on the local node and on a secured production cluster.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from newsflow.errors import InputError, ServiceError
+from newsflow.errors import InputError
+from newsflow.es_client import search_alias
+from newsflow.facets import known_values, resolve_values
 from newsflow.index.names import IndexNames
 from newsflow.language import primary_language
+from newsflow.query_text import is_plain, text_query
+from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
+from newsflow.story_view import StoryHead, story_heads
 from newsflow.timestamps import iso_z
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 Sort = Literal["relevance", "newest"]
-REPORT_FIELDS = [
-    "title",
-    "url",
-    "canonical_url",
-    "source",
-    "site_name",
-    "published",
-    "language",
-    "story_id",
-    "relation",
-    "duplicate_of",
-    "authors",
-]
 TITLE_BOOST = 3
 MAX_REPORTS_PER_STORY = 20
 _RELATIVE_RE = re.compile(r"^(\d+)\s*([mhdw])$")
@@ -74,42 +72,6 @@ def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> 
 
 
 @dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One report; a story hit also lists the story's reports (``reports``) oldest first."""
-
-    id: str
-    title: str
-    url: str | None
-    source: str | None
-    published: str | None
-    language: str | None
-    story_id: str | None
-    relation: str | None
-    score: float | None
-    highlights: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    reports: tuple[SearchHit, ...] = ()
-    story_reports: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "title": self.title,
-            "url": self.url,
-            "source": self.source,
-            "published": self.published,
-            "language": self.language,
-            "story_id": self.story_id,
-            "relation": self.relation,
-            "score": self.score,
-            "highlights": {k: list(v) for k, v in self.highlights.items()},
-        }
-        if self.reports or self.story_reports:
-            data["story_reports"] = self.story_reports
-            data["reports"] = [r.to_dict() for r in self.reports]
-        return data
-
-
-@dataclass(frozen=True, slots=True)
 class SearchResult:
     query: str
     total_reports: int
@@ -117,6 +79,10 @@ class SearchResult:
     hits: tuple[SearchHit, ...]
     took_ms: int
     collapsed: bool
+    stories: dict[str, StoryHead] = field(default_factory=dict)  # the head of every story shown
+
+    def head(self, hit: SearchHit) -> StoryHead | None:
+        return self.stories.get(hit.story_id or "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +92,7 @@ class SearchResult:
             "collapsed": self.collapsed,
             "took_ms": self.took_ms,
             "hits": [h.to_dict() for h in self.hits],
+            "stories": {k: v.to_dict() for k, v in self.stories.items()},
         }
 
 
@@ -153,8 +120,12 @@ class TopStory:
         }
 
 
+def _sources(source: str | Sequence[str] | None) -> list[str]:
+    return [source] if isinstance(source, str) else list(source or [])
+
+
 def _filters(
-    since: datetime | None, until: datetime | None, source: str | list[str] | None, lang: str | None
+    since: datetime | None, until: datetime | None, source: str | Sequence[str] | None, lang: str | None
 ) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     window: dict[str, str] = {}
@@ -165,7 +136,7 @@ def _filters(
     if window:
         filters.append({"range": {"published": window}})
     if source:
-        filters.append({"terms": {"source": [source] if isinstance(source, str) else list(source)}})
+        filters.append({"terms": {"source": _sources(source)}})
     if lang:
         filters.append({"term": {"language": _primary(lang)}})
     return filters
@@ -180,37 +151,12 @@ def _primary(lang: str) -> str:
     return primary
 
 
-def _highlights(raw: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    return {str(k): tuple(str(x) for x in v) for k, v in (raw or {}).items()}
-
-
-def _hit(raw: dict[str, Any]) -> SearchHit:
-    src = raw.get("_source", {})
-    inner = raw.get("inner_hits", {}).get("reports", {}).get("hits", {})
-    reports = tuple(_hit(r) for r in inner.get("hits", []))
-    score = raw.get("_score")
-    return SearchHit(
-        id=str(raw["_id"]),
-        title=str(src.get("title") or ""),
-        url=src.get("url"),
-        source=src.get("source"),
-        published=src.get("published"),
-        language=src.get("language"),
-        story_id=src.get("story_id"),
-        relation=src.get("relation"),
-        score=float(score) if score is not None else None,
-        highlights=_highlights(raw.get("highlight")),
-        reports=reports,
-        story_reports=int(inner.get("total", {}).get("value", 0)) if inner else 0,
-    )
-
-
 def build_search_body(
     query: str,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
-    source: str | list[str] | None = None,
+    source: str | Sequence[str] | None = None,
     lang: str | None = None,
     all_reports: bool = False,
     size: int = 10,
@@ -231,20 +177,13 @@ def build_search_body(
             "text": {"fragment_size": 160, "number_of_fragments": 3},
         },
     }
+    # Words typed without operators rank higher where they stand together.
+    phrase = [{"match_phrase": {"text": {"query": query, "slop": 2, "boost": 2}}}] if is_plain(query) else []
     body: dict[str, Any] = {
         "query": {
             "bool": {
-                "must": [
-                    {
-                        "multi_match": {
-                            "query": query,
-                            "fields": [f"title^{TITLE_BOOST}", "text", "description"],
-                            "type": "best_fields",
-                            "tie_breaker": 0.3,
-                        }
-                    }
-                ],
-                "should": [{"match_phrase": {"text": {"query": query, "slop": 2, "boost": 2}}}],
+                "must": [text_query(query, (f"title^{TITLE_BOOST}", "text", "description"))],
+                "should": phrase,
                 "filter": _filters(since, until, source, lang),
             }
         },
@@ -262,26 +201,12 @@ def build_search_body(
             "inner_hits": {
                 "name": "reports",
                 "size": MAX_REPORTS_PER_STORY,
-                "sort": [{"published": {"order": "asc", "missing": "_last"}}],
+                "sort": CHRONOLOGICAL,
                 "_source": REPORT_FIELDS,
                 "highlight": highlight,
             },
         }
     return body
-
-
-def _call(action: str, alias: str, fn: Any, **kwargs: Any) -> Any:
-    from elasticsearch import ApiError, NotFoundError, TransportError
-
-    try:
-        return fn(**kwargs)
-    except NotFoundError:
-        raise ServiceError(
-            f"the index {alias!r} does not exist; run `newsflow index setup` and index some articles, "
-            "or choose another alias with --index / NEWSFLOW_INDEX_ALIAS"
-        ) from None
-    except (ApiError, TransportError) as exc:
-        raise ServiceError(f"{action} on {alias!r} failed: {exc}") from exc
 
 
 def search_stories(
@@ -290,7 +215,7 @@ def search_stories(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
-    source: str | list[str] | None = None,
+    source: str | Sequence[str] | None = None,
     lang: str | None = None,
     all_reports: bool = False,
     size: int = 10,
@@ -302,14 +227,14 @@ def search_stories(
         query,
         since=since,
         until=until,
-        source=source,
-        lang=lang,
+        source=resolve_sources(client, alias, source),
+        lang=resolve_language(client, alias, lang),
         all_reports=all_reports,
         size=size,
         sort=sort,
     )
-    resp = _call("search", alias, client.search, index=alias, **body)
-    hits = tuple(_hit(h) for h in resp["hits"]["hits"])
+    resp = search_alias(client, alias, "search", **body)
+    hits = tuple(hit_from_es(h) for h in resp["hits"]["hits"])
     return SearchResult(
         query=query,
         total_reports=int(resp["hits"]["total"]["value"]),
@@ -317,7 +242,28 @@ def search_stories(
         hits=hits,
         took_ms=int(resp.get("took", 0)),
         collapsed=not all_reports,
+        stories=story_heads(client, alias, [h.story_id for h in hits if h.story_id]),
     )
+
+
+def resolve_sources(
+    client: Elasticsearch, alias: str, source: str | Sequence[str] | None
+) -> list[str] | None:
+    """The outlet names as stored, for names given in any case; unknown names raise with hints."""
+    wanted = _sources(source)
+    if not wanted:
+        return None
+    known = known_values(client, alias, "source")
+    return resolve_values(wanted, known, what="outlet", listing="`newsflow sources` lists every outlet")
+
+
+def resolve_language(client: Elasticsearch, alias: str, lang: str | None) -> str | None:
+    """The primary code of ``lang`` if the index holds reports in it; else raise listing those it holds."""
+    if not lang:
+        return None
+    known = known_values(client, alias, "language")
+    held = ", ".join(f"{code} ({n})" for code, n in sorted(known.items(), key=lambda kv: -kv[1])) or "none"
+    return resolve_values([_primary(lang)], known, what="language", listing=f"languages held: {held}")[0]
 
 
 def build_top_stories_body(
@@ -338,7 +284,7 @@ def build_top_stories_body(
                     "representative": {
                         "top_hits": {
                             "size": 1,
-                            "sort": [{"published": {"order": "asc", "missing": "_last"}}],
+                            "sort": CHRONOLOGICAL,
                             "_source": ["title", "url", "source"],
                         }
                     },
@@ -356,14 +302,25 @@ def top_stories(
     *,
     index: str | None = None,
 ) -> tuple[TopStory, ...]:
-    """The stories with the most reports in a period, with how many outlets covered each."""
+    """The stories with the most reports in a period, with how many outlets covered each.
+
+    Title, outlet and first date are the story's first report's, even when that report is
+    older than the period (a story counted in a window still began where it began).
+    """
     alias = index or IndexNames.from_env().articles
     body = build_top_stories_body(since=since, until=until, size=size)
-    resp = _call("top stories", alias, client.search, index=alias, **body)
+    resp = search_alias(client, alias, "top stories", **body)
+    buckets = resp["aggregations"]["stories"]["buckets"]
+    heads = story_heads(client, alias, [str(b["key"]) for b in buckets])
     stories = []
-    for bucket in resp["aggregations"]["stories"]["buckets"]:
+    for bucket in buckets:
         top = bucket["representative"]["hits"]["hits"]
         src = top[0]["_source"] if top else {}
+        first_published = bucket["first"].get("value_as_string")
+        head = heads.get(str(bucket["key"]))
+        if head is not None:
+            src = {"title": head.first.title, "url": head.first.url, "source": head.first.source}
+            first_published = head.first.published or first_published
         stories.append(
             TopStory(
                 story_id=str(bucket["key"]),
@@ -372,7 +329,7 @@ def top_stories(
                 title=src.get("title"),
                 url=src.get("url"),
                 source=src.get("source"),
-                first_published=bucket["first"].get("value_as_string"),
+                first_published=first_published,
                 last_published=bucket["last"].get("value_as_string"),
             )
         )

@@ -115,7 +115,7 @@ def test_setup_is_idempotent_and_strict(es_client: Any, names: Any) -> None:
     first = setup_indices(es_client, names)
     again = setup_indices(es_client, names)
     assert first.articles_index == f"{names.articles}-000001"
-    assert set(first.created_indices) == {first.articles_index, first.runs_index, first.merges_index}
+    assert set(first.created_indices) == {f"{alias}-000001" for alias in names.all()}
     assert again.created_indices == ()
     mapping = es_client.indices.get_mapping(index=names.articles)[first.articles_index]["mappings"]
     assert mapping["dynamic"] == "strict"
@@ -313,18 +313,25 @@ def test_run_metrics_overwrite_on_rerun(es_client: Any, names: Any) -> None:
     assert source["duration_s"] == 40.0
 
 
-def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any) -> None:
+def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any, monkeypatch: Any) -> None:
     from newsflow.cli import main
 
+    monkeypatch.setenv("NEWSFLOW_ALERTS_ALIAS", names.alerts)
+    monkeypatch.setenv("NEWSFLOW_ALERT_RULES_ALIAS", names.alert_rules)
+    monkeypatch.setenv("NEWSFLOW_FEED_HEALTH_ALIAS", names.feed_health)
     argv = ["--index", names.articles, "--runs-index", names.runs, "--merges-index", names.merges, "--json"]
     assert main(["index", "setup", *argv]) == 0
     setup = json.loads(capsys.readouterr().out)
     assert setup["articles_index"] == f"{names.articles}-000001"
+    assert set(setup["indices"]) == set(names.all())
+    health = es_client.indices.get_mapping(index=names.feed_health)
+    assert next(iter(health.values()))["mappings"]["properties"]["error_streak"]["type"] == "integer"
     assert es_client.indices.exists_index_template(name=names.articles)
     assert main(["index", "status", *argv]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status[names.articles] == {"indices": {f"{names.articles}-000001": True}, "documents": 0}
     assert status[names.merges] == {"indices": {f"{names.merges}-000001": True}, "documents": 0}
+    assert status[names.alerts] == {"indices": {f"{names.alerts}-000001": True}, "documents": 0}
 
 
 def test_concurrent_writer_conflict_is_reread_not_clobbered(

@@ -208,6 +208,16 @@ def test_an_earlier_report_renames_the_story_and_the_history_finds_it(  # noqa: 
     assert len(_merges(es_client, names)) == 1
 
     monkeypatch.setenv("NEWSFLOW_MERGES_ALIAS", names.merges)
+    monkeypatch.setenv("NEWSFLOW_INDEX_ALIAS", names.articles)
     assert main(["stories", "--history", old, "--json"]) == 0
     history = json.loads(capsys.readouterr().out)
     assert [h["story_id"] for h in history] == [new]
+    # The old id leads to the story's timeline; an id nobody knows is an error, not "current".
+    assert main(["story", old, "--json"]) == 0
+    timeline = json.loads(capsys.readouterr().out)
+    assert timeline["story_id"] == new and [m["old"] for m in timeline["moves"]] == [old]
+    assert [r["id"] for r in timeline["reports"]] == [seeds[0].id, seeds[1].id]
+    assert main(["stories", "--history", "s-nobody-knows"]) == 1
+    assert "unknown story id" in capsys.readouterr().out
+    assert main(["stories", "--history", new]) == 0
+    assert "is current" in capsys.readouterr().out

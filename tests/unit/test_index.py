@@ -43,6 +43,24 @@ def test_names_from_env_and_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     assert IndexNames.with_prefix("t1").merges == "t1-newsflow-story-merges"
     with pytest.raises(ConfigError, match="must all differ"):
         IndexNames(runs="same", merges="same")
+    monkeypatch.setenv("NEWSFLOW_ALERTS_ALIAS", "alt-alerts")
+    assert IndexNames.from_env().alerts == "alt-alerts"
+    prefixed = IndexNames.with_prefix("t1")
+    assert prefixed.all() == (
+        "t1-news-articles",
+        "t1-newsflow-runs",
+        "t1-newsflow-story-merges",
+        "t1-newsflow-alerts",
+        "t1-newsflow-alert-rules",
+        "t1-newsflow-feed-health",
+    )
+    assert prefixed.alias_for("newsflow-feed-health") == "t1-newsflow-feed-health"
+    with pytest.raises(ConfigError, match="NEWSFLOW_FEED_HEALTH_ALIAS"):
+        IndexNames(feed_health="Bad Name")
+    with pytest.raises(ConfigError, match="must all differ"):
+        IndexNames(alerts="same", alert_rules="same")
+    with pytest.raises(ConfigError, match="unknown index kind"):
+        prefixed.alias_for("nope")
 
 
 def test_merge_records_are_stable_per_merge_and_say_what_happened() -> None:

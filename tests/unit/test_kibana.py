@@ -30,22 +30,24 @@ def _objects() -> list[dict[str, Any]]:
     return objs
 
 
-def _declared(kind: str) -> set[str]:
+def _declared(kind: str) -> dict[str, dict[str, Any]]:
+    """Field path -> mapping spec, read straight from the seed file (sub-fields included)."""
     mapping = json.loads((ES_DIR / f"{kind}.mappings.json").read_text())["mappings"]
 
-    def walk(props: dict[str, Any], prefix: str) -> Iterator[str]:
+    def walk(props: dict[str, Any], prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for name, spec in props.items():
-            yield prefix + name
-            for sub in spec.get("fields", {}):
-                yield f"{prefix}{name}.{sub}"
+            yield prefix + name, spec
+            for sub, sub_spec in spec.get("fields", {}).items():
+                yield f"{prefix}{name}.{sub}", sub_spec
             yield from walk(spec.get("properties", {}), f"{prefix}{name}.")
 
-    return set(walk(mapping["properties"], ""))
+    return dict(walk(mapping["properties"], ""))
 
 
-def _index_fields() -> dict[str, set[str]]:
-    kinds = ("news-articles", "newsflow-runs", "newsflow-story-merges")
-    return {kind: _declared(kind) for kind in kinds}
+def _index_fields() -> dict[str, dict[str, dict[str, Any]]]:
+    from newsflow.index.templates import KINDS
+
+    return {kind: _declared(kind) for kind in KINDS}
 
 
 def test_ids_unique_and_references_resolve() -> None:
@@ -63,9 +65,11 @@ def test_data_views_match_aliases_and_time_fields() -> None:
     assert views["news-articles"]["timeFieldName"] == "published"
     assert views["newsflow-runs"]["timeFieldName"] == "finished"
     assert views["newsflow-story-merges"]["timeFieldName"] == "recorded_at"
+    assert views["newsflow-alerts"]["timeFieldName"] == "raised_at"
+    assert views["newsflow-feed-health"]["timeFieldName"] == "checked_at"
     fields = _index_fields()
     for title, attrs in views.items():
-        assert attrs["timeFieldName"] in fields[title]
+        assert fields[title][attrs["timeFieldName"]]["type"] == "date"
 
 
 def test_every_field_used_is_mapped() -> None:
@@ -74,7 +78,10 @@ def test_every_field_used_is_mapped() -> None:
     objs = _objects()
     assert check_saved_objects(objs, _index_fields()) == []
     used = set().union(*(fields_used(o) for o in objs))
-    assert {"published", "source", "relation", "story_id", "title.raw", "counts.indexed", "stage"} <= used
+    assert {"published", "source", "relation", "story_id", "title.raw", "stage"} <= used
+    # Run health reads what process runs write (not the fetched/indexed they never wrote).
+    assert {"counts.pages_read", "counts.index_created", "counts.index_failed"} <= used
+    assert not {"counts.fetched", "counts.indexed", "counts.failed"} & used
 
 
 def test_checker_catches_unmapped_fields_and_dangling_references() -> None:
@@ -108,10 +115,18 @@ def test_expected_searches_and_dashboard_panels() -> None:
     shown = {refs[p["panelRefName"]] for p in panels}
     by_id = {o["id"]: o for o in objs}
     titles = {by_id[i]["attributes"]["title"].lower() for i in shown}
-    for needle in ("over time", "per source", "duplicates", "biggest stories", "run health"):
+    for needle in (
+        "over time",
+        "per source",
+        "duplicates",
+        "biggest stories",
+        "run health",
+        "alerts",
+        "feeds",
+    ):
         assert any(needle in t for t in titles), needle
     run_views = {r["id"] for i in shown for r in by_id[i]["references"]}
-    assert {"newsflow-articles", "newsflow-runs"} <= run_views
+    assert {"newsflow-articles", "newsflow-runs", "newsflow-alerts", "newsflow-feed-health"} <= run_views
     for i in shown:
         state = json.loads(by_id[i]["attributes"]["visState"])
         assert state["type"] and state["aggs"]
@@ -229,3 +244,191 @@ def test_cli_check_passes_on_the_repository_objects() -> None:
     from newsflow.cli import main
 
     assert main(["kibana", "check"]) == 0
+
+
+def test_dashboard_opens_on_a_range_that_shows_the_demo_data() -> None:
+    from datetime import datetime
+
+    (dashboard,) = [o for o in _objects() if o["type"] == "dashboard"]
+    attrs = dashboard["attributes"]
+    assert attrs["timeRestore"] is True
+    start = datetime.fromisoformat(attrs["timeFrom"].replace("Z", "+00:00"))
+    assert start <= datetime.fromisoformat("2022-08-29T00:00:00+00:00")  # the demo's reports: 2022-08-30/31
+    assert attrs["timeTo"] == "now"  # and everything since, live runs and alerts included
+
+
+def test_checker_catches_fields_of_the_wrong_type() -> None:
+    from newsflow.kibana import check_saved_objects
+
+    broken = json.loads(json.dumps(_objects()))
+    vis = next(o for o in broken if o["id"] == "newsflow-vis-run-counts")
+    state = json.loads(vis["attributes"]["visState"])
+    state["aggs"][0]["params"]["field"] = "stage"  # a sum over a keyword
+    state["aggs"][-1]["params"]["field"] = "duration_s"  # a date histogram over a number
+    vis["attributes"]["visState"] = json.dumps(state)
+    problems = check_saved_objects(broken, _index_fields())
+    assert any("'stage' for sum" in p for p in problems), problems
+    assert any("'duration_s' for date_histogram" in p for p in problems), problems
+    search = next(o for o in broken if o["id"] == "newsflow-search-all-reports")
+    search["attributes"]["sort"] = [["dedup_signals", "desc"]]  # an object, not a field with values
+    assert any("'dedup_signals' for sort" in p for p in check_saved_objects(broken, _index_fields()))
+
+
+# --- the fields must appear in documents newsflow really writes ----------------------------------
+
+
+class _Recorder:
+    """Stands in for the Elasticsearch client in one place only: it keeps the run-metrics
+    document that the processing step's record function builds, so the test reads what the
+    pipeline would send, not a copy of its field names."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+
+    def index(self, *, index: str, id: str, document: dict[str, Any], refresh: bool = False) -> None:
+        self.documents.append(document)
+
+
+def _written_documents() -> dict[str, list[dict[str, Any]]]:
+    from datetime import UTC, datetime
+
+    from newsflow.counts import Counts
+    from newsflow.dedup import MergeEvent
+    from newsflow.flows.runs import BatchResult, RunInfo, RunKind, record_run
+    from newsflow.index import ArticleDoc, IndexReport, build_document
+    from newsflow.index.alerts import alert_document, delivery_fields
+    from newsflow.index.feed_health import feed_health_document
+    from newsflow.index.run_metrics import run_metrics_document
+    from newsflow.index.story_merges import merge_document
+    from newsflow.records import Article, StoryAssignment
+
+    article = Article(
+        url="https://example.org/a",
+        canonical_url="https://example.org/a",
+        title="Ukraine claims breakthrough near Kherson",
+        text="Ukraine claims its troops have broken through.",
+        published="2022-08-30T11:05:00Z",
+        published_source="meta",
+        modified="2022-08-30T12:00:00Z",
+        authors=("A. Writer",),
+        language="en",
+        language_tag="en-GB",
+        site_name="Southern Courier",
+        description="A breakthrough",
+        top_image="https://example.org/a.jpg",
+        source="Southern Courier",
+        feed="demo-southern-courier",
+        tags=("world",),
+        fetched_at="2026-11-22T06:00:00Z",
+        extractor_version="x1",
+        archive_ref="warc/a.warc.gz#0",
+        content_hash="h1",
+    )
+    story = StoryAssignment(article.id, "s-first", "same_story", None, 0.88, ("p=0.88",))
+    doc = build_document(
+        ArticleDoc(article, story, ("band:1",), {"minhash_bands": 1}),
+        version=1,
+        indexed_at="2026-11-22T06:01:00Z",
+    )
+    # The processing step's counts: its own tally (pages read, extracted, rejected by reason,
+    # fallbacks) and the index report as ``index_*`` (flows.process), nested by record_run.
+    report = IndexReport(run_id="r1", alias="news-articles", created=3, updated=1, unchanged=1)
+    counts: dict[str, int] = {"pages_read": 6, "extracted": 5, "rejected:http_404": 1, "fallback": 1}
+    counts.update({f"index_{k}": v for k, v in report.to_dict().items() if isinstance(v, int)})
+    counts["index_failed"] = 1
+    recorder = _Recorder()
+    started = datetime(2026, 11, 22, 6, tzinfo=UTC)
+    record_run(
+        recorder,  # type: ignore[arg-type]  # only .index is called; see _Recorder
+        RunInfo("newsflow_process/asset_triggered__1", "newsflow_process", RunKind.ASSET_TRIGGERED, started),
+        "process",
+        [BatchResult(batches=("b1",), files=("f1",), counts=Counts(counts))],
+    )
+    poll = run_metrics_document(
+        "scheduled__1",
+        "poll",
+        {"feeds_polled": 2, "feeds_failed": 1, "new_entries": 5},
+        "2026-11-22T06:00:00Z",
+        "2026-11-22T06:00:20Z",
+        dag_id="newsflow_poll",
+        status="partial",
+    )
+    merge = merge_document(MergeEvent("s-new", ("s-old",), (article.id,)), run_id="r1", members=2)
+    alert = alert_document(
+        rule="kherson",
+        query="Kherson",
+        kind="update",
+        story_id="s-first",
+        first={"title": article.title, "url": article.url, "published": article.published, "source": "A"},
+        outlets=["A", "Southern Courier"],
+        languages=["en"],
+        new_outlets=["Southern Courier"],
+        new_languages=["en"],
+        reports=3,
+        article_ids=[article.id],
+        run_id="r1",
+        webhook_host="http://127.0.0.1:9",
+        raised_at="2026-11-22T06:02:00.000Z",
+    )
+    alert.update(
+        delivery_fields(delivery="delivered", attempts=1, error=None, delivered_at="2026-11-22T06:02:01Z")
+    )
+    health = feed_health_document(
+        "demo-northern-herald",
+        "failed",
+        error_streak=3,
+        checked_at="2026-11-22T06:00:00Z",
+        last_success="2026-11-22T05:00:00Z",
+        last_error="http_404",
+    )
+    return {
+        "news-articles": [doc],
+        "newsflow-runs": [*recorder.documents, poll],
+        "newsflow-story-merges": [merge],
+        "newsflow-alerts": [alert],
+        "newsflow-feed-health": [health],
+    }
+
+
+def _paths(value: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """Dotted path -> the non-null values found there (lists flattened)."""
+    found: dict[str, list[Any]] = {}
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                for path, values in _paths(sub, f"{prefix}{key}.").items():
+                    found.setdefault(path, []).extend(values)
+        elif item is not None and prefix:
+            found.setdefault(prefix.rstrip("."), []).append(item)
+    return found
+
+
+def test_every_field_kibana_uses_is_in_documents_newsflow_writes() -> None:
+    from datetime import datetime
+
+    from newsflow.kibana import DATES, NUMERIC, fields_used
+
+    objs = _objects()
+    written = {kind: _paths(docs) for kind, docs in _written_documents().items()}
+    fields = _index_fields()
+    views = {o["id"]: o["attributes"]["title"] for o in objs if o["type"] == "index-pattern"}
+    checked = 0
+    for obj in objs:
+        view_ids = [obj["id"]] if obj["type"] == "index-pattern" else []
+        view_ids += [r["id"] for r in obj.get("references", []) if r["type"] == "index-pattern"]
+        for view in view_ids:
+            kind = views[view]
+            for name in fields_used(obj):
+                spec = fields[kind][name]
+                parent, _, sub = name.rpartition(".")
+                source_path = parent if sub in fields[kind].get(parent, {}).get("fields", {}) else name
+                values = written[kind].get(source_path)
+                assert values, f"{obj['id']} uses {name!r}, which no {kind} document newsflow writes has"
+                if spec.get("type") in NUMERIC:
+                    assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values), name
+                if spec.get("type") in DATES:
+                    for v in values:
+                        datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+                checked += 1
+    assert checked > 40

@@ -42,8 +42,9 @@ def test_story_search_body_collapses_by_default() -> None:
     assert body["collapse"]["field"] == "story_id"
     inner = body["collapse"]["inner_hits"]
     assert inner["sort"][0]["published"]["order"] == "asc" and inner["highlight"]
-    fields = body["query"]["bool"]["must"][0]["multi_match"]["fields"]
-    assert fields[0].startswith("title^") and "text" in fields
+    clause = body["query"]["bool"]["must"][0]["simple_query_string"]
+    assert clause["fields"][0].startswith("title^") and "text" in clause["fields"]
+    assert clause["query"] == "Kherson"
     filters = body["query"]["bool"]["filter"]
     assert {"range": {"published": {"gte": "2024-08-01T00:00:00Z"}}} in filters
     assert {"terms": {"source": ["bbc.co.uk"]}} in filters
@@ -83,3 +84,17 @@ def test_top_stories_body() -> None:
     assert stories["aggs"]["sources"] == {"cardinality": {"field": "source"}}
     assert stories["aggs"]["representative"]["top_hits"]["size"] == 1
     assert body["query"]["bool"]["filter"] == [{"range": {"published": {"lt": "2024-09-01T00:00:00Z"}}}]
+
+
+def test_operators_reach_the_query_and_plain_words_get_a_phrase_boost() -> None:
+    body = build_search_body("Kherson AND cycle")
+    assert body["query"]["bool"]["must"][0]["simple_query_string"]["query"] == "Kherson + cycle"
+    assert body["query"]["bool"]["should"] == []
+    plain = build_search_body("Kherson counteroffensive")
+    assert plain["query"]["bool"]["should"][0]["match_phrase"]["text"]["query"] == "Kherson counteroffensive"
+
+
+def test_reports_of_a_story_come_oldest_first_with_a_stable_tie_break() -> None:
+    inner = build_search_body("Kherson")["collapse"]["inner_hits"]
+    assert inner["sort"] == [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    assert {"why", "duplicate_of", "score"} <= set(inner["_source"])

@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
             )
             result: dict[str, Any] = report.to_dict()
             summary = (
-                f"{report.articles_alias} -> {report.articles_index}, {report.runs_alias} -> "
-                f"{report.runs_index}, {report.merges_alias} -> {report.merges_index} "
-                f"(analyzer {report.text_analyzer}, replicas {report.replicas}, "
+                ", ".join(f"{alias} -> {index}" for alias, index in report.indices.items())
+                + f" (analyzer {report.text_analyzer}, replicas {report.replicas}, "
                 f"created {list(report.created_indices) or 'nothing'})"
             )
         elif args.action == "migrate":
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             result = {}
-            for alias in (names.articles, names.runs, names.merges):
+            for alias in names.all():
                 indices = alias_indices(client, alias)
                 count = client.count(index=alias)["count"] if indices else None
                 result[alias] = {"indices": indices, "documents": count}

@@ -25,11 +25,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _index_fields() -> dict[str, set[str]]:
+def _index_fields() -> dict[str, dict[str, Any]]:
     from newsflow.index.templates import KINDS, load_seed
-    from newsflow.kibana import mapping_fields
+    from newsflow.kibana import mapping_specs
 
-    return {kind: mapping_fields(load_seed(kind, "mappings")["mappings"]) for kind in KINDS}
+    return {kind: mapping_specs(load_seed(kind, "mappings")["mappings"]) for kind in KINDS}
 
 
 def run(args: argparse.Namespace) -> int:

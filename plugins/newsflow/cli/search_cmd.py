@@ -4,23 +4,64 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from newsflow.cli.safe_text import safe
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from newsflow.reports import SearchHit
+    from newsflow.search import SearchResult
+
+QUERY_HELP = """\
+query syntax:
+  Kherson counteroffensive      either word, reports using both (and together) first
+  Kherson AND cycle             both words (also: Kherson + cycle)
+  Bakhmut OR Kherson            either word (also: Bakhmut | Kherson)
+  Kherson NOT Bakhmut           without the second (also: Kherson -Bakhmut)
+  "run home or die"             the exact phrase
+  Kher*                         words starting with Kher
+  (Bakhmut OR Kherson) AND shelling
+  Only upper-case AND/OR/NOT are operators.
+
+filters:
+  --source and --lang ignore case; --lang en also finds en-GB and en-US pages. A value the
+  index does not hold is an error naming the closest ones; `newsflow sources` lists outlets.
+
+output:
+  One row per story: the date, outlet and title of the story's FIRST report, whatever
+  matched; `relation` is how the best-matching report joined the story (original,
+  same_story, near_duplicate, exact, same_url) and the text under the title is its best
+  passage. --all-reports lists every matching report grouped under its story, the
+  original first. Story ids are shortened; `newsflow story ID` takes any unique prefix.
+"""
+ORDER = {"original": 0, "same_url": 1, "same_story": 2, "near_duplicate": 3, "exact": 4}
+SHORT_ID = 12
 
 
 def register(subparsers: Any) -> None:
     search: argparse.ArgumentParser = subparsers.add_parser(
-        "search", help="full-text search, one hit per story (other outlets' reports listed under it)"
+        "search",
+        help="full-text search, one hit per story (other outlets' reports listed under it)",
+        description="Full-text search over titles, bodies and descriptions, one row per story.",
+        epilog=QUERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    search.add_argument("query", help="words to search for in titles and bodies")
+    search.add_argument("query", help="what to search for (see query syntax below)")
     _window(search)
-    search.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    search.add_argument("--source", action="append", help="only this outlet, any case (repeatable)")
     search.add_argument(
-        "--lang", help="only this language: a code such as en (matches en-GB and en-US pages too)"
+        "--lang", help="only this language, any case: a code such as en (matches en-GB and en-US pages too)"
     )
-    search.add_argument("--all-reports", action="store_true", help="list every report, not one per story")
+    search.add_argument(
+        "--all-reports", action="store_true", help="every matching report, grouped under its story"
+    )
     search.add_argument("--newest", action="store_true", help="newest first instead of by relevance")
     search.add_argument("--size", type=int, default=10, help="number of hits (default 10)")
-    search.add_argument("--json", action="store_true", help="JSON with hits, reports and highlights")
+    search.add_argument(
+        "--json", action="store_true", help="JSON with hits, reports, story heads and highlights"
+    )
     search.set_defaults(handler=run_search)
 
     stories: argparse.ArgumentParser = subparsers.add_parser(
@@ -32,7 +73,8 @@ def register(subparsers: Any) -> None:
     stories.add_argument(
         "--history",
         metavar="STORY_ID",
-        help="instead: the merges and renames that moved this story id or built this story",
+        help="instead: the merges and renames that moved this story id or built this story "
+        "(exit 1 when no report and no merge knows the id)",
     )
     stories.add_argument("--merges-index", help="story-merges alias (default NEWSFLOW_MERGES_ALIAS)")
     stories.set_defaults(handler=run_stories)
@@ -53,16 +95,43 @@ def _bounds(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _plain(fragment: str) -> str:
-    """Highlight fragments as rich markup: escape the text, then bold the matched words."""
-    from rich.markup import escape
+def short_id(story_id: str | None) -> str:
+    return safe((story_id or "")[:SHORT_ID])
 
-    return escape(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/]")
+
+def when(iso: str | None) -> str:
+    """``2022-08-30 07:15`` from an ISO instant (UTC), blank when unknown."""
+    return safe((iso or "")[:16].replace("T", " "))
+
+
+def delay(seconds: float | None) -> str:
+    """``+3h50m`` after the first report (``-`` before it, which a late re-dated report can be)."""
+    if seconds is None:
+        return ""
+    sign = "-" if seconds < 0 else "+"
+    minutes = round(abs(seconds) / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d{hours}h"
+    return f"{sign}{hours}h{mins:02d}m" if hours else f"{sign}{mins}m"
+
+
+def _marked(fragment: str) -> str:
+    """A highlight fragment as rich markup: the text made safe, then the matched words bold."""
+    return safe(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/]")
+
+
+def _title(hit: SearchHit) -> str:
+    return _marked(hit.highlights["title"][0]) if hit.highlights.get("title") else safe(hit.title)
+
+
+def _snippet(hit: SearchHit) -> str:
+    return _marked(hit.highlights["text"][0]) if hit.highlights.get("text") else ""
 
 
 def run_search(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from newsflow.es_client import make_client
     from newsflow.index import IndexNames
@@ -88,26 +157,88 @@ def run_search(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return 0
     console = Console()
-    what = "reports" if args.all_reports else "stories"
-    table = Table(title=f"{args.query!r}: {result.total_stories} stories, {result.total_reports} reports")
-    for column in ("published", "source", "title / match", "reports"):
-        table.add_column(column)
-    for hit in result.hits:
-        snippet = _plain(hit.highlights["text"][0]) if hit.highlights.get("text") else ""
-        title = _plain(hit.highlights["title"][0]) if hit.highlights.get("title") else _plain(hit.title)
-        others = ", ".join(sorted({r.source or "?" for r in hit.reports if r.id != hit.id}))
-        count = str(hit.story_reports or 1) + (f" ({others})" if others else "")
-        table.add_row((hit.published or "")[:16], hit.source or "", f"{title}\n[dim]{snippet}[/]", count)
+    title = f"{safe(args.query)}: {result.total_stories} stories, {result.total_reports} reports"
+    table = _grouped(result, title) if args.all_reports else _by_story(result, title)
     console.print(table)
     if not result.hits:
-        console.print(f"no {what} matched")
+        console.print("no reports matched" if args.all_reports else "no stories matched")
     return 0
+
+
+def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, no_wrap=column in {"first reported", "published", "story", "relation"})
+    return table
+
+
+def _by_story(result: SearchResult, title: str) -> Table:
+    """One row per story: the first report's date, outlet and title; the best match under it."""
+    table = _table(title, "first reported", "outlet", "story", "relation", "title / best match", "reports")
+    for hit in result.hits:
+        head = result.head(hit)
+        first = head.first if head else hit
+        matched = {r.id: r for r in (*hit.reports, hit)}
+        headline = _title(matched.get(first.id, first))
+        passage = _snippet(hit)
+        if passage and hit.id != first.id:
+            passage = f"{safe(hit.source or '?')}: {passage}"
+        outlets = head.outlets if head else ()
+        count = str(head.reports if head else hit.story_reports or 1)
+        if len(outlets) > 1:
+            count += f"\n[dim]{len(outlets)} outlets[/]"
+        table.add_row(
+            when(first.published),
+            safe(first.source or ""),
+            short_id(hit.story_id),
+            safe(hit.relation or ""),
+            f"{headline}\n[dim]{passage}[/]" if passage else headline,
+            count,
+        )
+    return table
+
+
+def _grouped(result: SearchResult, title: str) -> Table:
+    """Matching reports under their story: the first report, then the others in order of arrival."""
+    from newsflow.story_view import delay_after
+
+    groups: dict[str, list[SearchHit]] = {}
+    for hit in result.hits:
+        groups.setdefault(hit.story_id or hit.id, []).append(hit)
+    table = _table(title, "story", "published", "outlet", "relation", "title / match")
+    for story_id, members in groups.items():
+        head = result.stories.get(story_id)
+        first = head.first if head else None
+        ordered = sorted(members, key=lambda h: (ORDER.get(h.relation or "", 9), h.published or "~", h.id))
+        rows: list[tuple[str, str, str, str, str]] = []
+        if first is not None and all(m.id != first.id for m in members):
+            note = "[dim](first report; did not match)[/]"
+            opening = (when(first.published), safe(first.source or ""), "original", safe(first.title), note)
+            rows.append(opening)
+        passages: set[str] = set()
+        for hit in ordered:
+            gap = delay_after(first.published, hit.published) if first and hit.id != first.id else None
+            stamp = when(hit.published) + (f" [dim]{delay(gap)}[/]" if gap is not None else "")
+            passage = _snippet(hit)
+            shown = "" if passage in passages else passage  # a syndicated copy's passage is shown once
+            passages.add(passage)
+            rows.append((stamp, safe(hit.source or ""), safe(hit.relation or ""), _title(hit), shown))
+        for n, (stamp, outlet, relation, headline, passage) in enumerate(rows):
+            table.add_row(
+                short_id(story_id) if n == 0 else "",
+                stamp,
+                outlet,
+                relation if n == 0 else f"  {relation}",
+                f"{headline}\n[dim]{passage}[/]" if passage else headline,
+                end_section=n == len(rows) - 1,
+            )
+    return table
 
 
 def run_stories(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     from newsflow.es_client import make_client
     from newsflow.index import IndexNames
@@ -124,15 +255,16 @@ def run_stories(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in stories], indent=2, ensure_ascii=False))
         return 0
-    table = Table(title="biggest stories")
-    for column in ("reports", "outlets", "first", "title"):
-        table.add_column(column)
+    columns = ("reports", "outlets", "first reported", "first outlet", "story", "title")
+    table = _table("biggest stories", *columns)
     for story in stories:
         table.add_row(
             str(story.reports),
             str(story.sources),
-            (story.first_published or "")[:16],
-            escape(story.title or ""),
+            when(story.first_published),
+            safe(story.source or ""),
+            short_id(story.story_id),
+            safe(story.title or ""),
         )
     Console().print(table)
     return 0
@@ -140,37 +272,53 @@ def run_stories(args: argparse.Namespace) -> int:
 
 def _run_history(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from newsflow.es_client import make_client
     from newsflow.index import IndexNames
     from newsflow.index.story_merges import find_merges
+    from newsflow.story_view import follow_story, story_size
 
     names = IndexNames.from_env(args.index, merges=args.merges_index)
+    asked = args.history
     client = make_client()
     try:
-        merges = find_merges(client, args.history, names=names)
+        merges = find_merges(client, asked, names=names)
+        reports = story_size(client, names.articles, asked)
+        current, moves = follow_story(client, asked, names) if not reports and merges else (asked, ())
     finally:
         client.close()
+    known = bool(reports or merges)
     if args.json:
         print(json.dumps(merges, indent=2, ensure_ascii=False))
-        return 0
+        return 0 if known else 1
     console = Console()
+    if not known:
+        console.print(
+            f"unknown story id {safe(asked)}: no report carries it and no merge or rename mentions it",
+            highlight=False,
+        )
+        return 1
+    if reports:
+        console.print(f"{safe(asked)} is current: {reports} reports", highlight=False)
+    else:
+        console.print(f"{safe(asked)} no longer exists; it now lives in {safe(current)}", highlight=False)
+        for move in moves:
+            console.print(f"  {move.kind}: {safe(move.old)} -> {safe(move.new)} ({when(move.recorded_at)})")
     if not merges:
-        console.print(f"{args.history} was never merged or renamed: it is current, or unknown")
+        console.print("never merged or renamed")
         return 0
-    table = Table(title=f"history of {args.history}")
-    for column in ("recorded", "kind", "now", "was", "reports", "caused by", "run"):
-        table.add_column(column)
+    columns = ("recorded", "kind", "now", "was", "reports", "caused by", "run")
+    table = _table(f"history of {safe(asked)}", *columns)
     for m in merges:
+        by = [str(b) for b in m.get("by", [])]
         table.add_row(
-            str(m.get("recorded_at", ""))[:19],
-            str(m.get("kind", "")),
-            str(m.get("story_id", "")),
-            ", ".join(m.get("merged", [])),
+            when(m.get("recorded_at")),
+            safe(str(m.get("kind", ""))),
+            safe(str(m.get("story_id", ""))),
+            safe(", ".join(str(x) for x in m.get("merged", []))),
             str(m.get("members", "")),
-            ", ".join(m.get("by", [])[:3]) + (" ..." if len(m.get("by", [])) > 3 else ""),
-            str(m.get("run_id", "")),
+            safe(", ".join(by[:3]) + (" ..." if len(by) > 3 else "")),
+            safe(str(m.get("run_id", ""))),
         )
     console.print(table)
     return 0

@@ -15,6 +15,9 @@ from newsflow.errors import ConfigError
 ARTICLES_ALIAS = "news-articles"
 RUNS_ALIAS = "newsflow-runs"
 MERGES_ALIAS = "newsflow-story-merges"
+ALERTS_ALIAS = "newsflow-alerts"
+ALERT_RULES_ALIAS = "newsflow-alert-rules"
+FEED_HEALTH_ALIAS = "newsflow-feed-health"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 GENERATION_DIGITS = 6
 
@@ -34,27 +37,53 @@ class IndexNames:
     articles: str = ARTICLES_ALIAS
     runs: str = RUNS_ALIAS
     merges: str = MERGES_ALIAS
+    alerts: str = ALERTS_ALIAS  # alerts raised (one document per alert, Kibana shows them)
+    alert_rules: str = ALERT_RULES_ALIAS  # the stored alert queries
+    feed_health: str = FEED_HEALTH_ALIAS  # one document per feed: its latest poll outcome
 
     def __post_init__(self) -> None:
         _check(self.articles, "article alias", "NEWSFLOW_INDEX_ALIAS")
         _check(self.runs, "run-metrics alias", "NEWSFLOW_RUNS_ALIAS")
         _check(self.merges, "story-merges alias", "NEWSFLOW_MERGES_ALIAS")
-        if len({self.articles, self.runs, self.merges}) < 3:
-            raise ConfigError(
-                f"the article, run-metrics and story-merges aliases ({self.articles!r}, {self.runs!r}, "
-                f"{self.merges!r}) must all differ"
-            )
+        _check(self.alerts, "alerts alias", "NEWSFLOW_ALERTS_ALIAS")
+        _check(self.alert_rules, "alert-rules alias", "NEWSFLOW_ALERT_RULES_ALIAS")
+        _check(self.feed_health, "feed-health alias", "NEWSFLOW_FEED_HEALTH_ALIAS")
+        every = self.all()
+        if len(set(every)) < len(every):
+            raise ConfigError(f"the index aliases ({', '.join(repr(a) for a in every)}) must all differ")
+
+    def all(self) -> tuple[str, ...]:
+        return (self.articles, self.runs, self.merges, self.alerts, self.alert_rules, self.feed_health)
+
+    def alias_for(self, kind: str) -> str:
+        """The alias of an index kind (a template name under ``seeds/elasticsearch/``)."""
+        by_kind = {
+            ARTICLES_ALIAS: self.articles,
+            RUNS_ALIAS: self.runs,
+            MERGES_ALIAS: self.merges,
+            ALERTS_ALIAS: self.alerts,
+            ALERT_RULES_ALIAS: self.alert_rules,
+            FEED_HEALTH_ALIAS: self.feed_health,
+        }
+        if kind not in by_kind:
+            raise ConfigError(f"unknown index kind {kind!r}; known: {', '.join(by_kind)}")
+        return by_kind[kind]
 
     @classmethod
     def from_env(
         cls, articles: str | None = None, runs: str | None = None, merges: str | None = None
     ) -> IndexNames:
         """Explicit names win, then ``NEWSFLOW_INDEX_ALIAS`` / ``NEWSFLOW_RUNS_ALIAS`` /
-        ``NEWSFLOW_MERGES_ALIAS``, then defaults."""
+        ``NEWSFLOW_MERGES_ALIAS`` / ``NEWSFLOW_ALERTS_ALIAS`` / ``NEWSFLOW_ALERT_RULES_ALIAS`` /
+        ``NEWSFLOW_FEED_HEALTH_ALIAS``, then defaults."""
+        env = os.environ.get
         return cls(
-            articles=articles or os.environ.get("NEWSFLOW_INDEX_ALIAS") or ARTICLES_ALIAS,
-            runs=runs or os.environ.get("NEWSFLOW_RUNS_ALIAS") or RUNS_ALIAS,
-            merges=merges or os.environ.get("NEWSFLOW_MERGES_ALIAS") or MERGES_ALIAS,
+            articles=articles or env("NEWSFLOW_INDEX_ALIAS") or ARTICLES_ALIAS,
+            runs=runs or env("NEWSFLOW_RUNS_ALIAS") or RUNS_ALIAS,
+            merges=merges or env("NEWSFLOW_MERGES_ALIAS") or MERGES_ALIAS,
+            alerts=env("NEWSFLOW_ALERTS_ALIAS") or ALERTS_ALIAS,
+            alert_rules=env("NEWSFLOW_ALERT_RULES_ALIAS") or ALERT_RULES_ALIAS,
+            feed_health=env("NEWSFLOW_FEED_HEALTH_ALIAS") or FEED_HEALTH_ALIAS,
         )
 
     @classmethod
@@ -64,6 +93,9 @@ class IndexNames:
             articles=f"{prefix}-{ARTICLES_ALIAS}",
             runs=f"{prefix}-{RUNS_ALIAS}",
             merges=f"{prefix}-{MERGES_ALIAS}",
+            alerts=f"{prefix}-{ALERTS_ALIAS}",
+            alert_rules=f"{prefix}-{ALERT_RULES_ALIAS}",
+            feed_health=f"{prefix}-{FEED_HEALTH_ALIAS}",
         )
 
 

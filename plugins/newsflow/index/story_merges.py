@@ -90,9 +90,13 @@ def find_merges(
     client: Elasticsearch, story_id: str, *, names: IndexNames | None = None
 ) -> list[dict[str, Any]]:
     """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), newest first."""
+    from newsflow.es_client import search_alias
+
     names = names or IndexNames.from_env()
-    response = client.search(
-        index=names.merges,
+    response = search_alias(
+        client,
+        names.merges,
+        "reading story merges",
         query={"bool": {"should": [{"term": {"merged": story_id}}, {"term": {"story_id": story_id}}]}},
         sort=[{"recorded_at": "desc"}],
         size=100,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATE_VERSION = 2  # 2: language is the primary code; language_tag and paywalled added
-KINDS = ("news-articles", "newsflow-runs", "newsflow-story-merges")
+KINDS = (
+    "news-articles",
+    "newsflow-runs",
+    "newsflow-story-merges",
+    "newsflow-alerts",
+    "newsflow-alert-rules",
+    "newsflow-feed-health",
+)
 TEXT_ANALYZER_PLACEHOLDER = "news_text"
 
 
@@ -65,6 +72,7 @@ class SetupReport:
     text_analyzer: str
     replicas: int
     created_indices: tuple[str, ...]
+    indices: dict[str, str] = field(default_factory=dict)  # every alias -> its write index
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -153,16 +161,12 @@ def _fill_analyzer(value: Any, analyzer: str) -> Any:
     return value
 
 
-def _alias_for(names: IndexNames, kind: str) -> str:
-    return {"news-articles": names.articles, "newsflow-runs": names.runs}.get(kind, names.merges)
-
-
 def put_templates(
     client: Elasticsearch, names: IndexNames, *, text_analyzer: str, replicas: int, options: SetupOptions
 ) -> None:
     """Create or replace the component and index templates (idempotent)."""
     for kind in KINDS:
-        alias = _alias_for(names, kind)
+        alias = names.alias_for(kind)
         settings_body, mappings_body = component_bodies(
             kind, text_analyzer=text_analyzer, replicas=replicas, seeds=options.seeds_dir
         )
@@ -230,30 +234,21 @@ def setup_indices(
     analyzer = options.text_analyzer or detect_text_analyzer(client)
     replicas = detect_replicas(client) if options.replicas is None else options.replicas
     put_templates(client, names, text_analyzer=analyzer, replicas=replicas, options=options)
-    articles_index, new_articles = ensure_alias(client, names.articles)
-    runs_index, new_runs = ensure_alias(client, names.runs)
-    merges_index, new_merges = ensure_alias(client, names.merges)
-    made = ((articles_index, new_articles), (runs_index, new_runs), (merges_index, new_merges))
-    created = tuple(i for i, new in made if new)
-    log.info(
-        "index setup done: %s -> %s, %s -> %s, %s -> %s",
-        names.articles,
-        articles_index,
-        names.runs,
-        runs_index,
-        names.merges,
-        merges_index,
-    )
+    made = {alias: ensure_alias(client, alias) for alias in names.all()}
+    indices = {alias: index for alias, (index, _) in made.items()}
+    created = tuple(index for index, new in made.values() if new)
+    log.info("index setup done: %s", ", ".join(f"{a} -> {i}" for a, i in indices.items()))
     return SetupReport(
         articles_alias=names.articles,
-        articles_index=articles_index,
+        articles_index=indices[names.articles],
         runs_alias=names.runs,
-        runs_index=runs_index,
+        runs_index=indices[names.runs],
         merges_alias=names.merges,
-        merges_index=merges_index,
+        merges_index=indices[names.merges],
         text_analyzer=analyzer,
         replicas=replicas,
         created_indices=created,
+        indices=indices,
     )
 
 

@@ -1,0 +1,128 @@
+"""What alerts have said so far: per rule, and the most recent ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from newsflow.es_client import search_alias
+from newsflow.index.names import IndexNames
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+
+@dataclass(frozen=True, slots=True)
+class RuleActivity:
+    rule: str
+    alerts: int
+    stories: int
+    last_raised: str | None
+    last_title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedAlert:
+    alert_id: str
+    rule: str
+    kind: str
+    story_id: str
+    title: str | None
+    first_source: str | None
+    first_published: str | None
+    outlets: tuple[str, ...]
+    new_outlets: tuple[str, ...]
+    new_languages: tuple[str, ...]
+    reports: int
+    raised_at: str | None
+    delivery: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "rule": self.rule,
+            "kind": self.kind,
+            "story_id": self.story_id,
+            "title": self.title,
+            "first_source": self.first_source,
+            "first_published": self.first_published,
+            "outlets": list(self.outlets),
+            "new_outlets": list(self.new_outlets),
+            "new_languages": list(self.new_languages),
+            "reports": self.reports,
+            "raised_at": self.raised_at,
+            "delivery": self.delivery,
+        }
+
+
+def rule_activity(client: Elasticsearch, names: IndexNames | None = None) -> dict[str, RuleActivity]:
+    """Per rule: alerts raised, stories they covered, and the latest one."""
+    names = names or IndexNames.from_env()
+    resp = search_alias(
+        client,
+        names.alerts,
+        "reading alerts",
+        size=0,
+        aggs={
+            "rules": {
+                "terms": {"field": "rule", "size": 1000},
+                "aggs": {
+                    "stories": {"cardinality": {"field": "story_id"}},
+                    "last": {
+                        "top_hits": {
+                            "size": 1,
+                            "sort": [{"raised_at": "desc"}],
+                            "_source": ["title", "raised_at"],
+                        }
+                    },
+                },
+            }
+        },
+    )
+    activity = {}
+    for bucket in resp["aggregations"]["rules"]["buckets"]:
+        top = bucket["last"]["hits"]["hits"]
+        src = top[0]["_source"] if top else {}
+        activity[str(bucket["key"])] = RuleActivity(
+            rule=str(bucket["key"]),
+            alerts=int(bucket["doc_count"]),
+            stories=int(bucket["stories"]["value"]),
+            last_raised=src.get("raised_at"),
+            last_title=src.get("title"),
+        )
+    return activity
+
+
+def recent_alerts(
+    client: Elasticsearch, names: IndexNames | None = None, *, rule: str | None = None, size: int = 20
+) -> tuple[RaisedAlert, ...]:
+    """The latest alerts, newest first (of one rule, or all)."""
+    names = names or IndexNames.from_env()
+    query: dict[str, Any] = {"term": {"rule": rule}} if rule else {"match_all": {}}
+    resp = search_alias(
+        client,
+        names.alerts,
+        "reading alerts",
+        size=size,
+        query=query,
+        sort=[{"raised_at": "desc"}, {"story_id": "asc"}],
+    )
+    return tuple(
+        RaisedAlert(
+            alert_id=str(hit["_id"]),
+            rule=str(src.get("rule")),
+            kind=str(src.get("kind")),
+            story_id=str(src.get("story_id")),
+            title=src.get("title"),
+            first_source=src.get("first_source"),
+            first_published=src.get("first_published"),
+            outlets=tuple(src.get("outlets") or ()),
+            new_outlets=tuple(src.get("new_outlets") or ()),
+            new_languages=tuple(src.get("new_languages") or ()),
+            reports=int(src.get("reports") or 0),
+            raised_at=src.get("raised_at"),
+            delivery=src.get("delivery"),
+        )
+        for hit in resp["hits"]["hits"]
+        for src in (hit["_source"],)
+    )

@@ -1,0 +1,112 @@
+"""Alert rules: a name, a query in the search syntax, and where to POST what it finds.
+
+Rules live in Elasticsearch (``newsflow-alert-rules``) so every worker sees the same
+ones. The integ-test node has no percolator module, so a rule is a plain document;
+after each batch, each rule runs as an ordinary search restricted to the batch's
+article ids (``alerts.raising``). On a cluster with thousands of rules a percolator
+index would invert that loop; with tens of rules a search each is cheaper than the
+machinery.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from newsflow.errors import InputError
+from newsflow.es_client import search_alias
+from newsflow.index.alerts import delete_rule, iso_now, put_rule
+from newsflow.index.names import IndexNames
+from newsflow.query_text import to_simple_query
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")
+MAX_RULES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """One stored alert. The webhook URL may carry a token: show ``webhook_host`` instead."""
+
+    name: str
+    query: str
+    webhook: str | None = None
+    created_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise InputError(
+                f"alert name {self.name!r} must start with a letter or digit and use at most 100 "
+                "letters, digits, spaces and . _ : -"
+            )
+        to_simple_query(self.query)  # raises on a query with nothing to search for
+        if self.webhook is not None:
+            parts = urlsplit(self.webhook)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InputError(
+                    f"the webhook for alert {self.name!r} must be an http:// or https:// URL with a host"
+                )
+
+    @property
+    def webhook_host(self) -> str | None:
+        """Scheme, host and port only: what may be shown and stored beside alerts."""
+        if not self.webhook:
+            return None
+        parts = urlsplit(self.webhook)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "query": self.query,
+            "webhook": self.webhook,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_document(cls, source: dict[str, Any]) -> AlertRule:
+        return cls(
+            name=str(source["name"]),
+            query=str(source["query"]),
+            webhook=source.get("webhook") or None,
+            created_at=source.get("created_at"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """For display: the webhook reduced to its host."""
+        return {
+            "name": self.name,
+            "query": self.query,
+            "webhook": self.webhook_host,
+            "created_at": self.created_at,
+        }
+
+
+def add_rule(
+    client: Elasticsearch, rule: AlertRule, names: IndexNames | None = None, *, replace: bool = False
+) -> AlertRule:
+    """Store ``rule``; an existing name is an error unless ``replace``."""
+    names = names or IndexNames.from_env()
+    stored = AlertRule(rule.name, rule.query, rule.webhook, rule.created_at or iso_now())
+    if not put_rule(client, names, stored.to_document(), replace=replace):
+        raise InputError(f"an alert named {rule.name!r} exists; remove it first or pass --replace")
+    return stored
+
+
+def list_rules(client: Elasticsearch, names: IndexNames | None = None) -> tuple[AlertRule, ...]:
+    """Every rule, by name."""
+    names = names or IndexNames.from_env()
+    resp = search_alias(
+        client, names.alert_rules, "reading alert rules", size=MAX_RULES, sort=[{"name": "asc"}]
+    )
+    return tuple(AlertRule.from_document(hit["_source"]) for hit in resp["hits"]["hits"])
+
+
+def remove_rule(client: Elasticsearch, name: str, names: IndexNames | None = None) -> bool:
+    """Delete the rule named ``name`` (any case); False when there was none."""
+    return delete_rule(client, names or IndexNames.from_env(), name)

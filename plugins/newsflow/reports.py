@@ -1,0 +1,110 @@
+"""One report (an indexed article) as search, story views and alerts read it back.
+
+Search hits, a story's timeline and the first report of a story are all the same
+few fields of an article document; this is the one place that reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_FIELDS = [
+    "title",
+    "url",
+    "canonical_url",
+    "source",
+    "site_name",
+    "published",
+    "language",
+    "language_tag",
+    "story_id",
+    "relation",
+    "duplicate_of",
+    "score",
+    "why",
+    "authors",
+]
+# Reports of a story in the order a reader follows them: the earliest first (the
+# representative), ties by id so every view orders them the same way.
+CHRONOLOGICAL: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One report; a story hit also lists the story's matching reports (``reports``) oldest first.
+
+    ``score`` is the search relevance; ``link_score`` and ``why`` are the story decision's
+    (how strongly, and by which signals, this report joined its story).
+    """
+
+    id: str
+    title: str
+    url: str | None
+    source: str | None
+    published: str | None
+    language: str | None
+    story_id: str | None
+    relation: str | None
+    score: float | None
+    highlights: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reports: tuple[SearchHit, ...] = ()
+    story_reports: int = 0
+    duplicate_of: str | None = None
+    link_score: float | None = None
+    why: tuple[str, ...] = ()
+    language_tag: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "published": self.published,
+            "language": self.language,
+            "language_tag": self.language_tag,
+            "story_id": self.story_id,
+            "relation": self.relation,
+            "duplicate_of": self.duplicate_of,
+            "link_score": self.link_score,
+            "why": list(self.why),
+            "score": self.score,
+            "highlights": {k: list(v) for k, v in self.highlights.items()},
+        }
+        if self.reports or self.story_reports:
+            data["story_reports"] = self.story_reports
+            data["reports"] = [r.to_dict() for r in self.reports]
+        return data
+
+
+def _highlights(raw: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {str(k): tuple(str(x) for x in v) for k, v in (raw or {}).items()}
+
+
+def hit_from_es(raw: Mapping[str, Any]) -> SearchHit:
+    """A report from one Elasticsearch hit (with its collapsed inner hits, if any)."""
+    src = raw.get("_source", {})
+    inner = raw.get("inner_hits", {}).get("reports", {}).get("hits", {})
+    reports = tuple(hit_from_es(r) for r in inner.get("hits", []))
+    score = raw.get("_score")
+    link = src.get("score")
+    return SearchHit(
+        id=str(raw["_id"]),
+        title=str(src.get("title") or ""),
+        url=src.get("url"),
+        source=src.get("source"),
+        published=src.get("published"),
+        language=src.get("language"),
+        story_id=src.get("story_id"),
+        relation=src.get("relation"),
+        score=float(score) if score is not None else None,
+        highlights=_highlights(raw.get("highlight")),
+        reports=reports,
+        story_reports=int(inner.get("total", {}).get("value", 0)) if inner else 0,
+        duplicate_of=src.get("duplicate_of"),
+        link_score=float(link) if link is not None else None,
+        why=tuple(str(w) for w in src.get("why") or ()),
+        language_tag=src.get("language_tag"),
+    )

@@ -1,0 +1,57 @@
+"""What the CLI prints from the index is made safe; dates, delays and filters read as meant."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from newsflow.cli.safe_text import safe
+from newsflow.errors import InputError
+from newsflow.facets import resolve_values
+
+
+def _render(markup: str) -> str:
+    console = Console(width=200, color_system=None, record=True)
+    console.print(markup, end="")
+    return console.export_text()
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("[link=https://evil.example]click[/link]", "[link=https://evil.example]click[/link]"),
+        ("[bold red]Breaking[/]", "[bold red]Breaking[/]"),
+        ("Kherson\x1b[2J\x1b]8;;https://x\x07 report", "Kherson[2J]8;;https://x report"),
+        ("line one\nline two\ttab", "line one line two tab"),
+        ("abc\u202edcba", "abcdcba"),
+        ("a backslash before markup \\", "a backslash before markup \\"),
+    ],
+)
+def test_untrusted_text_prints_literally(raw: str, shown: str) -> None:
+    # The CLI puts its own markup after untrusted text; it must stay markup, the text stay text.
+    assert _render(safe(raw) + "[dim]|[/]") == shown + "|"
+
+
+def test_delay_and_when() -> None:
+    from newsflow.cli.search_cmd import delay, short_id, when
+
+    assert when("2022-08-30T07:15:00Z") == "2022-08-30 07:15"
+    assert when(None) == ""
+    assert delay(3 * 3600 + 50 * 60) == "+3h50m"
+    assert delay(5 * 60) == "+5m"
+    assert delay(-7200) == "-2h00m"
+    assert delay(2 * 86400 + 3600) == "+2d1h"
+    assert delay(None) == ""
+    assert short_id("s-248037d8067bd6bc1b5f191806fa9149") == "s-248037d806"
+
+
+def test_filter_values_ignore_case_and_spacing_and_unknown_ones_name_the_closest() -> None:
+    known = {"Northern Herald": 2, "Southern Courier": 3, "BBC News": 1}
+    assert resolve_values(["northern  herald", "BBC NEWS"], known, what="outlet", listing="x") == [
+        "Northern Herald",
+        "BBC News",
+    ]
+    with pytest.raises(InputError, match=r"'Nothern Herald'.*closest: 'Northern Herald'.*see sources"):
+        resolve_values(["Nothern Herald"], known, what="outlet", listing="see sources")
+    with pytest.raises(InputError, match="nothing close"):
+        resolve_values(["zzz"], known, what="outlet", listing="see sources")
