@@ -283,8 +283,14 @@ def _call(action: str, alias: str, fn: Any, **kwargs: Any) -> Any:
             f"the index {alias!r} does not exist; run `newsflow index setup` and index some articles, "
             "or choose another alias with --index / NEWSFLOW_INDEX_ALIAS"
         ) from None
-    except (ApiError, TransportError) as exc:
-        raise ServiceError(f"{action} on {alias!r} failed: {exc}") from exc
+    except TransportError as exc:  # down, unreachable or timing out: say how to start it
+        from newsflow.es_client import unreachable
+
+        raise unreachable(exc) from exc
+    except ApiError as exc:
+        from newsflow.redact import redact_text
+
+        raise ServiceError(f"{action} on {alias!r} failed: {redact_text(str(exc))}") from exc
 
 
 def search_stories(

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from newsflow.cli.untrusted import escape_untrusted
+
 
 def register(subparsers: Any) -> None:
     search: argparse.ArgumentParser = subparsers.add_parser(
@@ -55,33 +57,32 @@ def _bounds(args: argparse.Namespace) -> dict[str, Any]:
 
 def _plain(fragment: str) -> str:
     """Highlight fragments as rich markup: escape the text, then bold the matched words."""
-    from rich.markup import escape
-
-    return escape(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/]")
+    return escape_untrusted(fragment, one_line=True).replace("<em>", "[bold yellow]").replace("</em>", "[/]")
 
 
 def run_search(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.search import search_stories
 
     alias = IndexNames.from_env(args.index).articles
     client = make_client()
     try:
-        result = search_stories(
-            client,
-            args.query,
-            source=args.source,
-            lang=args.lang,
-            all_reports=args.all_reports,
-            size=args.size,
-            sort="newest" if args.newest else "relevance",
-            index=alias,
-            **_bounds(args),
-        )
+        with reaching_cluster():
+            result = search_stories(
+                client,
+                args.query,
+                source=args.source,
+                lang=args.lang,
+                all_reports=args.all_reports,
+                size=args.size,
+                sort="newest" if args.newest else "relevance",
+                index=alias,
+                **_bounds(args),
+            )
     finally:
         client.close()
     if args.json:
@@ -89,15 +90,26 @@ def run_search(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     what = "reports" if args.all_reports else "stories"
-    table = Table(title=f"{args.query!r}: {result.total_stories} stories, {result.total_reports} reports")
+    table = Table(
+        title=escape_untrusted(
+            f"{args.query!r}: {result.total_stories} stories, {result.total_reports} reports"
+        )
+    )
     for column in ("published", "source", "title / match", "reports"):
         table.add_column(column)
     for hit in result.hits:
         snippet = _plain(hit.highlights["text"][0]) if hit.highlights.get("text") else ""
         title = _plain(hit.highlights["title"][0]) if hit.highlights.get("title") else _plain(hit.title)
         others = ", ".join(sorted({r.source or "?" for r in hit.reports if r.id != hit.id}))
-        count = str(hit.story_reports or 1) + (f" ({others})" if others else "")
-        table.add_row((hit.published or "")[:16], hit.source or "", f"{title}\n[dim]{snippet}[/]", count)
+        count = str(hit.story_reports or 1) + (
+            f" ({escape_untrusted(others, one_line=True)})" if others else ""
+        )
+        table.add_row(
+            escape_untrusted((hit.published or "")[:16]),
+            escape_untrusted(hit.source or "", one_line=True),
+            f"{title}\n[dim]{snippet}[/]",
+            count,
+        )
     console.print(table)
     if not result.hits:
         console.print(f"no {what} matched")
@@ -106,10 +118,9 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_stories(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.search import top_stories
 
@@ -118,7 +129,8 @@ def run_stories(args: argparse.Namespace) -> int:
     alias = IndexNames.from_env(args.index).articles
     client = make_client()
     try:
-        stories = top_stories(client, size=args.size, index=alias, **_bounds(args))
+        with reaching_cluster():
+            stories = top_stories(client, size=args.size, index=alias, **_bounds(args))
     finally:
         client.close()
     if args.json:
@@ -131,8 +143,8 @@ def run_stories(args: argparse.Namespace) -> int:
         table.add_row(
             str(story.reports),
             str(story.sources),
-            (story.first_published or "")[:16],
-            escape(story.title or ""),
+            escape_untrusted((story.first_published or "")[:16]),
+            escape_untrusted(story.title or "", one_line=True),
         )
     Console().print(table)
     return 0
@@ -142,14 +154,15 @@ def _run_history(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.index.story_merges import find_merges
 
     names = IndexNames.from_env(args.index, merges=args.merges_index)
     client = make_client()
     try:
-        merges = find_merges(client, args.history, names=names)
+        with reaching_cluster():
+            merges = find_merges(client, args.history, names=names)
     finally:
         client.close()
     if args.json:
@@ -157,13 +170,15 @@ def _run_history(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     if not merges:
-        console.print(f"{args.history} was never merged or renamed: it is current, or unknown")
+        console.print(
+            f"{escape_untrusted(args.history)} was never merged or renamed: it is current, or unknown"
+        )
         return 0
-    table = Table(title=f"history of {args.history}")
+    table = Table(title=f"history of {escape_untrusted(args.history)}")
     for column in ("recorded", "kind", "now", "was", "reports", "caused by", "run"):
         table.add_column(column)
     for m in merges:
-        table.add_row(
+        cells = (
             str(m.get("recorded_at", ""))[:19],
             str(m.get("kind", "")),
             str(m.get("story_id", "")),
@@ -172,5 +187,6 @@ def _run_history(args: argparse.Namespace) -> int:
             ", ".join(m.get("by", [])[:3]) + (" ..." if len(m.get("by", [])) > 3 else ""),
             str(m.get("run_id", "")),
         )
+        table.add_row(*(escape_untrusted(cell, one_line=True) for cell in cells))
     console.print(table)
     return 0
