@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsflow import settings
+from newsflow import demo_site, settings
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,13 @@ def airflow_env(options: LocalAirflowOptions | None = None) -> dict[str, str]:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "NEWSFLOW_HOME": str(root),
-            # Local defaults: the demo registry on 127.0.0.1, which the fetcher refuses unless allowed.
+            # Local defaults: the demo registry on 127.0.0.1, which the fetcher refuses unless allowed:
+            # the fixture site's port only, never Elasticsearch, Airflow or PostgreSQL on the same host.
+            # A variable set, even empty, is the operator's choice and is kept.
             "NEWSFLOW_FEEDS": os.environ.get("NEWSFLOW_FEEDS") or str(root / "seeds" / "feeds-demo.yaml"),
-            "NEWSFLOW_ALLOW_PRIVATE_HOSTS": os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS") or "127.0.0.1",
+            "NEWSFLOW_ALLOW_PRIVATE_HOSTS": os.environ.get(
+                "NEWSFLOW_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{demo_site.DEFAULT_PORT}"
+            ),
             "NEWSFLOW_POLITE_DELAY_S": os.environ.get("NEWSFLOW_POLITE_DELAY_S") or "0.2",
             "NEWSFLOW_STATE_DIR": str(options.state_dir),
         }

@@ -128,7 +128,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         registry = tmp_path / "feeds.yaml"
         registry.write_text(_registry(port, with_east=False))
         try:
-            stack = exit_stack.enter_context(airflow_stack(tmp_path / "run", registry, es_prefix, es_client))
+            # The fixture sites' port only: feeds must not reach the stack's Postgres, Airflow or ES.
+            stack = exit_stack.enter_context(
+                airflow_stack(
+                    tmp_path / "run", registry, es_prefix, es_client, allow_hosts=f"127.0.0.0/8:{port}"
+                )
+            )
         except ServiceError as exc:
             service_missing(f"the Airflow stack (PostgreSQL + scheduler) could not start: {exc}")
         api = stack.api
