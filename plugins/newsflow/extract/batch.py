@@ -65,7 +65,7 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
     entries: list[ManifestEntry] = []
     problems: list[str] = []
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8", errors="replace")  # a bad byte costs its line, not the batch
     except OSError as exc:
         raise InputError(f"manifest {path}: cannot be read ({exc.strerror}); check the path") from exc
     with handle:
@@ -76,6 +76,9 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
                 problems.append(f"{path}:{number}: not valid JSON ({exc.msg})")
+                continue
+            except (ValueError, RecursionError) as exc:  # nested or numbers past the parser's limits
+                problems.append(f"{path}:{number}: not valid JSON ({type(exc).__name__})")
                 continue
             if not isinstance(obj, dict):
                 problems.append(f"{path}:{number}: expected a JSON object")
