@@ -62,13 +62,15 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _single(args: argparse.Namespace, options: Any) -> int:
+    import zlib
+
     from newsflow.errors import ExtractionError
     from newsflow.extract import extract_article
     from newsflow.extract.batch import read_page
 
     try:
-        html = read_page(args.page)
-    except (OSError, EOFError) as exc:
+        html = read_page(args.page, options.max_html_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{args.page}: cannot be read ({exc}); check the path") from exc
     try:
         article = extract_article(html, url=args.url, options=options, content_type=args.content_type)

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 2  # 2: language is the primary code; language_tag and paywalled added
+# 2: language is the primary code; language_tag and paywalled added. 3: charset, charset_source.
+TEMPLATE_VERSION = 3
 KINDS = ("news-articles", "newsflow-runs", "newsflow-story-merges")
 TEXT_ANALYZER_PLACEHOLDER = "news_text"
 
@@ -234,6 +235,9 @@ def setup_indices(
     runs_index, new_runs = ensure_alias(client, names.runs)
     merges_index, new_merges = ensure_alias(client, names.merges)
     made = ((articles_index, new_articles), (runs_index, new_runs), (merges_index, new_merges))
+    for kind, (index, new) in zip(KINDS, made, strict=True):
+        if not new:
+            add_new_fields(client, index, kind, text_analyzer=analyzer, seeds=options.seeds_dir)
     created = tuple(i for i, new in made if new)
     log.info(
         "index setup done: %s -> %s, %s -> %s, %s -> %s",
@@ -255,6 +259,23 @@ def setup_indices(
         replicas=replicas,
         created_indices=created,
     )
+
+
+def add_new_fields(
+    client: Elasticsearch, index: str, kind: str, *, text_analyzer: str, seeds: Path | None = None
+) -> None:
+    """Put fields the templates gained since ``index`` was created onto it (strict mappings would
+    reject documents carrying them); a changed field needs a new generation (``index migrate``)."""
+    from elasticsearch import BadRequestError
+
+    mappings = component_bodies(kind, text_analyzer=text_analyzer, replicas=0, seeds=seeds)[1]["mappings"]
+    try:
+        client.indices.put_mapping(index=index, properties=mappings.get("properties", {}))
+    except BadRequestError as exc:
+        raise ServiceError(
+            f"{index}: its mapping conflicts with the current templates ({exc.message}); "
+            "run `newsflow index migrate` to copy it into a new generation"
+        ) from exc
 
 
 def next_generation(client: Elasticsearch, alias: str) -> str:
