@@ -286,6 +286,8 @@ def down(options: LocalAirflowOptions | None = None) -> bool:
 class AirflowApi:
     """A small client of Airflow's REST API (v2) for the demo, tests and operators' scripts."""
 
+    request_timeout_s = 30.0  # one request; callers that must ride out a slow moment retry around it
+
     def __init__(self, options: LocalAirflowOptions | None = None, username: str = "admin") -> None:
         self.options = options or LocalAirflowOptions()
         self.username = username
@@ -323,7 +325,7 @@ class AirflowApi:
             f"{self.options.url}{path}", data=payload, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
+            with urllib.request.urlopen(request, timeout=self.request_timeout_s) as response:  # noqa: S310 - local URL
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
