@@ -172,15 +172,13 @@ def _read(path: str | Path) -> tuple[list[FeedSpec], list[RegistryError]]:
     specs: list[FeedSpec] = []
     seen: dict[str, int] = {}
     for item in items.value:
-        before = len(found.errors)
         spec, name_node = _load_spec(found, item)
         if spec is None:
             continue
-        line = item.start_mark.line + 1
         if spec.name in seen:
             found.add(name_node, f"{spec.name!r} already used on line {seen[spec.name]}", "name")
-        elif len(found.errors) == before:
-            seen[spec.name] = line
+        else:
+            seen[spec.name] = item.start_mark.line + 1
             specs.append(spec)
     return specs, found.errors
 

@@ -18,7 +18,8 @@ from rich.markup import escape
 # embeddings/overrides/isolates (they reorder what the reader sees), lone surrogates
 # (the console cannot encode them and would raise).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_UNSAFE_ONE_LINE = re.compile(_UNSAFE.pattern[:-1] + r"\n\t]")
+# Line breaks of every kind (CR would return to the start of the line and overwrite it).
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -27,14 +28,17 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def plain_untrusted(value: object, *, one_line: bool = False) -> str:
-    """``value`` with control characters shown as escapes, for output that is not Rich markup."""
-    return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_visible, str(value))
+    """``value`` with control characters shown as escapes, for output that is not Rich markup.
+
+    ``one_line`` first turns every run of line breaks and tabs into one space, for table
+    cells and titles, where a line break in a feed title could fake another line of output.
+    """
+    text = str(value)
+    if one_line:
+        text = _BREAKS.sub(" ", text)
+    return _UNSAFE.sub(_visible, text)
 
 
 def escape_untrusted(value: object, *, one_line: bool = False) -> str:
-    """``value`` ready to embed in Rich markup: escapes shown, brackets not read as tags.
-
-    ``one_line`` also shows newlines and tabs as escapes, for table cells and titles
-    where a line break in a feed title could fake another line of output.
-    """
+    """``value`` ready to embed in Rich markup: escapes shown, brackets not read as tags."""
     return escape(plain_untrusted(value, one_line=one_line))
