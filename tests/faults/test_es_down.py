@@ -106,7 +106,7 @@ def test_search_and_stories_with_es_down_say_how_to_start_it(
     command: list[str], es_down: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with drill(
-        f"{command[0]} with Elasticsearch down",
+        f"{' '.join(command)} with Elasticsearch down",
         tried=f"newsflow {' '.join(command)} with nothing on the local port {es_down}",
         expected="rc 2, 'not reachable' and 'start it with `newsflow es up`', no raw traceback",
         bound=60,

@@ -94,6 +94,7 @@ def test_fetch_feed_of_surrogate_and_escape_feeds_prints_them_safely(
                 "a parse error, no traceback",
             ),
         ]:
+            capsys.readouterr()  # only this command's output below, not the previous drill's report
             with drill(f"fetch-feed {path}", tried=what, expected=expected) as report:
                 code = main(["fetch-feed", f"{site.base_url}{path}", "--allow-private", "--no-robots"])
                 out, err = capsys.readouterr()
