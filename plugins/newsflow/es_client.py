@@ -7,10 +7,13 @@ never log secrets.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from newsflow import settings
 from newsflow.errors import ServiceError
+from newsflow.redact import redact_text
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -61,16 +64,42 @@ def _fast_serializers() -> dict[str, object]:
     return {OrjsonJson.mimetype: OrjsonJson(), OrjsonNdjson.mimetype: OrjsonNdjson()}
 
 
+def unreachable(exc: BaseException, conn: settings.EsConnection | None = None) -> ServiceError:
+    """The error to show when the cluster cannot be reached: where, why, and the way out; no secrets."""
+    conn = conn or settings.es_connection()
+    why = redact_text(f"{type(exc).__name__}: {exc}")[:300]
+    hint = (
+        "check NEWSFLOW_ES_URL and its credentials"
+        if conn.external
+        else "start it with `newsflow es up` (or set NEWSFLOW_ES_URL)"
+    )
+    return ServiceError(f"Elasticsearch at {conn.display_url} is not reachable ({why}); {hint}")
+
+
+@contextlib.contextmanager
+def reaching_cluster() -> Iterator[None]:
+    """Turn a cluster that is down, unreachable or timing out into ``unreachable``'s clear error."""
+    from elasticsearch import TransportError
+
+    try:
+        yield
+    except TransportError as exc:
+        raise unreachable(exc) from exc
+
+
 def wait_until_healthy(client: Elasticsearch, timeout_s: float = 30.0) -> str:
     """Block until the cluster is yellow or green; ``GET /`` is absent on the test zip, so use health."""
     from elasticsearch import ApiError, TransportError
 
+    conn = settings.es_connection()
     try:
         health = client.cluster.health(wait_for_status="yellow", timeout=f"{int(timeout_s)}s")
-    except (ApiError, TransportError) as exc:
+    except TransportError as exc:
+        raise unreachable(exc, conn) from exc
+    except ApiError as exc:
         raise ServiceError(
-            f"Elasticsearch at {settings.es_connection().url} is not reachable or not healthy ({exc}); "
-            "start it with `newsflow es up` or check NEWSFLOW_ES_URL and its credentials"
+            f"Elasticsearch at {conn.display_url} is not healthy ({redact_text(str(exc))[:300]}); "
+            "check its log, or NEWSFLOW_ES_URL and its credentials"
         ) from exc
     return str(health["status"])
 
@@ -86,5 +115,7 @@ def search_alias(client: Elasticsearch, alias: str, what: str, **body: Any) -> A
             f"{alias!r} does not exist; run `newsflow index setup` (safe to repeat), or check the alias "
             "option (--index, --merges-index) and NEWSFLOW_*_ALIAS"
         ) from None
-    except (ApiError, TransportError) as exc:
-        raise ServiceError(f"{what} on {alias!r} failed: {exc}") from exc
+    except TransportError as exc:  # down, unreachable or timing out: say how to start it
+        raise unreachable(exc) from exc
+    except ApiError as exc:
+        raise ServiceError(f"{what} on {alias!r} failed: {redact_text(str(exc))}") from exc

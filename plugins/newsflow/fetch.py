@@ -10,10 +10,8 @@ feedparser and robotparser never touch the network: they parse our bytes.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
-import socket
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -25,20 +23,16 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from newsflow import fetch_policy
 from newsflow.errors import ConfigError, FetchError
+from newsflow.fetch_deadline import bounded_transport, deadline_scope, pinned_addresses
+from newsflow.fetch_policy import METADATA_ADDRESSES, PolicyRefusal, Resolver
 from newsflow.politeness import HostThrottle, RobotsCache
 
 logger = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Resolver = Callable[[str, int], Sequence[str]]
+__all__ = ["METADATA_ADDRESSES", "AddressPolicy", "FetchFailure", "FetchOptions", "FetchResult", "Fetcher"]
 
-# Cloud instance-metadata endpoints: never fetched, whatever the allow-list says
-# about "private" ranges, unless named explicitly.
-METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DECOMPRESSION_RATIO_FLOOR = 1 << 20  # ratios are only judged past 1 MiB of output
 _CHUNK = 64 * 1024
@@ -61,7 +55,9 @@ class FetchOptions:
     contact_url: str = "https://example.invalid/newsflow-crawler"
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
-    deadline: float = 60.0  # whole attempt, so a slow-drip server cannot hold us forever
+    # wall clock for the whole fetch (every hop, attempt and backoff), enforced on every socket
+    # wait, so a server dripping a byte a second cannot hold a worker longer than this
+    deadline: float = 60.0
     max_bytes: int = 10 * 1024 * 1024  # decoded body cap
     max_decompression_ratio: float = 100.0
     max_redirects: int = 5
@@ -69,7 +65,8 @@ class FetchOptions:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     max_retry_after: float = 60.0
-    allow_private_hosts: frozenset[str] = frozenset()  # host names, IPs or CIDRs
+    # host names, IPs or CIDRs, each optionally with a port ("127.0.0.1:8765"); see fetch_policy
+    allow_private_hosts: frozenset[str] = frozenset()
     per_host_concurrency: int = 2
     per_host_delay: float = 1.0
     max_crawl_delay: float = 30.0
@@ -109,14 +106,7 @@ class FetchOptions:
             )
         if not isinstance(self.allow_private_hosts, frozenset):
             raise ConfigError("FetchOptions.allow_private_hosts must be a frozenset of hosts/IPs/CIDRs")
-        for item in self.allow_private_hosts:
-            if "/" in item:
-                try:
-                    ipaddress.ip_network(item, strict=False)
-                except ValueError as exc:
-                    raise ConfigError(
-                        f"FetchOptions.allow_private_hosts: {item!r} is not a valid CIDR ({exc})"
-                    ) from exc
+        fetch_policy.parse_allow_list(self.allow_private_hosts)
 
     @property
     def user_agent(self) -> str:
@@ -189,9 +179,14 @@ class _Retryable(Exception):
         self.detail = detail
 
 
-def _default_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
+class AddressPolicy(fetch_policy.AddressPolicy):
+    """``fetch_policy.AddressPolicy`` whose refusals are counted fetch failures."""
+
+    def check(self, url: str) -> tuple[str, ...]:
+        try:
+            return super().check(url)
+        except PolicyRefusal as exc:
+            raise FetchFailure(url, exc.reason, exc.detail) from exc
 
 
 def _utc_now() -> datetime:
@@ -200,56 +195,30 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _is_blocked_address(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast
+class _Budget:
+    """One fetch's wall-clock deadline: redirects, attempts, backoffs, connects, headers and body.
 
+    The clock starts when the first request is sent, after any politeness wait for the
+    host's turn (queueing behind other requests to a slow host is not this fetch's fault).
+    """
 
-class AddressPolicy:
-    """Refuses hosts that resolve to loopback/private/link-local/reserved/metadata addresses."""
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started: float | None = None
+        self.at = float("inf")
 
-    def __init__(self, allow: frozenset[str], resolver: Resolver | None = None) -> None:
-        self._names = frozenset(a.lower() for a in allow if "/" not in a and not _is_ip(a))
-        networks: list[IPNetwork] = []
-        for item in allow:
-            if "/" in item or _is_ip(item):
-                networks.append(ipaddress.ip_network(item, strict=False))
-        self._networks = tuple(networks)
-        self._resolver = resolver or _default_resolver
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+            self.at = self.started + self.seconds
 
-    def check(self, url: str) -> None:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".")
-        if not host:
-            raise FetchFailure(url, "bad_url", "no host")
-        if host in self._names:
-            return
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise FetchFailure(url, "bad_url", str(exc)) from exc
-        addresses: list[IPAddress]
-        if _is_ip(host):
-            addresses = [ipaddress.ip_address(host)]
-        else:
-            try:
-                addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self._resolver(host, port)]
-            except (OSError, UnicodeError) as exc:
-                raise FetchFailure(url, "dns_error", str(exc)) from exc
-            if not addresses:
-                raise FetchFailure(url, "dns_error", "host resolved to no address")
-        for ip in addresses:
-            if _is_blocked_address(ip) and not any(ip in net for net in self._networks):
-                raise FetchFailure(url, "refused_private_address", f"{host} resolves to {ip}")
+    def left(self) -> float:
+        return self.at - time.monotonic()
 
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    def failure(self, url: str, doing: str, last: str = "") -> FetchFailure:
+        elapsed = time.monotonic() - (self.started or time.monotonic())
+        detail = f"gave up after {elapsed:.1f}s {doing}: the {self.seconds:g}s fetch deadline passed"
+        return FetchFailure(url, "deadline", detail + (f" (last error: {last})" if last else ""))
 
 
 class _Decoder:
@@ -345,7 +314,8 @@ class Fetcher:
                 "User-Agent": options.user_agent,
                 "Accept-Encoding": "gzip, deflate",
             },
-            transport=transport,
+            # Ours: every socket wait obeys the deadline, connections go to the checked addresses.
+            transport=transport or bounded_transport(),
             trust_env=False,  # proxies from the environment would bypass the address checks
         )
         self.throttle = HostThrottle(options.per_host_concurrency, options.per_host_delay, sleep=sleep)
@@ -378,6 +348,7 @@ class Fetcher:
 
     def _fetch(self, url: str, *, headers: Mapping[str, str] | None, check_robots: bool) -> FetchResult:
         started = time.monotonic()
+        budget = _Budget(self.options.deadline)
         current = url
         visited = {url}
         hops: list[str] = []
@@ -385,7 +356,7 @@ class Fetcher:
             scheme = urlsplit(current).scheme.lower()
             if scheme not in ("http", "https"):
                 raise FetchFailure(current, "bad_scheme", f"scheme {scheme!r} is not http(s)")
-            self._policy.check(current)
+            addresses = self._policy.check(current)
             delay: float | None = None
             if check_robots:
                 if not self.robots.allowed(current):
@@ -393,7 +364,7 @@ class Fetcher:
                 crawl_delay = self.robots.crawl_delay(current)
                 if crawl_delay is not None:
                     delay = min(crawl_delay, self.options.max_crawl_delay)
-            raw = self._with_retries(current, headers, delay)
+            raw = self._with_retries(current, headers, delay, budget, addresses)
             location = _header(raw.headers, "location")
             if raw.status in REDIRECT_STATUSES and location:
                 target = urljoin(current, location.strip())
@@ -419,18 +390,29 @@ class Fetcher:
                 request_headers=tuple(raw.request_headers),
             )
 
-    def _with_retries(self, url: str, headers: Mapping[str, str] | None, delay: float | None) -> _Raw:
+    def _with_retries(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        delay: float | None,
+        budget: _Budget,
+        addresses: tuple[str, ...],
+    ) -> _Raw:
         options = self.options
         host = (urlsplit(url).hostname or "").lower()
         attempt = 0
         while True:
             try:
                 with self.throttle.slot(host, delay):
-                    raw = self._once(url, headers)
+                    budget.start()
+                    raw = self._once(url, headers, budget, addresses)
             except _Retryable as exc:
                 if attempt >= options.retries:
                     raise FetchFailure(url, exc.reason, exc.detail) from exc
                 wait = backoff_delay(attempt, options.backoff_base, options.backoff_max)
+                if wait >= budget.left():
+                    last = f"{exc.reason}: {exc.detail}"
+                    raise budget.failure(url, f"after {attempt + 1} attempt(s)", last) from exc
                 logger.info("retrying %s after %s in %.2fs", url, exc.reason, wait)
                 self._sleep(wait)
                 attempt += 1
@@ -443,22 +425,33 @@ class Fetcher:
                     asked = parse_retry_after(_header(raw.headers, "retry-after"), self._clock())
                     if asked is not None:
                         wait = min(asked, options.max_retry_after)
+                if wait >= budget.left():
+                    logger.info("not retrying %s (HTTP %s): the deadline leaves no time", url, raw.status)
+                    return raw
                 logger.info("retrying %s after HTTP %s in %.2fs", url, raw.status, wait)
                 self._sleep(wait)
                 attempt += 1
                 continue
             return raw
 
-    def _once(self, url: str, headers: Mapping[str, str] | None) -> _Raw:
+    def _once(
+        self, url: str, headers: Mapping[str, str] | None, budget: _Budget, addresses: tuple[str, ...]
+    ) -> _Raw:
         started = time.monotonic()
+        target = httpx.URL(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
         try:
-            with self._client.stream("GET", url, headers=dict(headers or {})) as response:
+            with (
+                deadline_scope(budget.at),
+                pinned_addresses(target.raw_host.decode("ascii"), port, addresses),
+                self._client.stream("GET", url, headers=dict(headers or {})) as response,
+            ):
                 request_headers = [(k, v) for k, v in response.request.headers.items()]
                 status = response.status_code
                 if status in REDIRECT_STATUSES and response.headers.get("location"):
                     body = b""
                 else:
-                    body = self._read_body(url, response, started)
+                    body = self._read_body(url, response, budget)
                 return _Raw(
                     status=status,
                     headers=[(k, v) for k, v in response.headers.multi_items()],
@@ -468,13 +461,25 @@ class Fetcher:
                     request_headers=request_headers,
                 )
         except httpx.TimeoutException as exc:
+            if budget.left() <= 0:
+                raise budget.failure(url, _stage(started), f"{type(exc).__name__}: {exc}") from exc
             raise _Retryable("timeout", f"{type(exc).__name__}: {exc}") from exc
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        except httpx.RemoteProtocolError as exc:
+            # httpx builds the next request of every redirect even when not following it, and
+            # refuses a Location holding control characters: the server's answer, not a network fault.
+            if "location header" in str(exc).lower():
+                raise FetchFailure(url, "bad_redirect", f"{type(exc).__name__}: {exc}") from exc
+            if budget.left() <= 0:
+                raise budget.failure(url, _stage(started), f"{type(exc).__name__}: {exc}") from exc
+            raise _Retryable("connection_error", f"{type(exc).__name__}: {exc}") from exc
+        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as exc:
+            if budget.left() <= 0:
+                raise budget.failure(url, _stage(started), f"{type(exc).__name__}: {exc}") from exc
             raise _Retryable("connection_error", f"{type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise FetchFailure(url, "http_error", f"{type(exc).__name__}: {exc}") from exc
 
-    def _read_body(self, url: str, response: httpx.Response, started: float) -> bytes:
+    def _read_body(self, url: str, response: httpx.Response, budget: _Budget) -> bytes:
         options = self.options
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > options.max_bytes:
@@ -505,9 +510,13 @@ class Fetcher:
                 raise FetchFailure(
                     url, "decompression_bomb", f"ratio {len(out) / raw_total:.0f} after {raw_total} bytes"
                 )
-            if time.monotonic() - started > options.deadline:
-                raise _Retryable("timeout", f"body not complete after {options.deadline}s")
+            if budget.left() <= 0:  # the sockets stop at the deadline; this covers other transports
+                raise budget.failure(url, f"reading the body ({raw_total} bytes so far)")
         return bytes(out)
+
+
+def _stage(started: float) -> str:
+    return f"waiting on the server (this attempt {time.monotonic() - started:.1f}s)"
 
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:

@@ -94,6 +94,10 @@ class Article:
     archive_ref: str | None = None  # "warc-path#offset" of the raw response
     fallback: bool = False  # True when text is the feed summary because the page was unextractable
     content_hash: str = ""
+    charset: str | None = None  # codec the page's bytes were read in (None: given as text, or fallback)
+    # what decided it: bom, http-header, meta, utf-8-valid, detected, or redetected (the
+    # declared charset did not fit the bytes); see newsflow.extract.decode
+    charset_source: str | None = None
 
     @property
     def id(self) -> str:

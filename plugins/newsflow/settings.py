@@ -61,7 +61,11 @@ def _int_env(name: str, default: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class EsConnection:
-    """How to reach Elasticsearch. Secrets are kept out of ``repr`` so they never reach a log."""
+    """How to reach Elasticsearch. Secrets are kept out of ``repr`` so they never reach a log.
+
+    ``url`` may itself hold credentials (``https://user:pass@host``): show it only through
+    ``newsflow.redact.redact_url`` (``display_url``).
+    """
 
     url: str
     external: bool  # True when NEWSFLOW_ES_URL points at a cluster we must not start or stop
@@ -71,9 +75,15 @@ class EsConnection:
     ca_certs: str | None = None
     verify_certs: bool = True
 
+    @property
+    def display_url(self) -> str:
+        from newsflow.redact import redact_url
+
+        return redact_url(self.url)
+
     def __repr__(self) -> str:
         auth = "api_key" if self.api_key else ("basic" if self.username else "none")
-        return f"EsConnection(url={self.url!r}, external={self.external}, auth={auth})"
+        return f"EsConnection(url={self.display_url!r}, external={self.external}, auth={auth})"
 
 
 def local_es_port() -> int:

@@ -43,7 +43,7 @@ def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dic
     env = {
         "NEWSFLOW_FEEDS": str(registry),
         "NEWSFLOW_ARCHIVE": str(tmp_path / "archive"),
-        "NEWSFLOW_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
+        "NEWSFLOW_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{site.server.server_address[1]}",
         "NEWSFLOW_POLITE_DELAY_S": "0",
         "NEWSFLOW_INDEX_ALIAS": f"{es_prefix}-news-articles",
         "NEWSFLOW_RUNS_ALIAS": f"{es_prefix}-newsflow-runs",

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import time
+import urllib.error
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,8 +64,57 @@ def fixture_sites(root: Path, hosts: int = 1) -> Iterator[tuple[int, list[demo_s
             site.stop()
 
 
+def load_factor() -> float:
+    """How many times longer than on an idle machine to wait: runnable tasks per core, 1 to 4."""
+    try:
+        per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        return 1.0
+    return max(1.0, min(4.0, per_core))
+
+
+def patient(timeout_s: float) -> float:
+    """A wait's bound stretched by the machine's load: a loaded 2-core machine answers late, not never."""
+    return timeout_s * load_factor()
+
+
+def _transient(exc: ServiceError) -> tuple[bool, bool]:
+    """(worth retrying, surely never reached the server) for an AirflowApi error."""
+    cause = exc.__cause__
+    if isinstance(cause, urllib.error.HTTPError):
+        return cause.code in (502, 503, 504), False
+    if isinstance(cause, urllib.error.URLError):
+        return True, isinstance(cause.reason, ConnectionRefusedError)
+    if isinstance(cause, OSError):
+        return True, isinstance(cause, ConnectionRefusedError)
+    return False, False
+
+
 class Api(local_airflow.AirflowApi):
-    """The lead's REST client plus what the tests and benches need on top."""
+    """The lead's REST client plus what the tests and benches need on top.
+
+    On a loaded machine the API server sometimes answers one request late or not at
+    all; requests that are safe to repeat (GET, PATCH, the token) are retried until
+    ``patience_s`` (stretched by load) has passed, and others only when the server
+    refused the connection, so a slow moment is waited out instead of failing the run.
+    """
+
+    patience_s = 180.0
+
+    def _request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
+        deadline = time.monotonic() + patient(self.patience_s)
+        repeatable = method in ("GET", "PATCH") or path == "/auth/token"
+        delay = 0.5
+        while True:
+            try:
+                return super()._request(method, path, body, auth=auth)
+            except ServiceError as exc:
+                transient, unsent = _transient(exc)
+                if not transient or not (repeatable or unsent) or time.monotonic() + delay > deadline:
+                    raise
+                log.info("Airflow API %s %s failed (%s); retrying in %.1fs", method, path, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}"))
@@ -78,24 +128,24 @@ class Api(local_airflow.AirflowApi):
         return list(data.get("dag_runs", []))
 
     def wait_for(self, dag_id: str, run_id: str, timeout_s: float) -> str:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + patient(timeout_s)
         while time.monotonic() < deadline:
             state = str(self.run(dag_id, run_id)["state"])
             if state in {"success", "failed"}:
                 return state
             time.sleep(1)
-        raise ServiceError(f"run {run_id} of {dag_id} did not finish within {timeout_s:.0f}s")
+        raise ServiceError(f"run {run_id} of {dag_id} did not finish within {patient(timeout_s):.0f}s")
 
     def wait_new_run(
         self, dag_id: str, known: set[str], timeout_s: float, run_type: str | None = None
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + patient(timeout_s)
         while time.monotonic() < deadline:
             for run in self.all_runs(dag_id):
                 if run["dag_run_id"] not in known and run_type in (None, run.get("run_type")):
                     return run
             time.sleep(1)
-        raise ServiceError(f"no new {run_type or ''} run of {dag_id} within {timeout_s:.0f}s")
+        raise ServiceError(f"no new {run_type or ''} run of {dag_id} within {patient(timeout_s):.0f}s")
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
         path = (
@@ -150,7 +200,7 @@ class Stack:
 
     def unpause_all(self, timeout_s: float = 240) -> None:
         for dag_id in (PROCESS_DAG, POLL_DAG):
-            self.api.wait_for_dag(dag_id, timeout_s=timeout_s)
+            self.api.wait_for_dag(dag_id, timeout_s=patient(timeout_s))
         for dag_id in (PROCESS_DAG, POLL_DAG):
             self.api.unpause(dag_id)
 
@@ -221,7 +271,7 @@ def airflow_stack(
             state_dir=work / "state",
             parallelism=parallelism,
             database_url=postgres.url,
-            start_timeout_s=start_timeout_s,
+            start_timeout_s=patient(start_timeout_s),
         )
         try:
             t1 = time.monotonic()

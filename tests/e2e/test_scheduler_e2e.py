@@ -27,7 +27,7 @@ import pytest
 from bench.fixture_feeds import add_item, generate_site, write_article
 
 from tests.conftest import service_missing
-from tests.e2e.stack import FEED_PING, POLL_DAG, PROCESS_DAG, Stack, airflow_stack, fixture_sites
+from tests.e2e.stack import FEED_PING, POLL_DAG, PROCESS_DAG, Stack, airflow_stack, fixture_sites, patient
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -73,12 +73,13 @@ def _wait_success(stack: Stack, dag_id: str, run: dict[str, Any]) -> None:
 
 
 def _wait_searchable(stack: Stack, canonical_url: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
+    bound = patient(timeout_s)
+    deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if stack.searchable(canonical_url):
             return
         time.sleep(1)
-    pytest.fail(f"{canonical_url} was not searchable within {timeout_s:.0f}s")
+    pytest.fail(f"{canonical_url} was not searchable within {bound:.0f}s")
 
 
 def _pages_in_window(stack: Stack, start: datetime, end: datetime) -> int:
@@ -98,12 +99,13 @@ def _clear_of_next_tick(margin_s: float = 25) -> None:
 
 
 def _wait_backfill(stack: Stack, backfill_id: int) -> None:
-    deadline = time.monotonic() + 2 * WAIT_S
+    bound = patient(2 * WAIT_S)
+    deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if stack.api.get(f"/api/v2/backfills/{backfill_id}").get("completed_at"):
             return
         time.sleep(2)
-    pytest.fail(f"backfill {backfill_id} did not complete within {2 * WAIT_S}s")
+    pytest.fail(f"backfill {backfill_id} did not complete within {bound:.0f}s")
 
 
 def test_scheduler_polls_processes_pushes_and_backfills(
@@ -117,7 +119,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         registry = tmp_path / "feeds.yaml"
         registry.write_text(_registry(port, with_east=False))
         try:
-            stack = exit_stack.enter_context(airflow_stack(tmp_path / "run", registry, es_prefix, es_client))
+            # The fixture sites' port only: feeds must not reach the stack's Postgres, Airflow or ES.
+            stack = exit_stack.enter_context(
+                airflow_stack(
+                    tmp_path / "run", registry, es_prefix, es_client, allow_hosts=f"127.0.0.0/8:{port}"
+                )
+            )
         except ServiceError as exc:
             service_missing(f"the Airflow stack (PostgreSQL + scheduler) could not start: {exc}")
         api = stack.api

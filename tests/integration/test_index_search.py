@@ -384,3 +384,37 @@ def test_concurrent_writer_conflict_is_reread_not_clobbered(
     stored = es_client.get(index=names.articles, id=first.id)["_source"]
     assert (stored["title"], stored["version"]) == ("My title", 3)  # built on the rival's version 2
     assert es_client.count(index=names.articles)["count"] == 2
+
+
+def test_setup_adds_new_template_fields_to_an_existing_index(
+    es_client: Any, names: Any, tmp_path: Path
+) -> None:
+    """An index made before ``charset`` existed takes documents carrying it once setup runs again."""
+    import shutil
+
+    from newsflow import settings
+    from newsflow.index import SetupOptions, index_articles, setup_indices
+    from newsflow.records import Article
+
+    old_seeds = tmp_path / "seeds"
+    shutil.copytree(settings.seeds_dir() / "elasticsearch", old_seeds)
+    mappings = old_seeds / "news-articles.mappings.json"
+    data = json.loads(mappings.read_text(encoding="utf-8"))
+    for field in ("charset", "charset_source"):
+        del data["mappings"]["properties"][field]
+    mappings.write_text(json.dumps(data), encoding="utf-8")
+    old = setup_indices(es_client, names, SetupOptions(seeds=old_seeds))
+    assert old.created_indices
+    article = Article(
+        url="https://charset.example/a",
+        canonical_url="https://charset.example/a",
+        title="Münchner Tag",
+        text="A report read as cp1252 after its UTF-8 label failed. " * 5,
+        charset="cp1252",
+        charset_source="redetected",
+    )
+    setup_indices(es_client, names)  # the current templates: adds the two fields to the old index
+    report = index_articles(es_client, [article], names=names, options=_options(tmp_path))
+    assert report.failed == 0 and report.created == 1
+    properties = es_client.indices.get_mapping(index=old.articles_index)[old.articles_index]["mappings"]
+    assert {"charset", "charset_source"} <= set(properties["properties"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from newsflow.cli.safe_text import safe
+from newsflow.cli.untrusted import safe
 from newsflow.errors import InputError
 from newsflow.facets import resolve_values
 
@@ -21,9 +21,10 @@ def _render(markup: str) -> str:
     [
         ("[link=https://evil.example]click[/link]", "[link=https://evil.example]click[/link]"),
         ("[bold red]Breaking[/]", "[bold red]Breaking[/]"),
-        ("Kherson\x1b[2J\x1b]8;;https://x\x07 report", "Kherson[2J]8;;https://x report"),
+        # Control characters and bidi overrides are shown as escapes, never obeyed.
+        ("Kherson\x1b[2J\x1b]8;;https://x\x07 report", "Kherson\\x1b[2J\\x1b]8;;https://x\\x07 report"),
         ("line one\nline two\ttab", "line one line two tab"),
-        ("abc\u202edcba", "abcdcba"),
+        ("abc\u202edcba", "abc\\u202edcba"),
         ("a backslash before markup \\", "a backslash before markup \\"),
     ],
 )

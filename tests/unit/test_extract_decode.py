@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from newsflow.extract.decode import charset_from_content_type, declared_charset, decode_html
+from newsflow.extract.decode import charset_from_content_type, declared_charset, decode_html, decode_page
 
 TEXT = "Ça coûte 5 € — naïve"
 
@@ -40,11 +40,30 @@ def test_utf8_labelled_as_legacy_multibyte_is_read_as_utf8() -> None:
     assert "新华社北京电" in decode_html(_page("GB2312", "新华社北京电").encode("gb2312"))
 
 
-def test_wrong_utf8_label_does_not_crash() -> None:
+def test_wrong_utf8_label_is_redetected_and_recorded() -> None:
     data = _page("utf-8").encode("cp1252")
-    decoded = decode_html(data)
-    assert "coûte" not in decoded or "\ufffd" in decoded
-    assert "<p>" in decoded
+    page = decode_page(data)
+    assert TEXT in page.text and "\ufffd" not in page.text
+    assert (page.charset, page.source) == ("cp1252", "redetected")
+    short = '<meta charset="utf-8"><title>Münchner Tag</title>'.encode("latin-1")
+    assert "Münchner Tag" in decode_html(short, content_type="text/html; charset=utf-8")
+
+
+def test_mostly_utf8_with_a_stray_byte_stays_utf8() -> None:
+    data = _page("utf-8", TEXT * 10).encode("utf-8") + b"\xe9 cut"
+    page = decode_page(data)
+    assert (page.charset, page.source) == ("utf-8", "meta")
+    assert TEXT in page.text
+
+
+def test_charset_sources_are_recorded() -> None:
+    assert decode_page(_page("windows-1252").encode("cp1252")).source == "meta"
+    assert decode_page(_page(None).encode("utf-8"), "text/html; charset=utf-8").source == "http-header"
+    assert decode_page(_page(None).encode("utf-8")).source == "utf-8-valid"
+    assert decode_page(_page("iso-8859-1").encode("utf-8")).source == "utf-8-valid"
+    assert decode_page(codecs.BOM_UTF8 + _page(None).encode("utf-8")).source == "bom"
+    body = "Les élèves étaient très contents de leur été à la mer, même s'il a plu. " * 5
+    assert decode_page(_page(None, body).encode("cp1252")).source == "detected"
 
 
 def test_unknown_label_falls_back_to_detection() -> None:

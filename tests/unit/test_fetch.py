@@ -296,6 +296,33 @@ def test_allow_list_by_name_ip_and_cidr() -> None:
         policy.check("https://unknown.example/")
 
 
+def test_allow_list_entries_with_ports() -> None:
+    policy = AddressPolicy(
+        frozenset(
+            {"127.0.0.1:8765", "10.1.0.0/16:8080", "[::1]:9000", "intranet.local:8443", "169.254.0.0/16"}
+        ),
+        resolver=_resolver,
+    )
+    assert policy.check("http://127.0.0.1:8765/x") == ("127.0.0.1",)
+    assert policy.check("https://sneaky.example:8080/x") == ("10.1.2.3",)  # checked address, to pin
+    assert policy.check("http://[::1]:9000/x") == ("::1",)
+    assert policy.check("https://intranet.local:8443/x") == ()  # by name: never resolved
+    for refused in (
+        "http://127.0.0.1:9200/news-articles/_search",
+        "http://127.0.0.1/x",
+        "https://sneaky.example/x",
+        "http://[::1]:9200/x",
+        "http://169.254.169.254/latest/meta-data/",  # metadata: only an entry naming it exactly
+    ):
+        with pytest.raises(FetchFailure, match="refused_private_address"):
+            policy.check(refused)
+    with pytest.raises(FetchFailure, match="dns_error"):
+        policy.check("https://intranet.local/x")  # the name is allowed on 8443 only: resolved, unknown
+    assert AddressPolicy(frozenset({"169.254.169.254"})).check("http://169.254.169.254/") == (
+        "169.254.169.254",
+    )
+
+
 def test_bad_scheme_and_options_validation() -> None:
     with _fetcher(lambda r: _resp(200)) as fetcher, pytest.raises(FetchFailure) as info:
         fetcher.fetch("ftp://news.example/x")

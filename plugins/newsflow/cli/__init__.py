@@ -15,7 +15,9 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from newsflow.cli.untrusted import escape_untrusted
 from newsflow.errors import NewsflowError
+from newsflow.redact import RedactingFilter, redact_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +39,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
     try:
         code: int = args.handler(args)
     except NewsflowError as exc:
         from rich.console import Console
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # Messages quote URLs, paths and servers' answers: untrusted, and maybe holding credentials.
+        message = escape_untrusted(redact_text(str(exc)))
+        Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
         return 2
     except KeyboardInterrupt:
         return 130

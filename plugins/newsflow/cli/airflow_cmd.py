@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
+from newsflow.cli.untrusted import escape_untrusted
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -37,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(asdict(state)))
         return 0
     word = "[green]running[/]" if state.running else "[red]not running[/]"
-    console.print(f"Airflow {word} at {state.url}  components: {state.components or '-'}")
-    console.print(f"  AIRFLOW_HOME={state.home}  logs: {state.log_dir}")
+    components = escape_untrusted(state.components or "-")
+    console.print(f"Airflow {word} at {escape_untrusted(state.url)}  components: {components}")
+    console.print(f"  AIRFLOW_HOME={escape_untrusted(state.home)}  logs: {escape_untrusted(state.log_dir)}")
     return 0 if state.running or args.action == "status" else 1

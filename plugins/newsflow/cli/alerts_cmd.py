@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from newsflow.cli.safe_text import safe
 from newsflow.cli.search_cmd import QUERY_HELP, short_id, when
+from newsflow.cli.untrusted import safe
 
 ALERTS_HELP = """\
 An alert is a query in the search syntax. After each processing batch, the articles it

@@ -27,6 +27,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from rich.panel import Panel
 
     from newsflow.cli import main
+    from newsflow.cli.untrusted import escape_untrusted
     from newsflow.devstack import demo
 
     console = Console(stderr=True)
@@ -37,13 +38,17 @@ def run_demo(args: argparse.Namespace) -> int:
         f"[green]process run[/] {report.process_run}: {report.process_state}   "
         f"documents in the index: {report.documents}"
     )
-    console.print(f"\n[bold]newsflow search {args.query!r}[/] (one hit per story, other reports nested):")
+    console.print(
+        f"\n[bold]newsflow search {escape_untrusted(repr(args.query))}[/] "
+        "(one hit per story, other reports nested):"
+    )
     code = main(["search", args.query])
     console.print(
         Panel.fit(
-            f"Airflow UI     {report.airflow_url}  (user admin, password {report.airflow_password})\n"
-            f"Elasticsearch  {report.es_url}\n"
-            f"Fixture site   {report.site_url}/\n"
+            f"Airflow UI     {escape_untrusted(report.airflow_url)}  "
+            f"(user admin, password {escape_untrusted(report.airflow_password)})\n"
+            f"Elasticsearch  {escape_untrusted(report.es_url)}\n"
+            f"Fixture site   {escape_untrusted(report.site_url)}/\n"
             f"Try            .venv/bin/newsflow search 'Bakhmut' --all-reports\n"
             f"               .venv/bin/newsflow stories --since 2022-08-01\n"
             f"Stop           make down",

@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
+from newsflow.cli.untrusted import escape_untrusted
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -34,10 +36,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         state = local_es.status()
     if args.json:
-        print(json.dumps(asdict(state)))
+        print(json.dumps(asdict(state)))  # the URL in ``state`` is already redacted
     else:
-        word = "[green]running[/]" if state.running else "[red]not running[/]"
-        console.print(f"Elasticsearch {word} at {state.url} health={state.health} version={state.version}")
+        if state.running:
+            word = "[green]running[/]"
+        else:
+            word = "[red]unreachable[/]" if state.problem else "[red]not running[/]"
+        console.print(
+            f"Elasticsearch {word} at {escape_untrusted(state.url)} health={state.health} "
+            f"version={escape_untrusted(state.version)}",
+            highlight=False,
+        )
+        if state.problem:
+            console.print(f"  {escape_untrusted(state.problem)}", highlight=False)
         if state.log_file:
-            console.print(f"  log: {state.log_file}")
-    return 0 if state.running or args.action == "status" else 1
+            console.print(f"  log: {escape_untrusted(state.log_file)}", highlight=False)
+    # `es status` answers "can I use it?": non-zero when the cluster is down or unreachable.
+    return 0 if state.running else 1

@@ -62,13 +62,15 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _single(args: argparse.Namespace, options: Any) -> int:
+    import zlib
+
     from newsflow.errors import ExtractionError
     from newsflow.extract import extract_article
     from newsflow.extract.batch import read_page
 
     try:
-        html = read_page(args.page)
-    except (OSError, EOFError) as exc:
+        html = read_page(args.page, options.max_html_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{args.page}: cannot be read ({exc}); check the path") from exc
     try:
         article = extract_article(html, url=args.url, options=options, content_type=args.content_type)
@@ -83,6 +85,7 @@ def _batch(args: argparse.Namespace, options: Any) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
+    from newsflow.cli.untrusted import escape_untrusted
     from newsflow.extract.batch import run_batch
 
     console = Console(stderr=True)
@@ -105,13 +108,15 @@ def _batch(args: argparse.Namespace, options: Any) -> int:
             on_row=lambda _row: progress.advance(task),
         )
     for problem in summary.bad_lines:
-        console.print(f"[yellow]bad manifest line:[/] {problem}", highlight=False, markup=True)
-    console.print(f"extracted {summary.extracted} of {summary.total} -> {args.out}", highlight=False)
+        console.print(f"[yellow]bad manifest line:[/] {escape_untrusted(problem)}", highlight=False)
+    console.print(
+        f"extracted {summary.extracted} of {summary.total} -> {escape_untrusted(args.out)}", highlight=False
+    )
     table = Table(title="outcomes")
     table.add_column("outcome")
     table.add_column("count", justify="right")
     table.add_row("ok", str(summary.extracted))
     for reason, count in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(reason, str(count))
+        table.add_row(escape_untrusted(reason, one_line=True), str(count))
     console.print(table)
     return 0

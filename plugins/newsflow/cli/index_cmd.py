@@ -33,7 +33,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from newsflow.es_client import make_client, wait_until_healthy
+    from newsflow.cli.untrusted import escape_untrusted
+    from newsflow.es_client import make_client, reaching_cluster, wait_until_healthy
     from newsflow.index import IndexNames, SetupOptions, migrate, setup_indices
     from newsflow.index.templates import alias_indices
 
@@ -41,38 +42,39 @@ def run(args: argparse.Namespace) -> int:
     names = IndexNames.from_env(args.index, args.runs_index, args.merges_index)
     client = make_client()
     try:
-        wait_until_healthy(client, timeout_s=args.wait)
-        if args.action == "setup":
-            report = setup_indices(
-                client, names, SetupOptions(replicas=args.replicas, text_analyzer=args.analyzer)
-            )
-            result: dict[str, Any] = report.to_dict()
-            summary = (
-                ", ".join(f"{alias} -> {index}" for alias, index in report.indices.items())
-                + f" (analyzer {report.text_analyzer}, replicas {report.replicas}, "
-                f"created {list(report.created_indices) or 'nothing'})"
-            )
-        elif args.action == "migrate":
-            migration = migrate(client, names.articles)
-            result = migration.to_dict()
-            summary = (
-                f"{migration.alias}: {migration.source_index} -> {migration.target_index} "
-                f"({migration.copied} documents)"
-            )
-        else:
-            result = {}
-            for alias in names.all():
-                indices = alias_indices(client, alias)
-                count = client.count(index=alias)["count"] if indices else None
-                result[alias] = {"indices": indices, "documents": count}
-            summary = "; ".join(
-                f"{alias}: {sorted(v['indices']) or 'missing'} ({v['documents']} documents)"
-                for alias, v in result.items()
-            )
+        with reaching_cluster():
+            wait_until_healthy(client, timeout_s=args.wait)
+            if args.action == "setup":
+                report = setup_indices(
+                    client, names, SetupOptions(replicas=args.replicas, text_analyzer=args.analyzer)
+                )
+                result: dict[str, Any] = report.to_dict()
+                summary = (
+                    ", ".join(f"{alias} -> {index}" for alias, index in report.indices.items())
+                    + f" (analyzer {report.text_analyzer}, replicas {report.replicas}, "
+                    f"created {list(report.created_indices) or 'nothing'})"
+                )
+            elif args.action == "migrate":
+                migration = migrate(client, names.articles)
+                result = migration.to_dict()
+                summary = (
+                    f"{migration.alias}: {migration.source_index} -> {migration.target_index} "
+                    f"({migration.copied} documents)"
+                )
+            else:
+                result = {}
+                for alias in names.all():
+                    indices = alias_indices(client, alias)
+                    count = client.count(index=alias)["count"] if indices else None
+                    result[alias] = {"indices": indices, "documents": count}
+                summary = "; ".join(
+                    f"{alias}: {sorted(v['indices']) or 'missing'} ({v['documents']} documents)"
+                    for alias, v in result.items()
+                )
     finally:
         client.close()
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        console.print(summary, highlight=False)
+        console.print(escape_untrusted(summary), highlight=False)
     return 0

@@ -35,6 +35,7 @@ def _index_fields() -> dict[str, dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from newsflow.cli.untrusted import escape_untrusted
     from newsflow.kibana import (
         ImportOptions,
         KibanaConnection,
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         objects = [obj for path in files for obj in load_saved_objects(path)]
         problems = check_saved_objects(objects, _index_fields())
         for problem in problems:
-            console.print(f"[red]problem:[/] {problem}", highlight=False)
+            console.print(f"[red]problem:[/] {escape_untrusted(problem)}", highlight=False)
         console.print(f"{len(objects)} saved objects checked, {len(problems)} problems", highlight=False)
         return 1 if problems else 0
     reports = import_saved_objects(
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     for report in reports:
         word = "[green]imported[/]" if report.success else "[red]failed[/]"
-        console.print(f"{word} {report.file}: {report.success_count} objects", highlight=False)
+        console.print(
+            f"{word} {escape_untrusted(report.file)}: {report.success_count} objects", highlight=False
+        )
         for error in report.errors:
-            console.print(f"  {error.get('type')} {error.get('id')}: {error.get('error')}", highlight=False)
+            # Kibana's answer quotes the objects we sent and its own text: shown, never obeyed.
+            line = f"{error.get('type')} {error.get('id')}: {error.get('error')}"
+            console.print(f"  {escape_untrusted(line)}", highlight=False)
     return 0 if all(r.success for r in reports) else 1

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from newsflow.cli.safe_text import safe
+from newsflow.cli.untrusted import safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -133,24 +133,25 @@ def _snippet(hit: SearchHit) -> str:
 def run_search(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.search import search_stories
 
     alias = IndexNames.from_env(args.index).articles
     client = make_client()
     try:
-        result = search_stories(
-            client,
-            args.query,
-            source=args.source,
-            lang=args.lang,
-            all_reports=args.all_reports,
-            size=args.size,
-            sort="newest" if args.newest else "relevance",
-            index=alias,
-            **_bounds(args),
-        )
+        with reaching_cluster():
+            result = search_stories(
+                client,
+                args.query,
+                source=args.source,
+                lang=args.lang,
+                all_reports=args.all_reports,
+                size=args.size,
+                sort="newest" if args.newest else "relevance",
+                index=alias,
+                **_bounds(args),
+            )
     finally:
         client.close()
     if args.json:
@@ -240,7 +241,7 @@ def _grouped(result: SearchResult, title: str) -> Table:
 def run_stories(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.search import top_stories
 
@@ -249,7 +250,8 @@ def run_stories(args: argparse.Namespace) -> int:
     alias = IndexNames.from_env(args.index).articles
     client = make_client()
     try:
-        stories = top_stories(client, size=args.size, index=alias, **_bounds(args))
+        with reaching_cluster():
+            stories = top_stories(client, size=args.size, index=alias, **_bounds(args))
     finally:
         client.close()
     if args.json:
@@ -273,7 +275,7 @@ def run_stories(args: argparse.Namespace) -> int:
 def _run_history(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow.es_client import make_client
+    from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.index.story_merges import find_merges
     from newsflow.story_view import follow_story, story_size
@@ -282,9 +284,10 @@ def _run_history(args: argparse.Namespace) -> int:
     asked = args.history
     client = make_client()
     try:
-        merges = find_merges(client, asked, names=names)
-        reports = story_size(client, names.articles, asked)
-        current, moves = follow_story(client, asked, names) if not reports and merges else (asked, ())
+        with reaching_cluster():
+            merges = find_merges(client, asked, names=names)
+            reports = story_size(client, names.articles, asked)
+            current, moves = follow_story(client, asked, names) if not reports and merges else (asked, ())
     finally:
         client.close()
     known = bool(reports or merges)

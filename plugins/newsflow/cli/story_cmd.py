@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from newsflow.cli.safe_text import safe
 from newsflow.cli.search_cmd import delay, when
+from newsflow.cli.untrusted import safe
 
 WHY_SHOWN = 6  # signals listed per report; --json has them all
 

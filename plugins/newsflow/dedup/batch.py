@@ -4,7 +4,10 @@ Bad lines never stop a batch: each is counted under a reason and named in the lo
 the caller prints the counts at the end. Rules:
 
 - not valid UTF-8: decoded with replacement characters and kept (``non_utf8_replaced``);
-- not JSON / not an object / no ``id``: rejected (``bad_json``, ``not_object``, ``missing_id``);
+- a lone surrogate escape (``"\\ud800"``, valid JSON but not encodable text): replaced by U+FFFD
+  and kept (``lone_surrogate_replaced``), so nothing downstream meets an unencodable string;
+- not JSON (nested past the parser's depth, numbers past its digit limit included) / not an
+  object / no ``id``: rejected (``bad_json``, ``not_object``, ``missing_id``);
 - empty or non-string ``text``: rejected (``empty_text``);
 - text over ``max_text_chars``: cut there and kept (``truncated``);
 - an ``id`` seen before in the file: the first occurrence wins, later ones are skipped
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,9 +30,12 @@ from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, parse_published
 from newsflow.dedup.story_index import StoryIndex, StoryReport, signals_of
 from newsflow.errors import InputError
+from newsflow.textsafe import without_lone_surrogates
 from newsflow.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +90,13 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
             line = raw.decode("utf-8", errors="replace")
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.note("bad_json", line_no, str(exc))
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            report.note("bad_json", line_no, f"{type(exc).__name__}: {exc}"[:200])
             continue
+        if _SURROGATE_ESCAPE.search(line):
+            obj, replaced = without_lone_surrogates(obj)
+            if replaced:
+                report.note("lone_surrogate_replaced", line_no, f"{replaced} lone surrogate(s)")
         if not isinstance(obj, dict):
             report.note("not_object", line_no, type(obj).__name__)
             continue
@@ -144,5 +155,7 @@ def cluster_articles(
     """One batch through the same path the pipeline uses (signals, candidates, decision)."""
     stories = stories if stories is not None else StoryIndex.in_memory(options)
     result = stories.add(articles)
-    report.counts["truncated"] += result.counts.get("stories:truncated", 0)
+    truncated = result.counts.get("stories:truncated", 0)
+    if truncated:
+        report.counts["truncated"] += truncated
     return result

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import settings
+from newsflow.devstack import demo_site
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,13 @@ def airflow_env(options: LocalAirflowOptions | None = None) -> dict[str, str]:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "NEWSFLOW_HOME": str(root),
-            # Local defaults: the demo registry on 127.0.0.1, which the fetcher refuses unless allowed.
+            # Local defaults: the demo registry on 127.0.0.1, which the fetcher refuses unless allowed:
+            # the fixture site's port only, never Elasticsearch, Airflow or PostgreSQL on the same host.
+            # A variable set, even empty, is the operator's choice and is kept.
             "NEWSFLOW_FEEDS": os.environ.get("NEWSFLOW_FEEDS") or str(root / "seeds" / "feeds-demo.yaml"),
-            "NEWSFLOW_ALLOW_PRIVATE_HOSTS": os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS") or "127.0.0.1",
+            "NEWSFLOW_ALLOW_PRIVATE_HOSTS": os.environ.get(
+                "NEWSFLOW_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{demo_site.DEFAULT_PORT}"
+            ),
             "NEWSFLOW_POLITE_DELAY_S": os.environ.get("NEWSFLOW_POLITE_DELAY_S") or "0.2",
             "NEWSFLOW_STATE_DIR": str(options.state_dir),
         }
@@ -282,6 +287,8 @@ def down(options: LocalAirflowOptions | None = None) -> bool:
 class AirflowApi:
     """A small client of Airflow's REST API (v2) for the demo, tests and operators' scripts."""
 
+    request_timeout_s = 30.0  # one request; callers that must ride out a slow moment retry around it
+
     def __init__(self, options: LocalAirflowOptions | None = None, username: str = "admin") -> None:
         self.options = options or LocalAirflowOptions()
         self.username = username
@@ -319,7 +326,7 @@ class AirflowApi:
             f"{self.options.url}{path}", data=payload, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
+            with urllib.request.urlopen(request, timeout=self.request_timeout_s) as response:  # noqa: S310 - local URL
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]

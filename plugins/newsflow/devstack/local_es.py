@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,7 @@ class EsStatus:
     pid: int | None = None
     home: str | None = None
     log_file: str | None = None
+    problem: str | None = None  # why an external cluster is not usable (credentials masked)
 
 
 def _running_as_root() -> bool:
@@ -147,7 +149,7 @@ def status(options: LocalEsOptions | None = None) -> EsStatus:
     options = options or LocalEsOptions()
     conn = settings.es_connection()
     if conn.external:
-        return EsStatus(url=conn.url, running=True, managed=False, health="external")
+        return external_status(conn)
     home = node_home(options)
     pid = _read_pid(home)
     health = _http_json(f"{options.url}/_cluster/health")
@@ -167,6 +169,38 @@ def status(options: LocalEsOptions | None = None) -> EsStatus:
         pid=pid,
         home=str(home),
         log_file=log_file,
+    )
+
+
+def external_status(conn: settings.EsConnection, timeout_s: float = 10.0) -> EsStatus:
+    """Whether the cluster NEWSFLOW_ES_URL names answers, asked once with its credentials."""
+    from elasticsearch import ApiError, TransportError
+
+    from newsflow.es_client import make_client, unreachable
+    from newsflow.redact import redact_text
+
+    client = make_client(conn, request_timeout=timeout_s, max_retries=0)
+    nodes: object = {}
+    try:
+        health = client.cluster.health()
+        with contextlib.suppress(ApiError):  # the version is a nicety; some clusters hide node info
+            nodes = client.nodes.info(node_id="_local", filter_path="nodes.*.version").body
+    except TransportError as exc:
+        problem = str(unreachable(exc, conn))
+        return EsStatus(url=conn.display_url, running=False, managed=False, health=None, problem=problem)
+    except ApiError as exc:
+        problem = f"answered HTTP {exc.meta.status}: {redact_text(str(exc.message))[:200]}"
+        return EsStatus(url=conn.display_url, running=False, managed=False, problem=problem)
+    finally:
+        client.close()
+    found = nodes.get("nodes", {}) if isinstance(nodes, Mapping) else {}
+    versions = [str(n.get("version")) for n in found.values() if isinstance(n, Mapping)]
+    return EsStatus(
+        url=conn.display_url,
+        running=True,
+        managed=False,
+        health=str(health.get("status")),
+        version=versions[0] if versions else None,
     )
 
 
@@ -376,8 +410,8 @@ def up(options: LocalEsOptions | None = None) -> EsStatus:
     options = options or LocalEsOptions()
     conn = settings.es_connection()
     if conn.external:
-        log.info("NEWSFLOW_ES_URL is set: using %s, starting nothing", conn.url)
-        return EsStatus(url=conn.url, running=True, managed=False, health="external")
+        log.info("NEWSFLOW_ES_URL is set: using %s, starting nothing", conn.display_url)
+        return EsStatus(url=conn.display_url, running=True, managed=False, health="external")
     current = status(options)
     if current.running:
         found = _http_json(f"{options.url}/_cluster/health") or {}

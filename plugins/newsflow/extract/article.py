@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from newsflow.errors import ExtractionError
 from newsflow.extract.body import extract_body
 from newsflow.extract.dates import parse_date
-from newsflow.extract.decode import decode_html
+from newsflow.extract.decode import DecodedPage, decode_page
 from newsflow.extract.metadata import PageMetadata, read_metadata
 from newsflow.extract.options import ExtractOptions, FeedHints
 from newsflow.extract.pagelang import page_language
@@ -32,7 +32,7 @@ from newsflow.urls import canonicalize_url, host_of
 logger = logging.getLogger(__name__)
 
 # Bump when extraction rules change, so re-extracted records can be told apart.
-STAGE_VERSION = "1.1"
+STAGE_VERSION = "1.2"  # 1.2: mislabelled charsets re-detected; charset and its source recorded
 DEFAULT_OPTIONS = ExtractOptions()
 
 _TAG = re.compile(
@@ -53,7 +53,10 @@ def _name(url: str | None) -> str:
     return url or "page without URL"
 
 
-def _to_text(html: bytes | str, url: str | None, content_type: str | None, options: ExtractOptions) -> str:
+def _to_text(
+    html: bytes | str, url: str | None, content_type: str | None, options: ExtractOptions
+) -> tuple[str, DecodedPage | None]:
+    decoded: DecodedPage | None = None
     if isinstance(html, bytes):
         if len(html) > options.max_html_bytes:
             raise ExtractionError(
@@ -65,7 +68,8 @@ def _to_text(html: bytes | str, url: str | None, content_type: str | None, optio
             raise ExtractionError(f"{_name(url)}: empty response body; refetch the page", reason="empty")
         if html.lstrip()[:8].startswith(_BINARY_MAGIC):
             raise ExtractionError(f"{_name(url)}: binary content, not HTML", reason="not_html")
-        html = decode_html(html, content_type)
+        decoded = decode_page(html, content_type)
+        html = decoded.text
     elif len(html) > options.max_html_bytes:
         raise ExtractionError(
             f"{_name(url)}: page is {len(html)} characters, above max_html_bytes={options.max_html_bytes}",
@@ -79,7 +83,7 @@ def _to_text(html: bytes | str, url: str | None, content_type: str | None, optio
             f"{_name(url)}: content is not HTML (no HTML tags found); check the fetched content type",
             reason="not_html",
         )
-    return html
+    return html, decoded
 
 
 def _parse(text: str, url: str | None) -> Any:
@@ -148,7 +152,7 @@ def extract_article(
     over the page's; ``Last-Modified`` is the publish date of last resort). ``fetched_at``
     bounds the publish date from above; it is never a publish date itself.
     """
-    text = _to_text(html, url, content_type, options)
+    text, decoded = _to_text(html, url, content_type, options)
     tree = _parse(text, url)
     meta = read_metadata(tree, url)
     body = extract_body(tree, url, options, meta.headings)
@@ -187,6 +191,8 @@ def extract_article(
         fetched_at=parse_date(fetched_at) if fetched_at else None,
         extractor_version=extractor_version(),
         content_hash=content_hash(body),
+        charset=decoded.charset if decoded else None,
+        charset_source=decoded.source if decoded else None,
     )
 
 

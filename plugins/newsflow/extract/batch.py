@@ -12,6 +12,7 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,8 @@ from newsflow.errors import ExtractionError, InputError
 from newsflow.extract.options import ExtractOptions
 
 logger = logging.getLogger(__name__)
+
+_READ_CHUNK = 1 << 20
 
 OUTPUT_FIELDS = (
     "id",
@@ -65,7 +68,7 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
     entries: list[ManifestEntry] = []
     problems: list[str] = []
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8", errors="replace")  # a bad byte costs its line, not the batch
     except OSError as exc:
         raise InputError(f"manifest {path}: cannot be read ({exc.strerror}); check the path") from exc
     with handle:
@@ -76,6 +79,9 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
                 problems.append(f"{path}:{number}: not valid JSON ({exc.msg})")
+                continue
+            except (ValueError, RecursionError) as exc:  # nested or numbers past the parser's limits
+                problems.append(f"{path}:{number}: not valid JSON ({type(exc).__name__})")
                 continue
             if not isinstance(obj, dict):
                 problems.append(f"{path}:{number}: expected a JSON object")
@@ -97,10 +103,33 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
     return entries, problems
 
 
-def read_page(path: Path) -> bytes:
-    """Raw bytes of a saved page; ``.gz`` files are decompressed."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
+def read_page(path: Path, max_bytes: int = ExtractOptions().max_html_bytes) -> bytes:
+    """Raw bytes of a saved page; ``.gz`` files are decompressed as a stream, never past ``max_bytes``.
+
+    A small file can inflate to gigabytes (4.6 MB to 2.1 GB in the hardening drill), so the
+    limit is enforced while reading, before the memory is spent; ``ExtractionError``
+    (``too_large``) says which limit to raise.
+    """
+    if path.suffix != ".gz":
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ExtractionError(
+                f"{path}: {size} bytes, above max_html_bytes={max_bytes}; raise the limit if such pages "
+                "are expected",
+                reason="too_large",
+            )
+        return path.read_bytes()
+    out = bytearray()
+    with gzip.open(path, "rb") as stream:  # handles concatenated gzip members, like gzip.decompress
+        while chunk := stream.read(min(_READ_CHUNK, max_bytes + 1 - len(out))):
+            out += chunk
+            if len(out) > max_bytes:
+                raise ExtractionError(
+                    f"{path}: decompresses to more than max_html_bytes={max_bytes} bytes; refused while "
+                    "decompressing (a gzip bomb, or raise the limit if such pages are expected)",
+                    reason="too_large",
+                )
+    return bytes(out)
 
 
 def extract_row(entry: ManifestEntry, options: ExtractOptions) -> dict[str, Any]:
@@ -112,9 +141,12 @@ def extract_row(entry: ManifestEntry, options: ExtractOptions) -> dict[str, Any]
         id=entry.id, text="", authors=[], published_source="none", extractor_version=extractor_version()
     )
     try:
-        html = read_page(entry.path)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        html = read_page(entry.path, options.max_html_bytes)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         row["error"] = f"unreadable: {entry.path}: {exc}"
+        return row
+    except ExtractionError as exc:
+        row["error"] = f"{exc.reason}: {exc}"
         return row
     try:
         article = extract_article(html, url=entry.url, options=options)

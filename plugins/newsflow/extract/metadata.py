@@ -134,11 +134,10 @@ def json_ld_objects(tree: Any) -> list[dict[str, Any]]:
         if not raw:
             continue
         try:
-            data = json.loads(raw, strict=False)
-        except ValueError:
+            objects.extend(_iter_objects(json.loads(raw, strict=False)))
+        except (ValueError, RecursionError):  # a hostile page can nest past the parser's depth
             logger.debug("skipping unparseable JSON-LD block (%d chars)", len(raw))
             continue
-        objects.extend(_iter_objects(data))
     return sorted(objects, key=lambda o: 0 if _types(o) & ARTICLE_TYPES - {"webpage", "creativework"} else 1)
 
 

@@ -9,12 +9,9 @@ from newsflow import settings
 from newsflow.archive import ArchiveOptions
 from newsflow.errors import ConfigError
 from newsflow.fetch import FetchOptions
+from newsflow.fetch_policy import allow_list_from_env
 
 MAP_LIMIT = 1024  # Airflow's [core] max_map_length
-
-
-def _split_env_list(value: str | None) -> frozenset[str]:
-    return frozenset(item.strip() for item in (value or "").split(",") if item.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,7 @@ class FlowOptions:
         return cls(
             registry=os.environ.get("NEWSFLOW_FEEDS") or str(settings.seeds_dir() / "feeds.yaml"),
             archive_root=settings.archive_root(),
-            allow_private_hosts=_split_env_list(os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS")),
+            allow_private_hosts=allow_list_from_env(os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS")),
             polite_delay_s=float(delay) if delay else 1.0,
             contact_url=os.environ.get("NEWSFLOW_CONTACT_URL") or None,
         )

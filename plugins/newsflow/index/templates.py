@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 2  # 2: language is the primary code; language_tag and paywalled added
+# 2: language is the primary code; language_tag and paywalled added. 3: charset, charset_source.
+TEMPLATE_VERSION = 3
 KINDS = (
     "news-articles",
     "newsflow-runs",
@@ -235,6 +236,10 @@ def setup_indices(
     replicas = detect_replicas(client) if options.replicas is None else options.replicas
     put_templates(client, names, text_analyzer=analyzer, replicas=replicas, options=options)
     made = {alias: ensure_alias(client, alias) for alias in names.all()}
+    for kind, alias in zip(KINDS, names.all(), strict=True):
+        index, new = made[alias]
+        if not new:
+            add_new_fields(client, index, kind, text_analyzer=analyzer, seeds=options.seeds_dir)
     indices = {alias: index for alias, (index, _) in made.items()}
     created = tuple(index for index, new in made.values() if new)
     log.info("index setup done: %s", ", ".join(f"{a} -> {i}" for a, i in indices.items()))
@@ -250,6 +255,23 @@ def setup_indices(
         created_indices=created,
         indices=indices,
     )
+
+
+def add_new_fields(
+    client: Elasticsearch, index: str, kind: str, *, text_analyzer: str, seeds: Path | None = None
+) -> None:
+    """Put fields the templates gained since ``index`` was created onto it (strict mappings would
+    reject documents carrying them); a changed field needs a new generation (``index migrate``)."""
+    from elasticsearch import BadRequestError
+
+    mappings = component_bodies(kind, text_analyzer=text_analyzer, replicas=0, seeds=seeds)[1]["mappings"]
+    try:
+        client.indices.put_mapping(index=index, properties=mappings.get("properties", {}))
+    except BadRequestError as exc:
+        raise ServiceError(
+            f"{index}: its mapping conflicts with the current templates ({exc.message}); "
+            "run `newsflow index migrate` to copy it into a new generation"
+        ) from exc
 
 
 def next_generation(client: Elasticsearch, alias: str) -> str:

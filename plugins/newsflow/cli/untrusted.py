@@ -1,0 +1,49 @@
+"""Text from outside (feeds, pages, URLs, paths, servers' errors) made safe to print.
+
+Rich reads ``[...]`` as markup, so a URL or a file name holding ``[/y]`` raises
+``MarkupError`` instead of being shown, and a terminal obeys escape sequences, so a
+feed title holding ``ESC ]`` can retitle the window, hide text or fake output. Every
+command prints such text through ``escape_untrusted``: control characters, bidi
+overrides and lone surrogates are shown as visible ``\\x1b``-style escapes, and the
+rest is escaped for Rich markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.markup import escape
+
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), bidi
+# embeddings/overrides/isolates (they reorder what the reader sees), lone surrogates
+# (the console cannot encode them and would raise).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Line breaks of every kind (CR would return to the start of the line and overwrite it).
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def plain_untrusted(value: object, *, one_line: bool = False) -> str:
+    """``value`` with control characters shown as escapes, for output that is not Rich markup.
+
+    ``one_line`` first turns every run of line breaks and tabs into one space, for table
+    cells and titles, where a line break in a feed title could fake another line of output.
+    """
+    text = str(value)
+    if one_line:
+        text = _BREAKS.sub(" ", text)
+    return _UNSAFE.sub(_visible, text)
+
+
+def escape_untrusted(value: object, *, one_line: bool = False) -> str:
+    """``value`` ready to embed in Rich markup: escapes shown, brackets not read as tags."""
+    return escape(plain_untrusted(value, one_line=one_line))
+
+
+def safe(value: object) -> str:
+    """One line of untrusted text for a table cell or a title (``escape_untrusted``, one line)."""
+    return escape_untrusted(value, one_line=True)

@@ -1,0 +1,46 @@
+"""Strings that can always be encoded: lone surrogates out of parsed input.
+
+JSON may spell a lone UTF-16 surrogate (``"\\ud800"``) and some XML parsers turn a
+character reference like ``&#xD800;`` into one. Python keeps it in a ``str``, and the
+first ``.encode("utf-8")`` far downstream (an archive sidecar, a hash, a file, the
+console) raises, taking whatever batch it was in down with it. Parsers of untrusted
+input pass their strings through here, so what they hand on is always encodable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def has_lone_surrogates(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def clean_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (paired ones were already joined)."""
+    return _SURROGATE.sub(REPLACEMENT, text)
+
+
+def without_lone_surrogates(value: Any) -> tuple[Any, int]:
+    """A copy of parsed JSON with lone surrogates replaced in every string (keys too), and how many."""
+    count = 0
+
+    def walk(node: Any, depth: int) -> Any:
+        nonlocal count
+        if isinstance(node, str):
+            cleaned, n = _SURROGATE.subn(REPLACEMENT, node)
+            count += n
+            return cleaned
+        if depth > 1000:  # json.loads stops far earlier; never recurse without a bound
+            return node
+        if isinstance(node, dict):
+            return {walk(k, depth + 1): walk(v, depth + 1) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, depth + 1) for v in node]
+        return node
+
+    return walk(value, 0), count
