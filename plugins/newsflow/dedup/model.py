@@ -64,9 +64,24 @@ class PairModel:
 
     def top_contributions(self, row: npt.NDArray[np.float64], limit: int) -> list[tuple[str, float]]:
         """The ``limit`` features that moved this pair's score most, as (name, contribution)."""
-        contributions = row * self.weight_array
-        order = np.argsort(-np.abs(contributions), kind="stable")[:limit]
-        return [(self.features[i], float(contributions[i])) for i in order.tolist() if contributions[i]]
+        return self.top_contributions_many(row[np.newaxis, :], limit)[0]
+
+    def top_contributions_many(
+        self, rows: npt.NDArray[np.float64], limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """``top_contributions`` of each row of a (pairs x features) array, in one pass.
+
+        Every kept edge carries its ``why``, about 18 per article: one sort over all of
+        them costs a fraction of a sort per edge (``bench/bench_dedup.py``).
+        """
+        contributions = rows * self.weight_array
+        order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :limit]
+        picked = np.take_along_axis(contributions, order, axis=1).tolist()
+        names = self.features
+        return [
+            [(names[i], c) for i, c in zip(columns, values, strict=True) if c]
+            for columns, values in zip(order.tolist(), picked, strict=True)
+        ]
 
     def to_dict(self) -> dict[str, object]:
         return {

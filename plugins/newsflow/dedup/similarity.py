@@ -293,11 +293,16 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
         return out
     model = options.model
     rows = feature_matrix(new, [candidates[i] for i in modelled], [jaccards[i] for i in modelled])
-    probabilities = model.probabilities(rows[:, model_columns(model)])
-    for n in np.flatnonzero(probabilities >= options.edge_threshold).tolist():
+    columns = model_columns(model)
+    probabilities = model.probabilities(rows[:, columns])
+    kept = np.flatnonzero(probabilities >= options.edge_threshold)
+    if not len(kept):
+        return out
+    tops = model.top_contributions_many(rows[kept][:, columns], _SHOWN_FEATURES)
+    for n, top in zip(kept.tolist(), tops, strict=True):
         other = candidates[modelled[n]]
         probability = float(probabilities[n])
-        why = _why(new, other, rows[n], probability, model)
+        why = _why(new, other, rows[n], probability, top)
         out[modelled[n]] = Edge(new.sig.id, other.sig.id, "same_story", round(probability, 4), why)
     return out
 
@@ -306,15 +311,19 @@ _SHOWN_FEATURES = 3  # ``why`` names the features that moved a score most
 
 
 def _why(
-    pa: Prepared, pb: Prepared, row: npt.NDArray[np.float64], probability: float, model: PairModel
+    pa: Prepared,
+    pb: Prepared,
+    row: npt.NDArray[np.float64],
+    probability: float,
+    top: list[tuple[str, float]],
 ) -> tuple[str, ...]:
-    """The probability, then the features that decided it with their values and weights."""
-    values = dict(zip(FEATURES, row.tolist(), strict=True))
+    """The probability, then the features that decided it (``top``) with their values and weights."""
     why = [f"p={probability:.2f}"]
-    for name, contribution in model.top_contributions(row[model_columns(model)], _SHOWN_FEATURES):
-        why.append(f"{name}={_shown(name, values[name])} ({contribution:+.1f})")
-    if values["quotes"]:
-        why.append(f"shared_quotes={round(math.expm1(values['quotes']))}")
+    for name, contribution in top:
+        why.append(f"{name}={_shown(name, float(row[FEATURES.index(name)]))} ({contribution:+.1f})")
+    quotes = float(row[FEATURES.index("quotes")])
+    if quotes:
+        why.append(f"shared_quotes={round(math.expm1(quotes))}")
     gap = _gap(pa, pb)
     if gap is not None:
         why.append(f"gap_h={gap:.0f}")
