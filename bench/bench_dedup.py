@@ -181,6 +181,9 @@ def _article(item: InputArticle) -> Article:
         text=item.text,
         published=item.published,
         published_source="meta",
+        # Extraction states the language (``extract.pagelang``, inside the timed baseline),
+        # so the story stage reuses it on the pipeline's path instead of detecting it again.
+        language="en",
         source=f"outlet-{int(item.id.rsplit('-', 1)[1]) % 40}",
         content_hash=content_hash(item.text),
     )
