@@ -19,7 +19,7 @@ import numpy as np
 
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import Edge, gap_hours
+from newsflow.dedup.similarity import Edge
 from newsflow.records import StoryAssignment
 
 
@@ -65,6 +65,10 @@ class InMemoryCandidateSource:
                 split[key[:2]].add(key[2:])
             self._only_keys = {prefix: frozenset(raw) for prefix, raw in split.items()}
         self._signals: dict[str, ArticleSignals] = {}
+        # Publish times as POSIX seconds, parsed once at put: the window check runs for every
+        # ranked candidate (about 80 per article), and parsing ISO strings there cost more than
+        # ranking them (``bench/bench_dedup.py``).
+        self._published_ts: dict[str, float | None] = {}
         # Postings per key, then per publish-time bucket (undated articles under None): a query
         # reads only the buckets within the window, as an index's range filter would, and a
         # key no held article has costs one look-up.
@@ -103,7 +107,8 @@ class InMemoryCandidateSource:
             options.max_key_df,
             max(options.min_key_df_cap, int(options.max_key_df_fraction * self.n_docs)),
         )
-        bucket = self._bucket(signals)
+        own_ts = _timestamp(signals)
+        bucket = self._bucket_of(own_ts)
         # Held articles are reached within the widest window; each pair's own window is below.
         reach = math.ceil(options.low_confidence_window_hours * 3600.0 / self._bucket_seconds)
         lo, hi = (bucket - reach, bucket + reach) if bucket is not None else (0, 0)
@@ -124,13 +129,15 @@ class InMemoryCandidateSource:
                     reached.append(held)
                     key_weights.append(weight)
         out: list[ArticleSignals] = []
+        held_ts = self._published_ts
         for group in self._ranked(signals.id, reached, key_weights, options.min_shared_keys):
             for other_id in group:
                 other = self._signals[other_id]
-                gap = gap_hours(signals, other)
-                window = options.window_for(signals.published_confidence, other.published_confidence)
-                if gap is not None and gap > window:
-                    continue
+                other_ts = held_ts[other_id]
+                if own_ts is not None and other_ts is not None:
+                    window = options.window_for(signals.published_confidence, other.published_confidence)
+                    if abs(own_ts - other_ts) / 3600.0 > window:
+                        continue
                 out.append(other)
                 if len(out) >= options.max_candidates:
                     return out
@@ -169,7 +176,8 @@ class InMemoryCandidateSource:
 
     def put(self, signals: ArticleSignals, edges: Sequence[Edge]) -> None:
         if signals.id not in self._signals:
-            bucket = self._bucket(signals)
+            ts = self._published_ts[signals.id] = _timestamp(signals)
+            bucket = self._bucket_of(ts)
             number = self._number[signals.id] = len(self._ids)
             self._ids.append(signals.id)
             postings = self._postings
@@ -187,9 +195,8 @@ class InMemoryCandidateSource:
             self._edges[e.a].append(e)
             self._edges[e.b].append(e)
 
-    def _bucket(self, signals: ArticleSignals) -> int | None:
-        published = signals.published_at()
-        return None if published is None else int(published.timestamp() // self._bucket_seconds)
+    def _bucket_of(self, ts: float | None) -> int | None:
+        return None if ts is None else int(ts // self._bucket_seconds)
 
     def get(self, ids: Iterable[str]) -> dict[str, ArticleSignals]:
         return {i: self._signals[i] for i in ids if i in self._signals}
@@ -223,3 +230,8 @@ def _wanted_keys(signals: ArticleSignals, wanted: dict[str, frozenset[str]]) -> 
     if signals.canonical_url and signals.canonical_url in wanted.get("u:", empty):
         keys.append(f"u:{signals.canonical_url}")
     return keys
+
+
+def _timestamp(signals: ArticleSignals) -> float | None:
+    published = signals.published_at()
+    return None if published is None else published.timestamp()
