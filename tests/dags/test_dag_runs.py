@@ -29,6 +29,21 @@ def _load_dag(name: str) -> Any:
     return dag
 
 
+def _alias_env(prefix: str) -> dict[str, str]:
+    """Every alias the tasks write, under the test's prefix (alerts and feed health too)."""
+    from newsflow.index import IndexNames
+
+    names = IndexNames.with_prefix(prefix)
+    return {
+        "NEWSFLOW_INDEX_ALIAS": names.articles,
+        "NEWSFLOW_RUNS_ALIAS": names.runs,
+        "NEWSFLOW_MERGES_ALIAS": names.merges,
+        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
+        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
+        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
+    }
+
+
 @pytest.fixture
 def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dict[str, str]]:
     from newsflow import settings
@@ -45,9 +60,7 @@ def pipeline_env(tmp_path: Path, es_client: Any, es_prefix: str) -> Iterator[dic
         "NEWSFLOW_ARCHIVE": str(tmp_path / "archive"),
         "NEWSFLOW_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{site.server.server_address[1]}",
         "NEWSFLOW_POLITE_DELAY_S": "0",
-        "NEWSFLOW_INDEX_ALIAS": f"{es_prefix}-news-articles",
-        "NEWSFLOW_RUNS_ALIAS": f"{es_prefix}-newsflow-runs",
-        "NEWSFLOW_MERGES_ALIAS": f"{es_prefix}-newsflow-story-merges",
+        **_alias_env(es_prefix),
         # Tasks reach Elasticsearch through the Airflow connection, as in production.
         "AIRFLOW_CONN_NEWSFLOW_ES": es_connection_uri(settings.es_connection()),
     }
@@ -92,10 +105,12 @@ def test_poll_then_process_indexes_stories_and_a_rerun_adds_nothing(
     assert len({d["story_id"] for d in others}) == 2
     assert kherson[0]["story_id"] not in {d["story_id"] for d in others}
 
-    # A second cycle: feeds answer 304, nothing new is fetched, nothing is re-indexed.
+    # A second cycle: feeds answer 304, nothing new is fetched, nothing is announced (publish
+    # is skipped: no asset event, no processing run), nothing is re-indexed.
     second = datetime(2026, 3, 2, 19, 5, tzinfo=UTC)
     run = poll.test(logical_date=second)
     assert str(run.state) == "success", _states(run)
+    assert _states(run)["publish[-1]"] == "skipped" and _states(run)["record[-1]"] == "success"
     run = process.test(logical_date=datetime(2026, 3, 2, 20, 0, tzinfo=UTC))
     assert str(run.state) == "success", _states(run)
     es_client.indices.refresh(index=alias)
@@ -104,4 +119,32 @@ def test_poll_then_process_indexes_stories_and_a_rerun_adds_nothing(
     assert {h["_source"]["version"] for h in versions} == {1}
     runs_alias = pipeline_env["NEWSFLOW_RUNS_ALIAS"]
     es_client.indices.refresh(index=runs_alias)
-    assert es_client.count(index=runs_alias)["count"] >= 2  # one metrics document per processing run
+    records = [h["_source"] for h in es_client.search(index=runs_alias, size=50)["hits"]["hits"]]
+    by_stage = {stage: [r for r in records if r["stage"] == stage] for stage in ("poll", "process")}
+    assert len(by_stage["poll"]) == 2 and len(by_stage["process"]) == 2, records
+    assert {r["status"] for r in records} == {"success"}, [
+        (r["run_id"], r["status_reasons"]) for r in records
+    ]
+    assert sorted(r["counts"].get("feeds_polled", 0) for r in by_stage["poll"]) == [2, 2]
+    assert max(r["counts"].get("index_created", 0) for r in by_stage["process"]) == 5
+    health = es_client.search(index=pipeline_env["NEWSFLOW_FEED_HEALTH_ALIAS"], size=10)["hits"]["hits"]
+    assert sorted(
+        (h["_source"]["feed"], h["_source"]["polls"], h["_source"]["not_modified"]) for h in health
+    ) == [
+        ("demo-northern-herald", 2, 1),
+        ("demo-southern-courier", 2, 1),
+    ]
+
+
+def test_a_processing_run_without_events_or_interval_fails_and_says_what_to_pass(
+    airflow_db: Path, pipeline_env: dict[str, str], es_client: Any
+) -> None:
+    process = _load_dag("newsflow_process")
+    run = process.test(logical_date=None, run_conf={"reprocess": True})
+    states = _states(run)
+    assert str(run.state) == "failed" and states["plan_process[-1]"] == "failed", states
+    runs_alias = pipeline_env["NEWSFLOW_RUNS_ALIAS"]
+    es_client.indices.refresh(index=runs_alias)
+    (record,) = [h["_source"] for h in es_client.search(index=runs_alias)["hits"]["hits"]]
+    assert record["status"] == "failed" and record["finished"] is not None
+    assert "data_interval_start" in record["status_reasons"][0], record
