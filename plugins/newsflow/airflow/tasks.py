@@ -182,7 +182,9 @@ def replay_dead_letters() -> dict[str, XComValue]:
     """Dead letters of earlier runs, written again before this run's record is made."""
     context = get_current_context()
     with es_client() as client:
-        return process.replay_dead_letters(FlowOptions.from_env(), client, _run(context)).to_xcom()
+        return process.replay_dead_letters(
+            FlowOptions.from_env(), client, by_run=_run(context).run_id
+        ).to_xcom()
 
 
 def process_batch(batch_refs: Sequence[str]) -> dict[str, XComValue]:

@@ -131,11 +131,16 @@ def count_alerts(counts: Counts, report: AlertReport) -> None:
             counts.add(name, value)
 
 
-def replay_dead_letters(options: FlowOptions, client: Elasticsearch, run: RunInfo) -> BatchResult:
-    """Dead letters of earlier runs written again, their lines marked done, alerts raised for them.
+def replay_dead_letters(
+    options: FlowOptions, client: Elasticsearch, *, by_run: str, only_run: str | None = None
+) -> BatchResult:
+    """Dead letters written again, their lines marked done, the story alerts they call for raised.
 
-    One replay at a time (``dead_letter.replay_lock``); a run that finds another replaying
-    counts ``dead_letters_busy`` and leaves the lines to it.
+    ``by_run`` is who replays (a run id, or the command); ``only_run`` limits the replay to
+    one run's dead letters. One replay at a time (``dead_letter.replay_lock``): a replay that
+    finds another one running counts ``dead_letters_busy`` and leaves the lines to it. Counts:
+    ``dead_letters_replayed``, ``_superseded`` (a later write had the article), ``_failed:<reason>``
+    (still waiting), ``_waiting`` (left after this replay), ``_unreadable``.
     """
     started = time.monotonic()
     counts = Counts()
@@ -144,23 +149,24 @@ def replay_dead_letters(options: FlowOptions, client: Elasticsearch, run: RunInf
         if not held:
             counts.add("dead_letters_busy")
             return BatchResult((), (), counts, time.monotonic() - started)
-        scan = scan_dead_letters(root)
+        scan = scan_dead_letters(root, run=only_run)
         counts.add("dead_letters_unreadable", scan.unreadable)
         if scan.waiting:
             names = IndexNames.from_env()
             report = replay_documents(client, scan.waiting, names=names)
-            mark_replayed(report.done, by_run=run.run_id)
+            mark_replayed(report.done, by_run=by_run)
             counts.add("dead_letters_replayed", report.replayed)
             counts.add("dead_letters_superseded", report.superseded)
             for reason, n in report.failed_by_reason.items():
                 counts.add_reason("dead_letters_failed", reason, n)
+            counts.add("dead_letters_waiting", len(scan.waiting) - len(report.done))
             if report.written:
-                count_alerts(counts, raise_alerts(client, names, list(report.written), run.run_id))
+                count_alerts(counts, raise_alerts(client, names, list(report.written), by_run))
             log.info(
-                "dead letters: %s replayed, %s superseded, %s failed again",
+                "dead letters: %s replayed, %s superseded, %s left waiting",
                 report.replayed,
                 report.superseded,
-                sum(report.failed_by_reason.values()),
+                len(scan.waiting) - len(report.done),
             )
     return BatchResult((), (), counts, time.monotonic() - started)
 
