@@ -148,3 +148,60 @@ def test_a_processing_run_without_events_or_interval_fails_and_says_what_to_pass
     (record,) = [h["_source"] for h in es_client.search(index=runs_alias)["hits"]["hits"]]
     assert record["status"] == "failed" and record["finished"] is not None
     assert "data_interval_start" in record["status_reasons"][0], record
+
+
+def _process_record(es_client: Any, runs_alias: str, logical: datetime) -> dict[str, Any]:
+    """The processing record of the run at ``logical`` (dag.test runs are manual runs)."""
+    es_client.indices.refresh(index=runs_alias)
+    hits = es_client.search(
+        index=runs_alias,
+        size=10,
+        query={
+            "bool": {
+                "filter": [{"term": {"stage": "process"}}, {"term": {"logical_date": logical.isoformat()}}]
+            }
+        },
+    )["hits"]["hits"]
+    (record,) = [h["_source"] for h in hits]
+    return dict(record)
+
+
+def test_the_kherson_alert_is_raised_once_through_the_dag_and_not_again_on_a_rerun(
+    airflow_db: Path, pipeline_env: dict[str, str], es_client: Any
+) -> None:
+    """Issue 16: three reports match, one story, one alert; reprocessing the same hour
+    (a second run over the same data interval) re-indexes and re-matches but raises nothing."""
+    from newsflow.alerts import AlertRule, add_rule
+    from newsflow.index import IndexNames
+
+    names = IndexNames.from_env()
+    add_rule(es_client, AlertRule("kherson", "Kherson"), names)
+    poll = _load_dag("newsflow_poll")
+    process = _load_dag("newsflow_process")
+    run = poll.test(logical_date=datetime(2026, 3, 2, 18, 0, tzinfo=UTC))
+    assert str(run.state) == "success", _states(run)
+
+    first_at = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+    run = process.test(logical_date=first_at)
+    assert str(run.state) == "success", _states(run)
+    es_client.indices.refresh(index=names.alerts)
+    alerts = [h["_source"] for h in es_client.search(index=names.alerts, size=20)["hits"]["hits"]]
+    assert [(a["rule"], a["kind"]) for a in alerts] == [("kherson", "new_story")], alerts
+    assert len(alerts[0]["article_ids"]) == 3, "the three Kherson reports raise one alert together"
+    first = _process_record(es_client, names.runs, first_at)
+    assert first["status"] == "success", first["status_reasons"]
+    assert first["counts"]["alerts_new_stories"] == 1 and first["counts"]["alerts_matched_articles"] == 3
+
+    # The same hour again (a run at 19:30 covers 18:00-19:00 too), re-extracting everything.
+    rerun_at = datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
+    run = process.test(logical_date=rerun_at, run_conf={"reprocess": True})
+    assert str(run.state) == "success", _states(run)
+    rerun = _process_record(es_client, names.runs, rerun_at)
+    assert rerun["counts"].get("pages_read") == first["counts"]["pages_read"], "the rerun read the same hour"
+    assert rerun["counts"].get("alerts_matched_articles") == 3
+    assert not rerun["counts"].get("alerts_new_stories") and not rerun["counts"].get("alerts_updates")
+    es_client.indices.refresh(index=names.alerts)
+    assert es_client.count(index=names.alerts)["count"] == 1, "a rerun raised the Kherson alert again"
+    assert _process_record(es_client, names.runs, first_at)["counts"]["alerts_new_stories"] == 1, (
+        "the rerun erased the first run's record"
+    )
