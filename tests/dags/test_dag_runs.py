@@ -205,3 +205,52 @@ def test_the_kherson_alert_is_raised_once_through_the_dag_and_not_again_on_a_rer
     assert _process_record(es_client, names.runs, first_at)["counts"]["alerts_new_stories"] == 1, (
         "the rerun erased the first run's record"
     )
+
+
+def test_a_broken_feed_shows_in_the_poll_records_and_feed_health_and_makes_the_run_partial(
+    airflow_db: Path, pipeline_env: dict[str, str], es_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a feed answering 404 leaves the task green but is counted by reason in the poll
+    run's record; after ``failing_after`` polls in a row the run is ``partial`` and names it, and
+    its feed-health document says ``in_error`` with the reason."""
+    from newsflow.index import IndexNames
+
+    registry = Path(pipeline_env["NEWSFLOW_FEEDS"])
+    healthy = registry.read_text()
+    base = healthy.split("url: ", 1)[1].split("/northern-herald", 1)[0]
+    registry.write_text(
+        healthy
+        + f"  - name: demo-broken\n    outlet: Broken Wire\n    url: {base}/no-such-feed/feed.xml\n"
+        + "    language: en\n    poll_interval: 5m\n    tags: [demo]\n"
+    )
+    monkeypatch.setenv("NEWSFLOW_FEED_FAILING_AFTER", "2")
+    names = IndexNames.from_env()
+    poll = _load_dag("newsflow_poll")
+    records = []
+    for minute in (0, 10):
+        logical = datetime(2026, 3, 2, 18, minute, tzinfo=UTC)
+        run = poll.test(logical_date=logical)
+        assert str(run.state) == "success", _states(run)  # a broken feed never fails the poll task
+        es_client.indices.refresh(index=names.runs)
+        query = {
+            "bool": {"filter": [{"term": {"stage": "poll"}}, {"term": {"logical_date": logical.isoformat()}}]}
+        }
+        (hit,) = es_client.search(index=names.runs, query=query)["hits"]["hits"]
+        records.append(hit["_source"])
+    first, second = records
+    for record in records:
+        assert record["counts"]["feeds_polled"] == 3 and record["counts"]["feeds_failed"] == 1, record
+        (reason,) = record["breakdown"]["feeds_failed"]  # the fetcher's class of the answer (http_4xx)
+        assert reason.startswith("http_4"), record["breakdown"]
+    assert first["status"] == "success", first["status_reasons"]
+    assert second["status"] == "partial" and "2 or more polls" in second["status_reasons"][0], second
+    assert second["extra"]["feeds_in_error"] == ["demo-broken"]
+    es_client.indices.refresh(index=names.feed_health)
+    health = {
+        h["_source"]["feed"]: h["_source"] for h in es_client.search(index=names.feed_health)["hits"]["hits"]
+    }
+    broken = health["demo-broken"]
+    assert broken["in_error"] and broken["error_streak"] == 2 and broken["last_error"].startswith("http_4"), (
+        broken
+    )
+    assert not health["demo-northern-herald"]["in_error"] and health["demo-northern-herald"]["polls"] == 2
