@@ -2,8 +2,13 @@
 
 Runs every 5 minutes (each feed keeps its own interval), and at once when an
 outside system pings the feed-ping asset. Feeds are polled in host-sharded
-batches (dynamic task mapping over batches, never a task per feed); the run
-ends by publishing its archive batches on the raw-archive asset for the processing DAG.
+batches (dynamic task mapping over batches, never a task per feed), each fetching
+at most ``pages_per_batch`` pages (the rest wait for the next run). ``publish``
+announces the archive batches on the raw-archive asset for the processing DAG, or
+is skipped when nothing new was archived; ``record`` writes the run's record
+(``newsflow-runs``, stage poll): ``partial`` when a feed failed 3 polls in a row or
+a ping named unknown feeds (a warning in its log), ``failed`` (the task fails) when
+every feed polled failed.
 """
 
 from __future__ import annotations
@@ -37,12 +42,18 @@ def newsflow_poll() -> None:
     def poll(feed_names: list[str]) -> dict[str, object]:
         return dict(tasks.poll_batch(feed_names))
 
-    @task(outlets=[RAW_ARCHIVE], retries=0)
+    # all_done: a unit that failed for good must not keep the others' batches from processing.
+    @task(outlets=[RAW_ARCHIVE], retries=0, trigger_rule="all_done")
     def publish(results: list[dict[str, object]]) -> dict[str, object]:
         return dict(tasks.announce(results))
 
-    # TaskFlow hands an XComArg here that resolves to the list of batch results at run time.
-    publish(poll.expand(feed_names=plan_poll()))  # type: ignore[arg-type]  # XComArg, see above
+    @task(trigger_rule="all_done")
+    def record(results: list[dict[str, object]]) -> dict[str, object]:
+        return dict(tasks.record_poll(results))
+
+    # TaskFlow hands XComArgs here that resolve to the list of batch results at run time.
+    results = poll.expand(feed_names=plan_poll())
+    publish(results) >> record(results)  # type: ignore[arg-type]  # XComArgs, see above
 
 
 poll_dag = newsflow_poll()

@@ -3,7 +3,9 @@
 Triggered by the polling DAG's raw-archive asset events (exactly the archive batches
 they name) and scheduled hourly over its data interval, so operators can backfill any
 window from the archive alone (a backfill run reprocesses what it finds):
-extract -> stories -> index -> run metrics.
+extract -> stories -> index -> story alerts -> run record. Each run also replays the
+dead letters earlier runs left. A run with neither asset events nor a data interval
+(``{"reprocess": true}`` without a logical date) fails and says what to pass.
 """
 
 from __future__ import annotations
@@ -38,13 +40,17 @@ def newsflow_process() -> None:
     def process(batches: list[str]) -> dict[str, object]:
         return dict(tasks.process_batch(batches))
 
-    @task(trigger_rule="all_done")
-    def record_metrics(results: list[dict[str, object]], planned: list[list[str]]) -> dict[str, object]:
-        return dict(tasks.record_metrics(results, planned, stage="process"))
+    @task
+    def replay_dead_letters() -> dict[str, object]:
+        return dict(tasks.replay_dead_letters())
 
-    # TaskFlow hands XComArgs here that resolve to the plan and the batch results at run time.
-    planned = plan_process()
-    record_metrics(process.expand(batches=planned), planned)  # type: ignore[arg-type]  # XComArgs, see above
+    @task(trigger_rule="all_done")
+    def record_metrics(results: list[dict[str, object]]) -> dict[str, object]:
+        return dict(tasks.record_metrics(results))
+
+    # TaskFlow hands an XComArg here that resolves to the batch results at run time.
+    recorded = record_metrics(process.expand(batches=plan_process()))  # type: ignore[arg-type]  # XComArg
+    replay_dead_letters() >> recorded
 
 
 process_dag = newsflow_process()

@@ -22,9 +22,13 @@ from newsflow.errors import ConfigError
 from newsflow.feeds import FeedEntry, FeedSpec, parse_feed
 from newsflow.feedstate import FeedState, FeedStateStore
 from newsflow.fetch import Fetcher, FetchFailure
+from newsflow.textsafe import clean_surrogates
 from newsflow.timestamps import iso_z
+from newsflow.waiting import WaitingPages
 
 logger = logging.getLogger(__name__)
+
+FAILED_OUTCOMES = frozenset({"error", "parse_error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,10 @@ class FeedOutcome:
     detail: str | None = None
     ref: str | None = None
 
+    @property
+    def failed(self) -> bool:
+        return self.outcome in FAILED_OUTCOMES
+
 
 @dataclass(frozen=True, slots=True)
 class PollReport:
@@ -51,8 +59,12 @@ class PollReport:
         counts = Counts()
         for feed in self.feeds:
             counts.add_reason("feeds", feed.outcome)
-            if feed.reason:
-                counts.add_reason("feed_errors", feed.reason)
+            if feed.outcome != "not_due":
+                counts.add("feeds_polled")
+            if feed.failed:
+                counts.add_reason("feeds_failed", feed.reason or feed.outcome)
+            elif feed.reason:  # parsed, with a warning (a bozo feed that still had entries)
+                counts.add_reason("feed_warnings", feed.reason)
         counts.add("new_entries", len(self.entries))
         return counts
 
@@ -66,11 +78,13 @@ def poll_feeds(
     seen: SeenIndex,
     now: datetime,
     respect_interval: bool = True,
+    waiting: WaitingPages | None = None,
 ) -> PollReport:
     """Fetch every due feed (conditionally), archive changed bodies and list their new entries.
 
     ``respect_interval=False`` polls even a feed polled within its interval: a publisher's
     ping says there is something new now, so waiting out the interval would defeat it.
+    ``waiting``: new entries are queued there before the feed's state moves on (see ``waiting``).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ConfigError(f"now={now!r} must be timezone-aware (pass the run's logical date in UTC)")
@@ -85,6 +99,7 @@ def poll_feeds(
             seen=seen,
             now=now,
             respect_interval=respect_interval,
+            waiting=waiting,
         )
 
     with ThreadPoolExecutor(max_workers=fetcher.options.max_workers) as pool:
@@ -107,6 +122,7 @@ def _poll_one(
     seen: SeenIndex,
     now: datetime,
     respect_interval: bool,
+    waiting: WaitingPages | None,
 ) -> tuple[FeedOutcome, list[FeedEntry]]:
     state = store.get(spec.name) or FeedState(name=spec.name)
     if respect_interval and not state.is_due(spec.poll_seconds, now):
@@ -114,34 +130,60 @@ def _poll_one(
     stamp = iso_z(now)
     state = state.updated(polls=state.polls + 1, last_fetch=stamp)
     try:
+        return _poll_fetch(
+            spec, state, fetcher=fetcher, writer=writer, store=store, seen=seen, waiting=waiting
+        )
+    except (
+        Exception
+    ) as exc:  # one broken feed (its parse, its archive write, its state) never stops the others
+        logger.exception("feed %s: unexpected error", spec.name)
+        detail = clean_surrogates(str(exc))[:300]
+        try:
+            store.put(_failed(state, "internal", detail))
+        except Exception:  # the state store itself is failing: the outcome below still counts it
+            logger.exception("feed %s: its state could not be written", spec.name)
+        return FeedOutcome(spec.name, spec.url, "error", reason="internal", detail=detail), []
+
+
+def _failed(state: FeedState, reason: str, detail: str, status: int | None = None) -> FeedState:
+    return state.updated(
+        last_status=status if status is not None else state.last_status,
+        last_outcome="error",
+        errors=state.errors + 1,
+        error_streak=state.error_streak + 1,
+        last_error=f"{reason}: {detail}"[:500],
+        last_reason=reason,
+    )
+
+
+def _newest(state: FeedState, entries: Iterable[FeedEntry]) -> str | None:
+    dates = [d for e in entries if (d := e.updated or e.published)]
+    if state.newest_item:
+        dates.append(state.newest_item)
+    return max(dates) if dates else None
+
+
+def _poll_fetch(
+    spec: FeedSpec,
+    state: FeedState,
+    *,
+    fetcher: Fetcher,
+    writer: ArchiveWriter,
+    store: FeedStateStore,
+    seen: SeenIndex,
+    waiting: WaitingPages | None,
+) -> tuple[FeedOutcome, list[FeedEntry]]:
+    stamp = state.last_fetch
+    try:
         result = fetcher.fetch(spec.url, headers=state.conditional_headers())
     except FetchFailure as exc:
         ref = None
         if exc.response is not None and exc.response.body:
             ref = writer.write(exc.response, kind="feed", feed=spec.name)
-        store.put(
-            state.updated(
-                last_status=exc.status,
-                last_outcome="error",
-                errors=state.errors + 1,
-                error_streak=state.error_streak + 1,
-                last_error=f"{exc.reason}: {exc.detail}"[:500],
-            )
-        )
+        store.put(_failed(state, exc.reason, exc.detail, exc.status))
         logger.warning("feed %s failed: %s", spec.name, exc)
         outcome = FeedOutcome(spec.name, spec.url, "error", exc.status, reason=exc.reason, detail=exc.detail)
         return replace(outcome, ref=ref), []
-    except Exception as exc:  # one broken feed must never stop the poll of the others
-        logger.exception("feed %s: unexpected error", spec.name)
-        store.put(
-            state.updated(
-                last_outcome="error",
-                errors=state.errors + 1,
-                error_streak=state.error_streak + 1,
-                last_error=f"internal: {exc}"[:500],
-            )
-        )
-        return FeedOutcome(spec.name, spec.url, "error", reason="internal", detail=str(exc)[:300]), []
     if result.status == 304:
         store.put(
             state.updated(
@@ -179,7 +221,11 @@ def _poll_one(
         for e in parsed.entries
         if not seen.is_current(e.canonical_url, e.updated or e.published)
     ]
+    if waiting is not None and fresh:
+        # Before the state records this body: once it does, the feed will not hand these out again.
+        waiting.add(spec.name, fresh)
     failed_parse = parsed.bozo and not parsed.entries
+    error = f"{parsed.error}: {parsed.error_detail}"[:500] if parsed.bozo else state.last_error
     store.put(
         state.updated(
             last_status=result.status,
@@ -189,7 +235,9 @@ def _poll_one(
             entries_seen=state.entries_seen + len(parsed.entries),
             errors=state.errors + (1 if failed_parse else 0),
             error_streak=state.error_streak + 1 if failed_parse else 0,
-            last_error=f"{parsed.error}: {parsed.error_detail}"[:500] if parsed.bozo else state.last_error,
+            last_error=error,
+            last_reason=parsed.error if failed_parse else state.last_reason,
+            newest_item=_newest(state, parsed.entries),
             **validators,
         )
     )

@@ -41,7 +41,10 @@ class FeedState:
     error_streak: int = 0
     errors: int = 0
     entries_seen: int = 0
-    last_error: str | None = None
+    last_error: str | None = None  # reason and detail, as the failure said it
+    last_reason: str | None = None  # the short counted reason of the last failure (``http_404``)
+    newest_item: str | None = None  # the newest entry date the feed has shown (ISO UTC)
+    pages_waiting: int = 0  # pages found but left for a later run by the page budget
 
     @property
     def not_modified_ratio(self) -> float:
@@ -67,6 +70,11 @@ class FeedState:
 
     def updated(self, **changes: Any) -> FeedState:
         return replace(self, **changes)
+
+    def next_due(self, interval_s: int) -> str | None:
+        """When the interval after the last poll ends (ISO UTC); None before the first poll."""
+        last = parse_utc_or_none(self.last_fetch)
+        return iso_z(last + timedelta(seconds=interval_s)) if last is not None else None
 
     def is_due(self, interval_s: int, when: datetime) -> bool:
         """The one rule for "poll this feed at logical time ``when``?" (planning and polling ask it).

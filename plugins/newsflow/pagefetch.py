@@ -18,6 +18,7 @@ from newsflow.archive import ArchiveWriter, PageNote, SeenIndex
 from newsflow.counts import Counts
 from newsflow.feeds import FeedEntry
 from newsflow.fetch import Fetcher, FetchFailure, FetchResult
+from newsflow.textsafe import clean_surrogates
 from newsflow.urls import host_of
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class FetchReport:
     fetched: tuple[FetchedPage, ...]
     failed: tuple[PageNote, ...]  # ``failure`` says why; ``ref`` is the archived response, if any
     skipped: Counts  # already_archived, seen, duplicate
+    deferred: tuple[FeedEntry, ...] = ()  # past the page budget: for a later run
+    unnoted: tuple[FeedEntry, ...] = ()  # pages whose note could not be written: for a later run
 
     def counts(self) -> Counts:
         counts = Counts()
@@ -51,7 +54,14 @@ class FetchReport:
             counts.add_reason("pages_failed", note.failure or "unknown")
         for reason, n in self.skipped.items():
             counts.add_reason("pages_skipped", reason, n)
+        counts.add("pages_deferred", len(self.deferred))
+        counts.add("pages_unnoted", len(self.unnoted))
         return counts
+
+    @property
+    def left_over(self) -> tuple[FeedEntry, ...]:
+        """Entries a later run must fetch again."""
+        return (*self.deferred, *self.unnoted)
 
 
 def fetch_pages(
@@ -61,8 +71,13 @@ def fetch_pages(
     writer: ArchiveWriter,
     seen: SeenIndex,
     seen_elsewhere: SeenCheck | None = None,
+    budget: int | None = None,
 ) -> FetchReport:
-    """Fetch and archive the pages of entries not archived (or seen) yet; one note per page."""
+    """Fetch and archive the pages of entries not archived (or seen) yet; one note per page.
+
+    ``budget`` caps the pages fetched; the feeds share it in turn (one page of each, then the
+    next of each), so one huge feed cannot starve the others, and the rest is ``deferred``.
+    """
     skipped = Counts()
     todo: list[FeedEntry] = []
     planned: set[str] = set()
@@ -76,25 +91,50 @@ def fetch_pages(
         else:
             planned.add(entry.canonical_url)
             todo.append(entry)
+    deferred: list[FeedEntry] = []
+    if budget is not None and len(todo) > budget:
+        shared = round_robin(todo, key=lambda e: e.feed)
+        todo, deferred = shared[:budget], shared[budget:]
+        logger.info("page budget %s: %s pages wait for a later run", budget, len(deferred))
 
     def one(entry: FeedEntry) -> FetchedPage | PageNote:
-        return _fetch_one(entry, fetcher, writer, seen)
+        try:
+            return _fetch_one(entry, fetcher, writer, seen)
+        except Exception as exc:  # one bad page (its fetch, its archive write) never stops the batch
+            logger.exception("page %s: unexpected error", entry.url)
+            return PageNote(entry, failure="internal", detail=clean_surrogates(str(exc))[:300])
 
     with ThreadPoolExecutor(max_workers=fetcher.options.max_workers) as pool:
         results = list(pool.map(one, round_robin_by_host(todo)))
     # Notes go in the order the pages were planned, whatever order the threads finished in.
+    unnoted: list[FeedEntry] = []
     for result in results:
-        if isinstance(result, FetchedPage):
-            writer.note(PageNote(result.entry, ref=result.ref))
-        else:
-            writer.note(result)
+        note = PageNote(result.entry, ref=result.ref) if isinstance(result, FetchedPage) else result
+        try:
+            writer.note(note)
+        except Exception:  # the page stays queued (see ``left_over``), so its summary is never lost
+            logger.exception(
+                "page %s: its note could not be archived; a later run tries again", note.entry.url
+            )
+            unnoted.append(note.entry)
     report = FetchReport(
         fetched=tuple(r for r in results if isinstance(r, FetchedPage)),
         failed=tuple(r for r in results if isinstance(r, PageNote)),
         skipped=skipped,
+        deferred=tuple(deferred),
+        unnoted=tuple(unnoted),
     )
     logger.info("fetched pages: %s", report.counts().to_dict())
     return report
+
+
+def round_robin(entries: Sequence[FeedEntry], key: Callable[[FeedEntry], str | None]) -> list[FeedEntry]:
+    """Interleave entries by ``key`` (each group keeps its order): one of each, then the next."""
+    groups: dict[str | None, list[FeedEntry]] = {}
+    for entry in entries:
+        groups.setdefault(key(entry), []).append(entry)
+    interleaved = chain.from_iterable(zip_longest(*groups.values()))
+    return [entry for entry in interleaved if entry is not None]
 
 
 def round_robin_by_host(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
@@ -103,11 +143,7 @@ def round_robin_by_host(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     Entries arrive grouped by feed (so by host); mapped in that order, every worker
     queues on the first host's throttle and a batch fetches one host at a time.
     """
-    by_host: dict[str, list[FeedEntry]] = {}
-    for entry in entries:
-        by_host.setdefault(host_of(entry.url), []).append(entry)
-    interleaved = chain.from_iterable(zip_longest(*by_host.values()))
-    return [entry for entry in interleaved if entry is not None]
+    return round_robin(entries, key=lambda entry: host_of(entry.url))
 
 
 def _seen(seen: SeenCheck, entry: FeedEntry) -> bool:
@@ -142,9 +178,6 @@ def _fetch_one(
                 entry_updated=updated,
             )
         return PageNote(entry, failure=exc.reason, detail=exc.detail, status=exc.status, ref=ref)
-    except Exception as exc:  # one bad page must never stop the batch
-        logger.exception("page %s: unexpected error", entry.url)
-        return PageNote(entry, failure="internal", detail=str(exc)[:300])
     ref = writer.write(
         result, kind="page", feed=entry.feed, canonical_url=entry.canonical_url, entry_updated=updated
     )

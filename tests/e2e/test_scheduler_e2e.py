@@ -32,7 +32,9 @@ from tests.e2e.stack import FEED_PING, POLL_DAG, PROCESS_DAG, Stack, airflow_sta
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(720)]
+# The whole test's bound, stretched by the load when it starts like each wait inside it: every
+# DAG run has a recording task (and processing a dead-letter replay), each a task process.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(patient(720))]
 
 WAIT_S = 180  # per run: generous on 2 busy cores, bounded so a hang fails rather than stalls
 NORTH, SOUTH, EAST = "e2e-northern-herald", "e2e-southern-courier", "e2e-eastern-gazette"
@@ -106,6 +108,25 @@ def _wait_backfill(stack: Stack, backfill_id: int) -> None:
             return
         time.sleep(2)
     pytest.fail(f"backfill {backfill_id} did not complete within {bound:.0f}s")
+
+
+def _check_run_records(stack: Stack) -> None:
+    """Each successful Airflow run of both DAGs left a finished ``success`` record (its newest
+    attempt), and the backfill's records say so: issue 16's truthful run records."""
+    from newsflow.index.run_metrics import read_runs
+
+    stack.client.indices.refresh(index=stack.names.runs)
+    for dag_id in (POLL_DAG, PROCESS_DAG):
+        for run in stack.api.all_runs(dag_id):
+            if run.get("state") != "success":
+                continue
+            records = read_runs(stack.client, names=stack.names, airflow_run_id=run["dag_run_id"])
+            assert records, f"{dag_id} run {run['dag_run_id']} left no run record"
+            newest = max(records, key=lambda r: int(r.get("try_number") or 1))
+            assert newest["dag_id"] == dag_id and newest["finished"], newest
+            assert newest["status"] == "success", (run["dag_run_id"], newest["status_reasons"])
+            if run.get("run_type") == "backfill":
+                assert newest["run_kind"] == "backfill", newest
 
 
 def test_scheduler_polls_processes_pushes_and_backfills(
@@ -214,3 +235,4 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         assert len(urls) == len(set(urls)), f"duplicate documents: {sorted(urls)}"
         assert set(urls) == expected
         assert stack.count() == len(expected)
+        _check_run_records(stack)

@@ -96,8 +96,15 @@ def test_feed_health_documents() -> None:
         "feed": "demo",
         "status": "partial",
         "error_streak": 2,
+        "in_error": False,
         "last_success": None,
         "last_error": "http_404",
+        "last_error_message": None,
+        "polls": 0,
+        "not_modified": 0,
+        "newest_item": None,
+        "next_due": None,
+        "pages_waiting": 0,
         "checked_at": "2026-11-22T06:00:00Z",
     }
     assert feed_health_id("demo") == feed_health_id("demo") != feed_health_id("demo2")

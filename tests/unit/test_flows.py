@@ -14,7 +14,7 @@ from newsflow.feedstate import FeedState, JsonFeedStateStore
 from newsflow.fetch import FetchResult
 from newsflow.flows.options import FlowOptions
 from newsflow.flows.plan import pack
-from newsflow.flows.poll import announce, plan_poll
+from newsflow.flows.poll import plan_poll
 from newsflow.flows.process import plan_process
 from newsflow.flows.runs import BatchResult, RunInfo, RunKind, run_record
 from newsflow.timestamps import iso_z
@@ -122,10 +122,10 @@ def test_plan_process_from_events_or_the_data_interval(tmp_path: Path) -> None:
     assert plan.for_xcom() == [[b.ref for b in batches[:2]], [b.ref for b in batches[2:4]], [batches[4].ref]]
     assert later.ref not in {ref for unit in plan.units for ref in unit}, "the window's end is exclusive"
     # An asset event names batches; an event from before batch references names files.
-    assert plan_process(options, batch_refs=[later.ref], window=window).for_xcom() == [[later.ref]]
-    legacy_event = plan_process(options, files=[*later.files()[0], "/not/an/archive/file.txt"])
+    assert plan_process(options, batch_refs=[later.ref], events=1).for_xcom() == [[later.ref]]
+    legacy_event = plan_process(options, files=[*later.files()[0], "/not/an/archive/file.txt"], events=1)
     assert legacy_event.for_xcom() == [[later.ref]]
-    assert plan_process(options).units == ()
+    assert plan_process(options, events=1).units == (), "an event naming nothing plans nothing"
     tight = FlowOptions(registry=options.registry, archive_root=root, batches_per_task=1, max_tasks=2)
     many = plan_process(tight, window=window)
     assert len(many.units) == 2 and many.items == 5 and many.merged > 0
@@ -166,6 +166,3 @@ def test_batch_results_cross_xcom_and_merge_into_the_run_record() -> None:
         "rejected:paywall": 1,
         "units_missing": 1,
     }
-    event = announce([one, two], "newsflow_poll/run-1")
-    assert event["batches"] == ["b1", "b2"] and event["files"] == ["f1", "f2"]
-    assert event["counts"] == {"pages_read": 5, "rejected:http_404": 2, "rejected:paywall": 1}

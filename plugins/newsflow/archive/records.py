@@ -19,6 +19,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from newsflow.errors import InputError
 from newsflow.feeds import FeedEntry
+from newsflow.textsafe import without_lone_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class PageNote:
             "detail": self.detail,
             "status": self.status,
         }
-        return json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        # A note must always be writable: it is what keeps a failed page's feed summary.
+        cleaned, _ = without_lone_surrogates(data)
+        return json.dumps(cleaned, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
     @classmethod
     def from_json(cls, payload: bytes, refers_to: str | None) -> PageNote:

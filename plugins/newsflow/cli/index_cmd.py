@@ -1,4 +1,5 @@
-"""``newsflow index setup|status|migrate``: templates, aliases and mapping migrations."""
+"""``newsflow index setup|status|migrate|replay-dead-letters``: templates, aliases and mapping
+migrations; dead letters are replayed by ``replay_cmd``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from rich.console import Console
 
 
 def register(subparsers: Any) -> None:
+    from newsflow.cli import replay_cmd
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "index", help="set up, inspect or migrate the Elasticsearch indices (templates + aliases)"
+        "index",
+        help="set up, inspect or migrate the indices (templates + aliases); replay dead letters",
+        epilog=replay_cmd.REPLAY_HELP,
     )
-    parser.add_argument("action", choices=["setup", "status", "migrate"])
+    parser.add_argument("action", choices=["setup", "status", "migrate", "replay-dead-letters"])
     parser.add_argument("--index", help="article alias (default NEWSFLOW_INDEX_ALIAS or news-articles)")
     parser.add_argument(
         "--runs-index", help="run-metrics alias (default NEWSFLOW_RUNS_ALIAS or newsflow-runs)"
@@ -29,6 +34,7 @@ def register(subparsers: Any) -> None:
         "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    replay_cmd.add_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -44,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         with reaching_cluster():
             wait_until_healthy(client, timeout_s=args.wait)
+            if args.action == "replay-dead-letters":
+                from newsflow.cli.replay_cmd import replay
+
+                return replay(args, client)
             if args.action == "setup":
                 report = setup_indices(
                     client, names, SetupOptions(replicas=args.replicas, text_analyzer=args.analyzer)

@@ -12,6 +12,8 @@ from newsflow.fetch import FetchOptions
 from newsflow.fetch_policy import allow_list_from_env
 
 MAP_LIMIT = 1024  # Airflow's [core] max_map_length
+PAGES_PER_BATCH = 300  # pages one poll task fetches; the rest wait for the next run
+FAILING_AFTER = 3  # failed polls in a row that put a feed "in error" (its run is then partial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,8 @@ class FlowOptions:
     batches_per_task: int = 4  # archive batches one process task reads
     max_tasks: int = 64  # mapped tasks per run, well below Airflow's map limit
     seen_days: int = 14  # days of archive index a poll reads to skip pages it already has
+    pages_per_batch: int = PAGES_PER_BATCH
+    failing_after: int = FAILING_AFTER
     allow_private_hosts: frozenset[str] = frozenset()
     polite_delay_s: float = 1.0
     contact_url: str | None = None
@@ -37,13 +41,20 @@ class FlowOptions:
             )
         if self.seen_days < 0:
             raise ConfigError(f"seen_days={self.seen_days} must be >= 0")
+        if self.pages_per_batch < 1:
+            raise ConfigError(f"pages_per_batch={self.pages_per_batch} must be at least 1")
+        if self.failing_after < 1:
+            raise ConfigError(f"failing_after={self.failing_after} must be at least 1")
 
     @classmethod
     def from_env(cls) -> FlowOptions:
         """``NEWSFLOW_FEEDS`` (registry path), ``NEWSFLOW_ARCHIVE``, ``NEWSFLOW_ALLOW_PRIVATE_HOSTS``,
-        ``NEWSFLOW_POLITE_DELAY_S``, ``NEWSFLOW_CONTACT_URL``."""
+        ``NEWSFLOW_POLITE_DELAY_S``, ``NEWSFLOW_CONTACT_URL``, ``NEWSFLOW_PAGES_PER_BATCH``,
+        ``NEWSFLOW_FEED_FAILING_AFTER``."""
         delay = os.environ.get("NEWSFLOW_POLITE_DELAY_S")
         return cls(
+            pages_per_batch=_int_env("NEWSFLOW_PAGES_PER_BATCH", PAGES_PER_BATCH),
+            failing_after=_int_env("NEWSFLOW_FEED_FAILING_AFTER", FAILING_AFTER),
             registry=os.environ.get("NEWSFLOW_FEEDS") or str(settings.seeds_dir() / "feeds.yaml"),
             archive_root=settings.archive_root(),
             allow_private_hosts=allow_list_from_env(os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS")),
@@ -59,3 +70,13 @@ class FlowOptions:
 
     def archive_options(self) -> ArchiveOptions:
         return ArchiveOptions(root=self.archive_root)
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None

@@ -1,10 +1,13 @@
 """The process flow: plan which archive batches a run owns, then archive -> extract -> stories -> index.
 
 plan_process  -> archive batches: those an asset event names, or those written for a
-                 logical time in the run's data interval (scheduled runs, backfills)
+                 logical time in the run's data interval (scheduled runs, backfills); a
+                 run with neither fails and says what to pass
 process_batch -> one unit of batches: pages read once with their feed entries, extracted
                  (or kept as the feed's summary when unusable), grouped into stories and
-                 indexed through ``StoryIndex``; returns counts only
+                 indexed through ``StoryIndex``, then the batch's story alerts raised;
+                 returns counts only
+replay        -> dead letters of earlier runs written again (``replay_dead_letters``)
 record        -> ``flows.runs.record_run``
 
 Replay needs no network: everything comes from the archive. A batch processed by the
@@ -20,17 +23,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from newsflow.alerts import AlertReport, raise_alerts
 from newsflow.archive import ArchiveBatch, BatchContents, PageNote, batches_in_window, batches_of_files
 from newsflow.counts import Counts
 from newsflow.dedup.es_stories import ElasticStories
 from newsflow.dedup.story_index import StoryIndex
-from newsflow.errors import ExtractionError
+from newsflow.errors import ConfigError, ExtractionError
 from newsflow.extract import FeedHints, extract_article, extractor_version, fallback_article
 from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
 from newsflow.flows.options import FlowOptions
 from newsflow.flows.plan import Plan, pack
 from newsflow.flows.runs import BatchResult, RunInfo
-from newsflow.index import IndexNames
+from newsflow.index import IndexNames, IndexReport
+from newsflow.index.dead_letter import mark_replayed, replay_lock, scan_dead_letters
+from newsflow.index.replay import replay_dead_letters as replay_documents
 from newsflow.records import Article
 
 if TYPE_CHECKING:
@@ -39,19 +45,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+NO_SCOPE_HINT = (
+    "trigger it with a data interval: POST /api/v2/dags/newsflow_process/dagRuns with "
+    '{"logical_date": END, "data_interval_start": START, "data_interval_end": END, '
+    '"conf": {"reprocess": true}} (or `newsflow backfill --from START --to END`, '
+    "or `--last 2h`); a logical date alone reprocesses the complete hour before it"
+)
+
+
 def plan_process(
     options: FlowOptions,
     *,
     batch_refs: Iterable[str] = (),
     files: Iterable[str] = (),
     window: tuple[datetime, datetime] | None = None,
+    events: int = 0,
+    reprocess: bool = False,
 ) -> Plan:
     """The batches this run is responsible for, packed into units of ``batches_per_task``.
 
-    An asset-triggered run processes exactly the batches its events name (events from
+    An asset-triggered run processes exactly the batches its ``events`` name (events from
     before batch references name files; their batches are found from the names). A
-    scheduled or backfill run processes the batches written for its data interval.
+    scheduled or backfill run processes the batches written for its data interval. A run
+    with neither (a manual run triggered without a logical date) would do nothing while
+    showing green, so it fails and says what to pass.
     """
+    if not events and window is None:
+        what = "reprocess" if reprocess else "process"
+        raise ConfigError(f"this run has neither asset events nor a data interval to {what}: {NO_SCOPE_HINT}")
     batches = {ArchiveBatch.at(ref) for ref in batch_refs}
     named, unknown = batches_of_files(files)
     batches.update(named)
@@ -78,17 +99,76 @@ def process_batch(
     contents = [batch.read() for batch in todo]
     files = tuple(f for c in contents for f in c.files)
     if todo:
+        names = IndexNames.from_env()
         articles = extract_batches(contents, load_registry(options.registry), counts)
-        stories = StoryIndex(ElasticStories(client, IndexNames.from_env())).add(articles, run_id=run.run_id)
+        stories = StoryIndex(ElasticStories(client, names)).add(articles, run_id=run.run_id)
         counts.update(stories.counts)
         if stories.index is not None:
-            index = stories.index
-            counts.update({"index_created": index.created, "index_updated": index.updated})
-            counts.update({"index_unchanged": index.unchanged, "index_failed": index.failed})
+            count_index(counts, stories.index)
+        count_alerts(counts, raise_alerts(client, names, list(stories.assignments), run.run_id))
         for batch, read in zip(todo, contents, strict=True):
             batch.mark_processed(version, run.run_id, read.files)
     counts.add("archive_batches", len(todo))
     return BatchResult(tuple(batch_refs), files, counts, time.monotonic() - started)
+
+
+def count_index(counts: Counts, report: IndexReport) -> None:
+    """How the batch's documents were written, as ``index_*`` counts (failures by reason)."""
+    counts.update({"index_created": report.created, "index_updated": report.updated})
+    counts.add("index_unchanged", report.unchanged)
+    for reason, n in report.failed_by_reason.items():
+        counts.add_reason("index_failed", reason, n)
+    if report.dead_letter_path:
+        counts.add("dead_lettered", report.failed)
+
+
+def count_alerts(counts: Counts, report: AlertReport) -> None:
+    for name, value in report.counts().items():
+        if isinstance(value, Mapping):
+            for reason, n in value.items():
+                counts.add_reason(name, reason, n)
+        else:
+            counts.add(name, value)
+
+
+def replay_dead_letters(
+    options: FlowOptions, client: Elasticsearch, *, by_run: str, only_run: str | None = None
+) -> BatchResult:
+    """Dead letters written again, their lines marked done, the story alerts they call for raised.
+
+    ``by_run`` is who replays (a run id, or the command); ``only_run`` limits the replay to
+    one run's dead letters. One replay at a time (``dead_letter.replay_lock``): a replay that
+    finds another one running counts ``dead_letters_busy`` and leaves the lines to it. Counts:
+    ``dead_letters_replayed``, ``_superseded`` (a later write had the article), ``_failed:<reason>``
+    (still waiting), ``_waiting`` (left after this replay), ``_unreadable``.
+    """
+    started = time.monotonic()
+    counts = Counts()
+    root = options.archive_root
+    with replay_lock(root) as held:
+        if not held:
+            counts.add("dead_letters_busy")
+            return BatchResult((), (), counts, time.monotonic() - started)
+        scan = scan_dead_letters(root, run=only_run)
+        counts.add("dead_letters_unreadable", scan.unreadable)
+        if scan.waiting:
+            names = IndexNames.from_env()
+            report = replay_documents(client, scan.waiting, names=names)
+            mark_replayed(report.done, by_run=by_run)
+            counts.add("dead_letters_replayed", report.replayed)
+            counts.add("dead_letters_superseded", report.superseded)
+            for reason, n in report.failed_by_reason.items():
+                counts.add_reason("dead_letters_failed", reason, n)
+            counts.add("dead_letters_waiting", len(scan.waiting) - len(report.done))
+            if report.written:
+                count_alerts(counts, raise_alerts(client, names, list(report.written), by_run))
+            log.info(
+                "dead letters: %s replayed, %s superseded, %s left waiting",
+                report.replayed,
+                report.superseded,
+                len(scan.waiting) - len(report.done),
+            )
+    return BatchResult((), (), counts, time.monotonic() - started)
 
 
 def _hints(entry: FeedEntry, specs: Mapping[str, FeedSpec]) -> FeedHints:

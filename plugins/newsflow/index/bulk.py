@@ -7,7 +7,10 @@ ones, ``index`` changed ones with ``version + 1`` guarded by
 ``if_seq_no``/``if_primary_term``. A 409 means another writer got there first:
 re-read and decide again. Re-running a batch therefore never duplicates, and two
 writers never clobber each other. Documents Elasticsearch refuses go to a
-dead-letter file in the archive, with the reason, so nothing is lost.
+dead-letter file in the archive, with the reason, so nothing is lost; when the cluster
+stays unreachable, the failed chunk and every chunk after it go there too (reason
+``unavailable`` / ``not_attempted``) before the call raises. ``index.replay`` writes
+dead-lettered documents again through the same ``write_chunk``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -132,7 +135,7 @@ class BulkIndexingError(IndexingError):
 
 
 @dataclass(slots=True)
-class _Written:
+class WriteTally:
     """What one ``index_articles`` call has done so far: counts (``created``, ``updated``,
     ``unchanged``, ``failed:<reason>``), the first failures, and the dead-letter file."""
 
@@ -148,10 +151,18 @@ class _Planned:
     is_new: bool
 
 
+# How a pending document is built once its stored version is known: (version, indexed_at) -> _source.
+Builder = Callable[[int, str], dict[str, Any]]
+
+
 def _batched(items: Iterable[Article | ArticleDoc], size: int) -> Iterator[list[ArticleDoc]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield [as_doc(item) for item in chunk]
+
+
+def from_item(item: ArticleDoc) -> Builder:
+    return lambda version, indexed_at: build_document(item, version=version, indexed_at=indexed_at)
 
 
 def _now() -> str:
@@ -159,22 +170,22 @@ def _now() -> str:
 
 
 def _plan(
-    client: Elasticsearch, alias: str, pending: dict[str, ArticleDoc], indexed_at: str
+    client: Elasticsearch, alias: str, pending: Mapping[str, Builder], indexed_at: str
 ) -> dict[str, _Planned]:
     """Decide create / update / skip for each pending document from its stored fingerprint."""
     found = client.mget(index=alias, ids=list(pending), source_includes=_LOOKUP_FIELDS)
     stored = {d["_id"]: d for d in found["docs"] if d.get("found")}
     plans: dict[str, _Planned] = {}
-    for doc_id, item in pending.items():
+    for doc_id, build in pending.items():
         old = stored.get(doc_id)
         if old is None:
-            document = build_document(item, version=1, indexed_at=indexed_at)
+            document = build(1, indexed_at)
             action = {"_op_type": "create", "_index": alias, "_id": doc_id, "_source": document}
             plans[doc_id] = _Planned(action=action, document=document, is_new=True)
             continue
         source = old.get("_source", {})
         version = int(source.get("version") or 1) + 1
-        document = build_document(item, version=version, indexed_at=indexed_at)
+        document = build(version, indexed_at)
         if document["doc_fingerprint"] == source.get("doc_fingerprint"):
             plans[doc_id] = _Planned(action=None, document=document, is_new=False)
             continue
@@ -208,7 +219,7 @@ def _send(
     client: Elasticsearch,
     plans: dict[str, _Planned],
     options: IndexOptions,
-    tally: _Written,
+    tally: WriteTally,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
 ) -> dict[str, ArticleDoc | None]:
     """Bulk-write the planned actions; returns the ids that hit a version conflict."""
@@ -252,7 +263,7 @@ def _send(
 
 
 def _record(
-    tally: _Written,
+    tally: WriteTally,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
     *,
     run_id: str,
@@ -281,7 +292,7 @@ def _record(
     rejects.clear()
 
 
-def _report(tally: _Written, run_id: str, alias: str, started: float) -> IndexReport:
+def _report(tally: WriteTally, run_id: str, alias: str, started: float) -> IndexReport:
     return IndexReport(
         run_id=run_id,
         alias=alias,
@@ -295,20 +306,20 @@ def _report(tally: _Written, run_id: str, alias: str, started: float) -> IndexRe
     )
 
 
-def _index_chunk(
+def write_chunk(
     client: Elasticsearch,
-    chunk: list[ArticleDoc],
+    pending: Mapping[str, Builder],
     *,
     alias: str,
     options: IndexOptions,
-    tally: _Written,
+    tally: WriteTally,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
 ) -> bool:
-    """Write one chunk with the retry policy; False when the cluster stayed unreachable."""
+    """Write one chunk (id -> how to build its document) with the retry policy; refused documents
+    are appended to ``rejects`` (the caller dead-letters them or not). False when the cluster
+    stayed unreachable (every pending document is then in ``rejects``)."""
     from elasticsearch import ApiError, TransportError
 
-    pending = {item.id: item for item in chunk}  # the last version of a repeated article wins
-    tally.counts.add("unchanged", len(chunk) - len(pending))
     indexed_at = _now()
     attempts = 0
     conflict_rounds = 0
@@ -329,9 +340,9 @@ def _index_chunk(
                 ) from exc
             attempts += 1
             if attempts > options.max_retries:
-                for doc_id, item in pending.items():
+                for doc_id, build in pending.items():
                     failure = IndexFailure(id=doc_id, reason="unavailable", status=status, error=str(exc))
-                    rejects.append((failure, item.article.to_dict()))
+                    rejects.append((failure, build(1, indexed_at)))
                 return False
             delay = options.backoff(attempts)
             log.warning("Elasticsearch unavailable (%s); retrying the chunk in %.1fs", exc, delay)
@@ -353,6 +364,24 @@ def _index_chunk(
             log.info("%s version conflicts; re-reading and retrying", len(conflicts))
         pending = {doc_id: pending[doc_id] for doc_id in conflicts}
     return True
+
+
+def _not_attempted(chunks: Iterator[list[ArticleDoc]]) -> list[tuple[IndexFailure, dict[str, Any]]]:
+    """The chunks after one that found the cluster unreachable: dead-lettered, never dropped."""
+    indexed_at = _now()
+    return [
+        (
+            IndexFailure(
+                id=item.id,
+                reason="not_attempted",
+                status=None,
+                error="not sent: Elasticsearch stayed unreachable for an earlier chunk of this batch",
+            ),
+            build_document(item, version=1, indexed_at=indexed_at),
+        )
+        for chunk in chunks
+        for item in chunk
+    ]
 
 
 def index_articles(
@@ -382,11 +411,16 @@ def index_articles(
             "(writing to a missing alias would create an unmapped index)"
         )
     started = time.monotonic()
-    tally = _Written()
+    tally = WriteTally()
     rejects: list[tuple[IndexFailure, dict[str, Any]]] = []
     done = 0
-    for chunk in _batched(items, options.chunk_size):
-        reachable = _index_chunk(client, chunk, alias=alias, options=options, tally=tally, rejects=rejects)
+    chunks = _batched(items, options.chunk_size)
+    for chunk in chunks:
+        pending = {item.id: from_item(item) for item in chunk}  # the last version of a repeated article wins
+        tally.counts.add("unchanged", len(chunk) - len(pending))
+        reachable = write_chunk(client, pending, alias=alias, options=options, tally=tally, rejects=rejects)
+        if not reachable:
+            rejects.extend(_not_attempted(chunks))
         _record(tally, rejects, run_id=run_id, alias=alias, options=options)
         done += len(chunk)
         if on_progress is not None:
@@ -396,8 +430,9 @@ def index_articles(
             raise BulkIndexingError(
                 f"Elasticsearch stayed unreachable after {options.max_retries} retries while indexing "
                 f"into {alias!r}; {report.created + report.updated} documents were written, the failed "
-                f"chunk is in {report.dead_letter_path}. Check the cluster, then re-run: indexing is "
-                "idempotent.",
+                f"chunk and the {report.failed_by_reason.get('not_attempted', 0)} documents after it are "
+                f"in {report.dead_letter_path}. Check the cluster, then re-run (indexing is idempotent) "
+                "or replay them: `newsflow index replay-dead-letters`.",
                 report,
             )
     if options.refresh:

@@ -1,20 +1,28 @@
 """One document per feed with its latest poll outcome, for ``feeds status`` and Kibana.
 
-Poll runs overwrite a feed's document (its ``_id`` hashes the feed name), so the index
-always holds the current state of every feed; each run's totals stay in
-``newsflow-runs`` (stage ``poll``). ``status`` is ``success``, ``partial`` or ``failed``;
-``error_streak`` counts failed polls in a row; ``last_error`` is the short reason.
+Poll runs overwrite a feed's document (its ``_id`` hashes the feed name) after each batch,
+so the index always holds the current state of every feed; each run's totals stay in
+``newsflow-runs`` (stage ``poll``). ``status`` is ``success``, ``partial`` (the feed answered
+but some of its pages failed) or ``failed``; ``error_streak`` counts failed polls in a row and
+``in_error`` says it reached the flow's limit; ``last_error`` is the short reason
+(``http_404``) and ``last_error_message`` the plain text of the failure (one line, no control
+characters, credentials masked; still untrusted, so printers escape it); ``polls`` and
+``not_modified`` give the 304 ratio; ``newest_item`` and ``next_due`` are ISO UTC;
+``pages_waiting`` counts pages the page budget left for a later run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
+from newsflow.redact import redact_text
+from newsflow.textsafe import clean_surrogates
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -25,6 +33,18 @@ STATUSES: frozenset[str] = frozenset({"success", "partial", "failed"})
 
 def feed_health_id(feed: str) -> str:
     return hashlib.sha256(feed.encode()).hexdigest()[:32]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+MESSAGE_CHARS = 500
+
+
+def plain_message(text: str | None) -> str | None:
+    """A failure message as stored: credentials masked, one line, control characters as spaces."""
+    if not text:
+        return None
+    one_line = " ".join(_CONTROL.sub(" ", clean_surrogates(redact_text(text))).split())
+    return one_line[:MESSAGE_CHARS] or None
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -42,20 +62,37 @@ def feed_health_document(
     checked_at: datetime | str,
     last_success: datetime | str | None = None,
     last_error: str | None = None,
+    last_error_message: str | None = None,
+    polls: int = 0,
+    not_modified: int = 0,
+    newest_item: datetime | str | None = None,
+    next_due: datetime | str | None = None,
+    pages_waiting: int = 0,
+    in_error: bool = False,
 ) -> dict[str, Any]:
     """The document of one feed; ``checked_at`` is the poll run's logical time."""
     if not feed:
         raise InputError("feed health needs the feed's registry name")
     if status not in STATUSES:
         raise InputError(f"feed {feed!r}: status {status!r} is not one of {sorted(STATUSES)}")
-    if error_streak < 0:
-        raise InputError(f"feed {feed!r}: error_streak {error_streak} is negative")
+    for name, value in (("error_streak", error_streak), ("polls", polls), ("not_modified", not_modified)):
+        if value < 0:
+            raise InputError(f"feed {feed!r}: {name} {value} is negative")
+    if pages_waiting < 0:
+        raise InputError(f"feed {feed!r}: pages_waiting {pages_waiting} is negative")
     return {
         "feed": feed,
         "status": status,
         "error_streak": error_streak,
+        "in_error": in_error,
         "last_success": _iso(last_success),
         "last_error": last_error,
+        "last_error_message": plain_message(last_error_message),
+        "polls": polls,
+        "not_modified": not_modified,
+        "newest_item": _iso(newest_item),
+        "next_due": _iso(next_due),
+        "pages_waiting": pages_waiting,
         "checked_at": _iso(checked_at),
     }
 
@@ -80,3 +117,19 @@ def record_feed_health(
         return 0
     done, _ = bulk(client, actions, max_retries=3)
     return int(done)
+
+
+def read_feed_health(client: Elasticsearch, *, names: IndexNames | None = None) -> list[dict[str, Any]]:
+    """Every feed's document, worst first (in error, then by error streak), for status screens."""
+    from elasticsearch import NotFoundError
+
+    names = names or IndexNames.from_env()
+    try:
+        found = client.search(
+            index=names.feed_health,
+            size=10_000,
+            sort=[{"in_error": "desc"}, {"error_streak": "desc"}, {"feed": "asc"}],
+        )
+    except NotFoundError:
+        return []
+    return [dict(hit["_source"]) for hit in found["hits"]["hits"]]

@@ -1,0 +1,169 @@
+"""Elasticsearch goes away in the middle of a batch: nothing is dropped, and the replay puts it back once.
+
+Issue 15, item 6: after a failed bulk chunk the rest of the batch was neither written nor
+dead-lettered, dead-letter lines stayed after their documents were indexed, and nothing
+replayed them. Here a real node sits behind a proxy on 127.0.0.1 that dies after the first
+chunk; then ``newsflow index replay-dead-letters`` (the same function every processing run
+calls) writes them again, marks each line done, never overwrites a newer version, and a
+second replay finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.articles import make_article
+from tests.faults.hostile import drill
+from tests.faults.proxy import cutting_proxy
+
+pytestmark = pytest.mark.integration
+
+N_ARTICLES = 7
+CHUNK = 2
+
+
+def _articles(tag: str = "") -> list[Any]:
+    return [
+        make_article(
+            f"https://proxy.example/{n}",
+            f"Harbour report {n}",
+            f"The harbour works report number {n} {tag}. " * 12,
+            f"2024-03-{1 + n:02d}T12:00:00Z",
+            "Proxy Gazette",
+        )
+        for n in range(N_ARTICLES)
+    ]
+
+
+@pytest.fixture
+def names(es_client: Any, es_prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """The test's own aliases, also in the environment the replay command and flow read."""
+    from newsflow.index import IndexNames, setup_indices
+
+    names = IndexNames.with_prefix(es_prefix)
+    setup_indices(es_client, names)
+    for env, alias in {
+        "NEWSFLOW_INDEX_ALIAS": names.articles,
+        "NEWSFLOW_RUNS_ALIAS": names.runs,
+        "NEWSFLOW_MERGES_ALIAS": names.merges,
+        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
+        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
+        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
+    }.items():
+        monkeypatch.setenv(env, alias)
+    monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path / "archive"))
+    yield names
+
+
+def _count(es_client: Any, alias: str) -> int:
+    es_client.indices.refresh(index=alias)
+    return int(es_client.count(index=alias)["count"])
+
+
+def test_cluster_gone_mid_batch_then_replay_writes_each_document_once(
+    es_client: Any, names: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsflow import settings
+    from newsflow.cli import main
+    from newsflow.es_client import make_client
+    from newsflow.index import BulkIndexingError, IndexOptions, index_articles
+
+    port = int(settings.es_connection().url.rsplit(":", 1)[1].rstrip("/"))
+    options = IndexOptions(
+        chunk_size=CHUNK,
+        max_retries=1,
+        initial_backoff_s=0.1,
+        max_backoff_s=0.2,
+        dead_letter_root=str(tmp_path / "archive"),
+    )
+    articles = _articles()
+    with drill(
+        "Elasticsearch gone after the first chunk",
+        tried=f"{N_ARTICLES} articles in chunks of {CHUNK} through a proxy that dies after 3 requests "
+        "(alias check, first mget, first bulk)",
+        expected=f"BulkIndexingError; {CHUNK} indexed, {N_ARTICLES - CHUNK} dead-lettered "
+        f"({CHUNK} unavailable, {N_ARTICLES - 2 * CHUNK} not_attempted), none dropped",
+        bound=60,
+    ) as report:
+        with cutting_proxy(port, cut_after=3, lifetime=120) as proxy:
+            client = make_client(settings.EsConnection(url=proxy.url, external=True), max_retries=1)
+            with pytest.raises(BulkIndexingError) as raised:
+                index_articles(client, articles, names=names, options=options, run_id="proxy-run")
+            client.close()
+        partial = raised.value.report
+        assert partial.dead_letter_path is not None
+        lines = [json.loads(x) for x in Path(partial.dead_letter_path).read_text().splitlines()]
+        reasons = sorted(line["reason"] for line in lines)
+        report.found = (
+            f"{partial.created} created; {len(lines)} dead letters {dict(partial.failed_by_reason)}; "
+            f"error: {str(raised.value)[:90]}"
+        )
+        assert partial.created == CHUNK and _count(es_client, names.articles) == CHUNK
+        assert reasons == ["not_attempted"] * (N_ARTICLES - 2 * CHUNK) + ["unavailable"] * CHUNK
+        assert {line["id"] for line in lines} | {a.id for a in articles[:CHUNK]} == {a.id for a in articles}
+        assert all(line["document"]["story_id"] for line in lines), "the document as it was to be written"
+
+    # A later report rewrote one of the lost articles before the replay: it must stay as it is now.
+    newer = _articles("rewritten")[N_ARTICLES - 1]
+    index_articles(es_client, [newer], names=names, options=IndexOptions(refresh=True))
+    with drill(
+        "replay dead letters (newsflow index replay-dead-letters)",
+        tried="replay the dead letters with the node reachable, then replay again",
+        expected=f"{N_ARTICLES - CHUNK - 1} replayed, 1 superseded (a newer write kept), every line marked "
+        "done; the second replay writes nothing",
+        bound=60,
+    ) as report:
+        capsys.readouterr()
+        assert main(["index", "replay-dead-letters", "--dry-run", "--json"]) == 0
+        waiting = json.loads(capsys.readouterr().out)
+        assert sum(row["waiting"] for row in waiting["waiting"]) == N_ARTICLES - CHUNK
+        assert main(["index", "replay-dead-letters", "--run", "proxy-run", "--json"]) == 0
+        first = json.loads(capsys.readouterr().out)["counts"]
+        assert main(["index", "replay-dead-letters", "--json"]) == 0
+        second = json.loads(capsys.readouterr().out)
+        report.found = f"first replay {first}; second replay waited {second['waiting_before']}"
+        assert first["dead_letters_replayed"] == N_ARTICLES - CHUNK - 1
+        assert first["dead_letters_superseded"] == 1
+        assert second["waiting_before"] == 0 and "dead_letters_replayed" not in second["counts"]
+    assert _count(es_client, names.articles) == N_ARTICLES
+    stored = es_client.get(index=names.articles, id=newer.id)["_source"]
+    assert "rewritten" in stored["text"], "the replay put an older version back"
+    versions = es_client.search(index=names.articles, size=50, source_includes=["version"])["hits"]["hits"]
+    assert {h["_source"]["version"] for h in versions} == {1}, "each document written once"
+
+
+def test_a_refused_document_keeps_waiting_and_fails_the_command(
+    es_client: Any, names: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsflow.cli import main
+    from newsflow.index import IndexOptions, index_articles
+    from newsflow.records import Article
+
+    bad = Article(
+        url="https://bad.example/x",
+        canonical_url="https://bad.example/x",
+        title="t",
+        text="x",
+        published="29th of August",
+    )
+    options = IndexOptions(max_failure_ratio=1.0, dead_letter_root=str(tmp_path / "archive"))
+    index_articles(es_client, [bad], names=names, options=options, run_id="bad-run")
+    with drill(
+        "replay of a document the mapping refuses",
+        tried='a dead letter whose "published" is "29th of August" (the date mapping refuses it), '
+        "replayed twice",
+        expected="rc 1 both times, failed again (document_parsing_exception), still waiting, "
+        "no second dead letter written",
+    ) as report:
+        capsys.readouterr()
+        codes = [main(["index", "replay-dead-letters"]), main(["index", "replay-dead-letters"])]
+        out = capsys.readouterr().out
+        letters = list((tmp_path / "archive" / "dead-letter").rglob("*.jsonl"))
+        report.found = f"rc {codes}; {len(letters)} dead-letter file(s); {' '.join(out.split())[-120:]}"
+        assert codes == [1, 1] and "document_parsing_exception" in out
+        assert len(letters) == 1 and len(letters[0].read_text().splitlines()) == 1
