@@ -1,14 +1,18 @@
 """Reading run records (``newsflow-runs``): one run's outcome, and the latest runs of each DAG.
 
 Records are the pipeline's own account of a run (counts by reason, a status), so operators'
-summaries come from them rather than from Airflow's task states. A record may be one per
-attempt (``try_number``): the latest attempt speaks for the run. Old records have no
-``status`` and no ``try_number``; a count may be stored as a total or as a mapping by reason.
-Every field may be missing, and readers show ``-`` then.
+summaries come from them rather than from Airflow's task states. Each attempt of a run has a
+record of its own (``try_number`` n, run id ``<dag>/<Airflow run id>#n`` from the second
+attempt on, ``airflow_run_id`` without the suffix): the latest attempt speaks for the run.
+A ``started`` record has no ``finished``: the attempt is running, or was killed. Old records
+have no ``status``, ``try_number``, ``airflow_run_id`` or ``status_reasons``; a count may be
+stored as a total or as a mapping by reason. Every field may be missing, and readers show
+``-`` then.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,10 +25,13 @@ if TYPE_CHECKING:
     from newsflow.index.names import IndexNames
 
 RECENT = 3  # runs per DAG that `newsflow status` shows
+# By start: a running attempt (no ``finished`` yet) is as recent as it is.
 _SORT = [
-    {"finished": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
     {"started": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
+    {"finished": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
 ]
+_ATTEMPT = re.compile(r"#\d+$")  # "#2" on the run id of a run's second attempt
+LISTED = ("feeds_in_error", "feeds_unknown", "feeds_disabled")  # names a record's ``extra`` lists
 
 
 def _total(value: object) -> int | None:
@@ -51,6 +58,11 @@ class RunSummary:
     finished: str | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
     breakdown: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    recorded_airflow_run_id: str | None = None
+    run_kind: str | None = None
+    logical_date: str | None = None
+    status_reasons: tuple[str, ...] = ()
+    listed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra.feeds_in_error, ...
 
     @classmethod
     def from_source(cls, source: Mapping[str, Any]) -> RunSummary:
@@ -62,6 +74,8 @@ class RunSummary:
                 totals = {str(k): _total(v) for k, v in parts.items()}
                 breakdown[str(group)] = {k: t for k, t in totals.items() if t is not None}
         raw_counts = source.get("counts")
+        raw_extra = source.get("extra")
+        extra: Mapping[str, Any] = raw_extra if isinstance(raw_extra, Mapping) else {}
         for key, value in (raw_counts if isinstance(raw_counts, Mapping) else {}).items():
             total = _total(value)
             if total is not None:
@@ -78,20 +92,36 @@ class RunSummary:
             finished=_str(source.get("finished")),
             counts=counts,
             breakdown=breakdown,
+            recorded_airflow_run_id=_str(source.get("airflow_run_id")),
+            run_kind=_str(source.get("run_kind")),
+            logical_date=_str(source.get("logical_date")),
+            status_reasons=_strings(source.get("status_reasons")),
+            listed={key: names for key in LISTED if (names := _strings(extra.get(key)))},
         )
 
     @property
     def airflow_run_id(self) -> str:
-        """The run id Airflow knows (records prefix it with the DAG id)."""
+        """The run id Airflow knows: recorded as such, or the record's id without the DAG id
+        before it and the attempt after it (records written before ``airflow_run_id``)."""
+        if self.recorded_airflow_run_id:
+            return self.recorded_airflow_run_id
         prefix = f"{self.dag_id}/" if self.dag_id else ""
-        return self.run_id[len(prefix) :] if prefix and self.run_id.startswith(prefix) else self.run_id
+        bare = self.run_id[len(prefix) :] if prefix and self.run_id.startswith(prefix) else self.run_id
+        return _ATTEMPT.sub("", bare)
+
+    @property
+    def run_key(self) -> str:
+        """``<dag>/<Airflow run id>``: the same for every attempt of one run."""
+        return f"{self.dag_id}/{self.airflow_run_id}" if self.dag_id else _ATTEMPT.sub("", self.run_id)
 
     def count(self, key: str) -> int | None:
         return self.counts.get(key)
 
     def newer_than(self, other: RunSummary) -> bool:
-        """Which of two records of the same run speaks for it: the later attempt, then the later finish."""
-        return (self.try_number or 0, self.finished or "") > (other.try_number or 0, other.finished or "")
+        """Which of two records of the same run speaks for it: the later attempt, then the later start
+        and finish."""
+        mine = (self.try_number or 0, self.started or "", self.finished or "")
+        return mine > (other.try_number or 0, other.started or "", other.finished or "")
 
 
 def _int(value: object) -> int | None:
@@ -102,11 +132,20 @@ def _str(value: object) -> str | None:
     return str(value) if value is not None and value != "" else None
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    """A list of strings as recorded (a lone string counts as one); anything else: none."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value if v is not None and v != "")
+    return ()
+
+
 def latest_per_run(records: Iterable[RunSummary]) -> dict[tuple[str, str | None], RunSummary]:
-    """(run id, stage) -> the record of its latest attempt."""
+    """(``<dag>/<Airflow run id>``, stage) -> the record of the run's latest attempt."""
     best: dict[tuple[str, str | None], RunSummary] = {}
     for record in records:
-        key = (record.run_id, record.stage)
+        key = (record.run_key, record.stage)
         if key not in best or record.newer_than(best[key]):
             best[key] = record
     return best
@@ -115,11 +154,22 @@ def latest_per_run(records: Iterable[RunSummary]) -> dict[tuple[str, str | None]
 def records_of_runs(
     client: Elasticsearch, names: IndexNames, run_ids: Sequence[str], *, stage: str | None = None
 ) -> dict[str, RunSummary]:
-    """Recorded run id -> its latest record, for these runs (missing runs are left out)."""
+    """``<dag>/<Airflow run id>`` -> the record of the run's latest attempt (missing runs are left out).
+
+    A later attempt's record has ``#n`` on its run id and the plain id in ``airflow_run_id``.
+    """
     if not run_ids:
         return {}
     client.options(ignore_status=404).indices.refresh(index=names.runs)
-    filters: list[dict[str, Any]] = [{"terms": {"run_id": list(run_ids)}}]
+    plain = [run_id.split("/", 1)[-1] for run_id in run_ids]
+    filters: list[dict[str, Any]] = [
+        {
+            "bool": {
+                "should": [{"terms": {"run_id": list(run_ids)}}, {"terms": {"airflow_run_id": plain}}],
+                "minimum_should_match": 1,
+            }
+        }
+    ]
     if stage:
         filters.append({"term": {"stage": stage}})
     result = search_alias(
@@ -131,7 +181,9 @@ def records_of_runs(
         sort=_SORT,
     )
     records = [RunSummary.from_source(hit["_source"]) for hit in result["hits"]["hits"]]
-    return {run_id: record for (run_id, _), record in latest_per_run(records).items()}
+    wanted = set(run_ids)
+    latest = latest_per_run(records).items()
+    return {key: record for (key, _), record in latest if key in wanted}
 
 
 def latest_runs(
@@ -154,6 +206,8 @@ def latest_runs(
     for bucket in result.get("aggregations", {}).get("dags", {}).get("buckets", []):
         hits = bucket["latest"]["hits"]["hits"]
         records = [RunSummary.from_source(hit["_source"]) for hit in hits]
-        runs = sorted(latest_per_run(records).values(), key=lambda r: r.finished or "", reverse=True)
+        runs = sorted(
+            latest_per_run(records).values(), key=lambda r: (r.started or "", r.finished or ""), reverse=True
+        )
         by_dag[str(bucket["key"])] = runs[:per_dag]
     return dict(sorted(by_dag.items()))

@@ -73,6 +73,20 @@ def test_feed_health_reads_what_is_there() -> None:
     assert (odd.error_streak, odd.polls, odd.pages_waiting) == (None, None, 2)
 
 
+def test_feed_health_in_error_is_the_recorded_flag_when_there_is_one() -> None:
+    """The poll flow marks a feed ``in_error`` after ``failing_after`` failed polls in a row;
+    one failed poll is failing, not yet in error. Documents without the flag fall back."""
+    once = FeedHealth.from_source({"feed": "once", "status": "failed", "error_streak": 1, "in_error": False})
+    assert once.failing and not once.in_error
+    limit = FeedHealth.from_source({"feed": "limit", "status": "failed", "error_streak": 3, "in_error": True})
+    assert limit.failing and limit.in_error and limit.to_dict()["in_error"] is True
+    older = FeedHealth.from_source({"feed": "older", "status": "failed", "error_streak": 1})
+    assert older.recorded_in_error is None and older.in_error
+    fine = FeedHealth.from_source({"feed": "fine", "status": "success", "error_streak": 0, "in_error": False})
+    shown = _text(feeds_table([limit, once, fine], NOW))
+    assert "feeds: 3, in error: 1, failing: 1" in shown
+
+
 def test_run_records_of_any_age_are_read() -> None:
     old = RunSummary.from_source(
         {
@@ -93,6 +107,54 @@ def test_run_records_of_any_age_are_read() -> None:
     second = RunSummary("r", stage="process", try_number=2, status="success", finished="2026-05-01T10:05:00Z")
     assert latest_per_run([second, first])[("r", "process")] is second
     assert latest_per_run([first, second])[("r", "process")] is second
+
+
+def test_run_records_per_attempt_group_under_their_airflow_run() -> None:
+    """The runs branch's records: ``#n`` on the run id of later attempts, ``airflow_run_id``
+    without it, ``started`` records with no finish, reasons, and names listed in ``extra``."""
+    base = {"dag_id": "newsflow_poll", "stage": "poll", "run_kind": "scheduled"}
+    first = RunSummary.from_source(
+        {
+            **base,
+            "run_id": "newsflow_poll/scheduled__2026-05-01T10:00:00+00:00",
+            "airflow_run_id": "scheduled__2026-05-01T10:00:00+00:00",
+            "try_number": 1,
+            "status": "partial",
+            "status_reasons": ["1 feeds failed 3 or more polls in a row"],
+            "started": "2026-05-01T10:00:05Z",
+            "finished": "2026-05-01T10:01:00Z",
+            "counts": {"feeds_polled": 2, "feeds_failed": 1, "feeds_in_error": 1, "feeds_unknown": 1},
+            "breakdown": {"feeds_failed": {"http_404": 1}},
+            "extra": {"batches": 1, "feeds_in_error": ["gone-feed"], "feeds_unknown": ["bbc-world"]},
+        }
+    )
+    assert first.airflow_run_id == "scheduled__2026-05-01T10:00:00+00:00"
+    assert first.status_reasons == ("1 feeds failed 3 or more polls in a row",)
+    assert first.listed == {"feeds_in_error": ("gone-feed",), "feeds_unknown": ("bbc-world",)}
+    second = RunSummary.from_source(
+        {
+            **base,
+            "run_id": "newsflow_poll/scheduled__2026-05-01T10:00:00+00:00#2",
+            "airflow_run_id": "scheduled__2026-05-01T10:00:00+00:00",
+            "try_number": 2,
+            "status": "started",
+            "started": "2026-05-01T10:20:00Z",
+            "finished": None,
+            "counts": {},
+        }
+    )
+    latest = latest_per_run([first, second])
+    assert list(latest) == [("newsflow_poll/scheduled__2026-05-01T10:00:00+00:00", "poll")]
+    assert next(iter(latest.values())) is second
+    # an attempt's record written before airflow_run_id existed still groups by its run id
+    bare = RunSummary.from_source({"run_id": "newsflow_poll/manual__x#3", "dag_id": "newsflow_poll"})
+    assert bare.airflow_run_id == "manual__x" and bare.run_key == "newsflow_poll/manual__x"
+
+    shown = _text(runs_table({"newsflow_poll": [first]}, NOW), width=250)
+    assert "partial" in shown and "failed 3 or more polls" in shown
+    assert "feeds in error: gone-feed" in shown and "feeds unknown: bbc-world" in shown
+    running = _text(runs_table({"newsflow_poll": [second]}, NOW), width=250)
+    assert "started" in running and "(15m ago)" in running
 
 
 def test_counts_and_runs_render_with_reasons_and_outcomes() -> None:
@@ -170,6 +232,27 @@ def test_dead_letters_waiting_are_lines_no_replay_marked(tmp_path: Path) -> None
     assert (found.files, found.lines, found.waiting, found.unreadable) == (2, 5, 3, 1)
     assert found.newest_file is not None and found.newest_file.endswith("run2.jsonl")
     assert dead_letters(str(tmp_path / "nothing-here")).lines == 0
+
+
+def test_dead_letters_replayed_are_logged_beside_the_file(tmp_path: Path) -> None:
+    """The replay logs done lines in ``<file>.jsonl.done`` (1-based ``line``), never in the file."""
+    from newsflow.pipeline_status import dead_letters
+
+    day = tmp_path / "dead-letter" / "2026" / "05" / "01"
+    day.mkdir(parents=True)
+    letter = day / "newsflow_process_run1.jsonl"
+    letter.write_text(
+        "".join(json.dumps({"id": i, "reason": "unavailable", "document": {}}) + "\n" for i in "abc")
+    )
+    (day / "newsflow_process_run1.jsonl.done").write_text(
+        json.dumps({"line": 1, "id": "a", "outcome": "created"})
+        + "\n"
+        + json.dumps({"line": 3, "id": "c", "outcome": "superseded"})
+        + "\n"
+        + "torn li"
+    )
+    found = dead_letters(str(tmp_path))
+    assert (found.files, found.lines, found.waiting, found.unreadable) == (1, 3, 1, 0)
 
 
 def test_feeds_check_lists_every_error_and_exits_1(

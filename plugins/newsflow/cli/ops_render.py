@@ -18,6 +18,7 @@ STYLES = {
     "healthy": "green",
     "partial": "yellow",
     "running": "cyan",
+    "started": "cyan",  # a run record with no finish yet: running, or killed
     "queued": "cyan",
     "failed": "red",
     "timed out": "red",

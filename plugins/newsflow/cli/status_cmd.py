@@ -39,6 +39,12 @@ SHOWN_COUNTS = {  # in this order, when the record has them, under these short l
     "index_unchanged": "unchanged",
     "index_failed": "index failed",
     "units_missing": "units missing",
+    "feeds_in_error": "feeds in error",
+    "feeds_unknown": "unknown feeds",
+    "pages_deferred": "pages deferred",
+    "dead_lettered": "dead-lettered",
+    "dead_letters_replayed": "replayed",
+    "dead_letters_failed": "replay failed",
 }
 WITH_REASONS = frozenset({"rejected", "feeds_failed", "pages_failed", "index_failed"})
 ERROR_FEEDS_SHOWN = 5
@@ -72,7 +78,11 @@ def counts_text(record: RunSummary) -> str:
     alerts = sum(v for k, v in record.counts.items() if k.startswith("alerts_"))
     if alerts:
         parts.append(f"alerts {alerts}")
-    return safe(", ".join(parts)) if parts else MISSING
+    parts += [f"{key.replace('_', ' ')}: {', '.join(names)}" for key, names in record.listed.items()]
+    text = safe(", ".join(parts)) if parts else MISSING
+    if record.status_reasons:  # why the run is partial or failed, as the record says
+        text += "\n[dim]" + safe("; ".join(record.status_reasons)) + "[/]"
+    return text
 
 
 def runs_table(runs: dict[str, list[RunSummary]], now: datetime) -> Table:
@@ -95,7 +105,9 @@ def runs_table(runs: dict[str, list[RunSummary]], now: datetime) -> Table:
                 safe(record.airflow_run_id),
                 *([number(record.try_number)] if attempts else []),
                 styled(record.status),
-                ago(record.finished, now, cell=True),
+                ago(record.finished, now, cell=True)
+                if record.finished or not record.started
+                else f"[dim]started[/] {ago(record.started, now, cell=True)}",
                 counts_text(record),
             )
     return table
@@ -203,11 +215,15 @@ def _record_dict(record: RunSummary) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
         "stage": record.stage,
+        "airflow_run_id": record.airflow_run_id,
+        "run_kind": record.run_kind,
         "try_number": record.try_number,
         "status": record.status,
+        "status_reasons": list(record.status_reasons),
         "started": record.started,
         "finished": record.finished,
         "counts": dict(record.counts),
+        **{key: list(names) for key, names in record.listed.items()},
     }
 
 
@@ -260,12 +276,13 @@ def _dead_letters(console: Console, letters: Any) -> None:
 
 def _failing(console: Console, count: int, worst: list[Any], *, now: datetime) -> None:
     if not count:
-        console.print("[bold]feeds in error[/]  none", highlight=False)
+        console.print("[bold]feeds in error or failing[/]  none", highlight=False)
         return
-    console.print(f"[bold]feeds in error[/]  [red]{count}[/] (`newsflow feeds status --errors`)")
+    console.print(f"[bold]feeds in error or failing[/]  [red]{count}[/] (`newsflow feeds status --errors`)")
     for row in worst:
+        mark = "[red]in error[/], " if row.in_error else ""
         console.print(
-            f"  {safe(row.feed)}: {row.error_streak or 0} failed in a row, last error "
+            f"  {safe(row.feed)}: {mark}{row.error_streak or 0} failed in a row, last error "
             f"{dash(row.last_error)}, last success {ago(row.last_success, now)}",
             highlight=False,
         )
