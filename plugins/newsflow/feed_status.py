@@ -2,7 +2,10 @@
 
 The poll flow overwrites one document per feed with its latest outcome; this reads them
 back, tolerating documents written before a field existed (every field but ``feed`` may be
-missing). With a registry, feeds it lists that were never polled show up too, and feeds
+missing). A feed is *in error* when its document says so (``in_error``: it failed the poll
+flow's limit of polls in a row); documents written before that flag say it by a failed
+status or a running error streak. A feed *failing* failed its latest poll or has a streak,
+in error or not yet. With a registry, feeds it lists that were never polled show up too, and feeds
 polled once but since removed from it are marked.
 """
 
@@ -55,6 +58,7 @@ class FeedHealth:
     next_due: str | None = None
     pages_waiting: int | None = None
     in_registry: bool | None = None  # None: no registry was given
+    recorded_in_error: bool | None = None  # the document's ``in_error``; None on older documents
 
     @classmethod
     def from_source(cls, source: Mapping[str, Any]) -> FeedHealth:
@@ -71,6 +75,7 @@ class FeedHealth:
             newest_item=_str(source.get("newest_item")),
             next_due=_str(source.get("next_due")),
             pages_waiting=_int(source.get("pages_waiting")),
+            recorded_in_error=flag if isinstance(flag := source.get("in_error"), bool) else None,
         )
 
     @property
@@ -81,9 +86,14 @@ class FeedHealth:
         return self.not_modified / self.polls
 
     @property
-    def in_error(self) -> bool:
+    def failing(self) -> bool:
         """Its latest poll failed, or failures are still running in a row."""
         return self.status == "failed" or (self.error_streak or 0) > 0
+
+    @property
+    def in_error(self) -> bool:
+        """As recorded (the poll flow's limit reached); on older documents: failing."""
+        return self.recorded_in_error if self.recorded_in_error is not None else self.failing
 
     @property
     def never_polled(self) -> bool:
@@ -106,12 +116,14 @@ class FeedHealth:
             "pages_waiting": self.pages_waiting,
             "in_registry": self.in_registry,
             "in_error": self.in_error,
+            "failing": self.failing,
         }
 
 
 def _order(row: FeedHealth) -> tuple[int, int, str]:
-    """Feeds in error first (longest streak first), then never polled, then the rest, by name."""
-    rank = 0 if row.in_error else (1 if row.never_polled else 2)
+    """Feeds in error first, then failing ones (longest streak first), then never polled, then
+    the rest, by name."""
+    rank = 0 if row.in_error else 1 if row.failing else 2 if row.never_polled else 3
     return rank, -(row.error_streak or 0), row.feed
 
 
@@ -132,10 +144,15 @@ def feed_health(
 
 
 def feeds_in_error(client: Elasticsearch, names: IndexNames, size: int = 20) -> tuple[int, list[FeedHealth]]:
-    """How many feeds are in error, and the worst ``size`` of them (longest streak first)."""
+    """How many feeds are in error or failing, and the worst ``size`` of them (in error first,
+    then the longest streak): a feed that failed once is worth an operator's look already."""
     query = {
         "bool": {
-            "should": [{"term": {"status": "failed"}}, {"range": {"error_streak": {"gt": 0}}}],
+            "should": [
+                {"term": {"in_error": True}},
+                {"term": {"status": "failed"}},
+                {"range": {"error_streak": {"gt": 0}}},
+            ],
             "minimum_should_match": 1,
         }
     }
@@ -146,7 +163,11 @@ def feeds_in_error(client: Elasticsearch, names: IndexNames, size: int = 20) -> 
         query=query,
         size=size,
         track_total_hits=True,
-        sort=[{"error_streak": {"order": "desc", "missing": "_last"}}, {"feed": {"order": "asc"}}],
+        sort=[
+            {"in_error": {"order": "desc", "missing": "_last", "unmapped_type": "boolean"}},
+            {"error_streak": {"order": "desc", "missing": "_last"}},
+            {"feed": {"order": "asc"}},
+        ],
     )
     rows = [FeedHealth.from_source(hit["_source"]) for hit in result["hits"]["hits"]]
     return int(result["hits"]["total"]["value"]), rows

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAG_SAMPLE = 500  # recently indexed articles the publish-to-index lag is measured on
-# A dead-letter line that has been replayed carries one of these (set by the replay).
+# A replay logs each line it wrote again in ``<file>.jsonl.done`` beside the file, one JSON
+# object per line with the 1-based ``line`` number; lines replayed by hand may carry a marker.
+DONE_SUFFIX = ".done"
 REPLAYED_MARKERS = ("replayed_at", "replayed")
 
 
@@ -174,6 +176,19 @@ def _replayed(line: str) -> bool | None:
     return any(record.get(marker) for marker in REPLAYED_MARKERS)
 
 
+def _done_lines(data: bytes) -> set[int]:
+    """Line numbers a replay logged as done (unreadable log lines are skipped: not done)."""
+    done: set[int] = set()
+    for text in data.decode("utf-8", "replace").splitlines():
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("line"), int):
+            done.add(entry["line"])
+    return done
+
+
 def dead_letters(archive_root: str) -> DeadLetters:
     """Count dead-letter lines (``<archive>/dead-letter/YYYY/MM/DD/<run>.jsonl``, any fsspec URL)."""
     from newsflow.archive.storage import Storage
@@ -183,10 +198,13 @@ def dead_letters(archive_root: str) -> DeadLetters:
     lines = waiting = unreadable = 0
     for path in paths:
         data = storage.read_bytes(path) or b""
-        for line in data.decode("utf-8", "replace").splitlines():
+        logged = _done_lines(storage.read_bytes(path + DONE_SUFFIX) or b"")
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
             if not line.strip():
                 continue
             lines += 1
+            if number in logged:
+                continue
             done = _replayed(line)
             if done is None:
                 unreadable += 1

@@ -25,8 +25,10 @@ columns:
   304             share of polls the server answered 304 Not Modified
   newest item     the newest entry the feed listed
   next due        when the poll DAG will poll it next (each feed has its own interval)
-  waiting         pages archived for it that no processing run has read yet
-Feeds in error come first. Values a poll did not record show as '-'.
+  waiting         new pages the poll's page budget left for a later poll to fetch
+Feeds in error (failed the poll flow's limit of polls in a row: red) come first, then feeds
+failing (a failed latest poll or a streak below the limit: yellow). Values a poll did not
+record show as '-'.
 """
 
 
@@ -46,7 +48,11 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also list this registry's feeds that were never polled, and mark feeds it no longer has",
     )
-    status.add_argument("--errors", action="store_true", help="only feeds in error")
+    status.add_argument(
+        "--errors",
+        action="store_true",
+        help="only feeds in error or failing (a failed latest poll, an error streak)",
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=run_status)
     check = actions.add_parser(
@@ -73,7 +79,7 @@ def run_status(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.errors:
-        rows = [row for row in rows if row.in_error]
+        rows = [row for row in rows if row.in_error or row.failing]
     if args.json:
         print(json.dumps([row.to_dict() for row in rows], indent=2, ensure_ascii=False))
         return 0
@@ -81,7 +87,9 @@ def run_status(args: argparse.Namespace) -> int:
     console.print(feeds_table(rows, now_utc()))
     if not rows:
         console.print(
-            "no feed in error" if args.errors else "no feed has been polled yet (the poll DAG writes this)"
+            "no feed in error or failing"
+            if args.errors
+            else "no feed has been polled yet (the poll DAG writes this)"
         )
     return 0
 
@@ -90,10 +98,10 @@ def feeds_table(rows: list[FeedHealth], now: datetime, *, title: str | None = No
     from rich import box
     from rich.table import Table
 
-    failing = sum(1 for row in rows if row.in_error)
-    table = Table(
-        title=title or f"feeds: {len(rows)}, in error: {failing}", box=box.SIMPLE_HEAD, pad_edge=False
-    )
+    in_error = sum(1 for row in rows if row.in_error)
+    failing = sum(1 for row in rows if row.failing and not row.in_error)
+    heading = f"feeds: {len(rows)}, in error: {in_error}" + (f", failing: {failing}" if failing else "")
+    table = Table(title=title or heading, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in (
         "feed",
         "status",
@@ -114,6 +122,8 @@ def feeds_table(rows: list[FeedHealth], now: datetime, *, title: str | None = No
         streak = number(row.error_streak)
         if row.in_error:
             streak = f"[red]{streak}[/]"
+        elif row.failing:
+            streak = f"[yellow]{streak}[/]"
         table.add_row(
             name,
             status,
