@@ -280,7 +280,7 @@ def _failing(console: Console, count: int, worst: list[Any], *, now: datetime) -
         return
     console.print(f"[bold]feeds in error or failing[/]  [red]{count}[/] (`newsflow feeds status --errors`)")
     for row in worst:
-        mark = "[red]in error[/], " if row.in_error else ""
+        mark = "[red]in error[/], " if row.recorded_in_error else ""  # the limit reached, as recorded
         console.print(
             f"  {safe(row.feed)}: {mark}{row.error_streak or 0} failed in a row, last error "
             f"{dash(row.last_error)}, last success {ago(row.last_success, now)}",
