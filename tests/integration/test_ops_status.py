@@ -1,7 +1,8 @@
 """``newsflow feeds status`` and ``newsflow status`` against the real Elasticsearch node.
 
-The documents are written the way the pipeline writes them (``record_feed_health``,
-``record_run_metrics``, ``index_articles``) under index names of the test's own; Airflow is
+The documents are written the way the pipeline writes them (``record_run_metrics``,
+``index_articles``; feed health in its first, smallest shape through ``record_feed_health``)
+under index names of the test's own; Airflow is
 pointed at a port nothing listens on, so the status screen must say it is unreachable and
 still show everything Elasticsearch and the archive hold.
 """
@@ -53,33 +54,32 @@ def _closed_port() -> int:
 
 
 def _feeds(es_client: Any, names: Any) -> None:
-    from newsflow.index.feed_health import feed_health_document, record_feed_health
+    """Feed-health documents as the first poll flow wrote them (no ``in_error``, ``polls``,
+    ``next_due``...): the fields every later version keeps, so the readers' fallbacks are
+    what is tested, whichever version of the writer is installed."""
+    from newsflow.index.feed_health import record_feed_health
+
+    def older(feed: str, status: str, streak: int, **fields: Any) -> dict[str, Any]:
+        dates = {
+            k: v.isoformat().replace("+00:00", "Z") for k, v in fields.items() if isinstance(v, datetime)
+        }
+        return {
+            "feed": feed,
+            "status": status,
+            "error_streak": streak,
+            "last_success": None,
+            "last_error": None,
+            "checked_at": (NOW - timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+            **fields,
+            **dates,
+        }
 
     record_feed_health(
         es_client,
         [
-            feed_health_document(
-                "demo-northern-herald",
-                "success",
-                error_streak=0,
-                checked_at=NOW - timedelta(minutes=5),
-                last_success=NOW - timedelta(minutes=5),
-            ),
-            feed_health_document(
-                HOSTILE_FEED,
-                "failed",
-                error_streak=3,
-                checked_at=NOW - timedelta(minutes=5),
-                last_success=NOW - timedelta(hours=2),
-                last_error="http_404",
-            ),
-            feed_health_document(
-                "flaky",
-                "partial",
-                error_streak=1,
-                checked_at=NOW - timedelta(minutes=5),
-                last_error="timeout",
-            ),
+            older("demo-northern-herald", "success", 0, last_success=NOW - timedelta(minutes=5)),
+            older(HOSTILE_FEED, "failed", 3, last_success=NOW - timedelta(hours=2), last_error="http_404"),
+            older("flaky", "partial", 1, last_error="timeout"),
         ],
         names=names,
     )
