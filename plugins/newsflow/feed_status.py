@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from newsflow import stored_fields
 from newsflow.es_client import search_alias
 from newsflow.redact import redact_text
 
@@ -27,17 +28,9 @@ if TYPE_CHECKING:
 MAX_FEEDS = 10_000
 
 
-def _int(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _str(value: object) -> str | None:
-    return str(value) if value is not None and value != "" else None
-
-
 def _redacted(value: object) -> str | None:
     """Error texts quote URLs, and feed URLs can carry credentials: masked however they are shown."""
-    text = _str(value)
+    text = stored_fields.text(value)
     return redact_text(text) if text else None
 
 
@@ -64,17 +57,17 @@ class FeedHealth:
     def from_source(cls, source: Mapping[str, Any]) -> FeedHealth:
         return cls(
             feed=str(source.get("feed") or "?"),
-            status=_str(source.get("status")),
-            error_streak=_int(source.get("error_streak")),
-            last_success=_str(source.get("last_success")),
+            status=stored_fields.text(source.get("status")),
+            error_streak=stored_fields.whole(source.get("error_streak")),
+            last_success=stored_fields.text(source.get("last_success")),
             last_error=_redacted(source.get("last_error")),
             last_error_message=_redacted(source.get("last_error_message")),
-            checked_at=_str(source.get("checked_at")),
-            polls=_int(source.get("polls")),
-            not_modified=_int(source.get("not_modified")),
-            newest_item=_str(source.get("newest_item")),
-            next_due=_str(source.get("next_due")),
-            pages_waiting=_int(source.get("pages_waiting")),
+            checked_at=stored_fields.text(source.get("checked_at")),
+            polls=stored_fields.whole(source.get("polls")),
+            not_modified=stored_fields.whole(source.get("not_modified")),
+            newest_item=stored_fields.text(source.get("newest_item")),
+            next_due=stored_fields.text(source.get("next_due")),
+            pages_waiting=stored_fields.whole(source.get("pages_waiting")),
             recorded_in_error=flag if isinstance(flag := source.get("in_error"), bool) else None,
         )
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from newsflow import stored_fields
 from newsflow.es_client import search_alias
 
 if TYPE_CHECKING:
@@ -84,19 +85,19 @@ class RunSummary:
                 breakdown.setdefault(str(key), {str(k): int(_total(v) or 0) for k, v in value.items()})
         return cls(
             run_id=str(source.get("run_id") or "?"),
-            dag_id=_str(source.get("dag_id")),
-            stage=_str(source.get("stage")),
-            status=_str(source.get("status")),
-            try_number=_int(source.get("try_number")),
-            started=_str(source.get("started")),
-            finished=_str(source.get("finished")),
+            dag_id=stored_fields.text(source.get("dag_id")),
+            stage=stored_fields.text(source.get("stage")),
+            status=stored_fields.text(source.get("status")),
+            try_number=stored_fields.whole(source.get("try_number")),
+            started=stored_fields.text(source.get("started")),
+            finished=stored_fields.text(source.get("finished")),
             counts=counts,
             breakdown=breakdown,
-            recorded_airflow_run_id=_str(source.get("airflow_run_id")),
-            run_kind=_str(source.get("run_kind")),
-            logical_date=_str(source.get("logical_date")),
-            status_reasons=_strings(source.get("status_reasons")),
-            listed={key: names for key in LISTED if (names := _strings(extra.get(key)))},
+            recorded_airflow_run_id=stored_fields.text(source.get("airflow_run_id")),
+            run_kind=stored_fields.text(source.get("run_kind")),
+            logical_date=stored_fields.text(source.get("logical_date")),
+            status_reasons=stored_fields.texts(source.get("status_reasons")),
+            listed={key: names for key in LISTED if (names := stored_fields.texts(extra.get(key)))},
         )
 
     @property
@@ -122,23 +123,6 @@ class RunSummary:
         and finish."""
         mine = (self.try_number or 0, self.started or "", self.finished or "")
         return mine > (other.try_number or 0, other.started or "", other.finished or "")
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: object) -> str | None:
-    return str(value) if value is not None and value != "" else None
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    """A list of strings as recorded (a lone string counts as one); anything else: none."""
-    if isinstance(value, str):
-        return (value,) if value else ()
-    if isinstance(value, list | tuple):
-        return tuple(str(v) for v in value if v is not None and v != "")
-    return ()
 
 
 def latest_per_run(records: Iterable[RunSummary]) -> dict[tuple[str, str | None], RunSummary]:
