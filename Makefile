@@ -17,6 +17,7 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/uv
+	@echo "installing the locked dependencies into $(VENV) (a first install takes a minute or two)"
 	$(BIN)/uv pip sync --quiet --link-mode=copy --python $(BIN)/python $(LOCK)
 	$(BIN)/uv pip install --quiet --link-mode=copy --python $(BIN)/python --no-deps -e .
 	touch $@

@@ -96,18 +96,20 @@ def run_demo(progress: object = None) -> DemoReport:
         if callable(progress):
             progress(message)
 
-    say("Elasticsearch: starting or reusing the local node")
+    say("Elasticsearch: starting or reusing the local node (a first start fetches and unpacks it)")
     es = local_es.up()
     from newsflow.es_client import make_client
     from newsflow.index import IndexNames, setup_indices
 
     client = make_client()
+    say("Elasticsearch: applying the index templates")
     setup_indices(client, IndexNames.from_env())
     say("fixture site: serving seeds/site on 127.0.0.1")
     site = site_up()
     say("Airflow: starting or reusing scheduler, dag-processor, triggerer, api-server")
     airflow = local_airflow.up()
     api = local_airflow.AirflowApi()
+    say("Airflow: waiting for the dag-processor to parse the DAGs")
     for dag_id in (POLL_DAG, PROCESS_DAG):
         api.wait_for_dag(dag_id)
         api.unpause(dag_id)

@@ -1,0 +1,240 @@
+"""Airflow's REST API (v2) for operators' commands: health, DAGs, runs triggered with explicit intervals.
+
+Operators run these commands on their own machines against their own Airflow, so this is
+plain HTTP (httpx) and never imports Airflow. The bearer token comes from
+``POST /auth/token`` with the configured user and password, and is fetched once more when
+the server answers 401. Requests are retried within a bounded time on connection errors
+and 429/502/503/504: requests that are safe to repeat (GET, PATCH, the token, a trigger
+that names its own run id, which the server never creates twice) always, others only when
+the connection was refused (so the server never saw them). The password never reaches a
+message, a log line or a ``repr``; URLs are shown redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from newsflow.errors import ConfigError, ServiceError
+from newsflow.redact import redact_text, redact_url
+from newsflow.timestamps import iso_z
+
+log = logging.getLogger(__name__)
+
+POLL_DAG = "newsflow_poll"
+PROCESS_DAG = "newsflow_process"
+PIPELINE_DAGS = (POLL_DAG, PROCESS_DAG)
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+FINISHED = frozenset({"success", "failed"})
+
+
+def _no_password() -> str:
+    raise ConfigError(
+        "no Airflow password: set NEWSFLOW_AIRFLOW_PASSWORD (and NEWSFLOW_AIRFLOW_USERNAME if not admin)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConnection:
+    """Where Airflow's API is and who we are; the password is read only when a token is needed."""
+
+    url: str
+    username: str = "admin"
+    password: Callable[[], str] = field(default=_no_password, repr=False, compare=False)
+    external: bool = False  # NEWSFLOW_AIRFLOW_URL: someone else's Airflow, never started or stopped here
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"SchedulerConnection({self.display_url!r}, user={self.username!r}, external={self.external})"
+
+
+def connection_from_env(*, local_url: str, local_password: Callable[[], str]) -> SchedulerConnection:
+    """``NEWSFLOW_AIRFLOW_URL`` (+ ``_USERNAME``/``_PASSWORD``), or the local Airflow the caller names.
+
+    ``local_password`` is asked only for the local Airflow and only when no
+    ``NEWSFLOW_AIRFLOW_PASSWORD`` is set (the CLI reads the password Airflow generated).
+    """
+    username = os.environ.get("NEWSFLOW_AIRFLOW_USERNAME") or "admin"
+    secret = os.environ.get("NEWSFLOW_AIRFLOW_PASSWORD")
+
+    def from_env() -> str:
+        return secret or ""
+
+    url = os.environ.get("NEWSFLOW_AIRFLOW_URL")
+    if url:
+        return SchedulerConnection(url.rstrip("/"), username, from_env if secret else _no_password, True)
+    return SchedulerConnection(local_url.rstrip("/"), username, from_env if secret else local_password)
+
+
+class SchedulerApi:
+    """A client of one Airflow's REST API; use as a context manager (it holds a connection pool)."""
+
+    def __init__(
+        self,
+        conn: SchedulerConnection,
+        *,
+        timeout_s: float = 20.0,
+        patience_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.conn = conn
+        self.patience_s = patience_s  # how long one call may keep retrying
+        self._token: str | None = None
+        self._http = httpx.Client(
+            base_url=conn.url, timeout=timeout_s, transport=transport, follow_redirects=False
+        )
+
+    def __enter__(self) -> SchedulerApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"SchedulerApi({self.conn.display_url!r}, user={self.conn.username!r})"
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _send(
+        self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool
+    ) -> httpx.Response:
+        deadline = time.monotonic() + self.patience_s
+        delay, renewed = 0.5, False
+        problem: Exception | None
+        while True:
+            headers = {"Accept": "application/json"}
+            if auth:
+                headers["Authorization"] = f"Bearer {self.token()}"
+            try:
+                response = self._http.request(method, path, json=body, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                problem, may_retry = exc, True  # never reached the server: always safe to repeat
+            except httpx.TransportError as exc:
+                problem, may_retry = exc, repeatable
+            else:
+                if response.status_code == 401 and auth and not renewed:
+                    self._token, renewed = None, True  # expired token: one fresh one, then report
+                    continue
+                if not (response.status_code in RETRY_STATUS and repeatable):
+                    return response
+                if time.monotonic() + delay > deadline:
+                    return response
+                problem, may_retry = None, True
+                log.info("Airflow API %s %s answered %s; retrying", method, path, response.status_code)
+            if not may_retry or time.monotonic() + delay > deadline:
+                why = type(problem).__name__ if problem else "no answer"
+                raise ServiceError(
+                    f"Airflow API at {self.conn.display_url} is not reachable ({why}: "
+                    f"{redact_text(str(problem))[:200]}); start it (`newsflow airflow up`) or set "
+                    "NEWSFLOW_AIRFLOW_URL"
+                ) from problem
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+
+    def _json(
+        self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool = True
+    ) -> Any:
+        response = self._send(method, path, body, auth=auth, repeatable=repeatable)
+        if response.status_code >= 400:
+            raise ApiError(method, path, response.status_code, _detail(response))
+        return response.json() if response.content else {}
+
+    def token(self) -> str:
+        if self._token is None:
+            body = {"username": self.conn.username, "password": self.conn.password()}
+            response = self._send("POST", "/auth/token", body, auth=False, repeatable=True)
+            if response.status_code >= 400:
+                # Never echo the request: it holds the password.
+                raise ServiceError(
+                    f"Airflow at {self.conn.display_url} refused the login of user "
+                    f"{self.conn.username!r} ({response.status_code}); check NEWSFLOW_AIRFLOW_USERNAME "
+                    "and NEWSFLOW_AIRFLOW_PASSWORD"
+                )
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+    # --- what the commands ask ---------------------------------------------------------------
+
+    def health(self) -> dict[str, str]:
+        """Each component's status (``scheduler``: ``healthy``, ...); no login needed."""
+        data = self._json("GET", "/api/v2/monitor/health", auth=False)
+        return {str(k): str(v.get("status")) for k, v in data.items() if isinstance(v, Mapping)}
+
+    def dag(self, dag_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v2/dags/{_q(dag_id)}"))
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}"))
+
+    def dag_runs(self, dag_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        data = self._json("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns?order_by=-run_after&limit={limit}")
+        return list(data.get("dag_runs", []))
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances?limit=1000"
+        return list(self._json("GET", path).get("task_instances", []))
+
+    def trigger(
+        self,
+        dag_id: str,
+        *,
+        run_id: str,
+        logical_date: datetime,
+        interval: tuple[datetime, datetime],
+        conf: Mapping[str, object],
+    ) -> dict[str, Any]:
+        """Trigger a run over an explicit data interval; repeating it returns the run already created."""
+        body = {
+            "dag_run_id": run_id,
+            "logical_date": iso_z(logical_date, "microseconds"),
+            "data_interval_start": iso_z(interval[0], "microseconds"),
+            "data_interval_end": iso_z(interval[1], "microseconds"),
+            "conf": dict(conf),
+        }
+        try:
+            return dict(self._json("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body, repeatable=True))
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            existing = self.dag_run(dag_id, run_id)  # a retry of a trigger the server did receive
+            if existing.get("data_interval_start") and existing.get("conf") == dict(conf):
+                return existing
+            raise
+
+    def run_link(self, dag_id: str, run_id: str) -> str:
+        """Where the run is in the Airflow UI."""
+        return f"{self.conn.display_url}/dags/{_q(dag_id)}/runs/{_q(run_id)}"
+
+
+class ApiError(ServiceError):
+    """Airflow answered with an error status (the body's ``detail``, shortened and redacted)."""
+
+    def __init__(self, method: str, path: str, status: int, detail: str) -> None:
+        super().__init__(f"Airflow API {method} {path} answered {status}: {detail}")
+        self.status = status
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return redact_text(str(detail))[:300]
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
