@@ -6,7 +6,6 @@ read and says what it could not, so a cluster that is down still gets a useful s
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 from dataclasses import dataclass
@@ -26,10 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAG_SAMPLE = 500  # recently indexed articles the publish-to-index lag is measured on
-# A replay logs each line it wrote again in ``<file>.jsonl.done`` beside the file, one JSON
-# object per line with the 1-based ``line`` number; lines replayed by hand may carry a marker.
-DONE_SUFFIX = ".done"
-REPLAYED_MARKERS = ("replayed_at", "replayed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,50 +160,10 @@ class DeadLetters:
         }
 
 
-def _replayed(line: str) -> bool | None:
-    """True when a replay marked the line done; None when the line is not a JSON object."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    return any(record.get(marker) for marker in REPLAYED_MARKERS)
-
-
-def _done_lines(data: bytes) -> set[int]:
-    """Line numbers a replay logged as done (unreadable log lines are skipped: not done)."""
-    done: set[int] = set()
-    for text in data.decode("utf-8", "replace").splitlines():
-        try:
-            entry = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("line"), int):
-            done.add(entry["line"])
-    return done
-
-
 def dead_letters(archive_root: str) -> DeadLetters:
-    """Count dead-letter lines (``<archive>/dead-letter/YYYY/MM/DD/<run>.jsonl``, any fsspec URL)."""
-    from newsflow.archive.storage import Storage
+    """Count dead-letter lines as the replay sees them (``index.dead_letter.scan_dead_letters``)."""
+    from newsflow.index.dead_letter import scan_dead_letters
 
-    storage = Storage(archive_root.rstrip("/") + "/dead-letter")
-    paths = storage.glob(storage.join("*", "*", "*", "*.jsonl"))
-    lines = waiting = unreadable = 0
-    for path in paths:
-        data = storage.read_bytes(path) or b""
-        logged = _done_lines(storage.read_bytes(path + DONE_SUFFIX) or b"")
-        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            lines += 1
-            if number in logged:
-                continue
-            done = _replayed(line)
-            if done is None:
-                unreadable += 1
-            if not done:
-                waiting += 1
-    newest = storage.display(paths[-1]) if paths else None
-    return DeadLetters(len(paths), lines, waiting, unreadable, newest)
+    scan = scan_dead_letters(archive_root)
+    waiting = len(scan.waiting) + scan.unreadable
+    return DeadLetters(scan.files, scan.done + waiting, waiting, scan.unreadable, scan.newest_file)

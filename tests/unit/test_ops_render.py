@@ -222,12 +222,16 @@ def test_dead_letters_waiting_are_lines_no_replay_marked(tmp_path: Path) -> None
     day = tmp_path / "dead-letter" / "2026" / "05" / "01"
     day.mkdir(parents=True)
     lines = [
-        {"id": "a", "reason": "mapper_parsing_exception"},
-        {"id": "b", "reason": "unavailable", "replayed_at": "2026-05-01T11:00:00Z"},
-        {"id": "c", "reason": "unavailable"},
+        {"id": "a", "reason": "mapper_parsing_exception", "document": {}},
+        {"id": "b", "reason": "unavailable", "document": {}},
+        {"id": "c", "reason": "unavailable", "document": {}},
     ]
     (day / "newsflow_process_run1.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
-    (day / "newsflow_process_run2.jsonl").write_text('{"id": "d", "replayed": true}\nnot json\n')
+    (day / "newsflow_process_run1.jsonl.done").write_text(json.dumps({"line": 2, "id": "b"}) + "\n")
+    (day / "newsflow_process_run2.jsonl").write_text(
+        json.dumps({"id": "d", "reason": "unavailable", "document": {}}) + "\nnot json\n"
+    )
+    (day / "newsflow_process_run2.jsonl.done").write_text(json.dumps({"line": 1, "id": "d"}) + "\n")
     found = dead_letters(str(tmp_path))
     assert (found.files, found.lines, found.waiting, found.unreadable) == (2, 5, 3, 1)
     assert found.newest_file is not None and found.newest_file.endswith("run2.jsonl")

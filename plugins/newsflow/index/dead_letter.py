@@ -96,6 +96,7 @@ class DeadLetterScan:
     done: int = 0
     unreadable: int = 0
     files: int = 0
+    newest_file: str | None = None  # as shown to a reader (credentials masked)
 
 
 def _matches(run_id: str, wanted: str | None) -> bool:
@@ -150,7 +151,10 @@ def scan_dead_letters(root: str | None = None, *, run: str | None = None) -> Dea
                 continue
             if _matches(letter.run_id, run):
                 waiting.append(letter)
-    return DeadLetterScan(tuple(waiting), done=done, unreadable=unreadable, files=len(paths))
+    newest = storage.display(paths[-1]) if paths else None
+    return DeadLetterScan(
+        tuple(waiting), done=done, unreadable=unreadable, files=len(paths), newest_file=newest
+    )
 
 
 def mark_replayed(letters: Iterable[tuple[DeadLetter, str]], *, by_run: str) -> int:
