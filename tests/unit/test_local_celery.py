@@ -71,7 +71,7 @@ def test_celery_without_a_broker_says_what_to_start(tmp_path: Path) -> None:
 
 def test_missing_redis_server_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSFLOW_REDIS_SERVER", "/nonexistent/redis-server")
-    monkeypatch.setattr(local_redis.shutil, "which", lambda _name: None)
-    monkeypatch.setattr(local_redis.os, "access", lambda *_a: False)
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    monkeypatch.setattr("os.access", lambda *_a: False)
     with pytest.raises(ServiceError, match="apt-get install -y redis-server"):
         local_redis.find_server(install_if_missing=False)
