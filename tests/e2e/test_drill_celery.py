@@ -5,8 +5,9 @@ One stack (PostgreSQL metadata and results, a throwaway Redis broker, scheduler,
 
 (b) two workers: unpausing the DAGs polls the fixture site (one unit per publisher host)
     and the raw-archive event starts processing; every article must be indexed exactly
-    once, tasks must have run on both workers, and story ids must equal those of a
-    sequential replay of the same archive through the same flow functions.
+    once, no host of the site may see two requests closer than the polite delay, tasks
+    must have run on both workers, and story ids must equal those of a sequential replay
+    of the same archive through the same flow functions.
 (c) losing a worker: new items are published and pinged; as soon as a ``process`` task
     runs on a worker, that worker and every process under it get SIGKILL. The scheduler
     fails the try when its heartbeat stops, and the retry on the other worker must yield
@@ -16,6 +17,8 @@ One stack (PostgreSQL metadata and results, a throwaway Redis broker, scheduler,
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import random
 import time
 import uuid
@@ -48,12 +51,37 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 WAIT_S = 240
 FEEDS, ARTICLES = 4, 10
+POLITE_DELAY_S = 1.0  # between requests to one host, whichever worker or run sends them
+SLACK_S = 0.25  # the site logs at arrival; on a loaded machine a request can be read that much late
 HEARTBEAT_TIMEOUT_S = 30  # a dead worker's task is failed (and retried) this long after its last beat
 
 
+class AccessLog(logging.Handler):
+    """The fixture sites' requests, (arrival time, serving address, path), from their debug log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.hits: list[tuple[float, str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "demo site %s: GET %s":
+            host, path = record.args  # type: ignore[misc]  # the two arguments of that message
+            self.hits.append((record.created, str(host), str(path)))
+
+    def fastest_gaps(self) -> dict[str, float]:
+        """Each host's shortest interval between two requests."""
+        by_host: dict[str, list[float]] = {}
+        for when, host, _ in sorted(self.hits):
+            by_host.setdefault(host, []).append(when)
+        return {
+            h: min((b - a for a, b in itertools.pairwise(t)), default=float("inf"))
+            for h, t in by_host.items()
+        }
+
+
 class Drill:
-    def __init__(self, stack: Stack, feeds: list[FixtureFeed], site: Path, port: int) -> None:
-        self.stack, self.feeds, self.site, self.port = stack, feeds, site, port
+    def __init__(self, stack: Stack, feeds: list[FixtureFeed], site: Path, port: int, log: AccessLog) -> None:
+        self.stack, self.feeds, self.site, self.port, self.log = stack, feeds, site, port, log
         self.expected: set[str] = set()
         for feed in feeds:
             for article in feed.articles:
@@ -69,10 +97,15 @@ class Drill:
         found = Counter(d["canonical_url"] for d in docs)
         duplicated = sorted(u for u, n in found.items() if n > 1)
         missing = sorted(self.expected - set(found))
+        gaps = self.log.fastest_gaps()
         print(
             f"\n{what}: documents expected {len(self.expected)}, found {len(docs)} "
-            f"({len(found)} distinct, {len(duplicated)} duplicated, {len(missing)} missing)"
+            f"({len(found)} distinct, {len(duplicated)} duplicated, {len(missing)} missing); "
+            f"site requests {len(self.log.hits)}, shortest gap per host "
+            f"{min(gaps.values(), default=float('inf')):.2f}s (polite delay {POLITE_DELAY_S}s)"
         )
+        too_fast = {h: round(g, 3) for h, g in gaps.items() if g < POLITE_DELAY_S - SLACK_S}
+        assert not too_fast, f"hosts hit faster than their polite delay: {too_fast}"
         assert not duplicated, f"duplicated: {duplicated[:5]}"
         assert not missing, f"missing: {missing[:5]}"
         assert set(found) == self.expected
@@ -96,7 +129,14 @@ def drill(tmp_path_factory: pytest.TempPathFactory, es_client: Elasticsearch) ->
     prefix = f"celery-{uuid.uuid4().hex[:8]}"
     site = work / "site"
     feeds = generate_site(site, feeds=FEEDS, articles_per_feed=ARTICLES, hosts=FEEDS, seed=17)
+    access = AccessLog()
+    site_log = logging.getLogger("newsflow.devstack.demo_site")
+    level = site_log.level
+    site_log.setLevel(logging.DEBUG)
+    site_log.addHandler(access)
     with contextlib.ExitStack() as exit_stack:
+        exit_stack.callback(site_log.setLevel, level)
+        exit_stack.callback(site_log.removeHandler, access)
         port, _ = exit_stack.enter_context(fixture_sites(site, hosts=FEEDS))
         registry = work / "feeds.yaml"
         registry.write_text(registry_yaml(feeds, port, poll_interval="1h"))
@@ -109,6 +149,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory, es_client: Elasticsearch) ->
                     prefix,
                     es_client,
                     allow_hosts=f"127.0.0.0/8:{port}",
+                    polite_delay_s=POLITE_DELAY_S,
                     celery_workers=2,
                     heartbeat_timeout_s=HEARTBEAT_TIMEOUT_S,
                     start_timeout_s=420,
@@ -118,7 +159,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory, es_client: Elasticsearch) ->
             service_missing(
                 f"the Celery stack (PostgreSQL, Redis, scheduler, workers) could not start: {exc}"
             )
-        yield Drill(stack, feeds, site, port)
+        yield Drill(stack, feeds, site, port, access)
 
 
 def _replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
