@@ -22,7 +22,11 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --link-mode=copy --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# Services that are not Python packages come from Debian: PostgreSQL (`postgresql`) and, for
+# `newsflow airflow up --executor celery`, Redis (`redis-server`); the devstack installs them with
+# apt-get when run as root, otherwise it says which package to install.
 install: $(VENV)/.installed
+	@command -v redis-server >/dev/null || echo "note: redis-server is not installed; the Celery executor needs it (apt-get install -y redis-server)"
 
 demo: install
 	$(BIN)/newsflow demo

@@ -44,7 +44,10 @@ def make_client(
         kwargs["verify_certs"] = conn.verify_certs
         if conn.ca_certs:
             kwargs["ca_certs"] = conn.ca_certs
-    return Elasticsearch(conn.url, **kwargs)  # type: ignore[arg-type]  # kwargs values are typed per key above
+    # Several URLs (a cluster's nodes): the client spreads requests and retries on another node when
+    # one is down, so losing a node costs a retry, not a failed task.
+    hosts = conn.urls if len(conn.urls) > 1 else conn.url
+    return Elasticsearch(hosts, **kwargs)  # type: ignore[arg-type]  # kwargs values are typed per key above
 
 
 def _fast_serializers() -> dict[str, object]:

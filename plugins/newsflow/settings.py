@@ -76,10 +76,15 @@ class EsConnection:
     verify_certs: bool = True
 
     @property
+    def urls(self) -> list[str]:
+        """Every node named: ``url`` may list several, comma-separated, so the client fails over."""
+        return [part.strip().rstrip("/") for part in self.url.split(",") if part.strip()]
+
+    @property
     def display_url(self) -> str:
         from newsflow.redact import redact_url
 
-        return redact_url(self.url)
+        return ",".join(redact_url(part) for part in self.urls)
 
     def __repr__(self) -> str:
         auth = "api_key" if self.api_key else ("basic" if self.username else "none")
@@ -88,6 +93,15 @@ class EsConnection:
 
 def local_es_port() -> int:
     return _int_env("NEWSFLOW_ES_PORT", 9200)
+
+
+def local_es_nodes() -> int:
+    """How many nodes the local cluster has (``newsflow es up --nodes N``): their HTTP ports follow
+    ``NEWSFLOW_ES_PORT`` one by one, and clients are given all of them."""
+    nodes = _int_env("NEWSFLOW_ES_NODES", 1)
+    if not 1 <= nodes <= 9:
+        raise ConfigError(f"NEWSFLOW_ES_NODES={nodes} is out of range; use 1..9")
+    return nodes
 
 
 def es_connection() -> EsConnection:
@@ -104,4 +118,6 @@ def es_connection() -> EsConnection:
             verify_certs=os.environ.get("NEWSFLOW_ES_VERIFY_CERTS", "true").lower()
             not in {"0", "false", "no"},
         )
-    return EsConnection(url=f"http://127.0.0.1:{local_es_port()}", external=False)
+    port = local_es_port()
+    urls = [f"http://127.0.0.1:{port + n}" for n in range(local_es_nodes())]
+    return EsConnection(url=",".join(urls), external=False)

@@ -16,12 +16,12 @@ import time
 import urllib.error
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow.devstack import demo_site, local_airflow, local_postgres
+from newsflow.devstack import demo_site, local_airflow, local_celery, local_postgres, local_redis
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
 
@@ -239,8 +239,14 @@ def airflow_stack(
     polite_delay_s: float = 0.0,
     allow_hosts: str = "127.0.0.0/8",
     start_timeout_s: float = 300.0,
+    celery_workers: int = 0,
+    heartbeat_timeout_s: int | None = None,
 ) -> Iterator[Stack]:
-    """PostgreSQL + the four Airflow services on free ports, stopped and removed afterwards."""
+    """PostgreSQL + the four Airflow services on free ports, stopped and removed afterwards.
+
+    ``celery_workers`` > 0: CeleryExecutor with a throwaway Redis broker and that many workers
+    (``parallelism`` task slots each is too many on 2 cores: each gets 2).
+    """
     if importlib.util.find_spec("asyncpg") is None:  # Airflow 3's async metadata session on PostgreSQL
         raise ServiceError(
             "Airflow 3 on PostgreSQL needs the asyncpg driver for its async metadata session; "
@@ -268,7 +274,9 @@ def airflow_stack(
     setup_indices(client, names)
     started: dict[str, float] = {}
     t0 = time.monotonic()
-    with patched_env(env), local_postgres.running_postgres() as postgres:
+    with contextlib.ExitStack() as services:
+        services.enter_context(patched_env(env))
+        postgres = services.enter_context(local_postgres.running_postgres())
         started["postgres_s"] = time.monotonic() - t0
         options = local_airflow.LocalAirflowOptions(
             port=local_postgres.free_port(),
@@ -276,7 +284,17 @@ def airflow_stack(
             parallelism=parallelism,
             database_url=postgres.url,
             start_timeout_s=patient(start_timeout_s),
+            heartbeat_timeout_s=heartbeat_timeout_s,
         )
+        if celery_workers:
+            redis = services.enter_context(local_redis.running_redis())
+            options = replace(
+                options,
+                executor=local_celery.CELERY,
+                celery_workers=celery_workers,
+                worker_concurrency=2,
+                broker_url=redis.url,
+            )
         try:
             t1 = time.monotonic()
             local_airflow.up(options)

@@ -22,7 +22,10 @@ EXPECTED = {
     "elasticsearch-setup",
     "kibana",
     "newsflow-init",
+    "redis",
+    "airflow-worker",
 }
+CELERY_PROFILE = {"redis", "airflow-worker"}
 SECRET_KEY_RE = re.compile(r"PASSWORD|SECRET|FERNET|API_KEY|ENCRYPTIONKEY|TOKEN|_CONN_", re.IGNORECASE)
 VAR_REF_RE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*(?::?[-?][^}]*)?\}")
 
@@ -129,3 +132,17 @@ def test_init_runs_index_setup_and_kibana_import(compose: dict[str, Any]) -> Non
     kibana_env = compose["services"]["kibana"]["environment"]
     assert kibana_env["ELASTICSEARCH_USERNAME"] == "kibana_system"
     assert "kibana_system/_password" in (REPO / "docker" / "es-setup.sh").read_text()
+
+
+def test_celery_profile_adds_redis_and_scalable_workers(compose: dict[str, Any]) -> None:
+    """LocalExecutor by default; `--profile celery` adds the broker and workers, results in Postgres."""
+    for name, service in compose["services"].items():
+        assert (service.get("profiles") == ["celery"]) == (name in CELERY_PROFILE), name
+    worker = compose["services"]["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    assert "container_name" not in worker and "ports" not in worker  # so --scale works
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    env = _env(compose["services"]["airflow-scheduler"])
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")

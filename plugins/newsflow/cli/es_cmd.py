@@ -1,4 +1,5 @@
-"""``newsflow es up|down|status``: the project's local Elasticsearch node."""
+"""``newsflow es up|down|status``: the project's local Elasticsearch node, or a local cluster
+(``--nodes 3``: three nodes from the same zip, HTTP ports NEWSFLOW_ES_PORT, +1, +2)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--json", action="store_true", help="machine-readable status")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        help="nodes in the local cluster (default NEWSFLOW_ES_NODES or 1); clients of the newsflow "
+        "commands need NEWSFLOW_ES_NODES set to the same number to fail over between them",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -26,15 +34,17 @@ def run(args: argparse.Namespace) -> int:
     from newsflow.devstack import local_es
 
     console = Console(stderr=True)
+    options = local_es.LocalEsOptions() if args.nodes is None else local_es.LocalEsOptions(nodes=args.nodes)
     if args.action == "up":
-        with console.status("starting Elasticsearch (first start fetches and unpacks it)..."):
-            state = local_es.up()
+        what = "Elasticsearch" if options.nodes == 1 else f"{options.nodes} Elasticsearch nodes"
+        with console.status(f"starting {what} (first start fetches and unpacks it)..."):
+            state = local_es.up(options)
     elif args.action == "down":
-        stopped = local_es.down()
+        stopped = local_es.down(options)
         console.print("Elasticsearch stopped" if stopped else "no local Elasticsearch was running")
         return 0
     else:
-        state = local_es.status()
+        state = local_es.status(options)
     if args.json:
         print(json.dumps(asdict(state)))  # the URL in ``state`` is already redacted
     else:
@@ -44,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             word = "[red]unreachable[/]" if state.problem else "[red]not running[/]"
         console.print(
             f"Elasticsearch {word} at {escape_untrusted(state.url)} health={state.health} "
-            f"version={escape_untrusted(state.version)}",
+            f"version={escape_untrusted(state.version)} nodes={state.nodes}",
             highlight=False,
         )
         if state.problem:

@@ -1,5 +1,6 @@
-"""``newsflow index setup|status|migrate|replay-dead-letters``: templates, aliases and mapping
-migrations; dead letters are replayed by ``replay_cmd``."""
+"""``newsflow index setup|status|migrate|rollover|replay-dead-letters``: templates, aliases,
+mapping migrations, rolling the article index over to a new generation (the core ``_rollover``
+API); dead letters are replayed by ``replay_cmd``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def register(subparsers: Any) -> None:
         help="set up, inspect or migrate the indices (templates + aliases); replay dead letters",
         epilog=replay_cmd.REPLAY_HELP,
     )
-    parser.add_argument("action", choices=["setup", "status", "migrate", "replay-dead-letters"])
+    parser.add_argument("action", choices=["setup", "status", "migrate", "rollover", "replay-dead-letters"])
     parser.add_argument("--index", help="article alias (default NEWSFLOW_INDEX_ALIAS or news-articles)")
     parser.add_argument(
         "--runs-index", help="run-metrics alias (default NEWSFLOW_RUNS_ALIAS or newsflow-runs)"
@@ -34,8 +35,26 @@ def register(subparsers: Any) -> None:
         "--wait", type=float, default=60.0, help="seconds to wait for the cluster (default 60)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    replay_cmd.add_arguments(parser)
+    replay_cmd.add_arguments(parser)  # --run, and --dry-run (rollover: say whether it would roll over)
+    rollover = parser.add_argument_group("rollover conditions (any one rolls the article index over)")
+    rollover.add_argument("--max-size", default="30gb", help="largest primary shard (default 30gb; 'none')")
+    rollover.add_argument("--max-age", default="7d", help="oldest write index (default 7d; 'none')")
+    rollover.add_argument("--max-docs", default="40000000", help="most documents (default 40000000; 'none')")
     parser.set_defaults(handler=run)
+
+
+def _conditions(args: argparse.Namespace) -> Any:
+    from newsflow.index.generations import RolloverConditions
+
+    def given(value: str) -> str | None:
+        return None if value.lower() == "none" else value
+
+    docs = given(args.max_docs)
+    return RolloverConditions(
+        max_primary_shard_size=given(args.max_size),
+        max_age=given(args.max_age),
+        max_docs=int(docs) if docs is not None else None,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +90,19 @@ def run(args: argparse.Namespace) -> int:
                     f"{migration.alias}: {migration.source_index} -> {migration.target_index} "
                     f"({migration.copied} documents)"
                 )
+            elif args.action == "rollover":
+                from dataclasses import asdict
+
+                from newsflow.index.generations import rollover
+
+                rolled = rollover(client, names.articles, _conditions(args), dry_run=args.dry_run)
+                result = asdict(rolled)
+                verb = "would roll" if rolled.dry_run and rolled.rolled_over else "rolled"
+                summary = (
+                    f"{rolled.alias}: {verb} over {rolled.old_index} -> {rolled.new_index}"
+                    if rolled.rolled_over
+                    else f"{rolled.alias}: {rolled.old_index} stays the write index (no condition met)"
+                ) + f" {rolled.met}"
             else:
                 result = {}
                 for alias in names.all():

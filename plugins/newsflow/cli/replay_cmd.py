@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--run", help="replay-dead-letters: only this run's (its run id, or the Airflow run id alone)"
     )
     parser.add_argument(
-        "--dry-run", action="store_true", help="replay-dead-letters: list what waits, write nothing"
+        "--dry-run",
+        action="store_true",
+        help="list what would be replayed, or say whether the index would roll over; write nothing",
     )
 
 

@@ -26,6 +26,7 @@ from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.errors import ServiceError
+from newsflow.index.generations import mget_across
 from newsflow.records import StoryAssignment
 
 if TYPE_CHECKING:
@@ -235,9 +236,9 @@ def _background(
 
 
 def _stored_assignments(client: Elasticsearch, index: str, batch_ids: Sequence[str]) -> list[StoryAssignment]:
-    response = client.mget(index=index, ids=list(batch_ids), source_includes=_SOURCE_FIELDS)
+    docs = mget_across(client, index, list(batch_ids), source_includes=_SOURCE_FIELDS)
     out = []
-    for doc in response["docs"]:
+    for doc in docs:
         records = _hit_to_records(doc) if doc.get("found") else None
         if records is not None and records[1] is not None:
             out.append(records[1])
@@ -339,8 +340,7 @@ def _mget_records(
 ) -> dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]]:
     out = {}
     for chunk in _chunks(ids, 1000):
-        response = client.mget(index=index, ids=list(chunk), source_includes=_SOURCE_FIELDS)
-        for doc in response["docs"]:
+        for doc in mget_across(client, index, list(chunk), source_includes=_SOURCE_FIELDS):
             records = _hit_to_records(doc) if doc.get("found") else None
             if records is not None:
                 out[records[0].id] = records

@@ -44,6 +44,8 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(urlsplit(self.path).path)
+            # Access log at arrival, per serving address: tests check per-host politeness with it.
+            log.debug("demo site %s: GET %s", self.connection.getsockname()[0], path)
             target = (root / path.lstrip("/")).resolve()
             if target.is_dir():
                 target = target / "index.html"

@@ -1,7 +1,8 @@
 """A real local Airflow 3 for development and the demo, without Docker.
 
-Scheduler, dag-processor, api-server and triggerer run as one process group so
-one signal stops them all (their children survive a plain SIGTERM otherwise).
+Scheduler, dag-processor, api-server and triggerer (and, with the Celery executor,
+the workers of ``local_celery``) run as one process group so one signal stops them
+all (their children survive a plain SIGTERM otherwise).
 Configuration is passed through ``AIRFLOW__*`` environment variables built
 here, so ``airflow.cfg`` never needs editing. This module only starts the
 ``airflow`` command; it never imports Airflow.
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import settings
-from newsflow.devstack import demo_site
+from newsflow.devstack import demo_site, local_celery
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,35 @@ class LocalAirflowOptions:
     parallelism: int = 4  # LocalExecutor starts this many workers; the default 32 swamps 2 cores
     database_url: str | None = None  # None: SQLite in AIRFLOW_HOME (fine locally; Postgres in production)
     start_timeout_s: float = 120.0
+    executor: str = local_celery.LOCAL  # or CeleryExecutor: `newsflow airflow up --executor celery`
+    celery_workers: int = 2  # `airflow celery worker` processes, each with its own hostname and queue
+    worker_concurrency: int = 2  # task slots per Celery worker
+    broker_url: str | None = None  # Celery: None starts (or reuses) a Redis under the state dir
+    result_backend: str | None = None  # Celery: None uses the metadata PostgreSQL
+    heartbeat_timeout_s: int | None = None  # a task whose worker died is failed (and retried) after this
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"Airflow port {self.port} is out of range; set NEWSFLOW_AIRFLOW_PORT")
         if self.parallelism < 1:
             raise ConfigError("Airflow parallelism must be at least 1")
+        if self.executor not in local_celery.EXECUTORS.values():
+            raise ConfigError(
+                f"executor {self.executor!r}: use {' or '.join(local_celery.EXECUTORS.values())}"
+            )
+        if not 1 <= self.celery_workers <= 16 or not 1 <= self.worker_concurrency <= 32:
+            raise ConfigError("use 1..16 Celery workers with 1..32 task slots each")
+        if self.executor == local_celery.CELERY and (self.database_url or "postgresql").startswith("sqlite"):
+            raise ConfigError("the Celery executor needs PostgreSQL as metadata database and result backend")
+        if self.heartbeat_timeout_s is not None and self.heartbeat_timeout_s < 10:
+            raise ConfigError("heartbeat_timeout_s below 10 s fails healthy tasks on a busy machine")
+
+    @property
+    def slots(self) -> int:
+        """Tasks that can run at once: LocalExecutor's parallelism, or every Celery worker's slots."""
+        if self.executor == local_celery.CELERY:
+            return self.celery_workers * self.worker_concurrency
+        return self.parallelism
 
     @property
     def home(self) -> Path:
@@ -70,9 +94,9 @@ def airflow_env(options: LocalAirflowOptions | None = None) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(options.parallelism),
-            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(options.parallelism),
+            "AIRFLOW__CORE__EXECUTOR": options.executor,
+            "AIRFLOW__CORE__PARALLELISM": str(options.slots),
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(options.slots),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__API__PORT": str(options.port),
@@ -95,6 +119,9 @@ def airflow_env(options: LocalAirflowOptions | None = None) -> dict[str, str]:
         }
     )
     env.setdefault("PYTHONPATH", str(root / "plugins"))
+    env.update(local_celery.celery_env(options))
+    if options.heartbeat_timeout_s is not None:
+        env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] = str(options.heartbeat_timeout_s)
     if options.database_url:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = options.database_url
     else:
@@ -135,11 +162,12 @@ def migrate(options: LocalAirflowOptions | None = None) -> None:
     options = options or LocalAirflowOptions()
     options.home.mkdir(parents=True, exist_ok=True)
     marker = options.home / ".migrated"
-    if marker.exists():
+    database = options.database_url or "sqlite"  # one home may move from SQLite to PostgreSQL
+    if marker.exists() and marker.read_text() == database:
         return
     log.info("migrating the Airflow metadata database in %s", options.home)
     run_airflow(["db", "migrate"], options)
-    marker.touch()
+    marker.write_text(database)
 
 
 def _pid_file(options: LocalAirflowOptions) -> Path:
@@ -175,6 +203,7 @@ class AirflowStatus:
     components: dict[str, str]
     home: str
     log_dir: str
+    workers: dict[str, int] = field(default_factory=dict)  # live Celery workers: name -> pid
 
 
 def status(options: LocalAirflowOptions | None = None) -> AirflowStatus:
@@ -188,6 +217,7 @@ def status(options: LocalAirflowOptions | None = None) -> AirflowStatus:
         components=components,
         home=str(options.home),
         log_dir=str(options.home / "logs" / "services"),
+        workers=local_celery.live_workers(options),
     )
 
 
@@ -206,17 +236,24 @@ def _dead_components(options: LocalAirflowOptions) -> list[str]:
         ["ps", "-ww", "-o", "args=", "-s", str(pgid)], capture_output=True, text=True, check=False
     )
     running = result.stdout
-    return [c for c in COMPONENTS if f"airflow {c}" not in running]
+    dead = [c for c in COMPONENTS if f"airflow {c}" not in running]
+    started = [s for s in local_celery.workers(options) if s.pid_file.exists()]
+    alive = local_celery.live_workers(options)
+    return dead + [s.name for s in started if s.name not in alive]
 
 
 def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
-    """Start the four Airflow services as one process group, or reuse the running ones."""
-    options = options or LocalAirflowOptions()
+    """Start the Airflow services (and Celery workers) as one process group, or reuse them.
+
+    With the Celery executor and no broker or database given, a PostgreSQL and a Redis under
+    the state dir are started (or reused) first.
+    """
+    options = local_celery.with_backing_services(options or LocalAirflowOptions())
     if _alive_pgid(options) is not None and _healthy(options):
         log.info("reusing Airflow already running at %s", options.url)
         return status(options)
     if _alive_pgid(options) is not None:
-        down(options)
+        _stop_group(options)
     if _port_in_use(options.port):
         raise ServiceError(
             f"port {options.port} on 127.0.0.1 is in use by something else; "
@@ -226,8 +263,12 @@ def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
     env = airflow_env(options)
     log_dir = options.home / "logs" / "services"
     log_dir.mkdir(parents=True, exist_ok=True)
-    # One shell in a new session starts the four services, so they share its process group.
-    script = " ".join(f'airflow {c} >>"{log_dir / (c + ".log")}" 2>&1 &' for c in COMPONENTS) + " wait"
+    for spec in local_celery.workers(options):
+        spec.pid_file.unlink(missing_ok=True)  # a killed worker leaves its pid files behind
+        spec.celery_pid_file.unlink(missing_ok=True)
+    # One shell in a new session starts every service, so they share its process group.
+    script = " ".join(f'airflow {c} >>"{log_dir / (c + ".log")}" 2>&1 &' for c in COMPONENTS)
+    script = f"{script} {local_celery.worker_script(options)} wait"
     supervisor = subprocess.Popen(
         ["/bin/sh", "-c", script],
         env=env,
@@ -248,21 +289,24 @@ def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
                     continue
                 lines = log_file.read_text(errors="replace").splitlines()[-12:]
                 tails.append(f"--- {component} ---\n" + "\n".join(lines))
-            down(options)
+            _stop_group(options)
             raise ServiceError("an Airflow service exited at start. Last log lines:\n" + "\n".join(tails))
         current = status(options)
         if current.running and current.components.get("scheduler") == "healthy":
-            return current
+            try:
+                local_celery.wait_ready(options, deadline)
+            except ServiceError:
+                _stop_group(options)
+                raise
+            return status(options)
         time.sleep(2)
-    down(options)
+    _stop_group(options)
     raise ServiceError(
         f"Airflow did not become healthy within {options.start_timeout_s:.0f}s; logs are in {log_dir}"
     )
 
 
-def down(options: LocalAirflowOptions | None = None) -> bool:
-    """Stop the whole process group; returns False when nothing was running."""
-    options = options or LocalAirflowOptions()
+def _stop_group(options: LocalAirflowOptions) -> bool:
     pgid = _alive_pgid(options)
     if pgid is None:
         return False
@@ -282,6 +326,15 @@ def down(options: LocalAirflowOptions | None = None) -> bool:
     with contextlib.suppress(FileNotFoundError):
         _pid_file(options).unlink()
     return True
+
+
+def down(options: LocalAirflowOptions | None = None) -> bool:
+    """Stop the whole process group, and the Redis and PostgreSQL ``up`` started for Celery (their
+    data stays); returns False when nothing was running."""
+    options = options or LocalAirflowOptions()
+    stopped = _stop_group(options)
+    local_celery.stop_backing_services(options)
+    return stopped
 
 
 class AirflowApi:

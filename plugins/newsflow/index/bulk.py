@@ -28,6 +28,7 @@ from newsflow.counts import Counts
 from newsflow.errors import ConfigError, IndexingError
 from newsflow.index.dead_letter import dead_letter_path, write_dead_letters
 from newsflow.index.documents import ArticleDoc, as_doc, build_document
+from newsflow.index.generations import locate, settle_created
 from newsflow.index.names import IndexNames
 from newsflow.records import Article
 from newsflow.timestamps import iso_z, now_utc
@@ -173,8 +174,7 @@ def _plan(
     client: Elasticsearch, alias: str, pending: Mapping[str, Builder], indexed_at: str
 ) -> dict[str, _Planned]:
     """Decide create / update / skip for each pending document from its stored fingerprint."""
-    found = client.mget(index=alias, ids=list(pending), source_includes=_LOOKUP_FIELDS)
-    stored = {d["_id"]: d for d in found["docs"] if d.get("found")}
+    stored = locate(client, alias, list(pending), source_includes=_LOOKUP_FIELDS)  # every generation
     plans: dict[str, _Planned] = {}
     for doc_id, build in pending.items():
         old = stored.get(doc_id)
@@ -221,6 +221,8 @@ def _send(
     options: IndexOptions,
     tally: WriteTally,
     rejects: list[tuple[IndexFailure, dict[str, Any]]],
+    *,
+    alias: str,
 ) -> dict[str, ArticleDoc | None]:
     """Bulk-write the planned actions; returns the ids that hit a version conflict."""
     from elasticsearch.helpers import streaming_bulk
@@ -228,6 +230,7 @@ def _send(
     actions = [p.action for p in plans.values() if p.action is not None]
     tally.counts.add("unchanged", sum(1 for p in plans.values() if p.action is None))
     conflicts: dict[str, ArticleDoc | None] = {}
+    created: dict[str, str] = {}  # id -> the index the new document went to
     if not actions:
         return conflicts
     results = streaming_bulk(
@@ -246,8 +249,10 @@ def _send(
         op_type, info = next(iter(item.items()))
         doc_id = str(info.get("_id"))
         if ok:
-            created = info.get("result") == "created" or op_type == "create"
-            tally.counts.add("created" if created else "updated")
+            if info.get("result") == "created" or op_type == "create":
+                created[doc_id] = str(info.get("_index"))
+            else:
+                tally.counts.add("updated")
             continue
         status = info.get("status")
         if status == 409:
@@ -259,6 +264,11 @@ def _send(
         )
         plan = plans.get(doc_id)
         rejects.append((failure, plan.document if plan else {}))
+    # A create that raced a rollover may have made a second copy in another generation: the
+    # oldest copy is kept, and an id whose new copy was removed is decided again like a conflict.
+    raced = settle_created(client, alias, created)
+    tally.counts.add("created", len(created) - len(raced))
+    conflicts.update(dict.fromkeys(raced))
     return conflicts
 
 
@@ -326,7 +336,7 @@ def write_chunk(
     while pending:
         try:
             plans = _plan(client, alias, pending, indexed_at)
-            conflicts = _send(client, plans, options, tally, rejects)
+            conflicts = _send(client, plans, options, tally, rejects, alias=alias)
         except (TransportError, ApiError) as exc:
             status = getattr(exc, "status_code", None) if isinstance(exc, ApiError) else None
             if isinstance(exc, ApiError) and status not in RETRY_STATUSES:

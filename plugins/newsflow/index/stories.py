@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from newsflow.index.documents import fingerprint
+from newsflow.index.generations import index_of, mget_across
 from newsflow.records import StoryAssignment
 from newsflow.timestamps import iso_z, now_utc
 
@@ -93,9 +94,9 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
     for _ in range(_CONFLICT_ROUNDS):
         if not pending:
             break
-        response = client.mget(index=alias, ids=list(pending))  # found docs carry _seq_no, _primary_term
+        docs = mget_across(client, alias, list(pending))  # found docs carry _index, _seq_no, _primary_term
         actions = []
-        for doc in response["docs"]:
+        for doc in docs:
             doc_id = str(doc.get("_id"))
             if not doc.get("found"):
                 failed["not_found"] += 1
@@ -145,12 +146,21 @@ def store_edges(client: Elasticsearch, alias: str, edges: Mapping[str, list[list
     """Replace the stored edges of each article (outside the fingerprint: no version bump)."""
     from elasticsearch.helpers import streaming_bulk
 
+    where = index_of(client, alias, list(edges))  # after a rollover, the generation holding each one
     actions = [
-        {"_op_type": "update", "_index": alias, "_id": doc_id, "doc": {"dedup_signals": {"edges": stored}}}
+        {
+            "_op_type": "update",
+            "_index": where[doc_id],
+            "_id": doc_id,
+            "doc": {"dedup_signals": {"edges": stored}},
+        }
         for doc_id, stored in edges.items()
+        if doc_id in where
     ]
     updated = 0
-    failed: Counter[str] = Counter()
+    failed: Counter[str] = Counter(
+        {"not_found": len(edges) - len(actions)} if len(actions) < len(edges) else {}
+    )
     for ok, item in streaming_bulk(
         client, actions, raise_on_error=False, raise_on_exception=False, retry_on_status=_RETRY_STATUSES
     ):

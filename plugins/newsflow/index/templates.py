@@ -237,9 +237,9 @@ def setup_indices(
     put_templates(client, names, text_analyzer=analyzer, replicas=replicas, options=options)
     made = {alias: ensure_alias(client, alias) for alias in names.all()}
     for kind, alias in zip(KINDS, names.all(), strict=True):
-        index, new = made[alias]
-        if not new:
-            add_new_fields(client, index, kind, text_analyzer=analyzer, seeds=options.seeds_dir)
+        _, new = made[alias]
+        if not new:  # through the alias: every generation a rollover left behind gets them too
+            add_new_fields(client, alias, kind, text_analyzer=analyzer, seeds=options.seeds_dir)
     indices = {alias: index for alias, (index, _) in made.items()}
     created = tuple(index for index, new in made.values() if new)
     log.info("index setup done: %s", ", ".join(f"{a} -> {i}" for a, i in indices.items()))
