@@ -512,7 +512,10 @@ def down(options: LocalEsOptions | None = None) -> bool:
         log.info("NEWSFLOW_ES_URL is set: not stopping an external cluster")
         return False
     home = node_home(options)
-    pid_files = [home / "es.pid", *sorted((home / f"cluster-{options.http_port}").glob("node-*/es.pid"))]
+    # The single node shares the home with clusters on other ports: stop it only when it is
+    # the one on these ports (a drill's cluster on port + 1 must not take the suite's node down).
+    single = [home / "es.pid"] if _configured_port(home) in (None, options.http_port) else []
+    pid_files = [*single, *sorted((home / f"cluster-{options.http_port}").glob("node-*/es.pid"))]
     stopped = False
     for pid_file in pid_files:
         pid = _read_pid(pid_file)
