@@ -85,13 +85,13 @@ def test_cluster_gone_mid_batch_then_replay_writes_each_document_once(
     articles = _articles()
     with drill(
         "Elasticsearch gone after the first chunk",
-        tried=f"{N_ARTICLES} articles in chunks of {CHUNK} through a proxy that dies after 3 requests "
-        "(alias check, first mget, first bulk)",
+        tried=f"{N_ARTICLES} articles in chunks of {CHUNK} through a proxy that dies at the second bulk "
+        "request (every lookup before the first bulk goes through)",
         expected=f"BulkIndexingError; {CHUNK} indexed, {N_ARTICLES - CHUNK} dead-lettered "
         f"({CHUNK} unavailable, {N_ARTICLES - 2 * CHUNK} not_attempted), none dropped",
         bound=60,
     ) as report:
-        with cutting_proxy(port, cut_after=3, lifetime=120) as proxy:
+        with cutting_proxy(port, cut_after=1, lifetime=120, only=b"/_bulk") as proxy:
             client = make_client(settings.EsConnection(url=proxy.url, external=True), max_retries=1)
             with pytest.raises(BulkIndexingError) as raised:
                 index_articles(client, articles, names=names, options=options, run_id="proxy-run")
