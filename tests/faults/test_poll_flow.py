@@ -90,10 +90,14 @@ def test_surrogate_feed_in_a_batch_of_healthy_feeds_and_its_retry(tmp_path: Path
             "/good.xml": _serve(_rss(good_rss), "application/rss+xml"),
             "/good.json": _serve(_json_feed(good_json), "application/feed+json"),
             "/evil.json": _serve(SURROGATE_FEED, "application/feed+json"),
+            # The page of the entry whose title holds "\ud800" is gone: its note (the failure,
+            # with the entry) must be written, as the failed-pages sidecar once was not.
+            "/a/1.html": lambda request: request.respond(404, b"gone", "text/plain"),
         }
     )
     # The evil feed lists /a/1.html and /a/3.html usably; its third item's URL holds "\ud800".
-    expected_pages = {*good_rss, *good_json, "/a/1.html", "/a/3.html"}
+    expected_pages = {*good_rss, *good_json, "/a/3.html"}  # fetched: 200
+    expected_archived = {*expected_pages, "/a/1.html"}  # the 404 response is archived too
     with serving(routes, lifetime=180) as site:
         options = _options(tmp_path, site, feeds)
         plan = poll.plan_poll(options, NOW)
@@ -102,26 +106,31 @@ def test_surrogate_feed_in_a_batch_of_healthy_feeds_and_its_retry(tmp_path: Path
             "lone surrogate feed in a poll batch (flows.poll.poll_batch)",
             tried="3 feeds in one unit on 127.0.0.1: RSS (3 items), JSON (2 items), and a JSON Feed with "
             '"\\ud800" in titles, a summary, a tag and one item URL',
-            expected=f"the batch completes; {len(expected_pages)} pages archived, the healthy feeds' 5 "
-            "among them; the bad item counted 'entries_skipped:no_usable_link'",
+            expected=f"the batch completes; {len(expected_pages)} pages fetched and archived, the healthy "
+            "feeds' 5 among them; the 404 page of the surrogate-titled entry kept as a failure note (its "
+            "fallback); the item with a surrogate URL counted 'entries_skipped:no_usable_link'",
             bound=60,
         ) as report:
             first = poll.poll_batch(options, unit, NOW)
             (ref,) = first.batches
             contents = ArchiveBatch.at(ref).read()
             archived = {p.response.url.removeprefix(site.base_url) for p in contents.pages}
+            failed = [(n.entry.title, n.failure) for n in contents.failures]
             report.found = (
-                f"{len(archived)} of {len(expected_pages)} pages archived "
-                f"in {len(first.files)} WARC file(s); "
+                f"{first.counts['pages_fetched']} of {len(expected_pages)} pages fetched, "
+                f"{len(archived)} of {len(expected_archived)} responses archived "
+                f"in {len(first.files)} WARC file(s); failure notes {failed}; "
                 f"counts {dict(first.counts.to_dict())}"
             )
-            assert archived == expected_pages
+            assert archived == expected_archived
             assert first.counts["pages_fetched"] == len(expected_pages)
             assert first.counts["feeds:changed"] == 3
             assert "feeds_failed:internal" not in first.counts.to_dict()
             assert first.counts["entries_skipped:no_usable_link"] == 1
+            assert sum(first.counts.group("pages_failed").values()) == 1
+            assert [title for title, _ in failed] == ["Broken \ufffd headline"], "the fallback is kept"
             titles = [p.entry.title for p in contents.pages if p.entry is not None]
-            assert "Broken \ufffd headline" in titles
+            titles += [title for title, _ in failed]
             for title in titles:
                 title.encode("utf-8")
 
