@@ -41,6 +41,7 @@ class FeedOutcome:
     status: int | None = None
     entries: int = 0
     new_entries: int = 0
+    skipped: int = 0  # items the parser dropped: no usable http(s) link (e.g. a lone surrogate in it)
     reason: str | None = None  # fetch failure or parse error code
     detail: str | None = None
     ref: str | None = None
@@ -65,6 +66,7 @@ class PollReport:
                 counts.add_reason("feeds_failed", feed.reason or feed.outcome)
             elif feed.reason:  # parsed, with a warning (a bozo feed that still had entries)
                 counts.add_reason("feed_warnings", feed.reason)
+            counts.add_reason("entries_skipped", "no_usable_link", feed.skipped)
         counts.add("new_entries", len(self.entries))
         return counts
 
@@ -249,6 +251,7 @@ def _poll_fetch(
             result.status,
             entries=len(parsed.entries),
             new_entries=len(fresh),
+            skipped=parsed.skipped,
             reason=parsed.error,
             detail=parsed.error_detail,
             ref=ref,

@@ -147,11 +147,13 @@ class Drill:
     error: str = ""
     elapsed: float = 0.0
     outcome: str = "passed"
+    test: str = field(default_factory=lambda: os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0])
 
     def line(self) -> str:
         bound = f" (bound {self.bound:g} s)" if self.bound is not None else ""
         text = (
-            f"DRILL {self.name} [{self.outcome}]\n  tried:    {self.tried}\n  expected: {self.expected}\n"
+            f"DRILL {self.name} [{self.outcome}]\n  test:     {self.test}\n"
+            f"  tried:    {self.tried}\n  expected: {self.expected}\n"
             f"  found:    {self.found}\n  time:     {self.elapsed:.1f} s{bound}"
         )
         return text + (f"\n  error:    {self.error}" if self.error else "")

@@ -2,8 +2,10 @@
 
 It forwards bytes both ways untouched. When a client sends its request number ``cut_after
 + 1``, the proxy drops that connection without forwarding it and stops listening, so every
-later connection is refused: what a client sees when the server dies mid-batch. It stops by
-itself after ``lifetime`` seconds even if a test forgets to.
+later connection is refused: what a client sees when the server dies mid-batch. ``only``
+counts just the requests whose path holds it (``b"/_bulk"``: die after the first bulk, however
+many lookups the client makes before it). It stops by itself after ``lifetime`` seconds even
+if a test forgets to.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import socket
 import threading
 from collections.abc import Iterator
 
-_REQUEST_LINE = re.compile(rb"(?:GET|POST|PUT|HEAD|DELETE) /\S* HTTP/1\.1\r\n")
+_REQUEST_LINE = re.compile(rb"(?:GET|POST|PUT|HEAD|DELETE) (/\S*) HTTP/1\.1\r\n")
 
 
 class CuttingProxy:
-    def __init__(self, target_port: int, cut_after: int, lifetime: float = 300.0) -> None:
+    def __init__(self, target_port: int, cut_after: int, lifetime: float = 300.0, only: bytes = b"") -> None:
         self.target_port = target_port
         self.cut_after = cut_after
+        self.only = only
         self.requests = 0
         self.cut = threading.Event()
         self._lock = threading.Lock()
@@ -53,7 +56,7 @@ class CuttingProxy:
             while data := source.recv(65536):
                 if from_client:
                     with self._lock:
-                        self.requests += len(_REQUEST_LINE.findall(data))
+                        self.requests += sum(self.only in path for path in _REQUEST_LINE.findall(data))
                         over = self.requests > self.cut_after
                     if over:
                         self.stop()
@@ -77,8 +80,10 @@ class CuttingProxy:
 
 
 @contextlib.contextmanager
-def cutting_proxy(target_port: int, cut_after: int, lifetime: float = 300.0) -> Iterator[CuttingProxy]:
-    proxy = CuttingProxy(target_port, cut_after, lifetime).start()
+def cutting_proxy(
+    target_port: int, cut_after: int, lifetime: float = 300.0, only: bytes = b""
+) -> Iterator[CuttingProxy]:
+    proxy = CuttingProxy(target_port, cut_after, lifetime, only).start()
     try:
         yield proxy
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +85,13 @@ def test_cluster_gone_mid_batch_then_replay_writes_each_document_once(
     articles = _articles()
     with drill(
         "Elasticsearch gone after the first chunk",
-        tried=f"{N_ARTICLES} articles in chunks of {CHUNK} through a proxy that dies after 3 requests "
-        "(alias check, first mget, first bulk)",
+        tried=f"{N_ARTICLES} articles in chunks of {CHUNK} through a proxy that dies at the second bulk "
+        "request (every lookup before the first bulk goes through)",
         expected=f"BulkIndexingError; {CHUNK} indexed, {N_ARTICLES - CHUNK} dead-lettered "
         f"({CHUNK} unavailable, {N_ARTICLES - 2 * CHUNK} not_attempted), none dropped",
         bound=60,
     ) as report:
-        with cutting_proxy(port, cut_after=3, lifetime=120) as proxy:
+        with cutting_proxy(port, cut_after=1, lifetime=120, only=b"/_bulk") as proxy:
             client = make_client(settings.EsConnection(url=proxy.url, external=True), max_retries=1)
             with pytest.raises(BulkIndexingError) as raised:
                 index_articles(client, articles, names=names, options=options, run_id="proxy-run")
@@ -167,3 +168,71 @@ def test_a_refused_document_keeps_waiting_and_fails_the_command(
         report.found = f"rc {codes}; {len(letters)} dead-letter file(s); {' '.join(out.split())[-120:]}"
         assert codes == [1, 1] and "document_parsing_exception" in out
         assert len(letters) == 1 and len(letters[0].read_text().splitlines()) == 1
+
+
+def test_processing_run_replays_an_earlier_runs_dead_letters_once(
+    es_client: Any, names: Any, tmp_path: Path
+) -> None:
+    """What the processing DAG's ``replay_dead_letters`` task calls, at the next run after a bad one."""
+    from newsflow.flows.options import FlowOptions
+    from newsflow.flows.process import replay_dead_letters
+    from newsflow.index.dead_letter import (
+        DONE_SUFFIX,
+        dead_letter_path,
+        scan_dead_letters,
+        write_dead_letters,
+    )
+    from newsflow.index.documents import as_doc, build_document
+
+    archive = str(tmp_path / "archive")
+    earlier, later = (
+        "newsflow_process/scheduled__2026-11-22T05:00:00+00:00",
+        "newsflow_process/scheduled__2026-11-22T06:00:00+00:00",
+    )
+    failed_at = "2026-11-22T05:10:00Z"
+    articles = _articles("dead-lettered")
+    path = dead_letter_path(earlier, datetime(2026, 11, 22, 5, 10, tzinfo=UTC), root=archive)
+    records = [
+        {
+            "id": article.id,
+            "reason": "unavailable",
+            "status": 503,
+            "error": "cluster gone mid-bulk",
+            "run_id": earlier,
+            "alias": names.articles,
+            "failed_at": failed_at,
+            "document": build_document(as_doc(article), version=1, indexed_at=failed_at),
+        }
+        for article in articles
+    ]
+    assert write_dead_letters(path, records) == N_ARTICLES
+    options = FlowOptions(archive_root=archive)
+    with drill(
+        "processing run replays an earlier run's dead letters (flows.process.replay_dead_letters)",
+        tried=f"a dead-letter file of run {earlier} with {N_ARTICLES} documents (written by "
+        "index.dead_letter.write_dead_letters), replayed by the next run's replay step against the "
+        "real node, then replayed again",
+        expected=f"{N_ARTICLES} replayed and indexed, {N_ARTICLES} lines logged done by the next run; "
+        "the second replay writes nothing and finds nothing waiting",
+        bound=60,
+    ) as report:
+        first = replay_dead_letters(options, es_client, by_run=later)
+        indexed = _count(es_client, names.articles)
+        done = [json.loads(line) for line in Path(path + DONE_SUFFIX).read_text().splitlines()]
+        second = replay_dead_letters(options, es_client, by_run=later + "-again")
+        scan = scan_dead_letters(archive)
+        report.found = (
+            f"first replay {first.counts.to_dict()}; {indexed} of {N_ARTICLES} in the index; "
+            f"{len(done)} lines done by {sorted({d['by_run'] for d in done})}; "
+            f"second replay {second.counts.to_dict()}; waiting after: {len(scan.waiting)}, done {scan.done}"
+        )
+        assert first.counts["dead_letters_replayed"] == N_ARTICLES
+        assert first.counts["dead_letters_waiting"] == 0
+        assert indexed == N_ARTICLES
+        assert sorted(d["line"] for d in done) == list(range(1, N_ARTICLES + 1))
+        assert {d["by_run"] for d in done} == {later}
+        assert (
+            second.counts["dead_letters_replayed"] == 0 and "dead_letters_busy" not in second.counts.to_dict()
+        )
+        assert scan.waiting == () and scan.done == N_ARTICLES
+        assert len(Path(path + DONE_SUFFIX).read_text().splitlines()) == N_ARTICLES, "nothing logged twice"

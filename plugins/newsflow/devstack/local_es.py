@@ -173,6 +173,11 @@ def _read_pid(pid_file: Path) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+    with contextlib.suppress(ChildProcessError):  # not our child: kill(pid, 0) below decides
+        # A node this process started and that died stays a zombie until reaped, and
+        # kill(pid, 0) calls a zombie alive: `up` would then wait for a node it never restarts.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
