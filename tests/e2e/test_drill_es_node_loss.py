@@ -143,7 +143,7 @@ def test_losing_a_node_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
             )
             polled = [poll.poll_batch(flow, unit, when) for unit in poll.plan_poll(flow, when).units]
             refs = sorted({ref for result in polled for ref in result.batches})
-            units = process.plan_process(flow, batch_refs=refs).units
+            units = process.plan_process(flow, batch_refs=refs, events=1).units  # as an asset event
             assert len(units) == FEEDS, f"expected one unit per feed, planned {units}"
 
             victim = _primary_node(client, names.articles)
