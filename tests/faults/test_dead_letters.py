@@ -11,7 +11,6 @@ second replay finds nothing to do.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,26 +38,6 @@ def _articles(tag: str = "") -> list[Any]:
         )
         for n in range(N_ARTICLES)
     ]
-
-
-@pytest.fixture
-def names(es_client: Any, es_prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """The test's own aliases, also in the environment the replay command and flow read."""
-    from newsflow.index import IndexNames, setup_indices
-
-    names = IndexNames.with_prefix(es_prefix)
-    setup_indices(es_client, names)
-    for env, alias in {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }.items():
-        monkeypatch.setenv(env, alias)
-    monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path / "archive"))
-    yield names
 
 
 def _count(es_client: Any, alias: str) -> int:
