@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tests.e2e.stack import (
     Api,
     Stack,
     airflow_stack,
+    clear_of_poll_tick,
     delete_indices,
     fixture_sites,
 )
@@ -64,13 +65,6 @@ def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
     if current is not None:
         total += (current[1] - current[0]).total_seconds()
     return total
-
-
-def _clear_of_next_tick(margin_s: float = 30) -> None:
-    now = datetime.now(UTC)
-    tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
-    if (tick - now).total_seconds() < margin_s:
-        time.sleep((tick - now).total_seconds() + 15)
 
 
 def _task_rows(api: Api, dag_id: str, run_ids: list[str]) -> list[dict[str, Any]]:
@@ -214,7 +208,7 @@ def main() -> int:
                 baseline = _warm_up(stack)
                 print(f"warm-up done: {baseline} document(s) indexed")
 
-                _clear_of_next_tick()
+                clear_of_poll_tick(30, after_s=15)
                 registry.write_text(registry_yaml([*warm, *feeds], port, poll_interval="1h"))
                 known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
                 wall_start = datetime.now(UTC)

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -311,3 +311,15 @@ def airflow_stack(
             )
         finally:
             local_airflow.down(options)
+
+
+def clear_of_poll_tick(margin_s: float, after_s: float = 20.0) -> None:
+    """Sleep past the poll DAG's next */5 tick when it is due within ``margin_s``.
+
+    A scheduled poll at the tick may poll feeds a test has just changed, and start a
+    processing run the test did not ask for; a test that must own its runs starts clear of it.
+    """
+    now = datetime.now(UTC)
+    tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
+    if (tick - now).total_seconds() < margin_s:
+        time.sleep((tick - now).total_seconds() + after_s)

@@ -38,6 +38,7 @@ from tests.e2e.stack import (
     PROCESS_DAG,
     Stack,
     airflow_stack,
+    clear_of_poll_tick,
     delete_indices,
     fixture_sites,
     patched_env,
@@ -224,7 +225,11 @@ def test_two_workers_index_every_article_once_with_stable_stories(
 
 def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     from newsflow.devstack import local_celery
+    from newsflow.timestamps import parse_utc_or_none
 
+    # The scheduled */5 poll must neither poll these new items first nor start the processing
+    # run the drill takes for its own: start well clear of the next tick.
+    clear_of_poll_tick(150, after_s=30)
     started = time.monotonic()
     stack, api = drill.stack, drill.stack.api
     rng = random.Random(23)
@@ -242,7 +247,17 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
     _wait_success(stack, POLL_DAG, poll_run["dag_run_id"])
-    run = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
+    # The run our poll's event started was queued after our poll run was; one a scheduled poll
+    # started before it is not ours.
+    ours_after = parse_utc_or_none(api.run(POLL_DAG, poll_run["dag_run_id"]).get("queued_at"))
+    deadline = time.monotonic() + patient(WAIT_S)
+    while True:
+        run = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
+        queued = parse_utc_or_none(run.get("queued_at"))
+        if ours_after is None or queued is None or queued >= ours_after:
+            break
+        known_process.add(run["dag_run_id"])
+        assert time.monotonic() < deadline, "no processing run was started by the drill's poll"
     run_id = run["dag_run_id"]
 
     victim: dict[str, Any] | None = None

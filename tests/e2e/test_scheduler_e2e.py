@@ -27,7 +27,16 @@ import pytest
 from bench.fixture_feeds import add_item, generate_site, write_article
 
 from tests.conftest import service_missing
-from tests.e2e.stack import FEED_PING, POLL_DAG, PROCESS_DAG, Stack, airflow_stack, fixture_sites, patient
+from tests.e2e.stack import (
+    FEED_PING,
+    POLL_DAG,
+    PROCESS_DAG,
+    Stack,
+    airflow_stack,
+    clear_of_poll_tick,
+    fixture_sites,
+    patient,
+)
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -89,15 +98,6 @@ def _pages_in_window(stack: Stack, start: datetime, end: datetime) -> int:
     from newsflow.archive import batches_in_window
 
     return sum(len(batch.read().pages) for batch in batches_in_window(str(stack.archive), start, end))
-
-
-def _clear_of_next_tick(margin_s: float = 25) -> None:
-    """Sleep past a */5 tick that is due within ``margin_s``, so its scheduled run cannot poll a feed
-    registered for the past-dated run (the run would then find it already polled)."""
-    now = datetime.now(UTC)
-    tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
-    if (tick - now).total_seconds() < margin_s:
-        time.sleep((tick - now).total_seconds() + 20)
 
 
 def _wait_backfill(stack: Stack, backfill_id: int) -> None:
@@ -195,7 +195,7 @@ def test_scheduler_polls_processes_pushes_and_backfills(
 
         # (d) a run dated in the last complete hour archives a new feed; a backfill over
         # that hour and the one before re-processes exactly what the archive holds for them.
-        _clear_of_next_tick()
+        clear_of_poll_tick(25)
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         east = generate_site(site_copy, feeds=1, articles_per_feed=2, prefix="eastern", seed=11)[0]
         registry.write_text(_registry(port, with_east=True))
