@@ -11,22 +11,22 @@ feedparser and robotparser never touch the network: they parse our bytes.
 from __future__ import annotations
 
 import logging
-import random
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from newsflow import fetch_policy
-from newsflow.errors import ConfigError, FetchError
+from newsflow.content_encoding import ContentDecoder
+from newsflow.errors import FetchError
 from newsflow.fetch_deadline import bounded_transport, deadline_scope, pinned_addresses
+from newsflow.fetch_options import FetchOptions
 from newsflow.fetch_policy import METADATA_ADDRESSES, PolicyRefusal, Resolver
+from newsflow.fetch_retry import backoff_delay, parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
 
 logger = logging.getLogger(__name__)
@@ -36,85 +36,6 @@ __all__ = ["METADATA_ADDRESSES", "AddressPolicy", "FetchFailure", "FetchOptions"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DECOMPRESSION_RATIO_FLOOR = 1 << 20  # ratios are only judged past 1 MiB of output
 _CHUNK = 64 * 1024
-
-
-def _package_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("newsflow")
-    except Exception:  # the package may be imported from a source tree without metadata
-        return "0"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchOptions:
-    """Limits and manners of the fetcher; tests shrink timeouts and backoffs."""
-
-    # Placeholder: deployments set a page (or mailto:) where publishers can reach the operator.
-    contact_url: str = "https://example.invalid/newsflow-crawler"
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    # wall clock for the whole fetch (every hop, attempt and backoff), enforced on every socket
-    # wait, so a server dripping a byte a second cannot hold a worker longer than this
-    deadline: float = 60.0
-    max_bytes: int = 10 * 1024 * 1024  # decoded body cap
-    max_decompression_ratio: float = 100.0
-    max_redirects: int = 5
-    retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_retry_after: float = 60.0
-    # host names, IPs or CIDRs, each optionally with a port ("127.0.0.1:8765"); see fetch_policy
-    allow_private_hosts: frozenset[str] = frozenset()
-    per_host_concurrency: int = 2
-    per_host_delay: float = 1.0
-    max_crawl_delay: float = 30.0
-    respect_robots: bool = True
-    robots_ttl: float = 3600.0
-    max_workers: int = 4  # thread pool across hosts for batch fetches
-
-    def __post_init__(self) -> None:
-        positive = {
-            "connect_timeout": self.connect_timeout,
-            "read_timeout": self.read_timeout,
-            "deadline": self.deadline,
-            "max_bytes": self.max_bytes,
-            "max_decompression_ratio": self.max_decompression_ratio,
-            "per_host_concurrency": self.per_host_concurrency,
-            "max_workers": self.max_workers,
-        }
-        for name, value in positive.items():
-            if value <= 0:
-                raise ConfigError(f"FetchOptions.{name} must be > 0, got {value!r}")
-        non_negative = {
-            "max_redirects": self.max_redirects,
-            "retries": self.retries,
-            "backoff_base": self.backoff_base,
-            "backoff_max": self.backoff_max,
-            "max_retry_after": self.max_retry_after,
-            "per_host_delay": self.per_host_delay,
-            "max_crawl_delay": self.max_crawl_delay,
-            "robots_ttl": self.robots_ttl,
-        }
-        for name, value in non_negative.items():
-            if value < 0:
-                raise ConfigError(f"FetchOptions.{name} must be >= 0, got {value!r}")
-        if not self.contact_url.startswith(("http://", "https://", "mailto:")):
-            raise ConfigError(
-                f"FetchOptions.contact_url must be an http(s) or mailto: URL, got {self.contact_url!r}"
-            )
-        if not isinstance(self.allow_private_hosts, frozenset):
-            raise ConfigError("FetchOptions.allow_private_hosts must be a frozenset of hosts/IPs/CIDRs")
-        fetch_policy.parse_allow_list(self.allow_private_hosts)
-
-    @property
-    def user_agent(self) -> str:
-        return f"newsflow/{_package_version()} (+{self.contact_url})"
-
-    @property
-    def robots_agent(self) -> str:
-        return "newsflow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,60 +140,6 @@ class _Budget:
         elapsed = time.monotonic() - (self.started or time.monotonic())
         detail = f"gave up after {elapsed:.1f}s {doing}: the {self.seconds:g}s fetch deadline passed"
         return FetchFailure(url, "deadline", detail + (f" (last error: {last})" if last else ""))
-
-
-class _Decoder:
-    """Streaming Content-Encoding decoder that never inflates past ``limit`` bytes."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._raw_deflate_tried = False
-        if encoding in ("", "identity"):
-            self._z: Any = None
-        elif encoding in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._z = zlib.decompressobj(zlib.MAX_WBITS)
-        else:
-            raise ValueError(encoding)
-
-    def feed(self, data: bytes, limit: int) -> bytes:
-        """Decode ``data``; returns at most ``limit`` + 1 bytes so callers can detect overflow."""
-        if self._z is None:
-            return data
-        try:
-            out = self._z.decompress(data, limit + 1)
-        except zlib.error:
-            if self.encoding == "deflate" and not self._raw_deflate_tried:
-                # Some servers send raw deflate without the zlib header.
-                self._raw_deflate_tried = True
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = self._z.decompress(data, limit + 1)
-            else:
-                raise
-        # When more output is pending, ``out`` holds limit + 1 bytes: the caller sees the overflow.
-        return bytes(out)
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential backoff: spreads retries so hosts are not hit in lockstep."""
-    ceiling = min(cap, base * (2**attempt))
-    return (rng or random).uniform(0, ceiling)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 @dataclass(slots=True)
@@ -486,7 +353,7 @@ class Fetcher:
             raise FetchFailure(url, "too_large", f"Content-Length {declared} > {options.max_bytes}")
         encoding = response.headers.get("content-encoding", "").strip().lower()
         try:
-            decoder = _Decoder(encoding)
+            decoder = ContentDecoder(encoding)
         except ValueError as exc:
             raise FetchFailure(url, "unsupported_encoding", f"Content-Encoding {encoding!r}") from exc
         out = bytearray()

@@ -18,9 +18,8 @@ from newsflow.fetch import (
     Fetcher,
     FetchFailure,
     FetchOptions,
-    backoff_delay,
-    parse_retry_after,
 )
+from newsflow.fetch_retry import backoff_delay, parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
 
 PUBLIC = {"news.example": ["93.184.216.34"], "other.example": ["93.184.216.35"]}
