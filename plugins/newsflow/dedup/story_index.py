@@ -26,7 +26,7 @@ from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, compute_signals
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.state import DedupState, MergeEvent
-from newsflow.index.bulk import IndexReport
+from newsflow.index.outcome import IndexReport
 from newsflow.records import StoryAssignment, date_confidence
 
 log = logging.getLogger(__name__)

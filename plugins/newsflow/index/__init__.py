@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from newsflow.index.bulk import BulkIndexingError, IndexFailure, IndexOptions, IndexReport, index_articles
+from newsflow.index.bulk import index_articles
 from newsflow.index.documents import ArticleDoc, build_document
 from newsflow.index.names import IndexNames
+from newsflow.index.outcome import BulkIndexingError, IndexFailure, IndexOptions, IndexReport
 from newsflow.index.run_metrics import record_run_metrics
 from newsflow.index.templates import MigrationReport, SetupOptions, SetupReport, migrate, setup_indices
 

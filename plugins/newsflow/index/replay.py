@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from newsflow.counts import Counts
 from newsflow.errors import IndexingError
-from newsflow.index.bulk import Builder, IndexFailure, IndexOptions, WriteTally, from_item, write_chunk
+from newsflow.index.bulk import Builder, from_item, write_chunk
 from newsflow.index.dead_letter import DeadLetter
 from newsflow.index.documents import BOOKKEEPING_FIELDS, ArticleDoc, fingerprint
 from newsflow.index.names import IndexNames
+from newsflow.index.outcome import IndexFailure, IndexOptions, WriteTally
 from newsflow.records import Article
 from newsflow.timestamps import parse_utc_or_none
 
