@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow.devstack import demo_site, local_airflow, local_celery, local_postgres, local_redis
+from newsflow.devstack import airflow_api, demo_site, local_airflow, local_celery, local_postgres, local_redis
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
 
@@ -90,7 +90,7 @@ def _transient(exc: ServiceError) -> tuple[bool, bool]:
     return False, False
 
 
-class Api(local_airflow.AirflowApi):
+class Api(airflow_api.AirflowApi):
     """The lead's REST client plus what the tests and benches need on top.
 
     On a loaded machine the API server sometimes answers one request late or not at

@@ -10,7 +10,7 @@ from newsflow.scheduler_api import SchedulerApi, SchedulerConnection, connection
 
 
 def scheduler_connection() -> SchedulerConnection:
-    from newsflow.devstack import local_airflow
+    from newsflow.devstack import airflow_api, local_airflow
 
     options = local_airflow.LocalAirflowOptions()
 
@@ -18,7 +18,7 @@ def scheduler_connection() -> SchedulerConnection:
         from newsflow.errors import ConfigError, ServiceError
 
         try:
-            return local_airflow.AirflowApi(options, username=conn.username).password()
+            return airflow_api.AirflowApi(options, username=conn.username).password()
         except ServiceError as exc:
             raise ConfigError(str(exc)) from None
 

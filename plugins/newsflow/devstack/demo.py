@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow import settings
-from newsflow.devstack import demo_site, local_airflow, local_es
+from newsflow.devstack import airflow_api, demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_demo(progress: object = None) -> DemoReport:
     site = site_up()
     say("Airflow: starting or reusing scheduler, dag-processor, triggerer, api-server")
     airflow = local_airflow.up()
-    api = local_airflow.AirflowApi()
+    api = airflow_api.AirflowApi()
     say("Airflow: waiting for the dag-processor to parse the DAGs")
     for dag_id in (POLL_DAG, PROCESS_DAG):
         api.wait_for_dag(dag_id)
