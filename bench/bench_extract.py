@@ -11,40 +11,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
-import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-AEB = ROOT / ".." / "shared" / "eval" / "extraction" / "aeb"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _pages(limit: int | None) -> list[tuple[str, str, bytes]]:
-    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
-    ids = sorted(truth)[:limit] if limit else sorted(truth)
-    return [(i, truth[i]["url"], gzip.decompress((AEB / "html" / f"{i}.html.gz").read_bytes())) for i in ids]
+from bench import aeb_pages
+from bench.aeb_pages import SavedPage
 
 
 def _time_pair(
     first: Callable[[bytes, str], None],
     second: Callable[[bytes, str], None],
-    pages: list[tuple[str, str, bytes]],
+    pages: list[SavedPage],
     rounds: int,
 ) -> tuple[float, float]:
     """Pages/s of both callables, interleaved page by page so load from other processes hits both alike."""
     best = [float("inf"), float("inf")]
     for round_no in range(rounds):
         spent = [0.0, 0.0]
-        for index, (_id, url, html) in enumerate(pages):
+        for index, page in enumerate(pages):
             order = (0, 1) if (index + round_no) % 2 == 0 else (1, 0)
             for which in order:
                 fn = first if which == 0 else second
                 start = time.perf_counter()
-                fn(html, url)
+                fn(page.html, page.url)
                 spent[which] += time.perf_counter() - start
         best = [min(best[0], spent[0]), min(best[1], spent[1])]
     return len(pages) / best[0], len(pages) / best[1]
@@ -57,8 +50,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N pages")
     parser.add_argument("--rounds", type=int, default=1, help="timing rounds per side (best is kept)")
     args = parser.parse_args()
-    if not (AEB / "ground-truth.json").is_file():
-        print(f"AEB pages not found at {AEB.resolve()}: this benchmark needs ../shared/eval", file=sys.stderr)
+    if not aeb_pages.available():
+        print(
+            f"AEB pages not found at {aeb_pages.AEB.resolve()}: this benchmark needs ../shared/eval",
+            file=sys.stderr,
+        )
         return 2
 
     import trafilatura
@@ -67,9 +63,8 @@ def main() -> int:
 
     from newsflow.errors import ExtractionError
     from newsflow.extract import ExtractOptions, extract_article
-    from newsflow.extract.batch import run_batch
 
-    pages = _pages(args.limit)
+    pages = aeb_pages.load(args.limit)
 
     def bare(html: bytes, url: str) -> None:
         trafilatura.extract(html, url=url)
@@ -84,25 +79,12 @@ def main() -> int:
         with contextlib.suppress(ExtractionError):
             extract_article(html, url=url, options=fast_options)
 
-    ours(pages[0][2], pages[0][1])  # warm imports and caches on both sides
-    bare(pages[0][2], pages[0][1])
+    ours(pages[0].html, pages[0].url)  # warm imports and caches on both sides
+    bare(pages[0].html, pages[0].url)
     bare_rate, ours_rate = _time_pair(bare, ours, pages, args.rounds)
     bare_rate_2, fast_rate = _time_pair(bare, ours_fast, pages, args.rounds)
 
-    batch_rates: dict[int, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        manifest = Path(tmp) / "manifest.jsonl"
-        manifest.write_text(
-            "".join(
-                json.dumps({"id": i, "path": str((AEB / "html" / f"{i}.html.gz").resolve()), "url": u}) + "\n"
-                for i, u, _ in pages
-            ),
-            encoding="utf-8",
-        )
-        for workers in (1, 2):
-            start = time.perf_counter()
-            run_batch(manifest, Path(tmp) / f"out{workers}.jsonl", workers=workers)
-            batch_rates[workers] = len(pages) / (time.perf_counter() - start)
+    batch_rates = {workers: aeb_pages.batch_rate(pages, workers) for workers in (1, 2)}
 
     table = Table(title=f"extraction throughput, {len(pages)} AEB pages")
     table.add_column("measure")

@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.fixture_feeds import generate_site, registry_yaml
+from bench import aeb_pages
+from bench.aeb_pages import SavedPage
+from bench.fixture_feeds import FixtureFeed, generate_site, registry_yaml, saved_pages_site
+from elasticsearch import Elasticsearch
+from rich.console import Console
+from rich.table import Table
 
 from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (
@@ -84,16 +91,48 @@ class Timing:
         return self.done - self.t0
 
 
-def _report(
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One executor's run over the site, for the side-by-side table."""
+
+    executor: str
+    indexed: int
+    total: int
+    wall: float
+    polled_at: float
+    searchable_at: float
+    idle_s: float
+    process_runs: int
+    process_tasks: int
+    poll_tasks: int
+    poll_task_s: float
+    process_task_s: float
+    in_pipeline_s: float
+    per_worker: tuple[tuple[str, int], ...]
+
+    @property
+    def rate(self) -> float:
+        return self.indexed / self.wall
+
+    @property
+    def idle_share(self) -> float:
+        return self.idle_s / self.wall
+
+    @property
+    def startup_share(self) -> float:
+        return (self.process_task_s - self.in_pipeline_s) / max(self.process_task_s, 1e-9)
+
+
+def _result(
     api: Api,
+    executor: str,
     timing: Timing,
     *,
     poll_run: str,
     process_ids: list[str],
     indexed: int,
     total: int,
-    polite_delay: float,
-) -> None:
+) -> RunResult:
     poll_tis = _task_rows(api, POLL_DAG, [poll_run])
     process_tis = _task_rows(api, PROCESS_DAG, process_ids)
     intervals = []
@@ -101,51 +140,59 @@ def _report(
         start, end = _when(ti.get("start_date")), _when(ti.get("end_date"))
         if start and end:
             intervals.append((max(start, timing.wall_start), end))
-    wall = timing.wall
-    busy = _busy_seconds(intervals)
 
-    def seconds(tis: list[dict[str, Any]], task_id: str | None = None) -> float:
-        return sum(float(ti.get("duration") or 0) for ti in tis if task_id in (None, ti["task_id"]))
+    def seconds(tis: list[dict[str, Any]], task_id: str) -> float:
+        return sum(float(ti.get("duration") or 0) for ti in tis if ti["task_id"] == task_id)
 
     in_pipeline = 0.0
     process_tasks = [ti for ti in process_tis if ti["task_id"] == "process"]
     for ti in process_tasks:
         value = api.xcom(PROCESS_DAG, ti["dag_run_id"], "process", int(ti.get("map_index", -1))) or {}
         in_pipeline += float(value.get("counts", {}).get("seconds", 0.0))
-    process_s = seconds(process_tis, "process")
-    idle = max(0.0, wall - busy)
-    rate = indexed / wall
-    polls = sum(1 for ti in poll_tis if ti["task_id"] == "poll")
-    print()
-    print(f"articles indexed:        {indexed} / {total}")
-    print(
-        f"wall time:               {wall:.1f}s (poll run done at {timing.polled - timing.t0:.1f}s, "
-        f"all searchable at {timing.indexed - timing.t0:.1f}s)"
+    workers = Counter(str(ti.get("hostname") or "?") for ti in poll_tis + process_tis if ti.get("end_date"))
+    return RunResult(
+        executor=executor,
+        indexed=indexed,
+        total=total,
+        wall=timing.wall,
+        polled_at=timing.polled - timing.t0,
+        searchable_at=timing.indexed - timing.t0,
+        idle_s=max(0.0, timing.wall - _busy_seconds(intervals)),
+        process_runs=len(process_ids),
+        process_tasks=len(process_tasks),
+        poll_tasks=sum(1 for ti in poll_tis if ti["task_id"] == "poll"),
+        poll_task_s=seconds(poll_tis, "poll"),
+        process_task_s=seconds(process_tis, "process"),
+        in_pipeline_s=in_pipeline,
+        per_worker=tuple(sorted(workers.items())),
     )
-    print(f"throughput:              {rate:.2f} articles/s (target >= 15; ratio {rate / 15:.2f})")
-    print(
-        f"runs/tasks:              {len(process_ids)} processing runs, {len(process_tasks)} process tasks, "
-        f"{polls} poll tasks"
-    )
-    print(
-        f"poll task time (sum):    {seconds(poll_tis, 'poll'):.1f}s (polite delay {polite_delay}s per host)"
-    )
-    print(f"process task time (sum): {process_s:.1f}s, of which the pipeline reported {in_pipeline:.1f}s")
-    print(f"all task time (sum):     {seconds(poll_tis + process_tis):.1f}s")
-    print(f"idle share (no task running): {idle:.1f}s = {100 * idle / wall:.1f}% of wall (target <= 20%)")
-    startup = 100 * (process_s - in_pipeline) / max(process_s, 1e-9)
-    print(f"task start-up overhead in processing: {startup:.1f}% of process task time")
 
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="articles/s through the real scheduler")
     parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--articles", type=int, default=40, help="new articles per feed")
+    parser.add_argument("--articles", type=int, default=40, help="new articles per feed (synthetic pages)")
+    parser.add_argument(
+        "--pages",
+        choices=("synthetic", "aeb"),
+        default="synthetic",
+        help="aeb: serve the 181 real AEB pages from ../shared/eval (bench only) instead of made-up ones",
+    )
+    parser.add_argument(
+        "--copies", type=int, default=1, help="with --pages aeb: serve each page this many times at new URLs"
+    )
     parser.add_argument("--hosts", type=int, default=10, help="loopback addresses the feeds are spread over")
     parser.add_argument(
         "--polite-delay", type=float, default=0.2, help="seconds between requests to one host"
     )
-    parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor workers")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="celery: also run on CeleryExecutor, beside a LocalExecutor run of the same site",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (2 task slots each)")
+    parser.add_argument("--parallelism", type=int, default=4, help="LocalExecutor task slots")
     parser.add_argument(
         "--pages-per-batch",
         type=int,
@@ -167,6 +214,122 @@ def _warm_up(stack: Stack) -> int:
     return stack.count()
 
 
+@dataclass(frozen=True, slots=True)
+class Site:
+    root: Path
+    port: int
+    warm: list[FixtureFeed]
+    feeds: list[FixtureFeed]
+
+    @property
+    def total(self) -> int:
+        return sum(len(f.articles) for f in self.feeds)
+
+
+def _measure(
+    site: Site, client: Elasticsearch, work: Path, args: argparse.Namespace, executor: str
+) -> RunResult:
+    """Warm up, then time one poll run's backlog until every article is searchable."""
+    prefix = f"bench-tput-{executor}-{uuid.uuid4().hex[:8]}"
+    registry = work / "feeds.yaml"
+    registry.write_text(registry_yaml(site.warm, site.port, poll_interval="1h"))
+    celery = args.workers if executor == "celery" else 0
+    try:
+        with airflow_stack(
+            work / "run",
+            registry,
+            prefix,
+            client,
+            parallelism=args.parallelism,
+            polite_delay_s=args.polite_delay,
+            celery_workers=celery,
+        ) as stack:
+            api = stack.api
+            stack.unpause_all()
+            baseline = _warm_up(stack)
+            print(f"[{executor}] warm-up done: {baseline} document(s) indexed")
+
+            clear_of_poll_tick(30, after_s=15)
+            registry.write_text(registry_yaml([*site.warm, *site.feeds], site.port, poll_interval="1h"))
+            known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
+            wall_start = datetime.now(UTC)
+            t0 = time.monotonic()
+            poll_run = api.trigger(POLL_DAG)
+            state = api.wait_for(POLL_DAG, poll_run, args.timeout)
+            t_polled = time.monotonic()
+            print(f"[{executor}] poll run {state} after {t_polled - t0:.1f}s")
+            expected = baseline + site.total
+            deadline = t0 + args.timeout
+            while stack.count() < expected and time.monotonic() < deadline:
+                time.sleep(1)
+            t_indexed = time.monotonic()
+            process_ids = [
+                r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process
+            ]
+            for run_id in process_ids:
+                api.wait_for(PROCESS_DAG, run_id, max(10.0, deadline - time.monotonic()))
+            t1 = time.monotonic()
+            return _result(
+                api,
+                executor,
+                Timing(wall_start, t0, t_polled, t_indexed, t1),
+                poll_run=poll_run,
+                process_ids=process_ids,
+                indexed=stack.count() - baseline,
+                total=site.total,
+            )
+    finally:
+        delete_indices(client, prefix)
+
+
+def _table(results: list[RunResult], polite_delay: float, ceiling: float | None) -> Table:
+    table = Table(title="end-to-end throughput through the real scheduler, same site, same invocation")
+    table.add_column("measure")
+    for result in results:
+        table.add_column(result.executor, justify="right")
+    base = results[0]
+
+    def row(label: str, cell: Callable[[RunResult], str]) -> None:
+        table.add_row(label, *(cell(r) for r in results))
+
+    row("articles indexed", lambda r: f"{r.indexed} / {r.total}")
+    row("wall time (s)", lambda r: f"{r.wall:.1f}")
+    row("poll run done at (s)", lambda r: f"{r.polled_at:.1f}")
+    row("all searchable at (s)", lambda r: f"{r.searchable_at:.1f}")
+    row("articles/s (target >= 15)", lambda r: f"{r.rate:.2f}")
+    row("articles/s vs LocalExecutor (>= 0.80)", lambda r: f"{r.rate / base.rate:.2f}")
+    if ceiling is not None:
+        row(f"vs extraction-only ceiling {ceiling:.1f}/s (>= 0.75)", lambda r: f"{r.rate / ceiling:.2f}")
+    row("idle share, no task running (<= 20 %)", lambda r: f"{100 * r.idle_share:.1f} %")
+    row("task start-up share of process time", lambda r: f"{100 * r.startup_share:.1f} %")
+    row("processing runs / process tasks", lambda r: f"{r.process_runs} / {r.process_tasks}")
+    row(
+        f"poll tasks / poll time (s, delay {polite_delay}s)",
+        lambda r: f"{r.poll_tasks} / {r.poll_task_s:.1f}",
+    )
+    row("process time (s) / in pipeline (s)", lambda r: f"{r.process_task_s:.1f} / {r.in_pipeline_s:.1f}")
+    row("task instances per worker", lambda r: ", ".join(f"{name}: {n}" for name, n in r.per_worker))
+    return table
+
+
+def _site(
+    root: Path, args: argparse.Namespace
+) -> tuple[list[FixtureFeed], list[FixtureFeed], list[SavedPage]]:
+    warm = generate_site(root, feeds=1, articles_per_feed=1, prefix="warm", seed=1)
+    if args.pages == "synthetic":
+        feeds = generate_site(
+            root, feeds=args.feeds, articles_per_feed=args.articles, hosts=args.hosts, prefix="feed"
+        )
+        return warm, feeds, []
+    if not aeb_pages.available():
+        raise SystemExit(f"--pages aeb needs the AEB pages at {aeb_pages.AEB.resolve()} (../shared/eval)")
+    pages = aeb_pages.load()
+    feeds = saved_pages_site(
+        root, [(p.id, p.html) for p in pages], feeds=args.feeds, hosts=args.hosts, copies=args.copies
+    )
+    return warm, feeds, pages
+
+
 def main() -> int:
     args = _args()
 
@@ -176,72 +339,36 @@ def main() -> int:
     local_es.up()
     client = make_client()
     wait_until_healthy(client, timeout_s=60)
-    prefix = f"bench-tput-{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="newsflow-bench-tput-"))
     site_root = work / "site"
-    warm = generate_site(site_root, feeds=1, articles_per_feed=1, prefix="warm", seed=1)
-    feeds = generate_site(
-        site_root, feeds=args.feeds, articles_per_feed=args.articles, hosts=args.hosts, prefix="feed"
-    )
+    warm, feeds, pages = _site(site_root, args)
     total = sum(len(f.articles) for f in feeds)
-    print(f"fixture site: {len(feeds)} feeds x {args.articles} articles = {total} on {args.hosts} hosts")
+    kind = (
+        f"{len(pages)} AEB pages x {args.copies}" if pages else f"{args.articles} synthetic articles per feed"
+    )
+    print(f"fixture site: {len(feeds)} feeds, {total} articles ({kind}) on {args.hosts} hosts")
     # The bench times one poll run's backlog end to end; under the default page budget the
     # rest would wait for the next scheduled poll, which the bench never starts. The
     # Airflow services inherit this process's environment.
     budget = args.pages_per_batch or total
     os.environ["NEWSFLOW_PAGES_PER_BATCH"] = str(budget)
     print(f"page budget per poll task: {budget}")
+    ceiling = None
+    if pages:
+        # Measured before the stacks start, on an otherwise quiet machine: the best case.
+        ceiling = aeb_pages.batch_rate(pages, workers=2)
+        print(f"extraction-only ceiling, 2 workers: {ceiling:.1f} pages/s")
+    executors = ["local", "celery"] if args.executor == "celery" else ["local"]
+    results: list[RunResult] = []
     try:
         with fixture_sites(site_root, hosts=args.hosts) as (port, _):
-            registry = work / "feeds.yaml"
-            registry.write_text(registry_yaml(warm, port, poll_interval="1h"))
-            with airflow_stack(
-                work / "run",
-                registry,
-                prefix,
-                client,
-                parallelism=args.parallelism,
-                polite_delay_s=args.polite_delay,
-            ) as stack:
-                api = stack.api
-                stack.unpause_all()
-                baseline = _warm_up(stack)
-                print(f"warm-up done: {baseline} document(s) indexed")
-
-                clear_of_poll_tick(30, after_s=15)
-                registry.write_text(registry_yaml([*warm, *feeds], port, poll_interval="1h"))
-                known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-                wall_start = datetime.now(UTC)
-                t0 = time.monotonic()
-                poll_run = api.trigger(POLL_DAG)
-                state = api.wait_for(POLL_DAG, poll_run, args.timeout)
-                t_polled = time.monotonic()
-                print(f"poll run {state} after {t_polled - t0:.1f}s")
-                expected = baseline + total
-                deadline = t0 + args.timeout
-                while stack.count() < expected and time.monotonic() < deadline:
-                    time.sleep(1)
-                t_indexed = time.monotonic()
-                process_ids = [
-                    r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process
-                ]
-                for run_id in process_ids:
-                    api.wait_for(PROCESS_DAG, run_id, max(10.0, deadline - time.monotonic()))
-                t1 = time.monotonic()
-                indexed = stack.count() - baseline
-                _report(
-                    api,
-                    Timing(wall_start, t0, t_polled, t_indexed, t1),
-                    poll_run=poll_run,
-                    process_ids=process_ids,
-                    indexed=indexed,
-                    total=total,
-                    polite_delay=args.polite_delay,
-                )
+            site = Site(site_root, port, warm, feeds)
+            for executor in executors:
+                results.append(_measure(site, client, work / executor, args, executor))
     finally:
-        delete_indices(client, prefix)
         client.close()
         shutil.rmtree(work, ignore_errors=True)
+    Console().print(_table(results, args.polite_delay, ceiling))
     return 0
 
 

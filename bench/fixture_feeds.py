@@ -225,6 +225,49 @@ def generate_site(
     return made
 
 
+def saved_pages_site(
+    root: Path,
+    pages: list[tuple[str, bytes]],
+    *,
+    feeds: int,
+    hosts: int = 1,
+    copies: int = 1,
+    prefix: str = "page",
+    now: datetime | None = None,
+) -> list[FixtureFeed]:
+    """Serve saved real pages (``(id, html)``) through RSS feeds, like ``generate_site`` does made-up ones.
+
+    Each page is written ``copies`` times under distinct paths (a syndicated copy is a new
+    article at a new URL), and the articles are dealt round-robin over ``feeds`` feeds.
+    The pages' bytes are served as saved; the feed item carries only a neutral title.
+    """
+    if feeds < 1 or copies < 1 or not 1 <= hosts <= 250:
+        raise ValueError("need feeds >= 1, copies >= 1 and 1 <= hosts <= 250")
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
+    items: list[list[FixtureArticle]] = [[] for _ in range(feeds)]
+    for n, (page_id, html_bytes) in enumerate(p for _ in range(copies) for p in pages):
+        feed = f"{prefix}-{n % feeds:03d}"
+        published = now - timedelta(minutes=n)
+        path = f"{feed}/{published:%Y/%m/%d}/{page_id[:16]}-{n:05d}.html"
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(html_bytes)
+        title = f"Saved page {page_id[:12]} ({feed} #{n})"
+        items[n % feeds].append(
+            FixtureArticle(feed=feed, path=path, title=title, summary="", published=published)
+        )
+    made: list[FixtureFeed] = []
+    for f, articles in enumerate(items):
+        name, outlet = f"{prefix}-{f:03d}", f"Saved pages {f}"
+        write_feed(root, name, outlet, articles)
+        made.append(
+            FixtureFeed(name=name, outlet=outlet, host=f"127.0.0.{1 + f % hosts}", articles=tuple(articles))
+        )
+    return made
+
+
 def registry_yaml(feeds: list[FixtureFeed], port: int, poll_interval: str = "5m") -> str:
     """A feed registry (seeds/feeds.yaml schema) for these feeds served on ``port``."""
     lines = ["feeds:"]
