@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import html
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,6 +226,9 @@ def generate_site(
     return made
 
 
+_CANONICAL = re.compile(rb"""rel=(["']?)canonical\b""", re.IGNORECASE)
+
+
 def saved_pages_site(
     root: Path,
     pages: list[tuple[str, bytes]],
@@ -237,8 +241,9 @@ def saved_pages_site(
 ) -> list[FixtureFeed]:
     """Serve saved real pages (``(id, html)``) through RSS feeds, like ``generate_site`` does made-up ones.
 
-    Each page is written ``copies`` times under distinct paths (a syndicated copy is a new
-    article at a new URL), and the articles are dealt round-robin over ``feeds`` feeds.
+    Each page is written ``copies`` times under distinct paths, and the copies lose their
+    ``rel=canonical`` link (a syndicated copy is a new article at a new URL); the articles are
+    dealt round-robin over ``feeds`` feeds.
     The pages' bytes are served as saved; the feed item carries only a neutral title.
     """
     if feeds < 1 or copies < 1 or not 1 <= hosts <= 250:
@@ -253,7 +258,8 @@ def saved_pages_site(
         path = f"{feed}/{published:%Y/%m/%d}/{page_id[:16]}-{n:05d}.html"
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(html_bytes)
+        # A copy names no canonical URL of its own, or every copy would fold into the original.
+        target.write_bytes(html_bytes if n < len(pages) else _CANONICAL.sub(rb"rel=\1x-copy-of", html_bytes))
         title = f"Saved page {page_id[:12]} ({feed} #{n})"
         items[n % feeds].append(
             FixtureArticle(feed=feed, path=path, title=title, summary="", published=published)

@@ -1,14 +1,18 @@
 """Drills on the CeleryExecutor: two workers share the DAGs' tasks, and one dies mid-task.
 
 One stack (PostgreSQL metadata and results, a throwaway Redis broker, scheduler, two
-``airflow celery worker`` processes with their own names) serves both drills, started once:
+``airflow celery worker`` processes with their own names) serves the three drills, started once:
 
 (b) two workers: unpausing the DAGs polls the fixture site (one unit per publisher host)
     and the raw-archive event starts processing; every article must be indexed exactly
     once, no host of the site may see two requests closer than the polite delay, tasks
     must have run on both workers, and story ids must equal those of a sequential replay
     of the same archive through the same flow functions.
-(c) losing a worker: new items are published and pinged; as soon as a ``process`` task
+(c) a backfill beside new items: the processing runs ``newsflow backfill`` triggers for the
+    first poll's window run while new items are pinged, polled and processed on the same two
+    workers; every article is there once, earlier articles keep their story ids, and story
+    ids still equal a sequential replay's.
+(d) losing a worker: new items are published and pinged; as soon as a ``process`` task
     runs on a worker, that worker and every process under it get SIGKILL. The scheduler
     fails the try when its heartbeat stops, and the retry on the other worker must yield
     the same documents: every article once, nothing lost.
@@ -220,6 +224,101 @@ def test_two_workers_index_every_article_once_with_stable_stories(
         f"drill took {time.monotonic() - started:.0f}s"
     )
     assert set(workers) == {"newsflow-w1", "newsflow-w2"}, f"tasks ran on {dict(workers)}"
+    assert not differ, f"story ids differ from a sequential replay for {differ[:5]}"
+
+
+def _backfill(stack: Stack, start: datetime, end: datetime) -> list[str]:
+    """Trigger the processing runs ``newsflow backfill`` would for [start, end): same plan, ids and conf."""
+    from newsflow.backfill import BACKFILL_CONF, plan_backfill
+    from newsflow.timestamps import iso_z
+
+    now = datetime.now(UTC)
+    plan = plan_backfill(start, end, now=now)
+    for n, window in enumerate(plan.windows):
+        body = {
+            "dag_run_id": plan.run_id(window),
+            "logical_date": iso_z(now + timedelta(microseconds=n), "microseconds"),
+            "data_interval_start": iso_z(window.start, "microseconds"),
+            "data_interval_end": iso_z(window.end, "microseconds"),
+            "conf": BACKFILL_CONF,
+        }
+        stack.api.post(f"/api/v2/dags/{PROCESS_DAG}/dagRuns", body)
+    return [plan.run_id(w) for w in plan.windows]
+
+
+def _span(stack: Stack, dag_id: str, run_id: str) -> tuple[datetime, datetime]:
+    from newsflow.timestamps import parse_utc_or_none
+
+    run = stack.api.run(dag_id, run_id)
+    start, end = parse_utc_or_none(run.get("start_date")), parse_utc_or_none(run.get("end_date"))
+    assert start is not None and end is not None, run
+    return start, end
+
+
+def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client: Elasticsearch) -> None:
+    """A backfill of the first poll's window runs while the two workers poll and process new items.
+
+    The backfill re-reads the earlier batches and upserts them; the new items are polled and
+    processed at the same time. Afterwards every article is there once, the earlier articles
+    keep their story ids, and all story ids still equal a sequential replay's.
+    """
+    clear_of_poll_tick(150, after_s=30)
+    started = time.monotonic()
+    stack, api = drill.stack, drill.stack.api
+    before = drill.check_exactly_once("before the backfill")
+    first_poll = min(
+        (r for r in api.all_runs(POLL_DAG) if r.get("state") == "success"), key=lambda r: str(r["start_date"])
+    )
+    window_start = _span(stack, POLL_DAG, first_poll["dag_run_id"])[0] - timedelta(minutes=1)
+    window_end = datetime.now(UTC)
+    # The new items' batches must be stamped after the backfill's window, which plan_backfill
+    # rounds up to the minute: publish them in the next minute.
+    time.sleep(61 - window_end.second)
+    rng = random.Random(29)
+    pinged = []
+    for feed in drill.feeds[2:]:
+        for n in range(ARTICLES, ARTICLES + 6):
+            article = write_article(
+                drill.site, feed.name, n, outlet=feed.outlet, rng=rng, published=datetime.now(UTC)
+            )
+            add_item(drill.site / feed.name / "feed.xml", article)
+            drill.expect(feed, article.path)
+        pinged.append(feed.name)
+    known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
+    known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
+    backfill_runs = _backfill(stack, window_start, window_end)
+    api.push_event(FEED_PING, {"feeds": pinged})
+    poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
+    _wait_success(stack, POLL_DAG, poll_run["dag_run_id"])
+    for run_id in backfill_runs:
+        _wait_success(stack, PROCESS_DAG, run_id)
+    deadline = time.monotonic() + patient(WAIT_S)
+    while stack.count() < len(drill.expected) and time.monotonic() < deadline:
+        time.sleep(1)
+    new_process = [r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+    for run_id in new_process:
+        _wait_success(stack, PROCESS_DAG, run_id)
+
+    by_url = drill.check_exactly_once("backfill beside new items")
+    moved = sorted(u for u, d in before.items() if by_url[u]["story_id"] != d["story_id"])
+    backfill_spans = [_span(stack, PROCESS_DAG, r) for r in backfill_runs]
+    others = [_span(stack, POLL_DAG, poll_run["dag_run_id"])]
+    others += [_span(stack, PROCESS_DAG, r) for r in new_process if r not in backfill_runs]
+    overlap = max((min(b[1], o[1]) - max(b[0], o[0])).total_seconds() for b in backfill_spans for o in others)
+    workers: Counter[str] = Counter()
+    for run_id in backfill_runs:
+        workers += _workers_of(stack, PROCESS_DAG, run_id)
+    replayed = _replay_stories(drill, es_client)
+    differ = sorted(u for u, d in by_url.items() if replayed.get(u) != d["story_id"])
+    print(
+        f"backfill runs {len(backfill_runs)} over {window_start:%H:%M}-{window_end:%H:%M} UTC, "
+        f"beside the new items' runs for {overlap:.1f}s; backfill task instances per worker "
+        f"{dict(sorted(workers.items()))}; earlier articles whose story id changed: {len(moved)}; "
+        f"story ids differing from the sequential replay: {len(differ)}; "
+        f"drill took {time.monotonic() - started:.0f}s"
+    )
+    assert overlap > 0, "the backfill did not run while the new items were polled and processed"
+    assert not moved, f"the backfill moved earlier articles to other stories: {moved[:5]}"
     assert not differ, f"story ids differ from a sequential replay for {differ[:5]}"
 
 

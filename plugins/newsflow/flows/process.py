@@ -193,12 +193,17 @@ def extract_batches(
     Every page is extracted with its feed entry as hints; a page that cannot be used
     (HTTP error, not an article) and every page the poll could not fetch is kept as the
     feed's summary (``fallback``). Pages of all batches come first, then their failures.
+    Pages that share a canonical URL become one article, counted as ``pages_skipped``.
     """
     specs = {spec.name: spec for spec in registry}
     outlets = {spec.name: spec.outlet for spec in registry}
     articles: dict[str, Article] = {}
 
     def keep(article: Article) -> None:
+        # Pages at different URLs that name one canonical URL are one article (its _id): the
+        # later page is the one kept, and the fold is counted rather than lost from the tally.
+        if article.id in articles:
+            counts.add_reason("pages_skipped", "same_canonical_url")
         outlet = outlets.get(article.feed or "")
         articles[article.id] = replace(article, source=outlet) if outlet else article
 
