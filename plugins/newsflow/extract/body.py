@@ -11,7 +11,9 @@ when that result looks lost, and the balanced setting only when it still does
 the same texts as always running the cross-check (AEB) or slightly better ones
 (fundus_ml), at about 1.1 trafilatura runs per page. Some layouts split
 one story into several sibling blocks of the same class (between ads); trafilatura
-keeps one, so the paragraphs of its same-class neighbours are joined back. Afterwards a short
+keeps one, so the paragraphs of its same-class neighbours are joined back. List items that
+are nothing but a link (lists of other stories inside the article's container) are dropped;
+on both dev sets they were almost never part of the checked body. Afterwards a short
 list of boilerplate line patterns that appear across publishers (related-story
 teasers, share prompts, newsletter plugs, copyright lines) is removed, and a
 first line that repeats the headline is dropped because the title has its own field.
@@ -126,6 +128,35 @@ def join_split_body(tree: Any, text: str) -> str:
     return "\n".join([*before, text, *after])
 
 
+_LINKED_SHARE = 0.8  # a list item this much link text is a link, whatever words surround it
+
+
+def drop_link_items(tree: Any, text: str) -> str:
+    """Drop list items (trafilatura's ``- `` lines) that are links and little else.
+
+    Such items are lists of other stories (related, most read, newsletter topics) that sit
+    inside the article's container; a list that belongs to the story carries its own words.
+    Only items whose text is almost all link text go, so a list of facts with a link in it stays.
+    """
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    if not items:
+        return text
+    linked: set[str] = set()
+    for item in tree.iter("li"):
+        words = _norm(item.text_content())
+        if words and len(_norm(" ".join(a.text_content() for a in item.iter("a")))) >= _LINKED_SHARE * len(
+            words
+        ):
+            linked.add(words)
+    if not linked:
+        return text
+    dropped = {line for line in items if _norm(line[2:]) in linked}
+    if not dropped:
+        return text
+    logger.debug("dropped %d list items that are only links", len(dropped))
+    return "\n".join(line for line in text.splitlines() if line not in dropped)
+
+
 class BodyRun(Protocol):
     """One trafilatura run with a ``favor`` setting; ``raw_body`` decides which runs to make."""
 
@@ -206,6 +237,8 @@ def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: 
     text, _setting = raw_body(tree, url, options)
     if options.join_split_body and text:
         text = join_split_body(tree, text)
+    if options.clean_boilerplate and text:
+        text = drop_link_items(tree, text)
     return clean_body(
         text, headings, drop_title=options.drop_title_line, boilerplate=options.clean_boilerplate
     )
