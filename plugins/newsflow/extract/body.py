@@ -15,8 +15,9 @@ keeps one, so the paragraphs of its same-class neighbours are joined back. List 
 are nothing but a link (lists of other stories inside the article's container) are dropped;
 on both dev sets they were almost never part of the checked body. Afterwards a short
 list of boilerplate line patterns that appear across publishers (related-story
-teasers, share prompts, newsletter plugs, copyright lines) is removed, and a
-first line that repeats the headline is dropped because the title has its own field.
+teasers, share prompts, newsletter plugs, copyright lines, and "read also: ..." lines in the
+common European languages) is removed, and a first line that repeats the headline, alone or
+with a kicker or site name attached, is dropped because the title has its own field.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from newsflow.extract.textnorm import clean_text
 logger = logging.getLogger(__name__)
 
 # Whole lines that are navigation or promotion, whatever the site. Anchored to the
-# full line so a sentence that merely contains these words is never touched.
+# full line so a sentence that merely contains these words is never touched. Outside
+# English only the "read also: <headline>" form is matched: a bare label ("Leggi anche")
+# can head a list the checked AEB bodies keep.
 BOILERPLATE_LINE = re.compile(
     r"""^\s*(?:
         (?:related|read\ more|see\ more|more|also|don'?t\ miss|recommended|you\ may\ also\ like
@@ -44,6 +47,12 @@ BOILERPLATE_LINE = re.compile(
       | follow\ .{0,60}\ on\ (?:facebook|twitter|instagram|x|youtube)\b.*
       | (?:copyright|©)\ .{0,80}
       | filed\ under:.*
+      | (?:lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|das\ könnte\ sie\ auch\ interessieren
+           |les\ også|les\ mer|læs\ også|læs\ mere|läs\ också|läs\ mer|lees\ ook|lees\ meer
+           |lire\ aussi|à\ lire\ aussi|voir\ aussi|lee\ también|leer\ también|te\ puede\ interesar|ver\ también
+           |leggi\ anche|potrebbe\ interessarti|leia\ (?:também|mais)|veja\ também
+           |czytaj\ (?:też|także|więcej)|zobacz\ (?:też|także)|čtěte\ také|přečtěte\ si\ také
+         )\s*:\s.*
     )$""",
     re.I | re.X,
 )
@@ -216,6 +225,16 @@ def raw_body(
     return precise, "precision"
 
 
+_MAX_KICKER_WORDS = 8
+
+
+def _repeats(first: str, title: str) -> bool:
+    """The first line is the headline: whole, a part of it, or it with a kicker or site name attached."""
+    if first == title or (len(first) > 20 and first in title):
+        return True
+    return len(title) > 20 and title in first and len(first.split()) - len(title.split()) <= _MAX_KICKER_WORDS
+
+
 def clean_body(
     text: str, headings: tuple[str, ...] = (), *, drop_title: bool = True, boilerplate: bool = True
 ) -> str:
@@ -225,7 +244,7 @@ def clean_body(
     if drop_title and lines and headings:
         first = _norm(lines[0])
         titles = {_norm(h) for h in headings}
-        if first and any(first == t or (len(first) > 20 and first in t) for t in titles):
+        if first and any(_repeats(first, t) for t in titles):
             lines = lines[1:]
     if boilerplate:
         lines = [line for line in lines if not BOILERPLATE_LINE.match(line)]
