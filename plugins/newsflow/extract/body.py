@@ -49,7 +49,8 @@ BOILERPLATE_LINE = re.compile(
       | filed\ under:.*
       | (?:lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|das\ könnte\ sie\ auch\ interessieren
            |les\ også|les\ mer|læs\ også|læs\ mere|läs\ också|läs\ mer|lees\ ook|lees\ meer
-           |lire\ aussi|à\ lire\ aussi|voir\ aussi|lee\ también|leer\ también|te\ puede\ interesar|ver\ también
+           |lire\ aussi|à\ lire\ aussi|voir\ aussi
+           |lee\ también|leer\ también|te\ puede\ interesar|ver\ también
            |leggi\ anche|potrebbe\ interessarti|leia\ (?:também|mais)|veja\ também
            |czytaj\ (?:też|także|więcej)|zobacz\ (?:też|także)|čtěte\ také|přečtěte\ si\ také
          )\s*:\s.*
