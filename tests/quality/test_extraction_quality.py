@@ -5,13 +5,13 @@ English-speaking ones, with checked titles, authors and dates) stay in ../shared
 scorers judge both. Floors are the figures newsflow measured, rounded down, so a change that
 loses quality on either set fails here. Measured with default ExtractOptions:
 
-    AEB        body F1 0.9759 (bare trafilatura.bare_extraction 0.9582)
-    fundus_ml  body F1 0.9494 (bare 0.9459), title 0.8603, date 0.9832, authors 0.7829
+    AEB        body F1 0.9762 (bare trafilatura.bare_extraction 0.9582)
+    fundus_ml  body F1 0.9506 (bare 0.9459), title 0.9106, date 0.9832, authors 0.7829
 
-The issue's targets are higher for two of them: fundus_ml body F1 >= bare + 0.01 and title
-accuracy >= 0.90. What stands in the way is written down in the closing note of issue 18:
-the two sets disagree on whether a standfirst belongs to the body, and fundus_ml's publishers
-disagree on which of their own titles is the headline.
+The title floor is above the issue's 0.90 target. The body target (fundus_ml F1 >= bare + 0.01)
+is higher than measured: the two sets disagree on whether a standfirst belongs to the body.
+fundus_ml's checked bodies include it on every page where the page shows its description, AEB's
+on 1 of 25; putting it in front of the body measured fundus_ml 0.9574 and AEB 0.9732 (-0.003).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from bench.eval_extract import Scores, evaluate
 
 pytestmark = pytest.mark.quality
 
-AEB_F1_FLOOR = 0.975
-FUNDUS_F1_FLOOR = 0.949
-FUNDUS_MARGIN_OVER_BARE = 0.003  # newsflow's body F1 minus bare trafilatura's, on the same run
-TITLE_FLOOR = 0.86
+AEB_F1_FLOOR = 0.976
+FUNDUS_F1_FLOOR = 0.950
+FUNDUS_MARGIN_OVER_BARE = 0.004  # newsflow's body F1 minus bare trafilatura's, on the same run
+TITLE_FLOOR = 0.91
 DATE_FLOOR = 0.98
 AUTHORS_FLOOR = 0.78
 

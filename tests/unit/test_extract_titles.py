@@ -63,8 +63,8 @@ def test_strip_site_affixes(title: str, sites: list[str], others: list[str], exp
 def test_choose_title_order_and_cleaning() -> None:
     sources = TitleSources(
         json_ld="&amp;#039;Quiet&amp;#039;  streets",
-        og="Quiet streets for Saturdays",
-        h1="Quiet streets",
+        og="'Quiet' streets | Courier",
+        h1="Quiet streets for Saturdays",
         title_tag="'Quiet' streets - Courier",
         sites=("Courier",),
     )
@@ -72,3 +72,62 @@ def test_choose_title_order_and_cleaning() -> None:
     assert choose_title(TitleSources(og="Quiet streets | Courier", sites=("courier",))) == "Quiet streets"
     assert choose_title(TitleSources(h1="  ", title_tag="Only the tag")) == "Only the tag"
     assert choose_title(TitleSources()) is None
+
+
+@pytest.mark.parametrize(
+    ("json_ld", "og", "expected"),
+    [
+        (
+            "Harbour plan: Council approves new ferry pier",
+            "Council approves new ferry pier",
+            "Council approves new ferry pier",
+        ),
+        (
+            "Council approves new ferry pier",
+            "Harbour plan - Council approves new ferry pier",
+            "Council approves new ferry pier",
+        ),
+        (
+            "Council approves new ferry pier",
+            "Harbour plan / Council approves new ferry pier",
+            "Council approves new ferry pier",
+        ),
+    ],
+)
+def test_structured_titles_differing_by_a_kicker_give_the_headline_without_it(
+    json_ld: str, og: str, expected: str
+) -> None:
+    sources = TitleSources(
+        json_ld=json_ld, og=og, h1=json_ld, title_tag=f"{json_ld} | Courier", sites=("Courier",)
+    )
+    assert choose_title(TitleSources(json_ld=json_ld, og=og)) == expected
+    assert choose_title(sources) == expected
+
+
+def test_a_hyphenated_word_is_no_kicker() -> None:
+    # stated once each, so the source order decides: nothing is cut at the hyphen
+    sources = TitleSources(json_ld="Pro-Council group wins seat", og="Council group wins seat")
+    assert choose_title(sources) == "Pro-Council group wins seat"
+
+
+def test_structured_titles_that_disagree_give_the_one_the_page_states_once() -> None:
+    # the h1 and <title> repeat the JSON-LD headline (the template's copies); og:title was written for itself
+    written_for_og = TitleSources(
+        json_ld="Ferry pier approved",
+        og="Council says yes to the harbour's new ferry pier",
+        twitter="Ferry pier approved",
+        h1="Ferry pier approved",
+        title_tag="Ferry pier approved - Courier",
+        sites=("Courier",),
+    )
+    assert choose_title(written_for_og) == "Council says yes to the harbour's new ferry pier"
+    # and the other way round: the page repeats og:title, the JSON-LD headline stands alone
+    written_for_ld = TitleSources(
+        json_ld="Council says yes to the harbour's new ferry pier",
+        og="Ferry pier approved",
+        h1="Ferry pier approved",
+        sites=("Courier",),
+    )
+    assert choose_title(written_for_ld) == "Council says yes to the harbour's new ferry pier"
+    # stated equally often: the source order (JSON-LD first)
+    assert choose_title(TitleSources(json_ld="Ferry pier approved", og="A new pier")) == "Ferry pier approved"

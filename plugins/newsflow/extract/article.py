@@ -32,7 +32,9 @@ from newsflow.urls import canonicalize_url, host_of
 logger = logging.getLogger(__name__)
 
 # Bump when extraction rules change, so re-extracted records can be told apart.
-STAGE_VERSION = "1.2"  # 1.2: mislabelled charsets re-detected; charset and its source recorded
+# 1.2: mislabelled charsets re-detected; charset and its source recorded
+# 1.3: headline between disagreeing JSON-LD/og titles; link-only list items and kicker headlines dropped
+STAGE_VERSION = "1.3"
 DEFAULT_OPTIONS = ExtractOptions()
 
 _TAG = re.compile(

@@ -11,10 +11,13 @@ when that result looks lost, and the balanced setting only when it still does
 the same texts as always running the cross-check (AEB) or slightly better ones
 (fundus_ml), at about 1.1 trafilatura runs per page. Some layouts split
 one story into several sibling blocks of the same class (between ads); trafilatura
-keeps one, so the paragraphs of its same-class neighbours are joined back. Afterwards a short
+keeps one, so the paragraphs of its same-class neighbours are joined back. List items that
+are nothing but a link (lists of other stories inside the article's container) are dropped;
+on both dev sets they were almost never part of the checked body. Afterwards a short
 list of boilerplate line patterns that appear across publishers (related-story
-teasers, share prompts, newsletter plugs, copyright lines) is removed, and a
-first line that repeats the headline is dropped because the title has its own field.
+teasers, share prompts, newsletter plugs, copyright lines, and "read also: ..." lines in the
+common European languages) is removed, and a first line that repeats the headline, alone or
+with a kicker or site name attached, is dropped because the title has its own field.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from newsflow.extract.textnorm import clean_text
 logger = logging.getLogger(__name__)
 
 # Whole lines that are navigation or promotion, whatever the site. Anchored to the
-# full line so a sentence that merely contains these words is never touched.
+# full line so a sentence that merely contains these words is never touched. Outside
+# English only the "read also: <headline>" form is matched: a bare label ("Leggi anche")
+# can head a list the checked AEB bodies keep.
 BOILERPLATE_LINE = re.compile(
     r"""^\s*(?:
         (?:related|read\ more|see\ more|more|also|don'?t\ miss|recommended|you\ may\ also\ like
@@ -42,6 +47,13 @@ BOILERPLATE_LINE = re.compile(
       | follow\ .{0,60}\ on\ (?:facebook|twitter|instagram|x|youtube)\b.*
       | (?:copyright|©)\ .{0,80}
       | filed\ under:.*
+      | (?:lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|das\ könnte\ sie\ auch\ interessieren
+           |les\ også|les\ mer|læs\ også|læs\ mere|läs\ också|läs\ mer|lees\ ook|lees\ meer
+           |lire\ aussi|à\ lire\ aussi|voir\ aussi
+           |lee\ también|leer\ también|te\ puede\ interesar|ver\ también
+           |leggi\ anche|potrebbe\ interessarti|leia\ (?:também|mais)|veja\ também
+           |czytaj\ (?:też|także|więcej)|zobacz\ (?:też|także)|čtěte\ také|přečtěte\ si\ také
+         )\s*:\s.*
     )$""",
     re.I | re.X,
 )
@@ -126,6 +138,35 @@ def join_split_body(tree: Any, text: str) -> str:
     return "\n".join([*before, text, *after])
 
 
+_LINKED_SHARE = 0.8  # a list item this much link text is a link, whatever words surround it
+
+
+def drop_link_items(tree: Any, text: str) -> str:
+    """Drop list items (trafilatura's ``- `` lines) that are links and little else.
+
+    Such items are lists of other stories (related, most read, newsletter topics) that sit
+    inside the article's container; a list that belongs to the story carries its own words.
+    Only items whose text is almost all link text go, so a list of facts with a link in it stays.
+    """
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    if not items:
+        return text
+    linked: set[str] = set()
+    for item in tree.iter("li"):
+        words = _norm(item.text_content())
+        if words and len(_norm(" ".join(a.text_content() for a in item.iter("a")))) >= _LINKED_SHARE * len(
+            words
+        ):
+            linked.add(words)
+    if not linked:
+        return text
+    dropped = {line for line in items if _norm(line[2:]) in linked}
+    if not dropped:
+        return text
+    logger.debug("dropped %d list items that are only links", len(dropped))
+    return "\n".join(line for line in text.splitlines() if line not in dropped)
+
+
 class BodyRun(Protocol):
     """One trafilatura run with a ``favor`` setting; ``raw_body`` decides which runs to make."""
 
@@ -185,6 +226,16 @@ def raw_body(
     return precise, "precision"
 
 
+_MAX_KICKER_WORDS = 8
+
+
+def _repeats(first: str, title: str) -> bool:
+    """The first line is the headline: whole, a part of it, or it with a kicker or site name attached."""
+    if first == title or (len(first) > 20 and first in title):
+        return True
+    return len(title) > 20 and title in first and len(first.split()) - len(title.split()) <= _MAX_KICKER_WORDS
+
+
 def clean_body(
     text: str, headings: tuple[str, ...] = (), *, drop_title: bool = True, boilerplate: bool = True
 ) -> str:
@@ -194,7 +245,7 @@ def clean_body(
     if drop_title and lines and headings:
         first = _norm(lines[0])
         titles = {_norm(h) for h in headings}
-        if first and any(first == t or (len(first) > 20 and first in t) for t in titles):
+        if first and any(_repeats(first, t) for t in titles):
             lines = lines[1:]
     if boilerplate:
         lines = [line for line in lines if not BOILERPLATE_LINE.match(line)]
@@ -206,6 +257,8 @@ def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: 
     text, _setting = raw_body(tree, url, options)
     if options.join_split_body and text:
         text = join_split_body(tree, text)
+    if options.clean_boilerplate and text:
+        text = drop_link_items(tree, text)
     return clean_body(
         text, headings, drop_title=options.drop_title_line, boilerplate=options.clean_boilerplate
     )
