@@ -166,3 +166,31 @@ def test_batch_results_cross_xcom_and_merge_into_the_run_record() -> None:
         "rejected:paywall": 1,
         "units_missing": 1,
     }
+
+
+def test_unit_sizes_come_from_the_environment_and_bad_values_fail_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from newsflow.errors import ConfigError
+
+    assert FlowOptions.from_env().batches_per_task == FlowOptions().batches_per_task
+    for name, value in (
+        ("NEWSFLOW_FEEDS_PER_BATCH", "5"),
+        ("NEWSFLOW_BATCHES_PER_TASK", "16"),
+        ("NEWSFLOW_MAX_TASKS", "800"),
+        ("NEWSFLOW_SEEN_DAYS", "3"),
+    ):
+        monkeypatch.setenv(name, value)
+    options = FlowOptions.from_env()
+    assert (options.feeds_per_batch, options.batches_per_task, options.max_tasks, options.seen_days) == (
+        5,
+        16,
+        800,
+        3,
+    )
+    monkeypatch.setenv("NEWSFLOW_MAX_TASKS", "5000")
+    with pytest.raises(ConfigError, match="max_tasks=5000"):
+        FlowOptions.from_env()
+    monkeypatch.setenv("NEWSFLOW_MAX_TASKS", "many")
+    with pytest.raises(ConfigError, match="NEWSFLOW_MAX_TASKS='many' is not a whole number"):
+        FlowOptions.from_env()

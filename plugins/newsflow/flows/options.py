@@ -14,6 +14,10 @@ from newsflow.fetch_policy import allow_list_from_env
 MAP_LIMIT = 1024  # Airflow's [core] max_map_length
 PAGES_PER_BATCH = 300  # pages one poll task fetches; the rest wait for the next run
 FAILING_AFTER = 3  # failed polls in a row that put a feed "in error" (its run is then partial)
+FEEDS_PER_BATCH = 25  # feeds one poll task polls (a host's feeds stay in one unit)
+BATCHES_PER_TASK = 4  # archive batches one process task reads
+MAX_TASKS = 64  # mapped tasks per run, well below Airflow's map limit
+SEEN_DAYS = 14  # days of archive index a poll reads to skip pages it already has
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +26,10 @@ class FlowOptions:
 
     registry: str = field(default_factory=lambda: str(settings.seeds_dir() / "feeds.yaml"))
     archive_root: str = field(default_factory=settings.archive_root)
-    feeds_per_batch: int = 25
-    batches_per_task: int = 4  # archive batches one process task reads
-    max_tasks: int = 64  # mapped tasks per run, well below Airflow's map limit
-    seen_days: int = 14  # days of archive index a poll reads to skip pages it already has
+    feeds_per_batch: int = FEEDS_PER_BATCH
+    batches_per_task: int = BATCHES_PER_TASK
+    max_tasks: int = MAX_TASKS
+    seen_days: int = SEEN_DAYS
     pages_per_batch: int = PAGES_PER_BATCH
     failing_after: int = FAILING_AFTER
     allow_private_hosts: frozenset[str] = frozenset()
@@ -50,9 +54,15 @@ class FlowOptions:
     def from_env(cls) -> FlowOptions:
         """``NEWSFLOW_FEEDS`` (registry path), ``NEWSFLOW_ARCHIVE``, ``NEWSFLOW_ALLOW_PRIVATE_HOSTS``,
         ``NEWSFLOW_POLITE_DELAY_S``, ``NEWSFLOW_CONTACT_URL``, ``NEWSFLOW_PAGES_PER_BATCH``,
-        ``NEWSFLOW_FEED_FAILING_AFTER``."""
+        ``NEWSFLOW_FEED_FAILING_AFTER``, and the unit sizes a deployment tunes to its size
+        (``docs/scaling.md``): ``NEWSFLOW_FEEDS_PER_BATCH``, ``NEWSFLOW_BATCHES_PER_TASK``,
+        ``NEWSFLOW_MAX_TASKS``, ``NEWSFLOW_SEEN_DAYS``."""
         delay = os.environ.get("NEWSFLOW_POLITE_DELAY_S")
         return cls(
+            feeds_per_batch=_int_env("NEWSFLOW_FEEDS_PER_BATCH", FEEDS_PER_BATCH),
+            batches_per_task=_int_env("NEWSFLOW_BATCHES_PER_TASK", BATCHES_PER_TASK),
+            max_tasks=_int_env("NEWSFLOW_MAX_TASKS", MAX_TASKS),
+            seen_days=_int_env("NEWSFLOW_SEEN_DAYS", SEEN_DAYS),
             pages_per_batch=_int_env("NEWSFLOW_PAGES_PER_BATCH", PAGES_PER_BATCH),
             failing_after=_int_env("NEWSFLOW_FEED_FAILING_AFTER", FAILING_AFTER),
             registry=os.environ.get("NEWSFLOW_FEEDS") or str(settings.seeds_dir() / "feeds.yaml"),
