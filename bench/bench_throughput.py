@@ -202,6 +202,15 @@ def _args() -> argparse.Namespace:
         default=None,
         help="page budget of one poll task (default: the whole backlog, so one poll run fetches it all)",
     )
+    parser.add_argument(
+        "--feeds-per-batch", type=int, default=None, help="feeds per poll task (default: the deployment's)"
+    )
+    parser.add_argument(
+        "--batches-per-task",
+        type=int,
+        default=None,
+        help="archive batches per process task (default: the deployment's)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
     return parser.parse_args()
 
@@ -309,6 +318,10 @@ def _table(results: list[RunResult], polite_delay: float, ceiling: float | None)
     row("articles/s vs LocalExecutor (>= 0.80)", lambda r: f"{r.rate / base.rate:.2f}")
     if ceiling is not None:
         row(f"vs extraction-only ceiling {ceiling:.1f}/s (>= 0.75)", lambda r: f"{r.rate / ceiling:.2f}")
+        row(
+            "processing phase (poll done -> searchable) vs ceiling",
+            lambda r: f"{r.indexed / max(r.searchable_at - r.polled_at, 1e-9) / ceiling:.2f}",
+        )
     row("idle share, no task running (<= 20 %)", lambda r: f"{100 * r.idle_share:.1f} %")
     row("task start-up share of process time", lambda r: f"{100 * r.startup_share:.1f} %")
     row("processing runs / process tasks", lambda r: f"{r.process_runs} / {r.process_tasks}")
@@ -364,6 +377,13 @@ def main() -> int:
     budget = args.pages_per_batch or total
     os.environ["NEWSFLOW_PAGES_PER_BATCH"] = str(budget)
     print(f"page budget per poll task: {budget}")
+    for variable, value in (
+        ("NEWSFLOW_FEEDS_PER_BATCH", args.feeds_per_batch),
+        ("NEWSFLOW_BATCHES_PER_TASK", args.batches_per_task),
+    ):
+        if value is not None:
+            os.environ[variable] = str(value)
+            print(f"{variable}={value}")
     ceiling = None
     if pages:
         # Measured before the stacks start, on an otherwise quiet machine: the best case.
