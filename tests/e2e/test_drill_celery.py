@@ -10,8 +10,8 @@ One stack (PostgreSQL metadata and results, a throwaway Redis broker, scheduler,
     of the same archive through the same flow functions.
 (c) a backfill beside new items: the processing runs ``newsflow backfill`` triggers for the
     first poll's window run while new items are pinged, polled and processed on the same two
-    workers; every article is there once, politeness holds, and story ids are printed
-    against a sequential replay (see the test's docstring for why they are not asserted).
+    workers; every article is there once, politeness holds, and story ids equal a
+    sequential replay's.
 (d) losing a worker: new items are published and pinged; as soon as a ``process`` task
     runs on a worker, that worker and every process under it get SIGKILL. The scheduler
     fails the try when its heartbeat stops, and the retry on the other worker must yield
@@ -259,12 +259,11 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     """A backfill of the first poll's window runs while the two workers poll and process new items.
 
     The backfill re-reads the earlier batches and upserts them; the new items are polled and
-    processed at the same time. Afterwards every article is there once and no host was hit
-    faster than its polite delay. Story ids are printed against a sequential replay, not
-    asserted: a backfill decides its articles' stories again against the articles that arrived
-    after them, so where the new items joined earlier stories the partition can differ from
-    the replay's (the same happens with no concurrency at all: process the first poll, then the
-    new items, then reprocess the first poll). Issue 17's closing note has the figures.
+    processed at the same time, and some of them join or merge earlier stories. Afterwards
+    every article is there once, no host was hit faster than its polite delay, and every
+    story id equals a sequential replay's (first poll, then the new items): the backfill
+    keeps the stories of the articles it brings back unchanged, and never writes back story
+    fields it read before the new items moved them.
     """
     clear_of_poll_tick(150, after_s=30)
     started = time.monotonic()
@@ -324,6 +323,7 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     )
     assert overlap > 0, "the backfill did not run while the new items were polled and processed"
     assert workers, "the backfill's runs have no task instances"
+    assert not differ, f"story ids differ from a sequential replay for {differ[:5]}"
 
 
 def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:

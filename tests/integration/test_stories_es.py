@@ -221,3 +221,45 @@ def test_an_earlier_report_renames_the_story_and_the_history_finds_it(  # noqa: 
     assert "unknown story id" in capsys.readouterr().out
     assert main(["stories", "--history", new]) == 0
     assert "is current" in capsys.readouterr().out
+
+
+def test_a_rerun_keeps_the_stored_stories_and_writes_nothing(
+    es_client: Any, names: Any, seeds: list[Any], index: Any
+) -> None:
+    """A backfill of an unchanged batch neither re-decides its stories nor writes its documents,
+    so a story that a later batch moved stays moved (no stale story fields are put back)."""
+    from dataclasses import replace
+
+    from newsflow.index.stories import rewrite_stories
+    from newsflow.records import StoryAssignment
+
+    bakhmut = _article(
+        "https://outlet-0.example/bakhmut", "Bakhmut", BAKHMUT, "2022-08-31T09:40:00Z", "outlet-0"
+    )
+    index.add([seeds[0], bakhmut], run_id="batch-1")
+    index.add([seeds[1]], run_id="batch-2")
+    # What a later batch's merge does to a held article: its story moves.
+    moved = StoryAssignment(bakhmut.id, "s-merged-later", "same_story", seeds[0].id, 0.8, ("p=0.80",))
+    assert rewrite_stories(es_client, names.articles, [moved]).updated == 1
+    before = _stories(es_client, names.articles)
+    versions = {a.id: es_client.get(index=names.articles, id=a.id)["_source"]["version"] for a in seeds}
+
+    again = index.add([seeds[0], bakhmut], run_id="backfill", keep_stored=True)
+    assert again.counts["stories:kept_unchanged"] == 2, again.counts
+    assert again.index is not None and (again.index.created, again.index.updated, again.index.unchanged) == (
+        0,
+        0,
+        2,
+    )
+    assert again.assignments[bakhmut.id].story_id == "s-merged-later"
+    assert _stories(es_client, names.articles) == before
+    assert {
+        a.id: es_client.get(index=names.articles, id=a.id)["_source"]["version"] for a in seeds
+    } == versions
+
+    # An article whose extraction changed is decided and written again.
+    retitled = replace(seeds[0], title="Kherson report 0, updated")
+    changed = index.add([retitled], run_id="backfill-2", keep_stored=True)
+    assert changed.counts.get("stories:kept_unchanged", 0) == 0, changed.counts
+    assert changed.index is not None and changed.index.updated == 1
+    assert es_client.get(index=names.articles, id=retitled.id)["_source"]["title"] == retitled.title

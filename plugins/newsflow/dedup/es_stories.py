@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.state import DedupState
 from newsflow.dedup.story_index import StoryInput, StoryPass, StoryReport, relation_counts, signal_chunks
+from newsflow.dedup.unchanged import stored_unchanged
 from newsflow.errors import InputError
 from newsflow.index import ArticleDoc, IndexNames, index_articles
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
@@ -64,11 +66,21 @@ class ElasticStories:
 
     # ------------------------------------------------------------------ one call per batch
 
-    def add(self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str) -> StoryReport:
-        """Stories -> rewrite held -> index -> reconcile -> record merges."""
-        batch = [_as_article(a) for a in articles]
+    def add(
+        self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str, keep_stored: bool = False
+    ) -> StoryReport:
+        """Stories -> rewrite held -> index -> reconcile -> record merges.
+
+        ``keep_stored``: articles stored exactly as this batch brings them keep their stories
+        and are not written (``dedup.unchanged``), so a backfill does not re-decide the past.
+        """
         counts: Counter[str] = Counter()
         require_merges_alias(self.client, self.names)
+        every = [_as_article(a) for a in articles]
+        kept = stored_unchanged(self.client, self.names.articles, every) if keep_stored else {}
+        batch = [a for a in every if a.id not in kept]
+        counts["stories:kept_unchanged"] += len(kept)
+        counts.update(relation_counts(list(kept.values())))
         first = self.decide(batch, options)
         counts.update(relation_counts(list(first.assignments.values())))
         counts["stories:held_compared"] += first.held
@@ -78,9 +90,10 @@ class ElasticStories:
         report = index_articles(
             self.client, story_documents(batch, first), names=self.names, run_id=run_id.replace("/", "_")
         )
+        report = replace(report, unchanged=report.unchanged + len(kept))
         merges = {(m.story_id, m.merged): m for m in first.merges}
         sizes = dict(first.story_sizes)
-        assignments = dict(first.assignments)
+        assignments = {**kept, **first.assignments}
         if batch:
             again, writes = self.reconcile(batch, options, first=first)
             _count_writes(counts, "reconciled", writes)

@@ -148,7 +148,7 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
     }
 
 
-def _hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignment | None, list[Edge]] | None:
+def hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignment | None, list[Edge]] | None:
     source = hit.get("_source") or {}
     stored = source.get("dedup_signals")
     if not stored:
@@ -239,7 +239,7 @@ def _stored_assignments(client: Elasticsearch, index: str, batch_ids: Sequence[s
     docs = mget_across(client, index, list(batch_ids), source_includes=_SOURCE_FIELDS)
     out = []
     for doc in docs:
-        records = _hit_to_records(doc) if doc.get("found") else None
+        records = hit_to_records(doc) if doc.get("found") else None
         if records is not None and records[1] is not None:
             out.append(records[1])
     return out
@@ -325,7 +325,7 @@ def _candidates_and_stories(
             track_total_hits=False,
         )
         for hit in response["hits"]["hits"]:
-            records = _hit_to_records(hit)
+            records = hit_to_records(hit)
             if records is not None:
                 found.setdefault(records[0].id, records)
     # Candidates without a story (indexed before stories existed), or whose story changed
@@ -341,7 +341,7 @@ def _mget_records(
     out = {}
     for chunk in _chunks(ids, 1000):
         for doc in mget_across(client, index, list(chunk), source_includes=_SOURCE_FIELDS):
-            records = _hit_to_records(doc) if doc.get("found") else None
+            records = hit_to_records(doc) if doc.get("found") else None
             if records is not None:
                 out[records[0].id] = records
     return out

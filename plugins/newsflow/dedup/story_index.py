@@ -108,7 +108,9 @@ class StoryReport:
 
 
 class StoryBackend(Protocol):
-    def add(self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str) -> StoryReport: ...
+    def add(
+        self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str, keep_stored: bool = False
+    ) -> StoryReport: ...
 
 
 class StoryIndex:
@@ -123,9 +125,16 @@ class StoryIndex:
         options = options or DedupOptions()
         return cls(MemoryStories(options), options)
 
-    def add(self, articles: Sequence[StoryInput], *, run_id: str = "") -> StoryReport:
-        """Decide the stories of a batch, write them, and return what happened."""
-        return self.backend.add(articles, self.options, run_id=run_id)
+    def add(
+        self, articles: Sequence[StoryInput], *, run_id: str = "", keep_stored: bool = False
+    ) -> StoryReport:
+        """Decide the stories of a batch, write them, and return what happened.
+
+        ``keep_stored`` (a backfill or reprocess): articles stored exactly as the batch brings
+        them back keep their stories and are not written again (``dedup.unchanged``). Without
+        it a rerun decides again, which is how a retry heals a race its crashed try left.
+        """
+        return self.backend.add(articles, self.options, run_id=run_id, keep_stored=keep_stored)
 
 
 def relation_counts(assignments: Sequence[StoryAssignment]) -> Counter[str]:
@@ -138,7 +147,14 @@ class MemoryStories:
     def __init__(self, options: DedupOptions) -> None:
         self.state = DedupState(options)
 
-    def add(self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str = "") -> StoryReport:
+    def add(
+        self,
+        articles: Sequence[StoryInput],
+        options: DedupOptions,
+        *,
+        run_id: str = "",
+        keep_stored: bool = False,  # nothing is stored before a batch in memory: nothing to keep
+    ) -> StoryReport:
         signals = [s for chunk in signal_chunks(articles, options) for s in chunk]
         for sig in signals:
             if sig.truncated:

@@ -101,7 +101,9 @@ def process_batch(
     if todo:
         names = IndexNames.from_env()
         articles = extract_batches(contents, load_registry(options.registry), counts)
-        stories = StoryIndex(ElasticStories(client, names)).add(articles, run_id=run.run_id)
+        stories = StoryIndex(ElasticStories(client, names)).add(
+            articles, run_id=run.run_id, keep_stored=run.reprocesses
+        )
         counts.update(stories.counts)
         if stories.index is not None:
             count_index(counts, stories.index)
