@@ -168,7 +168,8 @@ def drill(tmp_path_factory: pytest.TempPathFactory, es_client: Elasticsearch) ->
 
 
 def _replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
-    """Story id by canonical URL from a sequential replay of the drill's archive (no Airflow)."""
+    """Story id by canonical URL from a sequential replay of the drill's archive (no Airflow),
+    one batch at a time in the order they were written."""
     from newsflow.fetch_policy import allow_list_from_env
     from newsflow.flows import process
     from newsflow.flows.options import FlowOptions
@@ -190,8 +191,10 @@ def _replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
             today = datetime.now(UTC)
             window = (today - timedelta(days=2), today + timedelta(days=1))  # every batch of the drill
             run = RunInfo(f"replay/{prefix}", "replay", RunKind.MANUAL, datetime.now(UTC), reprocess=True)
+            # Batch by batch in the order they were written, as the pipeline met them.
             for unit in process.plan_process(flow, window=window).units:
-                process.process_batch(flow, unit, run=run, client=es_client)
+                for ref in unit:
+                    process.process_batch(flow, [ref], run=run, client=es_client)
             es_client.indices.refresh(index=names.articles)
             hits = es_client.search(
                 index=names.articles, size=10000, source_includes=["canonical_url", "story_id"]
@@ -269,11 +272,10 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     started = time.monotonic()
     stack, api = drill.stack, drill.stack.api
     before = drill.check_exactly_once("before the backfill")
-    first_poll = min(
-        (r for r in api.all_runs(POLL_DAG) if r.get("state") == "success"), key=lambda r: str(r["start_date"])
-    )
-    window_start = _span(stack, POLL_DAG, first_poll["dag_run_id"])[0] - timedelta(minutes=1)
+    # Every batch so far: a batch is named by its poll run's logical time, which can be minutes
+    # before the run started.
     window_end = datetime.now(UTC)
+    window_start = window_end - timedelta(hours=1)
     # The new items' batches must be stamped after the backfill's window, which plan_backfill
     # rounds up to the minute: publish them in the next minute.
     time.sleep(61 - window_end.second)
@@ -309,8 +311,10 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     others += [_span(stack, PROCESS_DAG, r) for r in new_process if r not in backfill_runs]
     overlap = max((min(b[1], o[1]) - max(b[0], o[0])).total_seconds() for b in backfill_spans for o in others)
     workers: Counter[str] = Counter()
+    backfilled: Counter[str] = Counter()
     for run_id in backfill_runs:
         workers += _workers_of(stack, PROCESS_DAG, run_id)
+        backfilled.update((api.xcom(PROCESS_DAG, run_id, "record_metrics") or {}).get("counts", {}))
     replayed = _replay_stories(drill, es_client)
     differ = sorted(u for u, d in by_url.items() if replayed.get(u) != d["story_id"])
     print(
@@ -318,11 +322,15 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
         f"beside the new items' runs for {overlap:.1f}s; backfill task instances per worker "
         f"{dict(sorted(workers.items()))}; earlier articles whose story id changed: {len(moved)} "
         f"(new items join and merge earlier stories); "
+        f"backfill pages read {backfilled['pages_read']}, "
+        f"stories kept {backfilled['stories:kept_unchanged']}; "
         f"story ids differing from the sequential replay: {len(differ)}; "
         f"drill took {time.monotonic() - started:.0f}s"
     )
     assert overlap > 0, "the backfill did not run while the new items were polled and processed"
-    assert workers, "the backfill's runs have no task instances"
+    assert backfilled["pages_read"] >= len(before), (
+        f"the backfill did not re-read the first poll: {backfilled}"
+    )
     assert not differ, f"story ids differ from a sequential replay for {differ[:5]}"
 
 
