@@ -18,6 +18,8 @@ import pytest
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from newsflow.index import IndexNames
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
 
@@ -77,3 +79,23 @@ def es_prefix(es_client: Elasticsearch) -> Iterator[str]:
     for template in templates.get("index_templates", []):
         es_client.indices.delete_index_template(name=template["name"])
     es_client.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}*")
+
+
+@pytest.fixture
+def own_aliases(es_client: Elasticsearch, es_prefix: str, monkeypatch: pytest.MonkeyPatch) -> IndexNames:
+    """The test's own aliases, set up, and in the environment every reader and writer takes
+    them from, so the CLI and the flows never touch the unprefixed ones on a shared node."""
+    from newsflow.index import IndexNames, setup_indices
+
+    names = IndexNames.with_prefix(es_prefix)
+    setup_indices(es_client, names)
+    for variable, alias in {
+        "NEWSFLOW_INDEX_ALIAS": names.articles,
+        "NEWSFLOW_RUNS_ALIAS": names.runs,
+        "NEWSFLOW_MERGES_ALIAS": names.merges,
+        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
+        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
+        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
+    }.items():
+        monkeypatch.setenv(variable, alias)
+    return names

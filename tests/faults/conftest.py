@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def names(es_client: Any, es_prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """The test's own aliases, also in the environment the replay command and flow read."""
-    from newsflow.index import IndexNames, setup_indices
-
-    names = IndexNames.with_prefix(es_prefix)
-    setup_indices(es_client, names)
-    for env, alias in {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }.items():
-        monkeypatch.setenv(env, alias)
+def names(own_aliases: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """The test's own aliases (``own_aliases``) and its own archive, where the replay command
+    and the flows read them."""
     monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path / "archive"))
-    yield names
+    return own_aliases

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,24 +27,8 @@ HOSTILE_FEED = "evil-[bold]feed[/]"
 
 
 @pytest.fixture
-def names(es_client: Any, es_prefix: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The test's own aliases, set up, and the environment the CLI reads them from."""
-    from newsflow.index import IndexNames, setup_indices
-
-    names = IndexNames.with_prefix(es_prefix)
-    setup_indices(es_client, names)
-    for variable, alias in {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }.items():
-        monkeypatch.setenv(variable, alias)
-    yield names
-    es_client.options(ignore_status=404).indices.delete_index_template(name=f"{es_prefix}*")
-    es_client.options(ignore_status=404).cluster.delete_component_template(name=f"{es_prefix}*")
+def names(own_aliases: Any) -> Any:
+    return own_aliases
 
 
 def _closed_port() -> int:

@@ -15,9 +15,10 @@ pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def test_status_reads_what_the_pipeline_writes(
+def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtures
     es_client: Any,
     es_prefix: str,
+    own_aliases: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -25,7 +26,6 @@ def test_status_reads_what_the_pipeline_writes(
     from newsflow.cli import main
     from newsflow.counts import Counts
     from newsflow.flows.runs import BatchResult, RunInfo, RunKind, open_run, record_run
-    from newsflow.index import IndexNames, setup_indices
     from newsflow.index.dead_letter import (
         dead_letter_path,
         mark_replayed,
@@ -34,17 +34,7 @@ def test_status_reads_what_the_pipeline_writes(
     )
     from newsflow.index.feed_health import feed_health_document, record_feed_health
 
-    names = IndexNames.with_prefix(es_prefix)
-    setup_indices(es_client, names)
-    for var, alias in {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }.items():
-        monkeypatch.setenv(var, alias)
+    names = own_aliases
     monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path))
     monkeypatch.setenv("NEWSFLOW_AIRFLOW_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("NEWSFLOW_AIRFLOW_PASSWORD", "x")
