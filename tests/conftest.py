@@ -89,13 +89,6 @@ def own_aliases(es_client: Elasticsearch, es_prefix: str, monkeypatch: pytest.Mo
 
     names = IndexNames.with_prefix(es_prefix)
     setup_indices(es_client, names)
-    for variable, alias in {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }.items():
+    for variable, alias in names.as_env().items():
         monkeypatch.setenv(variable, alias)
     return names

@@ -33,15 +33,7 @@ def _alias_env(prefix: str) -> dict[str, str]:
     """Every alias the tasks write, under the test's prefix (alerts and feed health too)."""
     from newsflow.index import IndexNames
 
-    names = IndexNames.with_prefix(prefix)
-    return {
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
-    }
+    return IndexNames.with_prefix(prefix).as_env()
 
 
 @pytest.fixture

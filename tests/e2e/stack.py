@@ -260,13 +260,8 @@ def airflow_stack(
         "NEWSFLOW_ALLOW_PRIVATE_HOSTS": allow_hosts,
         "NEWSFLOW_POLITE_DELAY_S": str(polite_delay_s),
         "NEWSFLOW_ARCHIVE": str(archive),
-        "NEWSFLOW_INDEX_ALIAS": names.articles,
-        "NEWSFLOW_RUNS_ALIAS": names.runs,
-        "NEWSFLOW_MERGES_ALIAS": names.merges,
         # Every alias the tasks use, or they read and write the unprefixed ones on a shared node.
-        "NEWSFLOW_ALERTS_ALIAS": names.alerts,
-        "NEWSFLOW_ALERT_RULES_ALIAS": names.alert_rules,
-        "NEWSFLOW_FEED_HEALTH_ALIAS": names.feed_health,
+        **names.as_env(),
         # local_airflow.up() finds its services with `ps -o args=`, which cuts command lines at
         # $COLUMNS (80 under pytest) and then reports live services as dead, until it uses `ps -ww`.
         "COLUMNS": "10000",

@@ -97,6 +97,18 @@ class Drill:
 
         self.expected.add(canonicalize_url(f"http://{feed.host}:{self.port}/{path}"))
 
+    def publish(self, feeds: list[FixtureFeed], count: int, *, seed: int) -> list[str]:
+        """``count`` new items at the top of each feed (numbered after the first poll's), expected."""
+        rng = random.Random(seed)
+        for feed in feeds:
+            for n in range(ARTICLES, ARTICLES + count):
+                article = write_article(
+                    self.site, feed.name, n, outlet=feed.outlet, rng=rng, published=datetime.now(UTC)
+                )
+                add_item(self.site / feed.name / "feed.xml", article)
+                self.expect(feed, article.path)
+        return [feed.name for feed in feeds]
+
     def check_exactly_once(self, what: str) -> dict[str, dict[str, Any]]:
         docs = self.stack.docs()
         found = Counter(d["canonical_url"] for d in docs)
@@ -178,10 +190,8 @@ def _replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
 
     prefix = f"replay-{uuid.uuid4().hex[:8]}"
     names = IndexNames.with_prefix(prefix)
-    env = {"NEWSFLOW_INDEX_ALIAS": names.articles, "NEWSFLOW_RUNS_ALIAS": names.runs}
-    env["NEWSFLOW_MERGES_ALIAS"] = names.merges
     try:
-        with patched_env(env):
+        with patched_env(names.as_env()):
             setup_indices(es_client, names)
             flow = FlowOptions(
                 registry=str(drill.stack.registry),
@@ -279,16 +289,7 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     # The new items' batches must be stamped after the backfill's window, which plan_backfill
     # rounds up to the minute: publish them in the next minute.
     time.sleep(61 - window_end.second)
-    rng = random.Random(29)
-    pinged = []
-    for feed in drill.feeds[2:]:
-        for n in range(ARTICLES, ARTICLES + 6):
-            article = write_article(
-                drill.site, feed.name, n, outlet=feed.outlet, rng=rng, published=datetime.now(UTC)
-            )
-            add_item(drill.site / feed.name / "feed.xml", article)
-            drill.expect(feed, article.path)
-        pinged.append(feed.name)
+    pinged = drill.publish(drill.feeds[2:], 6, seed=29)
     known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
     known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
     backfill_runs = _backfill(stack, window_start, window_end)
@@ -343,16 +344,7 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     clear_of_poll_tick(150, after_s=30)
     started = time.monotonic()
     stack, api = drill.stack, drill.stack.api
-    rng = random.Random(23)
-    pinged = []
-    for feed in drill.feeds[:2]:
-        for n in range(ARTICLES, ARTICLES + 8):
-            article = write_article(
-                drill.site, feed.name, n, outlet=feed.outlet, rng=rng, published=datetime.now(UTC)
-            )
-            add_item(drill.site / feed.name / "feed.xml", article)
-            drill.expect(feed, article.path)
-        pinged.append(feed.name)
+    pinged = drill.publish(drill.feeds[:2], 8, seed=23)
     known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
     known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
     api.push_event(FEED_PING, {"feeds": pinged})

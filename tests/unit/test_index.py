@@ -187,3 +187,11 @@ def test_run_metrics_document() -> None:
     assert run_metrics_id("run-1", "extract") != run_metrics_id("run-1", "index")
     with pytest.raises(InputError, match="not an integer"):
         run_metrics_document("r", "s", {"x": 1.5}, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")  # type: ignore[dict-item]  # deliberately wrong
+
+
+def test_names_as_env_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    prefixed = IndexNames.with_prefix("t2")
+    assert sorted(prefixed.as_env().values()) == sorted(prefixed.all())
+    for variable, alias in prefixed.as_env().items():
+        monkeypatch.setenv(variable, alias)
+    assert IndexNames.from_env() == prefixed

@@ -55,6 +55,18 @@ class IndexNames:
     def all(self) -> tuple[str, ...]:
         return (self.articles, self.runs, self.merges, self.alerts, self.alert_rules, self.feed_health)
 
+    def as_env(self) -> dict[str, str]:
+        """The environment in which ``from_env()`` gives these names: what a test or a service
+        started for other names hands its processes, so none of them writes the default aliases."""
+        return {
+            "NEWSFLOW_INDEX_ALIAS": self.articles,
+            "NEWSFLOW_RUNS_ALIAS": self.runs,
+            "NEWSFLOW_MERGES_ALIAS": self.merges,
+            "NEWSFLOW_ALERTS_ALIAS": self.alerts,
+            "NEWSFLOW_ALERT_RULES_ALIAS": self.alert_rules,
+            "NEWSFLOW_FEED_HEALTH_ALIAS": self.feed_health,
+        }
+
     def alias_for(self, kind: str) -> str:
         """The alias of an index kind (a template name under ``seeds/elasticsearch/``)."""
         by_kind = {
