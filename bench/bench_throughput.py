@@ -374,10 +374,8 @@ def main() -> int:
     # The bench times one poll run's backlog end to end; under the default page budget the
     # rest would wait for the next scheduled poll, which the bench never starts. The
     # Airflow services inherit this process's environment.
-    budget = args.pages_per_batch or total
-    os.environ["NEWSFLOW_PAGES_PER_BATCH"] = str(budget)
-    print(f"page budget per poll task: {budget}")
     for variable, value in (
+        ("NEWSFLOW_PAGES_PER_BATCH", args.pages_per_batch or total),
         ("NEWSFLOW_FEEDS_PER_BATCH", args.feeds_per_batch),
         ("NEWSFLOW_BATCHES_PER_TASK", args.batches_per_task),
     ):

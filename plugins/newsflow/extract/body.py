@@ -154,9 +154,8 @@ def drop_link_items(tree: Any, text: str) -> str:
     linked: set[str] = set()
     for item in tree.iter("li"):
         words = _norm(item.text_content())
-        if words and len(_norm(" ".join(a.text_content() for a in item.iter("a")))) >= _LINKED_SHARE * len(
-            words
-        ):
+        links = _norm(" ".join(a.text_content() for a in item.iter("a")))
+        if words and len(links) >= _LINKED_SHARE * len(words):
             linked.add(words)
     if not linked:
         return text
