@@ -1,10 +1,10 @@
-"""Body cleaning that reads the page: list items that are only links."""
+"""Body cleaning that reads the page: list items that are only links, markup that hides words."""
 
 from __future__ import annotations
 
 from lxml import html as lxml_html
 
-from newsflow.extract.body import drop_link_items
+from newsflow.extract.body import drop_link_items, unmask_text
 
 PAGE = """<html><body><article>
 <p>The council approved the new ferry pier on Monday evening after a long debate.</p>
@@ -68,3 +68,22 @@ def test_read_also_lines_in_other_languages_go_with_their_link() -> None:
         "Lesen Sie auch, was der Bürgermeister dazu sagt.",
     ]
     assert clean_body("\n".join(lines)).splitlines() == [lines[0], lines[-1]]
+
+
+def test_link_icons_and_jump_marks_are_unmasked_and_other_markup_stays() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body><article>"
+        '<h3><a name="s1">Why the <strong>road</strong> gave way</a></h3>'
+        '<p>In the heat <a href="/x"><span class="icon"></span>the old surface softens</a>, he said.'
+        '<span class="marker"></span></p>'
+        '<div><i class="icon"></i>Share</div>'
+        '<p><a href="/y">a real link</a></p>'
+        "</article></body></html>"
+    )
+    unmask_text(tree)
+    html = lxml_html.tostring(tree, encoding="unicode")
+    assert "<h3>Why the <strong>road</strong> gave way</h3>" in html
+    assert '<a href="/x">the old surface softens</a>' in html
+    assert '<span class="marker"></span>' in html  # no words follow it
+    assert '<i class="icon"></i>Share' in html  # not inside running text
+    assert '<a href="/y">a real link</a>' in html

@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 # Bump when extraction rules change, so re-extracted records can be told apart.
 # 1.2: mislabelled charsets re-detected; charset and its source recorded
 # 1.3: headline between disagreeing JSON-LD/og titles; link-only list items and kicker headlines dropped
-STAGE_VERSION = "1.3"
+# 1.4: words after link icons and subheadings inside jump marks kept
+STAGE_VERSION = "1.4"
 DEFAULT_OPTIONS = ExtractOptions()
 
 _TAG = re.compile(

@@ -1,5 +1,8 @@
 """The article body: trafilatura, more effort only where it lost the page, and generic cleaning.
 
+Before trafilatura runs, two kinds of markup that hide words from its precise setting are
+undone (``unmask_text``): icons at the start of links, and jump marks around subheadings.
+
 trafilatura tuned for precision scores best on news pages. Its main extractor alone
 (``fast``) is right on most pages and costs about 60% of a full run; its readability /
 jusText cross-check, and the balanced setting after that, rescue the pages where the
@@ -251,8 +254,42 @@ def clean_body(
     return "\n".join(lines)
 
 
+_INLINE_EMPTY = ("span", "i", "b", "em", "strong", "q")
+_IN_RUNNING_TEXT = frozenset({"a", "p"})
+
+
+def unmask_text(tree: Any) -> None:
+    """Undo two kinds of markup that make trafilatura's precise setting cut words it should keep.
+
+    An empty inline element inside a link or paragraph (an icon: ``<a><span class="icon"></span>words</a>``)
+    holds the following words as its tail, and the precise setting deletes empty elements with
+    their tails, leaving "bei hohen Temperaturen . Das ...". Such elements go first, the tail
+    joined to what precedes it. An ``<a>`` without ``href`` (a jump mark around a subheading) is
+    no link, but counts as one in the link-density tests, so the subheading went; it is unwrapped.
+    Each rule gained on both dev sets, a little (see ``bench/eval_extract.py``).
+    """
+    empty = [
+        element
+        for element in tree.iter(*_INLINE_EMPTY)
+        if element.text is None
+        and len(element) == 0
+        and element.tail
+        and element.tail.strip()
+        and (parent := element.getparent()) is not None
+        and parent.tag in _IN_RUNNING_TEXT
+    ]
+    for element in empty:
+        element.drop_tree()  # lxml.html keeps the tail, joined to the previous sibling or the parent
+    anchors = [anchor for anchor in tree.iter("a") if anchor.get("href") is None]
+    for anchor in anchors:
+        anchor.drop_tag()  # its text and children stay where they were
+    if empty or anchors:
+        logger.debug("unmasked: %d empty inline elements, %d anchors without href", len(empty), len(anchors))
+
+
 def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: tuple[str, ...]) -> str:
     """The cleaned article text ("" when trafilatura found no main content)."""
+    unmask_text(tree)
     text, _setting = raw_body(tree, url, options)
     if options.join_split_body and text:
         text = join_split_body(tree, text)
