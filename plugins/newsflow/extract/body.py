@@ -268,19 +268,22 @@ def unmask_text(tree: Any) -> None:
     no link, but counts as one in the link-density tests, so the subheading went; it is unwrapped.
     Each rule gained on both dev sets, a little (see ``bench/eval_extract.py``).
     """
-    empty = [
-        element
-        for element in tree.iter(*_INLINE_EMPTY)
-        if element.text is None
-        and len(element) == 0
-        and element.tail
-        and element.tail.strip()
-        and (parent := element.getparent()) is not None
-        and parent.tag in _IN_RUNNING_TEXT
-    ]
+    empty, anchors = [], []
+    for element in tree.iter(*_INLINE_EMPTY, "a"):  # one walk; the tree is edited after it
+        if element.tag == "a":
+            if element.get("href") is None:
+                anchors.append(element)
+        elif (
+            element.text is None
+            and len(element) == 0
+            and element.tail
+            and element.tail.strip()
+            and (parent := element.getparent()) is not None
+            and parent.tag in _IN_RUNNING_TEXT
+        ):
+            empty.append(element)
     for element in empty:
         element.drop_tree()  # lxml.html keeps the tail, joined to the previous sibling or the parent
-    anchors = [anchor for anchor in tree.iter("a") if anchor.get("href") is None]
     for anchor in anchors:
         anchor.drop_tag()  # its text and children stay where they were
     if empty or anchors:
@@ -288,7 +291,11 @@ def unmask_text(tree: Any) -> None:
 
 
 def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: tuple[str, ...]) -> str:
-    """The cleaned article text ("" when trafilatura found no main content)."""
+    """The cleaned article text ("" when trafilatura found no main content).
+
+    ``tree`` is edited in place by ``unmask_text``; every word of it stays, so the date and
+    language steps that read it afterwards see the same text.
+    """
     unmask_text(tree)
     text, _setting = raw_body(tree, url, options)
     if options.join_split_body and text:
