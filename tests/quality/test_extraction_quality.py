@@ -6,14 +6,15 @@ scorers judge both. Floors are the figures newsflow measured, rounded down, so a
 loses quality on either set fails here. Measured with default ExtractOptions:
 
     AEB        body F1 0.9764 (bare trafilatura.bare_extraction 0.9582)
-    fundus_ml  body F1 0.9509 (bare 0.9459), title 0.9106, date 0.9832, authors 0.7829
+    fundus_ml  body F1 0.9536 (bare 0.9459), title 0.9106, date 0.9832, authors 0.7829
 
 The title floor is above the issue's 0.90 target. The body target (fundus_ml F1 >= bare + 0.01)
 is higher than measured: the two sets disagree on whether a standfirst belongs to the body.
 fundus_ml's checked bodies include it on every page where the page shows its description, AEB's
 on 1 of 25; putting it in front of the body measured fundus_ml 0.9574 and AEB 0.9732 (-0.003).
 Two fundus_ml truths are in NFD while newsflow stores NFC (``textnorm``), and the scorer's word tokens
-split decomposed words; with truth and both outputs in NFC, newsflow measures 0.9546, bare 0.9458.
+split decomposed words; with truth and both outputs in NFC, newsflow measures 0.9573, bare 0.9458
+(+0.0115).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from bench.eval_extract import Scores, evaluate
 pytestmark = pytest.mark.quality
 
 AEB_F1_FLOOR = 0.976
-FUNDUS_F1_FLOOR = 0.950
-FUNDUS_MARGIN_OVER_BARE = 0.004  # newsflow's body F1 minus bare trafilatura's, on the same run
+FUNDUS_F1_FLOOR = 0.953
+FUNDUS_MARGIN_OVER_BARE = 0.007  # newsflow's body F1 minus bare trafilatura's, on the same run
 TITLE_FLOOR = 0.91
 DATE_FLOOR = 0.98
 AUTHORS_FLOOR = 0.78

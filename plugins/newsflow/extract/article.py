@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 # 1.2: mislabelled charsets re-detected; charset and its source recorded
 # 1.3: headline between disagreeing JSON-LD/og titles; link-only list items and kicker headlines dropped
 # 1.4: words after link icons and subheadings inside jump marks kept
-STAGE_VERSION = "1.4"
+# 1.5: client-rendered pages read from the HTML their scripts ship
+STAGE_VERSION = "1.5"
 DEFAULT_OPTIONS = ExtractOptions()
 
 _TAG = re.compile(

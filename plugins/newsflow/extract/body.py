@@ -3,6 +3,9 @@
 Before trafilatura runs, two kinds of markup that hide words from its precise setting are
 undone (``unmask_text``): icons at the start of links, and jump marks around subheadings.
 
+When the markup holds no story at all, the HTML a client-rendered page ships inside a
+script is read instead (``embedded``).
+
 trafilatura tuned for precision scores best on news pages. Its main extractor alone
 (``fast``) is right on most pages and costs about 60% of a full run; its readability /
 jusText cross-check, and the balanced setting after that, rescue the pages where the
@@ -29,6 +32,7 @@ import logging
 import re
 from typing import Any, Protocol
 
+from newsflow.extract.embedded import embedded_document
 from newsflow.extract.options import ExtractOptions
 from newsflow.extract.textnorm import clean_text
 
@@ -290,6 +294,22 @@ def unmask_text(tree: Any) -> None:
         logger.debug("unmasked: %d empty inline elements, %d anchors without href", len(empty), len(anchors))
 
 
+def shipped_body(tree: Any, url: str | None, options: ExtractOptions) -> str:
+    """The text trafilatura finds in the HTML a client-rendered page ships in a script ("" if none).
+
+    See ``newsflow.extract.embedded``.
+    """
+    from trafilatura.utils import load_html
+
+    document = embedded_document(tree)
+    shipped_tree = None if document is None else load_html(document)
+    return (
+        ""
+        if shipped_tree is None
+        else run_trafilatura(shipped_tree, url, options, "precision", fast=options.fast)
+    )
+
+
 def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: tuple[str, ...]) -> str:
     """The cleaned article text ("" when trafilatura found no main content).
 
@@ -298,10 +318,14 @@ def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: 
     """
     unmask_text(tree)
     text, _setting = raw_body(tree, url, options)
-    if options.join_split_body and text:
-        text = join_split_body(tree, text)
-    if options.clean_boilerplate and text:
-        text = drop_link_items(tree, text)
+    shipped = shipped_body(tree, url, options) if len(text) < options.min_text_chars else ""
+    if len(shipped) > len(text):
+        text = shipped  # from a script, not the tree: the tree-based steps below do not apply
+    else:
+        if options.join_split_body and text:
+            text = join_split_body(tree, text)
+        if options.clean_boilerplate and text:
+            text = drop_link_items(tree, text)
     return clean_body(
         text, headings, drop_title=options.drop_title_line, boilerplate=options.clean_boilerplate
     )
