@@ -12,7 +12,7 @@ from newsflow.dedup import ArticleSignals, DedupOptions, compute_signals
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.neighbourhood import edges_from_stored, edges_to_stored, index_query_keys
 from newsflow.dedup.quotes import quote_keys
-from newsflow.dedup.signals import COUNTED_FIELDS, stored_counted_keys
+from newsflow.dedup.signals import COUNTED_FIELDS, LEDE_KEYS, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.sketch import band_keys, estimate_jaccard, minhash, shingles
 from newsflow.errors import ConfigError, InputError
@@ -123,12 +123,14 @@ def test_counted_keys_read_from_a_stored_record_match_the_signals() -> None:
         stored_counted_keys({"id": "a1", "terms": ["x"]})
 
 
-def test_index_look_up_asks_for_bands_top_names_and_lowest_quote_keys() -> None:
+def test_index_look_up_asks_for_bands_top_names_lowest_quote_keys_and_lede_terms() -> None:
     options = DedupOptions(index_query_entities=2, index_query_quotes=1)
     sig = compute_signals("a1", TEXT, options, canonical_url="https://example.invalid/a1")
     keys = index_query_keys(sig, options)
     assert [k for k in keys if k.startswith("e:")] == [f"e:{e}" for e in sig.entities[:2]]
     assert [k for k in keys if k.startswith("q:")] == [f"q:{min(sig.quote_keys)}"]
+    assert [k for k in keys if k.startswith("l:")] == [f"l:{t}" for t in sig.lede[:LEDE_KEYS]]
+    assert len(sig.lede) > LEDE_KEYS  # so the cap is what was tested
     assert sum(k.startswith("b:") for k in keys) == options.bands
     assert f"h:{sig.content_hash}" in keys and "u:https://example.invalid/a1" in keys
 

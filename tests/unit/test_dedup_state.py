@@ -135,3 +135,28 @@ def test_a_source_keeping_only_the_queried_keys_finds_the_same_candidates() -> N
         expected = [c.id for c in full.candidates(sig, OPTIONS)]
         assert expected  # each shares keys with some held report (a name, a quote, a URL)
         assert [c.id for c in restricted.candidates(sig, OPTIONS)] == expected
+
+
+def test_reports_in_their_own_words_without_a_shared_name_are_still_compared() -> None:
+    """Lede terms are look-up keys: headlines of one event share its words, not always a name."""
+    from newsflow.dedup import InMemoryCandidateSource
+
+    first = compute_signals(
+        "first",
+        "Flood barrier fails as river bursts banks overnight\n"
+        "Hundreds of homes were evacuated after the flood barrier failed when the swollen river "
+        "burst its banks.",
+        OPTIONS,
+    )
+    second = compute_signals(
+        "second",
+        "River bursts banks, flood barrier fails, homes evacuated\n"
+        "A flood barrier gave way overnight and emergency crews moved families out of low streets.",
+        OPTIONS,
+    )
+    assert not set(first.entities) & set(second.entities)
+    assert not set(first.quote_keys) & set(second.quote_keys)
+    source = InMemoryCandidateSource()
+    source.count([first, second, *(compute_signals(f"b{n}", t, OPTIONS) for n, t in enumerate(BACKGROUND))])
+    source.put(first, [])
+    assert [c.id for c in source.candidates(second, OPTIONS)] == ["first"]

@@ -2,7 +2,7 @@
 
 The dedup decision never scans everything held. A source answers "which held articles
 share a keyword key with this one, within the time window" (band keys, name keys, quote
-keys, content hash, URL), which an Elasticsearch index answers with a ``terms`` query on
+keys, lede terms, content hash, URL), which an Elasticsearch index answers with a ``terms`` query on
 keyword fields plus a range filter on the publish time. It also keeps the scored edges
 and current assignments, so a second worker sees exactly what the first one decided.
 """
@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.signals import LEDE_KEYS, ArticleSignals
 from newsflow.dedup.similarity import Edge
 from newsflow.records import StoryAssignment
 
@@ -225,6 +225,7 @@ def _wanted_keys(signals: ArticleSignals, wanted: dict[str, frozenset[str]]) -> 
     keys = [f"b:{k}" for k in wanted.get("b:", empty).intersection(signals.band_keys)]  # in C
     keys += [f"e:{k}" for k in wanted.get("e:", empty).intersection(signals.entities)]
     keys += [f"q:{k}" for k in wanted.get("q:", empty).intersection(signals.quote_keys)]
+    keys += [f"l:{t}" for t in wanted.get("l:", empty).intersection(signals.lede[:LEDE_KEYS])]
     if signals.content_hash in wanted.get("h:", empty):
         keys.append(f"h:{signals.content_hash}")
     if signals.canonical_url and signals.canonical_url in wanted.get("u:", empty):

@@ -2,7 +2,7 @@
 
 Workers keep nothing between batches. For each article of a batch the index is
 asked for its best candidates, as the in-memory source ranks them: articles
-sharing a look-up key (sketch bands, names, quote shingles), rare keys counting
+sharing a look-up key (sketch bands, names, quote shingles, lede terms), rare keys counting
 most (BM25 on the keyword field), URL and content-hash keys at any time, the
 rest within the time window. Those candidates come back with the whole stories
 they belong to, each article with its stored signals, story fields and the edges
@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
+from newsflow.dedup.signals import COUNTED_FIELDS, LEDE_KEYS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.errors import ServiceError
 from newsflow.index.generations import mget_across
@@ -98,11 +98,12 @@ def _in_window(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any] | N
 
 def index_query_keys(sig: ArticleSignals, options: DedupOptions) -> list[str]:
     """The keys an index look-up asks for: every band, URL and hash key, the article's top
-    names (most frequent first) and the lowest quote keys (a consistent sample: two articles
-    sharing a quotation share its lowest hashes)."""
+    names (most frequent first), the lowest quote keys (a consistent sample: two articles
+    sharing a quotation share its lowest hashes) and the lede's first terms."""
     keys = [f"b:{k}" for k in sig.band_keys]
     keys += [f"e:{k}" for k in sig.entities[: options.index_query_entities]]
     keys += [f"q:{k}" for k in sig.quote_keys[: options.index_query_quotes]]
+    keys += [f"l:{t}" for t in sig.lede[:LEDE_KEYS]]
     keys.append(f"h:{sig.content_hash}")
     if sig.canonical_url:
         keys.append(f"u:{sig.canonical_url}")

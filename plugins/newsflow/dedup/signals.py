@@ -25,6 +25,9 @@ from newsflow.records import content_hash
 from newsflow.timestamps import parse_utc_or_none
 
 LEDE_WORDS = 40  # content words of the title and first lines compared as the lede
+# The first lede terms are look-up keys too: two outlets telling one event in their own words
+# often share no rare name or quotation, but their headlines and first lines share its words.
+LEDE_KEYS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class ArticleSignals:
         keys = [f"b:{k}" for k in self.band_keys]
         keys += [f"e:{k}" for k in self.entities]
         keys += [f"q:{k}" for k in self.quote_keys]
+        keys += [f"l:{t}" for t in self.lede[:LEDE_KEYS]]
         keys.append(f"h:{self.content_hash}")
         if self.canonical_url:
             keys.append(f"u:{self.canonical_url}")
@@ -143,6 +147,7 @@ COUNTED_FIELDS = (
     "entities",
     "numbers",
     "quote_keys",
+    "lede",
     "content_hash",
     "canonical_url",
 )
@@ -156,6 +161,7 @@ def stored_counted_keys(data: dict[str, Any]) -> frozenset[str]:
         keys.update(f"n:{n}" for n in data["numbers"])
         keys.update(f"b:{k}" for k in data["band_keys"])
         keys.update(f"q:{k}" for k in data["quote_keys"])
+        keys.update(f"l:{t}" for t in (data.get("lede") or ())[:LEDE_KEYS])  # older records may lack it
         keys.add(f"h:{data['content_hash']}")
     except (KeyError, TypeError) as exc:
         raise InputError(
