@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import LEDE_KEYS, ArticleSignals
+from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
 from newsflow.records import StoryAssignment
 
@@ -225,7 +225,7 @@ def _wanted_keys(signals: ArticleSignals, wanted: dict[str, frozenset[str]]) -> 
     keys = [f"b:{k}" for k in wanted.get("b:", empty).intersection(signals.band_keys)]  # in C
     keys += [f"e:{k}" for k in wanted.get("e:", empty).intersection(signals.entities)]
     keys += [f"q:{k}" for k in wanted.get("q:", empty).intersection(signals.quote_keys)]
-    keys += [f"l:{t}" for t in wanted.get("l:", empty).intersection(signals.lede[:LEDE_KEYS])]
+    keys += [f"l:{t}" for t in wanted.get("l:", empty).intersection(signals.lede_keys)]
     if signals.content_hash in wanted.get("h:", empty):
         keys.append(f"h:{signals.content_hash}")
     if signals.canonical_url and signals.canonical_url in wanted.get("u:", empty):

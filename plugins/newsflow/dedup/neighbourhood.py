@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from newsflow.dedup.options import DedupOptions
-from newsflow.dedup.signals import COUNTED_FIELDS, LEDE_KEYS, ArticleSignals, stored_counted_keys
+from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.errors import ServiceError
 from newsflow.index.generations import mget_across
@@ -103,7 +103,7 @@ def index_query_keys(sig: ArticleSignals, options: DedupOptions) -> list[str]:
     keys = [f"b:{k}" for k in sig.band_keys]
     keys += [f"e:{k}" for k in sig.entities[: options.index_query_entities]]
     keys += [f"q:{k}" for k in sig.quote_keys[: options.index_query_quotes]]
-    keys += [f"l:{t}" for t in sig.lede[:LEDE_KEYS]]
+    keys += [f"l:{t}" for t in sig.lede_keys]
     keys.append(f"h:{sig.content_hash}")
     if sig.canonical_url:
         keys.append(f"u:{sig.canonical_url}")

@@ -62,11 +62,16 @@ class ArticleSignals:
         keys = [f"b:{k}" for k in self.band_keys]
         keys += [f"e:{k}" for k in self.entities]
         keys += [f"q:{k}" for k in self.quote_keys]
-        keys += [f"l:{t}" for t in self.lede[:LEDE_KEYS]]
+        keys += [f"l:{t}" for t in self.lede_keys]
         keys.append(f"h:{self.content_hash}")
         if self.canonical_url:
             keys.append(f"u:{self.canonical_url}")
         return tuple(keys)
+
+    @property
+    def lede_keys(self) -> tuple[str, ...]:
+        """The lede terms that are look-up keys (``LEDE_KEYS``), unprefixed."""
+        return self.lede[:LEDE_KEYS]
 
     def stat_keys(self) -> tuple[str, ...]:
         """Keys whose document frequency weights the similarity (rare shared = strong)."""

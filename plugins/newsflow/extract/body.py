@@ -302,12 +302,10 @@ def shipped_body(tree: Any, url: str | None, options: ExtractOptions) -> str:
     from trafilatura.utils import load_html
 
     document = embedded_document(tree)
-    shipped_tree = None if document is None else load_html(document)
-    return (
-        ""
-        if shipped_tree is None
-        else run_trafilatura(shipped_tree, url, options, "precision", fast=options.fast)
-    )
+    shipped_tree = load_html(document) if document is not None else None
+    if shipped_tree is None:
+        return ""
+    return run_trafilatura(shipped_tree, url, options, "precision", fast=options.fast)
 
 
 def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: tuple[str, ...]) -> str:
