@@ -5,16 +5,17 @@ English-speaking ones, with checked titles, authors and dates) stay in ../shared
 scorers judge both. Floors are the figures newsflow measured, rounded down, so a change that
 loses quality on either set fails here. Measured with default ExtractOptions:
 
-    AEB        body F1 0.9764 (bare trafilatura.bare_extraction 0.9582)
-    fundus_ml  body F1 0.9536 (bare 0.9459), title 0.9106, date 0.9832, authors 0.7829
+    AEB        body F1 0.9757 (bare trafilatura.bare_extraction 0.9582)
+    fundus_ml  body F1 0.9585 (bare 0.9459), title 0.9106, date 0.9832, authors 0.7829
 
-The title floor is above the issue's 0.90 target. The body target (fundus_ml F1 >= bare + 0.01)
-is higher than measured: the two sets disagree on whether a standfirst belongs to the body.
-fundus_ml's checked bodies include it on every page where the page shows its description, AEB's
-on 1 of 25; putting it in front of the body measured fundus_ml 0.9574 and AEB 0.9732 (-0.003).
+The fundus_ml margin is the issue's target (+0.01; measured +0.0126). It rests on the lead
+paragraph rule (``extract/lead.py``), where the two sets disagree: fundus_ml's checked bodies
+keep a page's lead paragraph, AEB's leave it out. The rule improved 36 fundus_ml pages and
+worsened none (0.9536 -> 0.9585); it worsened 5 AEB pages and improved none (0.9764 -> 0.9757),
+so the AEB floor went down with it, still far above the issue's 0.965.
+``ExtractOptions(keep_lead=False)`` gives AEB's convention back.
 Two fundus_ml truths are in NFD while newsflow stores NFC (``textnorm``), and the scorer's word tokens
-split decomposed words; with truth and both outputs in NFC, newsflow measures 0.9573, bare 0.9458
-(+0.0115).
+split decomposed words; those two pages score about 0.5 for newsflow and 1.0 for bare trafilatura.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from bench.eval_extract import Scores, evaluate
 
 pytestmark = pytest.mark.quality
 
-AEB_F1_FLOOR = 0.976
-FUNDUS_F1_FLOOR = 0.953
-FUNDUS_MARGIN_OVER_BARE = 0.007  # newsflow's body F1 minus bare trafilatura's, on the same run
+AEB_F1_FLOOR = 0.975
+FUNDUS_F1_FLOOR = 0.958
+FUNDUS_MARGIN_OVER_BARE = 0.01  # the issue's gate: newsflow's body F1 minus bare's, on the same run
 TITLE_FLOOR = 0.91
 DATE_FLOOR = 0.98
 AUTHORS_FLOOR = 0.78

@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 # 1.3: headline between disagreeing JSON-LD/og titles; link-only list items and kicker headlines dropped
 # 1.4: words after link icons and subheadings inside jump marks kept
 # 1.5: client-rendered pages read from the HTML their scripts ship
-STAGE_VERSION = "1.5"
+# 1.6: the lead paragraph a page sets apart opens the body
+STAGE_VERSION = "1.6"
 DEFAULT_OPTIONS = ExtractOptions()
 
 _TAG = re.compile(

@@ -4,7 +4,8 @@ Before trafilatura runs, two kinds of markup that hide words from its precise se
 undone (``unmask_text``): icons at the start of links, and jump marks around subheadings.
 
 When the markup holds no story at all, the HTML a client-rendered page ships inside a
-script is read instead (``embedded``).
+script is read instead (``embedded``). A lead paragraph the page sets apart above the body,
+which the precise setting drops with the header around it, opens the text again (``lead``).
 
 trafilatura tuned for precision scores best on news pages. Its main extractor alone
 (``fast``) is right on most pages and costs about 60% of a full run; its readability /
@@ -33,6 +34,7 @@ import re
 from typing import Any, Protocol
 
 from newsflow.extract.embedded import embedded_document
+from newsflow.extract.lead import with_lead
 from newsflow.extract.options import ExtractOptions
 from newsflow.extract.textnorm import clean_text
 
@@ -324,6 +326,7 @@ def extract_body(tree: Any, url: str | None, options: ExtractOptions, headings: 
             text = join_split_body(tree, text)
         if options.clean_boilerplate and text:
             text = drop_link_items(tree, text)
-    return clean_body(
+    text = clean_body(
         text, headings, drop_title=options.drop_title_line, boilerplate=options.clean_boilerplate
     )
+    return with_lead(tree, text) if options.keep_lead else text

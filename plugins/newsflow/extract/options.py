@@ -45,6 +45,7 @@ class ExtractOptions:
     clean_boilerplate: bool = True
     join_split_body: bool = True
     drop_title_line: bool = True
+    keep_lead: bool = True  # open the body with the lead paragraph the page sets apart (extract/lead.py)
     search_text_dates: bool = True
     max_html_bytes: int = 20_000_000
     # adaptive: the precise run is "lost" when shorter than this many characters, or than this
