@@ -77,7 +77,7 @@ def main() -> int:
     prefix = f"eval-stories-{uuid.uuid4().hex[:8]}"
     names = IndexNames.with_prefix(prefix)
     setup_indices(client, names)
-    story_index = StoryIndex(ElasticStories(client, names))
+    story_index = StoryIndex(ElasticStories(client, names, visibility_margin_s=0.0))  # one writer
     started = time.perf_counter()
     try:
         for start in range(0, len(articles), args.batch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -263,3 +264,37 @@ def test_a_rerun_keeps_the_stored_stories_and_writes_nothing(
     assert changed.counts.get("stories:kept_unchanged", 0) == 0, changed.counts
     assert changed.index is not None and changed.index.updated == 1
     assert es_client.get(index=names.articles, id=retitled.id)["_source"]["title"] == retitled.title
+
+
+def test_the_term_sample_is_the_same_on_any_copy_of_the_index(es_client: Any, es_prefix: str) -> None:
+    """Stories must not depend on an index's name: the quality gate runs on a fresh prefix."""
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.neighbourhood import term_sample
+    from newsflow.dedup.story_index import StoryIndex
+    from newsflow.index import IndexNames, setup_indices
+
+    articles = [
+        _article(
+            f"https://outlet-{i}.example/report-{i}",
+            f"Report {i}",
+            f"{BAKHMUT} Item {i} of the digest names district {i * 7} and unit {i * 13}.",
+            "2022-08-31T09:40:00Z",
+            f"outlet-{i}",
+        )
+        for i in range(12)
+    ]
+    ids = sorted(a.id for a in articles)
+    # A batch whose point falls among the last ids, so the sample has to wrap around.
+    points = ((f"batch {n}", hashlib.sha256(f"batch {n}".encode()).hexdigest()[:32]) for n in range(10_000))
+    batch = next([key] for key, point in points if ids[-3] < point <= ids[-2])
+    samples = []
+    for copy in ("a", "b"):
+        names = IndexNames.with_prefix(f"{es_prefix}-{copy}")
+        setup_indices(es_client, names)
+        StoryIndex(ElasticStories(es_client, names)).add(articles, run_id=f"copy-{copy}")
+        es_client.indices.refresh(index=names.articles)
+        samples.append([doc_id for doc_id, _ in term_sample(es_client, names.articles, batch, 5)])
+    assert samples[0] == samples[1]
+    assert len(set(samples[0])) == 5
+    # The ids that follow the batch's point, then the first ones.
+    assert samples[0] == [*ids[-2:], *ids[:3]]

@@ -60,9 +60,19 @@ def _count_writes(counts: Counter[str], what: str, writes: StoryWrites) -> None:
 class ElasticStories:
     """Story state in the article index (see the module docstring)."""
 
-    def __init__(self, client: Elasticsearch, names: IndexNames | None = None) -> None:
+    def __init__(
+        self,
+        client: Elasticsearch,
+        names: IndexNames | None = None,
+        *,
+        visibility_margin_s: float = VISIBILITY_MARGIN_S,
+    ) -> None:
+        """``visibility_margin_s``: how long before a pass loaded another worker's write may
+        still have been invisible to it. A reconcile scores such articles again, so with one
+        worker a smaller margin changes nothing but which batches are scored twice."""
         self.client = client
         self.names = names or IndexNames.from_env()
+        self.visibility_margin_s = visibility_margin_s
 
     # ------------------------------------------------------------------ one call per batch
 
@@ -137,7 +147,7 @@ class ElasticStories:
 
         # Not a pipeline decision: the moment after which another worker's writes may have
         # been invisible to this pass.
-        loaded_after = iso_z(now_utc() - timedelta(seconds=VISIBILITY_MARGIN_S), "microseconds")
+        loaded_after = iso_z(now_utc() - timedelta(seconds=self.visibility_margin_s), "microseconds")
         held = load_neighbourhood(
             self.client,
             self.names.articles,

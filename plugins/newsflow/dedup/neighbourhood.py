@@ -141,6 +141,9 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
             }
         },
         "size": options.index_candidates,
+        # Keyword keys carry no norms, so many candidates tie on score; Lucene would break
+        # ties by segment order, which merges change, and the look-up would not repeat.
+        "sort": [{"_score": "desc"}, {"id": "asc"}],
         # The id from doc values: fetching ``_id`` would decompress each hit's stored source.
         "_source": False,
         "stored_fields": "_none_",
@@ -193,7 +196,7 @@ def _ranked_in_chunk(
                 fields = hit.get("fields") or {}
                 hit_id = (fields.get("id") or [hit.get("_id")])[0]
                 if hit_id and hit_id not in exclude:
-                    score = float(hit.get("_score") or 0.0)
+                    score = float((hit.get("sort") or [hit.get("_score") or 0.0])[0])
                     if hit_id not in out or score > out[hit_id][0]:
                         out[hit_id] = (score, (fields.get("story_id") or [None])[0])
     return out
@@ -208,28 +211,33 @@ def _merge_ranked(parts: Iterable[dict[str, tuple[float, str | None]]]) -> list[
     return [(i, best[i][1]) for i in sorted(best, key=lambda i: (-best[i][0], i))]
 
 
-def _background(
+def term_sample(
     client: Elasticsearch, index: str, batch_ids: Sequence[str], size: int
 ) -> list[tuple[str, frozenset[str]]]:
-    """A random sample of the index as (id, counted keys): term statistics need nothing else."""
+    """A random sample of the index as (id, counted keys): term statistics need nothing else.
+
+    Article ids are hashes of URLs, so the ids that follow a point drawn from the batch are
+    a uniform sample, and the same on any index holding the same articles (``random_score``
+    salts by index name and shard, so a copy of the index would weigh terms differently).
+    """
     if size <= 0:
         return []
-    # Seeded by the batch, so a rerun of the same batch on the same index draws the same sample.
-    seed = int(hashlib.sha256("".join(sorted(batch_ids)).encode()).hexdigest()[:8], 16)
-    response = client.search(
-        index=index,
-        query={
-            "function_score": {
-                "query": {"exists": {"field": "dedup_keys"}},
-                "random_score": {"seed": seed, "field": "_seq_no"},
-            }
-        },
-        size=size,
-        source_includes=[f"dedup_signals.{f}" for f in COUNTED_FIELDS],
-        track_total_hits=False,
-    )
+    start = hashlib.sha256("".join(sorted(batch_ids)).encode()).hexdigest()[:32]
+    hits: list[dict[str, Any]] = []
+    for part in ({"gte": start}, {"lt": start}):  # from the point to the end, then wrap
+        response = client.search(
+            index=index,
+            query={"bool": {"filter": [{"exists": {"field": "dedup_keys"}}, {"range": {"id": part}}]}},
+            sort=[{"id": "asc"}],
+            size=size - len(hits),
+            source_includes=[f"dedup_signals.{f}" for f in COUNTED_FIELDS],
+            track_total_hits=False,
+        )
+        hits += response["hits"]["hits"]
+        if len(hits) >= size:
+            break
     out = []
-    for hit in response["hits"]["hits"]:
+    for hit in hits:
         stored = (hit.get("_source") or {}).get("dedup_signals")
         if stored:
             out.append((str(stored.get("id", hit["_id"])), stored_counted_keys(stored)))
@@ -266,7 +274,7 @@ def load_neighbourhood(
     """
     exclude = frozenset(batch_ids)
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dedup-lookup") as pool:
-        sampled = pool.submit(_background, client, index, batch_ids, sample_size)
+        sampled = pool.submit(term_sample, client, index, batch_ids, sample_size)
         own = pool.submit(_stored_assignments, client, index, batch_ids)
         searched = [pool.submit(_ranked_in_chunk, client, index, chunk, options, exclude) for chunk in batch]
         ranked = _merge_ranked(f.result() for f in searched)
