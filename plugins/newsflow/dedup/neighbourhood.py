@@ -214,7 +214,7 @@ def _merge_ranked(parts: Iterable[dict[str, tuple[float, str | None]]]) -> list[
 def term_sample(
     client: Elasticsearch, index: str, batch_ids: Sequence[str], size: int
 ) -> list[tuple[str, frozenset[str]]]:
-    """A random sample of the index as (id, counted keys): term statistics need nothing else.
+    """A uniform sample of the index as (id, counted keys): term statistics need nothing else.
 
     Article ids are hashes of URLs, so the ids that follow a point drawn from the batch are
     a uniform sample, and the same on any index holding the same articles (``random_score``
