@@ -18,7 +18,9 @@ pytestmark = pytest.mark.quality
 
 FLOORS = {  # corpus: (F1, precision); SemEval on same-language pairs
     "ecbplus": (0.91, 0.97),
-    "neus_dev": (0.67, 0.86),
+    # NeuS chains stories through weak edges on common names: since whole joinable groups
+    # are re-partitioned (not cut at max_component), recall is up and precision down.
+    "neus_dev": (0.69, 0.82),
     "semeval_dev": (0.74, 0.80),
 }
 
@@ -84,7 +86,7 @@ ES_BATCH = 200  # articles per pipeline batch
 # deterministic: the same articles in the same order give the same stories on any index.
 ES_FLOORS = {
     "ecbplus": (0.91, 0.97),
-    "neus_dev": (0.66, 0.85),
+    "neus_dev": (0.69, 0.81),
     "semeval_dev": (0.73, 0.80),
 }
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import numpy as np
 
 from newsflow.dedup import DedupOptions, InMemoryCandidateSource, compute_signals
-from newsflow.dedup.clusterer import assign, partition
+from newsflow.dedup.clusterer import assign, joining_edge, partition
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, EdgeKind, score_pair
 from tests.unit.dedup_texts import BACKGROUND, LOHAN, REID_1, REID_2
@@ -134,6 +135,57 @@ def _reference_average_link(ids: list[str], edges: list[Edge], threshold: float)
         if best is None or best[0] < threshold:
             return sorted(sorted(g) for g in groups.values())
         groups[best[1]] += groups.pop(best[2])
+
+
+def _grouped(options: DedupOptions, members: list[str], edges: list[Edge]) -> list[list[str]]:
+    return partition(
+        members,
+        edges,
+        options.link,
+        fragment_size=options.fragment_size,
+        fragment_mean=options.fragment_mean,
+        fragment_max=options.fragment_max,
+    )
+
+
+def _joined_parts(ids: list[str], edges: list[Edge], joins: Callable[[Edge], bool]) -> list[list[str]]:
+    """The connected parts of ``ids`` over the edges ``joins`` accepts."""
+    part_of = {i: i for i in ids}
+
+    def root(x: str) -> str:
+        while part_of[x] != x:
+            x = part_of[x]
+        return x
+
+    for e in edges:
+        if joins(e):
+            part_of[root(e.a)] = root(e.b)
+    parts: dict[str, list[str]] = {}
+    for i in ids:
+        parts.setdefault(root(i), []).append(i)
+    return list(parts.values())
+
+
+def test_each_part_joined_by_linking_edges_partitions_as_the_whole_does() -> None:
+    """Why ``DedupState`` follows only linking edges to find the group it re-partitions."""
+    options = DedupOptions(link_threshold=0.625)
+    joins = joining_edge(options)
+    assert joins(_edge("a", "b", 0.6)) and not joins(_edge("a", "b", 0.5))  # fragment_max 0.6 is lower
+    assert joins(_edge("a", "b", 0.3, "near_duplicate"))
+    rng = random.Random(11)
+    for _ in range(300):
+        ids = [f"a{i:02d}" for i in range(rng.randint(2, 16))]
+        edges = []
+        for _ in range(rng.randint(1, 3 * len(ids))):
+            a, b = rng.sample(ids, 2)
+            score = rng.choice([0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0])
+            edges.append(_edge(a, b, score, "near_duplicate" if rng.random() < 0.05 else "same_story"))
+        by_part = [
+            group
+            for part in _joined_parts(ids, edges, joins)
+            for group in _grouped(options, part, [e for e in edges if e.a in part and e.b in part])
+        ]
+        assert sorted(by_part) == _grouped(options, ids, edges)
 
 
 def test_average_link_matches_the_plain_quadratic_algorithm() -> None:

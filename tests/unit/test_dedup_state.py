@@ -160,3 +160,26 @@ def test_reports_in_their_own_words_without_a_shared_name_are_still_compared() -
     source.count([first, second, *(compute_signals(f"b{n}", t, OPTIONS) for n, t in enumerate(BACKGROUND))])
     source.put(first, [])
     assert [c.id for c in source.candidates(second, OPTIONS)] == ["first"]
+
+
+def test_a_weak_edge_does_not_pull_another_story_into_the_group_re_partitioned() -> None:
+    """Weak edges chain unrelated stories (common names); following them would cut true
+    stories at ``max_component``. The group stops where no edge could join two stories."""
+    from newsflow.dedup.similarity import Edge
+
+    options = DedupOptions(link_threshold=0.5, max_component=4)  # the weak chain holds 6
+    state = DedupState(options)
+    held = [compute_signals(i, _random_text(i, n), options) for n, i in enumerate("abcdef")]
+    state.source.count(held)
+    chain = {"b": [Edge("b", "a", "same_story", 0.9, ())], "c": [Edge("c", "b", "same_story", 0.35, ())]}
+    chain["d"] = [Edge("d", "c", "same_story", 0.9, ()), Edge("d", "a", "same_story", 0.31, ())]
+    chain["e"] = [Edge("e", "d", "same_story", 0.4, ()), Edge("e", "c", "near_duplicate", 0.3, ())]
+    chain["f"] = [Edge("f", "e", "same_story", 0.35, ())]
+    for sig in held:
+        state.source.put(sig, chain.get(sig.id, []))
+    members, edges = state._component("a", set())
+    assert members == {"a", "b"}
+    assert [(e.a, e.b) for e in edges] == [("b", "a")]
+    members, edges = state._component("c", set())
+    assert members == {"c", "d", "e"}  # d through a strong edge, e through a copy; not f
+    assert {(e.a, e.b) for e in edges} == {("d", "c"), ("e", "d"), ("e", "c")}

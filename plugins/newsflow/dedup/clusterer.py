@@ -17,9 +17,10 @@ reported as a merge event by the caller.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
 from newsflow.records import Relation, StoryAssignment
@@ -52,6 +53,17 @@ def _fuse_duplicates(members: list[str], edges: list[Edge]) -> dict[str, str]:
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
     return parent
+
+
+def joining_edge(options: DedupOptions) -> Callable[[Edge], bool]:
+    """Whether an edge can put its two articles in one story under ``options``.
+
+    Average link merges two groups only when the mean over their cross pairs reaches the
+    link threshold, which needs one cross pair at least that high; a fragment joins a group
+    only through a pair reaching ``fragment_max``; copies are fused whatever their score.
+    """
+    floor = min(options.link, options.fragment_max) if options.fragment_size > 0 else options.link
+    return lambda e: e.kind in _DUPLICATE_KINDS or e.score >= floor
 
 
 def partition(

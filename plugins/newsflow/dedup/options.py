@@ -49,7 +49,7 @@ class DedupOptions:
     min_key_df_cap: int = 50  # ... but never skip a key held by fewer articles than this
     max_key_df: int = 1000  # ... and always skip one held by more (bounds the per-article cost)
     stats_refresh_fraction: float = 0.05  # re-weight held articles once the collection grew this much
-    max_component: int = 400  # larger linked groups are re-partitioned around the new article only
+    max_component: int = 2000  # a larger joinable group is re-partitioned around the new article only
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
-from newsflow.dedup.clusterer import assign, partition
+from newsflow.dedup.clusterer import assign, joining_edge, partition
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, Prepared, prepare, score_many
@@ -100,9 +100,19 @@ class DedupState:
         return self._repartition([s.id for s in new])
 
     def _component(self, start: str, done: set[str]) -> tuple[set[str], list[Edge]]:
+        """The articles ``start`` can share a story with, and every edge among them.
+
+        Only an edge that can join two groups is followed (``joins``): weaker edges still
+        weigh in the averages of the articles they connect, but groups linked by nothing
+        stronger never merge, so following them would only fuse unrelated stories into one
+        oversized group (political news chains thousands of articles through weak edges on
+        common names) and cut it at ``max_component``, splitting true stories. The partition
+        of each part is the partition of the whole, restricted to it.
+        """
         members = {start}
         frontier = [start]
         edges: dict[tuple[str, str], Edge] = {}
+        joins = joining_edge(self.options)
         while frontier:
             if len(members) >= self.options.max_component:
                 logger.info(
@@ -115,6 +125,8 @@ class DedupState:
             frontier = []
             for e in found:
                 edges[(e.a, e.b)] = e
+                if not joins(e):
+                    continue
                 for node in (e.a, e.b):
                     if node not in members and node not in done:
                         members.add(node)
