@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource
 from newsflow.dedup.batch import ReadReport, to_signals
-from newsflow.dedup.clusterer import partition
+from newsflow.dedup.clusterer import partition_under
 from newsflow.dedup.model import PairModel
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import FEATURES, Edge, Prepared, feature_matrix, prepare
@@ -195,14 +195,7 @@ def quick_stories(prepared: PreparedCorpus, model: PairModel, options: DedupOpti
         for (i, j), p in zip(prepared.candidates, probabilities.tolist(), strict=True)
         if p >= options.edge_threshold
     ]
-    groups = partition(
-        ids,
-        edges,
-        model.link_threshold,
-        fragment_size=options.fragment_size,
-        fragment_mean=options.fragment_mean,
-        fragment_max=options.fragment_max,
-    )
+    groups = partition_under(options, ids, edges, model.link_threshold)
     return {m: f"g{n}" for n, group in enumerate(groups) for m in group}
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from newsflow.dedup import DedupOptions, InMemoryCandidateSource, compute_signals
-from newsflow.dedup.clusterer import assign, joining_edge, partition
+from newsflow.dedup.clusterer import assign, joining_edge, partition, partition_under
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, EdgeKind, score_pair
 from tests.unit.dedup_texts import BACKGROUND, LOHAN, REID_1, REID_2
@@ -137,17 +137,6 @@ def _reference_average_link(ids: list[str], edges: list[Edge], threshold: float)
         groups[best[1]] += groups.pop(best[2])
 
 
-def _grouped(options: DedupOptions, members: list[str], edges: list[Edge]) -> list[list[str]]:
-    return partition(
-        members,
-        edges,
-        options.link,
-        fragment_size=options.fragment_size,
-        fragment_mean=options.fragment_mean,
-        fragment_max=options.fragment_max,
-    )
-
-
 def _joined_parts(ids: list[str], edges: list[Edge], joins: Callable[[Edge], bool]) -> list[list[str]]:
     """The connected parts of ``ids`` over the edges ``joins`` accepts."""
     part_of = {i: i for i in ids}
@@ -183,9 +172,9 @@ def test_each_part_joined_by_linking_edges_partitions_as_the_whole_does() -> Non
         by_part = [
             group
             for part in _joined_parts(ids, edges, joins)
-            for group in _grouped(options, part, [e for e in edges if e.a in part and e.b in part])
+            for group in partition_under(options, part, [e for e in edges if e.a in part and e.b in part])
         ]
-        assert sorted(by_part) == _grouped(options, ids, edges)
+        assert sorted(by_part) == partition_under(options, ids, edges)
 
 
 def test_average_link_matches_the_plain_quadratic_algorithm() -> None:

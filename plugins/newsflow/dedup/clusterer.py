@@ -112,6 +112,20 @@ def partition(
     return sorted(sorted(g) for g in merged_groups)
 
 
+def partition_under(
+    options: DedupOptions, ids: Iterable[str], edges: Iterable[Edge], link_threshold: float | None = None
+) -> list[list[str]]:
+    """``partition`` with the link threshold (unless given) and fragment rule of ``options``."""
+    return partition(
+        ids,
+        edges,
+        options.link if link_threshold is None else link_threshold,
+        fragment_size=options.fragment_size,
+        fragment_mean=options.fragment_mean,
+        fragment_max=options.fragment_max,
+    )
+
+
 def _average_link(
     groups: dict[str, list[str]],
     sizes: dict[str, int],

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
-from newsflow.dedup.clusterer import assign, joining_edge, partition
+from newsflow.dedup.clusterer import assign, joining_edge, partition_under
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, Prepared, prepare, score_many
@@ -146,14 +146,7 @@ class DedupState:
             done |= members
             previous = self.source.assignments(members)
             signals = self.source.get(members)
-            groups = partition(
-                members,
-                edges,
-                self.options.link,
-                fragment_size=self.options.fragment_size,
-                fragment_mean=self.options.fragment_mean,
-                fragment_max=self.options.fragment_max,
-            )
+            groups = partition_under(self.options, members, edges)
             for group in groups:
                 assignments = assign(group, signals, edges)
                 old_stories = sorted({previous[i].story_id for i in group if i in previous})
