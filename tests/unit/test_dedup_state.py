@@ -177,9 +177,39 @@ def test_a_weak_edge_does_not_pull_another_story_into_the_group_re_partitioned()
     chain["f"] = [Edge("f", "e", "same_story", 0.35, ())]
     for sig in held:
         state.source.put(sig, chain.get(sig.id, []))
-    members, edges = state._component("a", set())
+    batch = set("abcdef")  # one batch: every article is new
+    members, edges = state._component("a", set(), batch)
     assert members == {"a", "b"}
     assert [(e.a, e.b) for e in edges] == [("b", "a")]
-    members, edges = state._component("c", set())
+    members, edges = state._component("c", set(), batch)
     assert members == {"c", "d", "e"}  # d through a strong edge, e through a copy; not f
     assert {(e.a, e.b) for e in edges} == {("d", "c"), ("e", "d"), ("e", "c")}
+
+
+def test_a_batch_re_partitions_the_held_stories_it_reaches_not_what_they_reach() -> None:
+    """Held stories joined by a strong edge but kept apart (a recurring kind of event on
+    another day) are re-partitioned together only when a new article reaches both."""
+    from newsflow.dedup.similarity import Edge
+    from newsflow.records import StoryAssignment
+
+    options = DedupOptions(link_threshold=0.5)
+    state = DedupState(options)
+    held = [compute_signals(i, _random_text(i, n), options) for n, i in enumerate("abcdn")]
+    state.source.count(held)
+    chain = {"b": [Edge("b", "a", "same_story", 0.9, ())], "c": [Edge("c", "b", "same_story", 0.6, ())]}
+    chain["d"] = [Edge("d", "c", "same_story", 0.9, ())]
+    for sig in held[:4]:
+        state.source.put(sig, chain.get(sig.id, []))
+    state.source.put_assignments(
+        [
+            StoryAssignment(i, f"s-{story}", "same_story", None, 0.9, ())
+            for i, story in zip("abcd", "aacc", strict=True)
+        ]
+    )
+    state.source.put(held[4], [Edge("n", "a", "same_story", 0.8, ())])
+    members, edges = state._component("n", set(), {"n"})
+    assert members == {"n", "a", "b"}  # a's story, but not the story b has an edge to
+    assert {(e.a, e.b) for e in edges} == {("n", "a"), ("b", "a")}
+    state.source.put(held[4], [Edge("n", "d", "same_story", 0.7, ())])
+    members, _ = state._component("n", set(), {"n"})
+    assert members == {"n", "a", "b", "c", "d"}  # n reaches both stories

@@ -3,8 +3,9 @@
 ``DedupState`` holds no hidden state of its own: everything a second worker would need
 (held signals, document frequencies, edges, assignments) lives in the source. Adding
 articles scores them against their candidates (pure ``score_pair``), stores the edges,
-then re-partitions each linked group they touch (pure ``partition``/``assign``) and
-reports stories that merged.
+then re-partitions the new articles with the held stories they link to (pure
+``partition``/``assign``) and reports stories that merged. A held story that no new article
+links to is not decided again, so a batch costs what it touches, not what is held.
 """
 
 from __future__ import annotations
@@ -99,20 +100,35 @@ class DedupState:
             self.source.put(sig, link(self._prepare(sig), candidates, self.options))
         return self._repartition([s.id for s in new])
 
-    def _component(self, start: str, done: set[str]) -> tuple[set[str], list[Edge]]:
-        """The articles ``start`` can share a story with, and every edge among them.
+    def _component(self, start: str, done: set[str], new: set[str]) -> tuple[set[str], list[Edge]]:
+        """The articles whose stories the new ones around ``start`` may change, and every edge
+        among them.
 
-        Only an edge that can join two groups is followed (``joins``): weaker edges still
-        weigh in the averages of the articles they connect, but groups linked by nothing
-        stronger never merge, so following them would only fuse unrelated stories into one
-        oversized group (political news chains thousands of articles through weak edges on
-        common names) and cut it at ``max_component``, splitting true stories. The partition
-        of each part is the partition of the whole, restricted to it.
+        An edge is followed only where it can join two groups (``joining_edge``): weaker
+        edges still weigh in the averages of the articles they connect, but groups linked by
+        nothing stronger never merge (political news chains thousands of articles through
+        weak edges on common names). And it is followed only from or to a new article, or
+        within one held story: a held story no new article reaches keeps the partition it got
+        when its own articles arrived. Otherwise a recurring kind of event (a daily market
+        report, the same template with other numbers) chains stories day after day, and every
+        batch would re-partition all of them, at a cost that grows with everything held.
+        This is what the Elasticsearch backend sees as well (the batch, its candidates' whole
+        stories and their edges). Within one batch every new article is re-partitioned with
+        all it can join, so a batch's stories do not depend on its order.
         """
         members = {start}
         frontier = [start]
         edges: dict[tuple[str, str], Edge] = {}
+        story: dict[str, str] = {}
         joins = joining_edge(self.options)
+
+        def followed(e: Edge) -> bool:
+            if not joins(e):
+                return False
+            if e.a in new or e.b in new:
+                return True
+            return e.a in story and story[e.a] == story.get(e.b)
+
         while frontier:
             if len(members) >= self.options.max_component:
                 logger.info(
@@ -122,10 +138,12 @@ class DedupState:
                 )
                 break
             found = self.source.edges_of(frontier)
+            unknown = {n for e in found for n in (e.a, e.b) if n not in new and n not in story}
+            story.update((i, a.story_id) for i, a in self.source.assignments(unknown).items())
             frontier = []
             for e in found:
                 edges[(e.a, e.b)] = e
-                if not joins(e):
+                if not followed(e):
                     continue
                 for node in (e.a, e.b):
                     if node not in members and node not in done:
@@ -142,13 +160,19 @@ class DedupState:
         for start in sorted(new_ids):
             if start in done:
                 continue
-            members, edges = self._component(start, done)
+            members, edges = self._component(start, done, new_set)
             done |= members
             previous = self.source.assignments(members)
             signals = self.source.get(members)
             groups = partition_under(self.options, members, edges)
-            for group in groups:
-                assignments = assign(group, signals, edges)
+            # Each story's own edges, found in one pass (not every edge once per story).
+            group_of = {m: n for n, group in enumerate(groups) for m in group}
+            inside: list[list[Edge]] = [[] for _ in groups]
+            for e in edges:
+                if group_of[e.a] == group_of[e.b]:
+                    inside[group_of[e.a]].append(e)
+            for group, group_edges in zip(groups, inside, strict=True):
+                assignments = assign(group, signals, group_edges)
                 old_stories = sorted({previous[i].story_id for i in group if i in previous})
                 # Two or more stories became one, or a story's id moved to a newly arrived
                 # earlier representative: either way the old ids must be redirected.
