@@ -61,7 +61,10 @@ def synthesize(n: int, seed: int = 0, per_day: int = 1000) -> Iterator[InputArti
 
     Each story draws its articles' sentences from the reports of one ECB+ event and
     rewrites every number consistently within the story, so the same kind of event recurs
-    on other days with other numbers (the hard negatives, kept apart by the time window).
+    on other days with other numbers. Those are hard negatives, but the pair model links
+    many of them (the same sentences, other numbers), so stories chain from day to day and
+    grow with the run, as a long-running story does: the Elasticsearch path, which loads
+    each candidate's whole story, grows with them.
     """
     rows = [json.loads(x) for x in (SHARED / "eval/clustering/ecbplus.jsonl").open(encoding="utf-8")]
     events: dict[str, list[list[str]]] = {}
