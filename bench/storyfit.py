@@ -48,15 +48,21 @@ class Scores:
 
 
 def evaluate(corpus: Corpus, stories: dict[str, str], languages: str | None = None) -> Scores:
-    """B-cubed (gold stories) or pair P/R/F1 (rated pairs; ``languages``: same / cross / None)."""
+    """B-cubed (gold stories) or pair P/R/F1 (rated pairs; ``languages``: same / cross / None,
+    or one language pair such as ``de-en``)."""
     if corpus.metric == "bcubed":
         pred = {i: stories.get(i, f"__alone__{i}") for i in corpus.gold}
         p, r, f = shared_scorer("score_clustering").bcubed(pred, corpus.gold)
         return Scores(p, r, f)
+
+    def wanted(languages_of_pair: tuple[str, str]) -> bool:
+        if languages in (None, "same", "cross"):
+            same = languages_of_pair[0] == languages_of_pair[1]
+            return languages is None or same == (languages == "same")
+        return "-".join(languages_of_pair) == languages
+
     pairs = [
-        {"a": p.a, "b": p.b, "overall": 1.0 if p.same else 4.0}
-        for p in corpus.pairs
-        if languages is None or (p.languages[0] == p.languages[1]) == (languages == "same")
+        {"a": p.a, "b": p.b, "overall": 1.0 if p.same else 4.0} for p in corpus.pairs if wanted(p.languages)
     ]
     result = shared_scorer("score_pairs").score(pairs, stories)
     return Scores(result["pair_precision"], result["pair_recall"], result["pair_f1"])
@@ -218,25 +224,34 @@ class Baseline:
 
 def tfidf_baseline(corpus: Corpus, languages: str | None = None) -> Baseline:
     """The naive baseline of ../shared/eval/README.md, computed here in the same run."""
-    from scipy.sparse.csgraph import connected_components
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    ids = [a.id for a in corpus.articles]
-    texts = [f"{a.title}\n{a.text}" if a.title else a.text for a in corpus.articles]
-    matrix = TfidfVectorizer(sublinear_tf=True).fit_transform(texts)
-    similarity = (matrix @ matrix.T).tocsr()
+    similarity = tfidf_similarity(corpus)
     best: Baseline | None = None
     for threshold in np.arange(0.1, 0.951, 0.025).round(3).tolist():
-        kept = similarity.copy()
-        kept.data[kept.data < threshold] = 0
-        kept.eliminate_zeros()
-        _, labels = connected_components(kept, directed=False)
-        stories = {i: f"c{label}" for i, label in zip(ids, labels.tolist(), strict=True)}
-        scores = evaluate(corpus, stories, languages)
+        scores = evaluate(corpus, tfidf_stories(corpus, threshold, similarity), languages)
         if best is None or scores.f1 > best.scores.f1:
             best = Baseline(scores, threshold)
     assert best is not None
     return best
+
+
+def tfidf_similarity(corpus: Corpus) -> Any:
+    """Cosine of every two articles' TF-IDF vectors (sublinear tf), as a sparse matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [f"{a.title}\n{a.text}" if a.title else a.text for a in corpus.articles]
+    matrix = TfidfVectorizer(sublinear_tf=True).fit_transform(texts)
+    return (matrix @ matrix.T).tocsr()
+
+
+def tfidf_stories(corpus: Corpus, threshold: float, similarity: Any = None) -> dict[str, str]:
+    """The baseline's stories at one threshold: single link over ``tfidf_similarity``."""
+    from scipy.sparse.csgraph import connected_components
+
+    kept = (tfidf_similarity(corpus) if similarity is None else similarity).copy()
+    kept.data[kept.data < threshold] = 0
+    kept.eliminate_zeros()
+    _, labels = connected_components(kept, directed=False)
+    return {a.id: f"c{label}" for a, label in zip(corpus.articles, labels.tolist(), strict=True)}
 
 
 GRID_C = (0.3, 1.0, 3.0)  # inverse regularisation strengths tried
