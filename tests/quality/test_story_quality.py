@@ -21,8 +21,11 @@ FLOORS = {  # corpus: (F1, precision); SemEval on same-language pairs
     # NeuS chains stories through weak edges on common names: since whole joinable groups
     # are re-partitioned (not cut at max_component), recall is up and precision down.
     "neus_dev": (0.69, 0.82),
-    "semeval_dev": (0.74, 0.80),
+    "semeval_dev": (0.75, 0.80),
 }
+# SemEval's pairs in two languages: linked by names across languages, never at the cost of
+# same-language stories (docs/stories.md); the TF-IDF baseline reaches F1 0.378 here.
+CROSS_LANGUAGE_FLOOR = (0.65, 0.80)
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,18 @@ def test_each_corpus_meets_its_floor(
 
 
 @pytest.mark.parametrize("seed", [None, 7], ids=["file-order", "shuffled"])
+def test_reports_in_two_languages_meet_their_floor(
+    seed: int | None, corpora: dict[str, Any], runs: dict[tuple[str, int | None], dict[str, str]]
+) -> None:
+    from storyfit import evaluate
+
+    scores = evaluate(corpora["semeval_dev"], runs[("semeval_dev", seed)], "cross")
+    print(f"cross-language ({seed=}): P {scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}")
+    assert scores.precision >= CROSS_LANGUAGE_FLOOR[1]
+    assert scores.f1 >= CROSS_LANGUAGE_FLOOR[0]
+
+
+@pytest.mark.parametrize("seed", [None, 7], ids=["file-order", "shuffled"])
 def test_seed_reports_form_one_story_of_their_own(
     seed: int | None, runs: dict[tuple[str, int | None], dict[str, str]]
 ) -> None:
@@ -87,7 +102,7 @@ ES_BATCH = 200  # articles per pipeline batch
 ES_FLOORS = {
     "ecbplus": (0.91, 0.97),
     "neus_dev": (0.69, 0.81),
-    "semeval_dev": (0.73, 0.80),
+    "semeval_dev": (0.74, 0.80),
 }
 
 

@@ -81,6 +81,32 @@ def test_duplicates_always_fuse_and_partition_ignores_input_order() -> None:
     assert ["x", "y"] in partition("xyz", edges, 0.99)
 
 
+def test_links_across_languages_join_whole_stories_and_never_two_of_one_language() -> None:
+    languages = {"en1": "en", "en2": "en", "en3": "en", "de1": "de", "de2": "de", "fr1": "fr", "x": None}
+    same_language = [_edge("en1", "en2", 0.9), _edge("de1", "de2", 0.9)]
+    across = [_edge("en1", "de1", 0.8), _edge("de2", "en3", 0.7), _edge("fr1", "en3", 0.6)]
+    ids = sorted(languages)
+
+    # The German story joins the English one it is most strongly linked to, whole (one
+    # strong link between two languages is what such stories share); en3, another English
+    # story, cannot join through it, and keeps its French report.
+    assert partition(ids, [*same_language, *across], 0.5, languages=languages) == [
+        ["de1", "de2", "en1", "en2"], ["en3", "fr1"], ["x"]
+    ]  # fmt: skip
+    # Without languages, average link over the same edges leaves the German story apart.
+    assert partition(ids, [*same_language, *across], 0.5) == [
+        ["de1", "de2"], ["en1", "en2"], ["en3", "fr1"], ["x"]
+    ]  # fmt: skip
+    # Edges below the link threshold join nothing; an unknown language is nobody's.
+    assert partition(ids, [*same_language, _edge("en1", "de1", 0.45)], 0.5, languages=languages) == [
+        ["de1", "de2"], ["en1", "en2"], ["en3"], ["fr1"], ["x"]
+    ]  # fmt: skip
+    assert ["en3", "x"] in partition(ids, [_edge("x", "en3", 0.9)], 0.5, languages=languages)
+    # A strong link to a translation cannot pull a report out of its own language's story.
+    pulled = [*same_language, _edge("en2", "de1", 0.99), _edge("en1", "de1", 0.1)]
+    assert ["de1", "de2", "en1", "en2"] in partition(ids, pulled, 0.5, languages=languages)
+
+
 def test_representative_is_earliest_then_longest_then_smallest_id() -> None:
     sig = {
         "late": _signals("late", REID_1 + " more", published="2024-01-02T00:00:00Z"),

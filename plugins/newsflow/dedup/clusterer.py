@@ -5,8 +5,10 @@ events. Here a linked group is re-partitioned by average link: two groups merge 
 the *mean* same-story probability over all their cross pairs stays above
 ``link_threshold`` (a missing pair counts as 0). Duplicates (same URL, exact, near copy)
 are fused first; small fragments left over may then join a larger group they are
-strongly *and* broadly linked to (see ``partition``). The result depends only on the set
-of articles and edges, never on the order they arrived in.
+strongly *and* broadly linked to (see ``partition``). Given the articles' languages, this
+is done per language, and a strong cross-language edge then joins two whole groups of
+different languages. The result depends only on the set of articles and edges, never on
+the order they arrived in.
 
 Representative rule: earliest published (undated last), then longest text, then smallest
 id. ``story_id`` is ``"s-" + representative id``, so reruns and other processing orders
@@ -74,6 +76,7 @@ def partition(
     fragment_size: int = 0,
     fragment_mean: float = 1.0,
     fragment_max: float = 1.0,
+    languages: Mapping[str, str | None] | None = None,
 ) -> list[list[str]]:
     """Groups of ``ids`` (each sorted): duplicate fusion, average link, then fragment attachment.
 
@@ -82,10 +85,18 @@ def partition(
     fragments. A group of at most ``fragment_size`` articles therefore joins the larger
     group it is most linked to when its mean pair probability to it is at least
     ``fragment_mean`` *and* one pair reaches ``fragment_max``: a strong link, corroborated.
+
+    With ``languages`` (each article's, None when unknown), each language's stories are
+    decided on their own edges first, and a model edge between two known languages then
+    joins whole groups (see ``_join_across_languages``).
     """
     members = sorted(set(ids))
     member_set = set(members)
     edge_list = [e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b]
+    across: list[Edge] = []
+    if languages is not None:
+        across = [e for e in edge_list if e.kind == "same_story" and _across(e, languages)]
+        edge_list = [e for e in edge_list if not (e.kind == "same_story" and _across(e, languages))]
     parent = _fuse_duplicates(members, edge_list)
     groups: dict[str, list[str]] = {}
     for m in members:
@@ -109,11 +120,58 @@ def partition(
         merged_groups = _attach_fragments(
             merged_groups, edge_list, fragment_size, fragment_mean, fragment_max
         )
+    if across and languages is not None:
+        merged_groups = _join_across_languages(merged_groups, across, languages, link_threshold)
     return sorted(sorted(g) for g in merged_groups)
 
 
+def _across(edge: Edge, languages: Mapping[str, str | None]) -> bool:
+    a, b = languages.get(edge.a), languages.get(edge.b)
+    return a is not None and b is not None and a != b
+
+
+def _join_across_languages(
+    groups: list[list[str]], edges: list[Edge], languages: Mapping[str, str | None], link_threshold: float
+) -> list[list[str]]:
+    """Join same-language groups along cross-language edges reaching ``link_threshold``,
+    strongest first, never two groups of one language into one story.
+
+    Two reports in one language are then in one story only if their own language's edges
+    put them there: a link through a translation can neither join nor split them, so
+    cross-language linking costs same-language precision nothing (``docs/stories.md``).
+    """
+    group_of = {m: n for n, g in enumerate(groups) for m in g}
+    parent = list(range(len(groups)))
+    spoken = [{languages[m] for m in g if languages.get(m) is not None} for g in groups]
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for e in sorted(edges, key=lambda e: (-e.score, min(e.a, e.b), max(e.a, e.b))):
+        if e.score < link_threshold:
+            break
+        ra, rb = root(group_of[e.a]), root(group_of[e.b])
+        if ra == rb or spoken[ra] & spoken[rb]:
+            continue
+        keep, gone = min(ra, rb), max(ra, rb)
+        parent[gone] = keep
+        spoken[keep] |= spoken[gone]
+    joined: dict[int, list[str]] = {}
+    for n, group in enumerate(groups):
+        joined.setdefault(root(n), []).extend(group)
+    return list(joined.values())
+
+
 def partition_under(
-    options: DedupOptions, ids: Iterable[str], edges: Iterable[Edge], link_threshold: float | None = None
+    options: DedupOptions,
+    ids: Iterable[str],
+    edges: Iterable[Edge],
+    link_threshold: float | None = None,
+    *,
+    languages: Mapping[str, str | None] | None = None,
 ) -> list[list[str]]:
     """``partition`` with the link threshold (unless given) and fragment rule of ``options``."""
     return partition(
@@ -123,6 +181,7 @@ def partition_under(
         fragment_size=options.fragment_size,
         fragment_mean=options.fragment_mean,
         fragment_max=options.fragment_max,
+        languages=languages,
     )
 
 

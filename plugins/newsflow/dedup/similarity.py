@@ -30,7 +30,7 @@ EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
 
 # The model's inputs, in its weight order (``pair_model.json`` names them too).
 FEATURES = ("tfidf", "lede", "names", "tfidf_x_names", "salient", "quotes", "numbers", "jaccard",
-            "year_match", "year_conflict")  # fmt: skip
+            "year_match", "year_conflict", "names_across_languages")  # fmt: skip
 SALIENT_NAMES = 3
 
 
@@ -216,6 +216,11 @@ def feature_matrix(
         rows[i, 7] = jaccards[i]
         rows[i, 8] = 1.0 if shared_years else 0.0
         rows[i, 9] = 1.0 if new.years and o.years and not shared_years else 0.0
+    # Two reports in different languages share little text but the same names, so a name
+    # overlap across languages is weighed on its own, not as the same overlap beside text.
+    language = new.sig.language
+    across = (bool(language and o.sig.language and o.sig.language != language) for o in others)
+    rows[:, 10] = names * np.fromiter(across, dtype=np.float64, count=n)
     return rows
 
 

@@ -164,7 +164,8 @@ class DedupState:
             done |= members
             previous = self.source.assignments(members)
             signals = self.source.get(members)
-            groups = partition_under(self.options, members, edges)
+            languages = {i: sig.language for i, sig in signals.items()}
+            groups = partition_under(self.options, members, edges, languages=languages)
             # Each story's own edges, found in one pass (not every edge once per story).
             group_of = {m: n for n, group in enumerate(groups) for m in group}
             inside: list[list[Edge]] = [[] for _ in groups]
