@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
@@ -29,6 +30,7 @@ from newsflow.records import Relation, StoryAssignment
 
 _DUPLICATE_KINDS: tuple[Relation, ...] = ("same_url", "exact", "near_duplicate")
 _FAR_FUTURE = datetime.max.isoformat()
+_Node = TypeVar("_Node", str, int)  # union-find over article ids, or over group positions
 
 
 def order_key(sig: ArticleSignals) -> tuple[str, int, str]:
@@ -36,11 +38,19 @@ def order_key(sig: ArticleSignals) -> tuple[str, int, str]:
     return (published.isoformat() if published else _FAR_FUTURE, -sig.length, sig.id)
 
 
-def _find(parent: dict[str, str], x: str) -> str:
+def _find(parent: dict[_Node, _Node], x: _Node) -> _Node:
     while parent[x] != x:
         parent[x] = parent[parent[x]]
         x = parent[x]
     return x
+
+
+def _regrouped(groups: list[list[str]], parent: dict[int, int]) -> list[list[str]]:
+    """``groups`` joined along ``parent`` (a union-find over their positions)."""
+    joined: dict[int, list[str]] = {}
+    for n, group in enumerate(groups):
+        joined.setdefault(_find(parent, n), []).extend(group)
+    return list(joined.values())
 
 
 def _other(edge: Edge, member: str) -> str:
@@ -95,8 +105,10 @@ def partition(
     edge_list = [e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b]
     across: list[Edge] = []
     if languages is not None:
-        across = [e for e in edge_list if e.kind == "same_story" and _across(e, languages)]
-        edge_list = [e for e in edge_list if not (e.kind == "same_story" and _across(e, languages))]
+        within: list[Edge] = []
+        for e in edge_list:
+            (across if e.kind == "same_story" and _across(e, languages) else within).append(e)
+        edge_list = within
     parent = _fuse_duplicates(members, edge_list)
     groups: dict[str, list[str]] = {}
     for m in members:
@@ -141,28 +153,18 @@ def _join_across_languages(
     cross-language linking costs same-language precision nothing (``docs/stories.md``).
     """
     group_of = {m: n for n, g in enumerate(groups) for m in g}
-    parent = list(range(len(groups)))
+    parent = {n: n for n in range(len(groups))}
     spoken = [{languages[m] for m in g if languages.get(m) is not None} for g in groups]
-
-    def root(n: int) -> int:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
     for e in sorted(edges, key=lambda e: (-e.score, min(e.a, e.b), max(e.a, e.b))):
         if e.score < link_threshold:
             break
-        ra, rb = root(group_of[e.a]), root(group_of[e.b])
+        ra, rb = _find(parent, group_of[e.a]), _find(parent, group_of[e.b])
         if ra == rb or spoken[ra] & spoken[rb]:
             continue
         keep, gone = min(ra, rb), max(ra, rb)
         parent[gone] = keep
         spoken[keep] |= spoken[gone]
-    joined: dict[int, list[str]] = {}
-    for n, group in enumerate(groups):
-        joined.setdefault(root(n), []).extend(group)
-    return list(joined.values())
+    return _regrouped(groups, parent)
 
 
 def partition_under(
@@ -256,19 +258,10 @@ def _attach_fragments(
         key = (-mean, min(groups[large]), large)
         if small not in best or key < best[small]:
             best[small] = key
-    parent = list(range(len(groups)))
-
-    def root(n: int) -> int:
-        while parent[n] != n:
-            n = parent[n]
-        return n
-
+    parent = {n: n for n in range(len(groups))}
     for small, (_, _, large) in sorted(best.items()):
         parent[small] = large  # always to a strictly larger group, so no cycles
-    joined: dict[int, list[str]] = {}
-    for n, g in enumerate(groups):
-        joined.setdefault(root(n), []).extend(g)
-    return list(joined.values())
+    return _regrouped(groups, parent)
 
 
 def assign(
