@@ -169,7 +169,8 @@ def main() -> int:
                 *(f"{v:.3f}" for v in (scores.precision, scores.recall, scores.f1)),
                 f"{base_f1:.3f}",
                 f"{scores.f1 - base_f1:+.3f}",
-                f"C={record.get('C')} link={record.get('link_threshold')}",
+                f"C={record.get('C')} link={record.get('link_threshold')} "
+                f"fragment={record.get('fragment_mean')}/{record.get('fragment_max')}",
             )
         console.print(loo_table)
     if args.json:

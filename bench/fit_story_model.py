@@ -4,9 +4,10 @@
 
 Reads ../shared/eval/clustering (ECB+ with the two seed reports, NeuS dev, SemEval dev),
 fits a logistic model on each corpus's labelled pairs (every corpus weighing the same),
-and chooses the regularisation and the link threshold that give the largest mean F1 gain
-over the TF-IDF baseline across the corpora (computed in the same run) among the settings
-that keep ECB+ precision at the quality gate's floor (see ``storyfit.select_model``). The written file
+and chooses the regularisation, the link threshold and the fragment rule that give the
+largest mean F1 gain over the TF-IDF baseline across the corpora (computed in the same run)
+among the settings that keep ECB+ precision at the quality gate's floor (see
+``storyfit.select_model``). The written file
 records the command, the SHA-256 of each training file, the chosen settings and the
 figures they reached. Run it again whenever a signal or feature changes.
 """

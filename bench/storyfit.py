@@ -10,9 +10,10 @@ URL, same text, near-copy sketch) are decided by rule before the model and are l
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -244,7 +245,13 @@ def quick_stories(prepared: PreparedCorpus, model: PairModel, options: DedupOpti
         if p >= options.edge_threshold
     ]
     languages = {s.id: s.language for s in prepared.signals}
-    groups = partition_under(options, ids, edges, model.link_threshold, languages=languages)
+    settings = replace(
+        options,
+        link_threshold=model.link_threshold,
+        fragment_mean=model.fragment_mean,
+        fragment_max=model.fragment_max,
+    )
+    groups = partition_under(settings, ids, edges, languages=languages)
     return {m: f"g{n}" for n, group in enumerate(groups) for m in group}
 
 
@@ -299,6 +306,8 @@ def tfidf_stories(corpus: Corpus, threshold: float, similarity: Any = None) -> d
 
 GRID_C = (0.3, 1.0, 3.0)  # inverse regularisation strengths tried
 GRID_LINK = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)  # link thresholds tried
+# Fragment rules tried, as (mean, strongest pair): the hand-set (0.25, 0.6) and its neighbours.
+GRID_FRAGMENT = ((0.25, 0.5), (0.25, 0.6), (0.3, 0.5), (0.3, 0.6))
 
 
 def score_settings(
@@ -325,22 +334,30 @@ def select_model(
     TF-IDF baseline (SemEval: same-language pairs); ties go to the higher worst-corpus
     gain. If no setting meets the floors, the best by gain is kept and the record says so.
     Returns the model and what the choice was based on."""
-    from dataclasses import replace
 
     best: tuple[bool, float, float] | None = None
     chosen: PairModel | None = None
     record: dict[str, object] = {}
     for c in GRID_C:
         fitted = fit(corpora, c=c)
-        for link in GRID_LINK:
-            model = replace(fitted, link_threshold=link)
+        for link, (fragment_mean, fragment_max) in itertools.product(GRID_LINK, GRID_FRAGMENT):
+            model = replace(
+                fitted, link_threshold=link, fragment_mean=fragment_mean, fragment_max=fragment_max
+            )
             scores = score_settings(corpora, model, options)
             gains = [scores[name].f1 - baselines[name] for name in scores]
             floors_met = all(
                 scores[name].precision >= floor for name, floor in PRECISION_FLOORS.items() if name in scores
             )
             key = (floors_met, float(np.mean(gains)), min(gains))
-            log.info("C=%s link=%s gains %s", c, link, [round(g, 4) for g in gains])
+            log.info(
+                "C=%s link=%s fragment=%s/%s gains %s",
+                c,
+                link,
+                fragment_mean,
+                fragment_max,
+                [round(g, 4) for g in gains],
+            )
             if best is None or key > best:
                 best, chosen = key, model
                 record = {
@@ -348,6 +365,8 @@ def select_model(
                     "precision_floors_met": floors_met,
                     "C": c,
                     "link_threshold": link,
+                    "fragment_mean": fragment_mean,
+                    "fragment_max": fragment_max,
                     "f1": {k: round(v.f1, 4) for k, v in scores.items()},
                     "precision": {k: round(v.precision, 4) for k, v in scores.items()},
                     "tfidf_baseline_f1": {k: round(v, 4) for k, v in baselines.items()},

@@ -17,10 +17,11 @@ import pytest
 pytestmark = pytest.mark.quality
 
 FLOORS = {  # corpus: (F1, precision); SemEval on same-language pairs
-    "ecbplus": (0.91, 0.97),
+    "ecbplus": (0.915, 0.97),
     # NeuS chains stories through weak edges on common names: since whole joinable groups
-    # are re-partitioned (not cut at max_component), recall is up and precision down.
-    "neus_dev": (0.69, 0.82),
+    # are re-partitioned (not cut at max_component), recall is up and precision down; the
+    # fragment rule chosen with the model (docs/stories.md) trades a little more of it.
+    "neus_dev": (0.70, 0.80),
     "semeval_dev": (0.75, 0.80),
 }
 # SemEval's pairs in two languages: linked by names across languages, never at the cost of
@@ -100,8 +101,8 @@ ES_BATCH = 200  # articles per pipeline batch
 # candidates with their stories, so it measures a little below the offline path. It is
 # deterministic: the same articles in the same order give the same stories on any index.
 ES_FLOORS = {
-    "ecbplus": (0.91, 0.97),
-    "neus_dev": (0.69, 0.81),
+    "ecbplus": (0.915, 0.97),
+    "neus_dev": (0.70, 0.80),
     "semeval_dev": (0.74, 0.80),
 }
 

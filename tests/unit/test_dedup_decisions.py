@@ -183,7 +183,7 @@ def _joined_parts(ids: list[str], edges: list[Edge], joins: Callable[[Edge], boo
 
 def test_each_part_joined_by_linking_edges_partitions_as_the_whole_does() -> None:
     """Why ``DedupState`` follows only linking edges to find the group it re-partitions."""
-    options = DedupOptions(link_threshold=0.625)
+    options = DedupOptions(link_threshold=0.625, fragment_mean=0.25, fragment_max=0.6)
     joins = joining_edge(options)
     assert joins(_edge("a", "b", 0.6)) and not joins(_edge("a", "b", 0.5))  # fragment_max 0.6 is lower
     assert joins(_edge("a", "b", 0.3, "near_duplicate"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,11 +100,31 @@ def test_enormous_text_is_capped_and_noted() -> None:
         {"edge_threshold": 0.8, "link_threshold": 0.5},
         {"window_hours": 0},
         {"max_candidates": 0},
+        {"fragment_max": 1.5},
     ],
 )
 def test_options_are_validated(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         DedupOptions(**kwargs)
+
+
+def test_fragment_rule_is_the_models_unless_given(tmp_path: Path) -> None:
+    """The fragment thresholds are chosen with the weights and ship in the model file; a model
+    file written before they were chosen keeps the hand-set values it was used with."""
+    shipped = DedupOptions()
+    assert (shipped.join_mean, shipped.join_max) == (shipped.model.fragment_mean, shipped.model.fragment_max)
+    given = DedupOptions(fragment_mean=0.4, fragment_max=0.9)
+    assert (given.join_mean, given.join_max) == (0.4, 0.9)
+    older = shipped.model.to_dict()
+    del older["fragment_mean"], older["fragment_max"]
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older), encoding="utf-8")
+    older_options = DedupOptions(model_path=str(path))
+    assert (older_options.join_mean, older_options.join_max) == (0.25, 0.6)
+    bad = tmp_path / "bad.json"  # (models are read once per path)
+    bad.write_text(json.dumps({**older, "fragment_mean": 0.0}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="fragment_mean"):
+        DedupOptions(model_path=str(bad))
 
 
 def test_short_quote_does_not_unpair_the_quotes_after_it() -> None:

@@ -74,7 +74,7 @@ def joining_edge(options: DedupOptions) -> Callable[[Edge], bool]:
     link threshold, which needs one cross pair at least that high; a fragment joins a group
     only through a pair reaching ``fragment_max``; copies are fused whatever their score.
     """
-    floor = min(options.link, options.fragment_max) if options.fragment_size > 0 else options.link
+    floor = min(options.link, options.join_max) if options.fragment_size > 0 else options.link
     return lambda e: e.kind in _DUPLICATE_KINDS or e.score >= floor
 
 
@@ -171,18 +171,17 @@ def partition_under(
     options: DedupOptions,
     ids: Iterable[str],
     edges: Iterable[Edge],
-    link_threshold: float | None = None,
     *,
     languages: Mapping[str, str | None] | None = None,
 ) -> list[list[str]]:
-    """``partition`` with the link threshold (unless given) and fragment rule of ``options``."""
+    """``partition`` with the link threshold and fragment rule in force under ``options``."""
     return partition(
         ids,
         edges,
-        options.link if link_threshold is None else link_threshold,
+        options.link,
         fragment_size=options.fragment_size,
-        fragment_mean=options.fragment_mean,
-        fragment_max=options.fragment_max,
+        fragment_mean=options.join_mean,
+        fragment_max=options.join_max,
         languages=languages,
     )
 

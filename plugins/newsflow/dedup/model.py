@@ -24,16 +24,27 @@ import numpy.typing as npt
 from newsflow.errors import ConfigError
 
 MODEL_PATH = Path(__file__).with_name("pair_model.json")
+_HAND_SET_FRAGMENT_MEAN = 0.25
+_HAND_SET_FRAGMENT_MAX = 0.6
 
 
 @dataclass(frozen=True, slots=True)
 class PairModel:
-    """Weights by feature name, the intercept, and the link threshold fitted with them."""
+    """Weights by feature name, the intercept, and the story thresholds chosen with them.
+
+    The thresholds are chosen on the same dev corpora as the weights: a threshold set by
+    hand is a weight fitted to whatever its author looked at.
+    """
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
     intercept: float
     link_threshold: float  # mean pair probability at which average link joins two groups
+    # A small group joins a larger one when its mean pair probability to it reaches
+    # ``fragment_mean`` and one pair reaches ``fragment_max`` (``clusterer.partition``).
+    # The defaults are the hand-set values of models fitted before these were chosen.
+    fragment_mean: float = _HAND_SET_FRAGMENT_MEAN
+    fragment_max: float = _HAND_SET_FRAGMENT_MAX
     fitted: dict[str, object] = field(default_factory=dict, compare=False)  # provenance, for readers
 
     def __post_init__(self) -> None:
@@ -41,8 +52,10 @@ class PairModel:
             raise ConfigError(
                 f"pair model: {len(self.features)} features but {len(self.weights)} weights; refit it"
             )
-        if not 0.0 < self.link_threshold <= 1.0:
-            raise ConfigError(f"pair model: link_threshold must be in (0, 1], got {self.link_threshold}")
+        for name in ("link_threshold", "fragment_mean", "fragment_max"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"pair model: {name} must be in (0, 1], got {value}")
 
     @property
     def weight_array(self) -> npt.NDArray[np.float64]:
@@ -89,6 +102,8 @@ class PairModel:
             "weights": [round(w, 6) for w in self.weights],
             "intercept": round(self.intercept, 6),
             "link_threshold": self.link_threshold,
+            "fragment_mean": self.fragment_mean,
+            "fragment_max": self.fragment_max,
             "fitted": self.fitted,
         }
 
@@ -96,6 +111,8 @@ class PairModel:
     def from_dict(cls, data: dict[str, object]) -> PairModel:
         features, weights = data.get("features"), data.get("weights")
         intercept, link = data.get("intercept"), data.get("link_threshold")
+        fragment_mean = data.get("fragment_mean", _HAND_SET_FRAGMENT_MEAN)
+        fragment_max = data.get("fragment_max", _HAND_SET_FRAGMENT_MAX)
         fitted = data.get("fitted") or {}
         if not (
             isinstance(features, list)
@@ -103,16 +120,21 @@ class PairModel:
             and all(isinstance(w, int | float) for w in weights)
             and isinstance(intercept, int | float)
             and isinstance(link, int | float)
+            and isinstance(fragment_mean, int | float)
+            and isinstance(fragment_max, int | float)
             and isinstance(fitted, dict)
         ):
             raise ConfigError(
-                "pair model data is malformed (features, weights, intercept, link_threshold); refit it"
+                "pair model data is malformed (features, weights, intercept, link_threshold, "
+                "fragment_mean, fragment_max); refit it"
             )
         return cls(
             features=tuple(str(f) for f in features),
             weights=tuple(float(w) for w in weights),
             intercept=float(intercept),
             link_threshold=float(link),
+            fragment_mean=float(fragment_mean),
+            fragment_max=float(fragment_max),
             fitted=fitted,
         )
 

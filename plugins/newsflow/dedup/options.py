@@ -17,8 +17,8 @@ from newsflow.errors import ConfigError
 class DedupOptions:
     """Parameters of signal computation, candidate retrieval and story decisions.
 
-    The pair model and its link threshold are fitted data (``model.py``); the rest are
-    costs and windows that do not depend on a corpus.
+    The pair model and its link and fragment thresholds are fitted data (``model.py``); the
+    rest are costs and windows that do not depend on a corpus.
     """
 
     num_perm: int = 64  # MinHash permutations
@@ -38,8 +38,9 @@ class DedupOptions:
     # (None: the threshold fitted with the model)
     model_path: str | None = None  # a refitted pair model to use instead of the shipped one
     fragment_size: int = 3  # groups this small may then join a larger, strongly linked group ...
-    fragment_mean: float = 0.25  # ... if their mean pair probability to it is at least this ...
-    fragment_max: float = 0.6  # ... and their strongest pair to it at least this
+    fragment_mean: float | None = None  # ... if their mean pair probability to it is at least this ...
+    fragment_max: float | None = None  # ... and their strongest pair to it at least this
+    # (None: the values chosen with the model)
     max_candidates: int = 60  # candidates scored per new article (best by shared keys)
     index_candidates: int = 20  # candidates fetched per article from the index (plus their stories)
     index_query_entities: int = 20  # an index look-up asks for this many of the article's top names ...
@@ -66,8 +67,8 @@ class DedupOptions:
             "link",
             "max_key_df_fraction",
             "stats_refresh_fraction",
-            "fragment_mean",
-            "fragment_max",
+            "join_mean",
+            "join_max",
         ):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
@@ -111,6 +112,16 @@ class DedupOptions:
     def link(self) -> float:
         """The link threshold in force: the given one, else the model's."""
         return self.model.link_threshold if self.link_threshold is None else self.link_threshold
+
+    @property
+    def join_mean(self) -> float:
+        """The fragment rule's mean in force: the given one, else the model's."""
+        return self.model.fragment_mean if self.fragment_mean is None else self.fragment_mean
+
+    @property
+    def join_max(self) -> float:
+        """The fragment rule's strongest pair in force: the given one, else the model's."""
+        return self.model.fragment_max if self.fragment_max is None else self.fragment_max
 
     def window_for(self, *confidences: str) -> float:
         """The publish-time window of a pair: wider when either date is low-confidence."""
