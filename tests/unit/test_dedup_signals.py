@@ -115,6 +115,8 @@ def test_fragment_rule_is_the_models_unless_given(tmp_path: Path) -> None:
     assert (shipped.join_mean, shipped.join_max) == (shipped.model.fragment_mean, shipped.model.fragment_max)
     given = DedupOptions(fragment_mean=0.4, fragment_max=0.9)
     assert (given.join_mean, given.join_max) == (0.4, 0.9)
+    with pytest.raises(ConfigError, match="fragment_max must be in"):
+        DedupOptions(fragment_max=1.5)
     older = shipped.model.to_dict()
     del older["fragment_mean"], older["fragment_max"]
     path = tmp_path / "older.json"

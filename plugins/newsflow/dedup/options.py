@@ -61,16 +61,16 @@ class DedupOptions:
         if self.shingle_size < 1:
             raise ConfigError(f"dedup options: shingle_size must be >= 1, got {self.shingle_size}")
         self.model  # noqa: B018 - loads and validates the model up front
-        for name in (
-            "near_duplicate_jaccard",
-            "edge_threshold",
-            "link",
-            "max_key_df_fraction",
-            "stats_refresh_fraction",
-            "join_mean",
-            "join_max",
+        # Named as the caller sets them (a threshold in force comes from its field or the model).
+        for name, value in (
+            ("near_duplicate_jaccard", self.near_duplicate_jaccard),
+            ("edge_threshold", self.edge_threshold),
+            ("link_threshold", self.link),
+            ("max_key_df_fraction", self.max_key_df_fraction),
+            ("stats_refresh_fraction", self.stats_refresh_fraction),
+            ("fragment_mean", self.join_mean),
+            ("fragment_max", self.join_max),
         ):
-            value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"dedup options: {name} must be in (0, 1], got {value}")
         if self.edge_threshold > self.link:
