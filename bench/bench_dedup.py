@@ -1,6 +1,6 @@
 """Throughput of dedup, how it grows with held articles, and its cost against extraction.
 
-    .venv/bin/python bench/bench_dedup.py [--sizes 10000,100000] [--batch 1000] [--es [--spaced]]
+    .venv/bin/python bench/bench_dedup.py [--sizes 10000,100000] [--batch 1000] [--es [--spaced] [--steps]]
 
 Without ``--es`` it measures the offline path (``newsflow cluster``): the default runs 10k
 articles (about 2 minutes on one busy core); ``--sizes 10000,100000`` adds the 100k run.
@@ -13,7 +13,8 @@ the reconcile are shown apart, with how many reconciles ran in full: batches tha
 each other within the visibility margin (the default, back-to-back) make every reconcile
 run in full, as concurrent mapped batches do; ``--spaced`` waits the margin out between
 batches (untimed), as hourly runs that do not overlap would, so the reconcile takes its
-cheap path.
+cheap path. ``--steps`` also prints where each size's dedup time went, step by step
+(``dedup_steps.py``).
 
 Articles are synthesised at run time from ECB+ texts in ../shared (never written to the
 repo): each takes most sentences of one source article, a sentence of another, and
@@ -45,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dedup_steps import timing_steps
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
 from newsflow.records import Article, content_hash
@@ -319,6 +321,7 @@ def main() -> int:
     parser.add_argument(
         "--spaced", action="store_true", help="with --es: batches do not overlap in time (hourly runs)"
     )
+    parser.add_argument("--steps", action="store_true", help="with --es: time each step of the path")
     parser.add_argument(
         "--stories-out",
         type=Path,
@@ -339,9 +342,10 @@ def main() -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
         if args.es:
-            dedup_s, index_s, es_rows, stories = run_es(
-                size, args.batch, checkpoints, spaced=args.spaced, clock=clock
-            )
+            with timing_steps() if args.steps else contextlib.nullcontext() as steps:
+                dedup_s, index_s, es_rows, stories = run_es(
+                    size, args.batch, checkpoints, spaced=args.spaced, clock=clock
+                )
             extraction_ms = clock.ms_per_page
             if args.stories_out:
                 out = args.stories_out.with_name(f"{args.stories_out.stem}-{size}{args.stories_out.suffix}")
@@ -366,6 +370,8 @@ def main() -> int:
                     f"{held:>8} {first_ms:>11.2f} {second_ms:>10.2f} {full:>5} {total:>9.2f} "
                     f"{total / extraction_ms:>13.0%} {hood:>14.0f}"
                 )
+            if steps is not None:
+                print(f"\nwhere the {size} articles' dedup went (both passes):", *steps.table(size), sep="\n")
             continue
         elapsed, rows = run(size, args.batch, checkpoints)
         extraction_ms = clock.ms_per_page
