@@ -35,15 +35,14 @@ from rich.table import Table
 from sklearn.metrics import roc_auc_score
 
 from newsflow.dedup import DedupOptions
-from newsflow.dedup.model import load_model
+from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.similarity import FEATURES
 from story_corpora import all_corpora
 from storyfit import PreparedCorpus, fit, prepare_corpus
 
 
-def auc(prepared: PreparedCorpus, features: list[str], c: float, training: list[PreparedCorpus]) -> float:
-    """Pair AUC on ``prepared`` of a model with ``features`` fitted on ``training``."""
-    model = fit(training, c=c, features=features)
+def auc(prepared: PreparedCorpus, model: PairModel) -> float:
+    """Pair AUC of ``model`` on ``prepared``'s labelled pairs."""
     columns = [FEATURES.index(f) for f in model.features]
     return float(roc_auc_score(prepared.train_y, model.probabilities(prepared.train_x[:, columns])))
 
@@ -87,11 +86,17 @@ def main() -> int:
         columns += [f"on the others, without {', '.join(args.without)}", "on all three, without"]
     for column_name in columns:
         held_out.add_column(column_name, justify="left" if column_name == "held out" else "right")
+    on_all = fit(prepared, c=c, features=features)
+    variant_on_all = fit(prepared, c=c, features=variant)
     for p in prepared:
         others = [q for q in prepared if q is not p]
-        cells = [auc(p, ["tfidf"], c, others), auc(p, features, c, others), auc(p, features, c, prepared)]
+        cells = [
+            auc(p, fit(others, c=c, features=["tfidf"])),
+            auc(p, fit(others, c=c, features=features)),
+            auc(p, on_all),
+        ]
         if args.without:
-            cells += [auc(p, variant, c, others), auc(p, variant, c, prepared)]
+            cells += [auc(p, fit(others, c=c, features=variant)), auc(p, variant_on_all)]
         held_out.add_row(p.corpus.name, *(f"{v:.3f}" for v in cells))
     console.print(held_out)
     console.print(f"[dim]{time.monotonic() - started:.0f} s[/dim]")
