@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
@@ -327,19 +327,23 @@ PRECISION_FLOORS = {"ecbplus": 0.97}
 
 
 def select_model(
-    corpora: Sequence[PreparedCorpus], baselines: dict[str, float], options: DedupOptions
+    corpora: Sequence[PreparedCorpus],
+    baselines: dict[str, float],
+    options: DedupOptions,
+    fitter: Callable[..., Any] = fit,
 ) -> tuple[PairModel, dict[str, object]]:
     """Fit on ``corpora`` for each setting and keep, among those meeting ``PRECISION_FLOORS``
     (for the corpora present), the one with the largest mean F1 gain over each corpus's
     TF-IDF baseline (SemEval: same-language pairs); ties go to the higher worst-corpus
     gain. If no setting meets the floors, the best by gain is kept and the record says so.
-    Returns the model and what the choice was based on."""
+    Returns the model and what the choice was based on. ``fitter`` (``fit`` unless a bench
+    compares another kind of pair model) is called as ``fitter(corpora, c=C)``."""
 
     best: tuple[bool, float, float] | None = None
     chosen: PairModel | None = None
     record: dict[str, object] = {}
     for c in GRID_C:
-        fitted = fit(corpora, c=c)
+        fitted = fitter(corpora, c=c)
         for link, (fragment_mean, fragment_max) in itertools.product(GRID_LINK, GRID_FRAGMENT):
             model = replace(
                 fitted, link_threshold=link, fragment_mean=fragment_mean, fragment_max=fragment_max
