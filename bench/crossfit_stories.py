@@ -54,6 +54,7 @@ from newsflow.dedup.model import PairModel
 from newsflow.dedup.similarity import FEATURES
 from story_corpora import all_corpora
 from storyfit import (
+    SIGNS,
     PreparedCorpus,
     Scores,
     evaluate,
@@ -65,7 +66,6 @@ from storyfit import (
 )
 
 TREE_FEATURES = tuple(f for f in FEATURES if f not in ("tfidf_x_names", "jaccard"))
-AGAINST = {"year_conflict"}  # the one feature whose growth counts against a link
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def fit_trees(corpora: Sequence[PreparedCorpus], *, c: float) -> Trees:
         learning_rate=0.1,
         max_iter=round(100 * c),
         l2_regularization=1.0,
-        monotonic_cst=[-1 if f in AGAINST else 1 for f in TREE_FEATURES],
+        monotonic_cst=[SIGNS.get(f, 1) for f in TREE_FEATURES],  # as the logistic weights' signs
         random_state=0,
     )
     classifier.fit(x, y, sample_weight=w / w.mean())
@@ -248,13 +248,20 @@ def figures(
     return out
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs 1 or more, got {value}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pair-model", action="append", choices=sorted(FITTERS), help="default: logistic")
     parser.add_argument("--loo", action="store_true", help="also leave one corpus out")
-    parser.add_argument("--splits", type=int, default=1, help="ways of cutting the folds, averaged")
+    parser.add_argument("--splits", type=_at_least_one, default=1, help="ways of cutting the folds, averaged")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     started = time.monotonic()
