@@ -18,11 +18,10 @@ models with one another here, not with that table.
 Pair models (``--pair-model``, repeatable):
 
 - ``logistic``: ``storyfit.fit``, the shipped kind;
-- ``trees``: scikit-learn gradient-boosted trees of depth 2 over the same features (less the
-  product ``tfidf_x_names``, which trees do not need, and ``jaccard``), never decreasing in an
-  evidence feature; ``C`` scales the boosting rounds (100 per unit). Not in the package;
-- ``blend``: the mean of the two probabilities (the trees at 100 rounds; ``C`` is the
-  logistic model's).
+- ``trees``: the gradient-boosted trees of ``storyfit.fit_trees`` alone; ``C`` scales the
+  boosting rounds (100 per unit);
+- ``blend``: ``storyfit.fit_blend``, the mean of the two probabilities (the trees at 100
+  rounds; ``C`` is the logistic model's).
 
 For each it prints the fit on all three corpora (what ``eval_stories.py`` reports, here from
 the cached candidates), the cross-fitted figures (with ``--splits N``, each way of cutting
@@ -38,7 +37,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,84 +49,44 @@ from rich.console import Console
 from rich.table import Table
 
 from newsflow.dedup import DedupOptions
-from newsflow.dedup.model import PairModel
-from newsflow.dedup.similarity import FEATURES
+from newsflow.dedup.trees import Trees
 from story_corpora import all_corpora
 from storyfit import (
-    SIGNS,
     PreparedCorpus,
     Scores,
     evaluate,
     fit,
+    fit_blend,
+    fit_trees,
     prepare_corpus,
     quick_stories,
     select_model,
     tfidf_baseline,
 )
 
-TREE_FEATURES = tuple(f for f in FEATURES if f not in ("tfidf_x_names", "jaccard"))
-
 
 @dataclass(frozen=True)
-class Trees:
-    """Duck-typed like ``PairModel`` for ``quick_stories`` (features, probabilities, thresholds)."""
+class TreesAlone:
+    """The blend's trees on their own, shaped like ``PairModel`` for ``quick_stories``."""
 
-    features: tuple[str, ...]
-    classifier: Any = field(compare=False)
+    trees: Trees
     link_threshold: float = 0.5
     fragment_mean: float = 0.3
     fragment_max: float = 0.5
 
-    def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.asarray(self.classifier.predict_proba(rows)[:, 1], dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Blend:
-    """The mean of a logistic model's and a tree model's probabilities."""
-
-    features: tuple[str, ...]
-    logistic: PairModel = field(compare=False)
-    trees: Trees = field(compare=False)
-    link_threshold: float = 0.5
-    fragment_mean: float = 0.3
-    fragment_max: float = 0.5
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.trees.features
 
     def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        def columns(model: PairModel | Trees) -> list[int]:
-            return [self.features.index(f) for f in model.features]
-
-        return 0.5 * (
-            self.logistic.probabilities(rows[:, columns(self.logistic)])
-            + self.trees.probabilities(rows[:, columns(self.trees)])
-        )
+        return self.trees.probabilities(rows)
 
 
-def fit_trees(corpora: Sequence[PreparedCorpus], *, c: float) -> Trees:
-    """Each corpus weighing the same, as ``storyfit.fit`` weighs them."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    columns = [FEATURES.index(f) for f in TREE_FEATURES]
-    x = np.vstack([p.train_x[:, columns] for p in corpora])
-    y = np.concatenate([p.train_y for p in corpora])
-    w = np.concatenate([np.full(len(p.train_y), 1.0 / len(p.train_y)) for p in corpora])
-    classifier = HistGradientBoostingClassifier(
-        max_depth=2,
-        learning_rate=0.1,
-        max_iter=round(100 * c),
-        l2_regularization=1.0,
-        monotonic_cst=[SIGNS.get(f, 1) for f in TREE_FEATURES],  # as the logistic weights' signs
-        random_state=0,
-    )
-    classifier.fit(x, y, sample_weight=w / w.mean())
-    return Trees(TREE_FEATURES, classifier)
+def fit_trees_alone(corpora: Sequence[PreparedCorpus], *, c: float) -> TreesAlone:
+    return TreesAlone(fit_trees(corpora, c=c))
 
 
-def fit_blend(corpora: Sequence[PreparedCorpus], *, c: float) -> Blend:
-    return Blend(FEATURES, fit(corpora, c=c), fit_trees(corpora, c=1.0))
-
-
-FITTERS: dict[str, Callable[..., Any]] = {"logistic": fit, "trees": fit_trees, "blend": fit_blend}
+FITTERS: dict[str, Callable[..., Any]] = {"logistic": fit, "trees": fit_trees_alone, "blend": fit_blend}
 
 
 def folds(prepared: PreparedCorpus, split: int = 0) -> dict[str, int]:

@@ -7,13 +7,14 @@ can tell what the numbers were fitted on and refit them after a signal changes. 
 about the decision depends on a corpus at run time.
 
 A logistic model keeps the decision readable: each feature's contribution is its weight
-times its value, so ``why`` can name the features that decided a link.
+times its value, so ``why`` can name the features that decided a link. A model may also
+carry boosted trees (``trees.Trees``); its probability is then the mean of the two, and
+``why`` still names the logistic contributions beside what the trees said.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from newsflow.dedup.trees import Trees
 from newsflow.errors import ConfigError
 
 MODEL_PATH = Path(__file__).with_name("pair_model.json")
@@ -46,6 +48,7 @@ class PairModel:
     fragment_mean: float = _HAND_SET_FRAGMENT_MEAN
     fragment_max: float = _HAND_SET_FRAGMENT_MAX
     fitted: dict[str, object] = field(default_factory=dict, compare=False)  # provenance, for readers
+    trees: Trees | None = None  # blended in when present (over a subset of ``features``)
 
     def __post_init__(self) -> None:
         if len(self.features) != len(self.weights):
@@ -56,6 +59,8 @@ class PairModel:
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"pair model: {name} must be in (0, 1], got {value}")
+        if self.trees is not None and not set(self.trees.features) <= set(self.features):
+            raise ConfigError("pair model: the trees use features the model does not list; refit it")
 
     @property
     def weight_array(self) -> npt.NDArray[np.float64]:
@@ -67,13 +72,16 @@ class PairModel:
 
     def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         z = np.clip(self.logits(rows), -60.0, 60.0)
-        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+        logistic = np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+        if self.trees is None:
+            return logistic
+        return 0.5 * (logistic + self.tree_probabilities(rows))
 
-    def threshold_logit(self, probability: float) -> float:
-        """The logit at or above which a pair reaches ``probability``."""
-        if probability >= 1.0:
-            return math.inf
-        return math.log(probability / (1.0 - probability))
+    def tree_probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The trees' own probability for (pairs x ``features``) rows (requires ``trees``)."""
+        assert self.trees is not None, "tree_probabilities of a model without trees"
+        columns = [self.features.index(f) for f in self.trees.features]
+        return self.trees.probabilities(rows[:, columns])
 
     def top_contributions(self, row: npt.NDArray[np.float64], limit: int) -> list[tuple[str, float]]:
         """The ``limit`` features that moved this pair's score most, as (name, contribution)."""
@@ -105,6 +113,7 @@ class PairModel:
             "fragment_mean": self.fragment_mean,
             "fragment_max": self.fragment_max,
             "fitted": self.fitted,
+            **({"trees": self.trees.to_dict()} if self.trees is not None else {}),
         }
 
     @classmethod
@@ -136,6 +145,7 @@ class PairModel:
             fragment_mean=float(fragment_mean),
             fragment_max=float(fragment_max),
             fitted=fitted,
+            trees=None if data.get("trees") is None else Trees.from_dict(data.get("trees")),
         )
 
 

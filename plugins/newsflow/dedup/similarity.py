@@ -304,10 +304,12 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
     if not len(kept):
         return out
     tops = model.top_contributions_many(rows[kept][:, columns], _SHOWN_FEATURES)
-    for n, top in zip(kept.tolist(), tops, strict=True):
+    # What the trees said, beside the logistic contributions ``why`` names.
+    said = model.tree_probabilities(rows[kept][:, columns]).tolist() if model.trees else [None] * len(kept)
+    for n, top, trees in zip(kept.tolist(), tops, said, strict=True):
         other = candidates[modelled[n]]
         probability = float(probabilities[n])
-        why = _why(new, other, rows[n], probability, top)
+        why = _why(new, other, rows[n], probability, top, trees=trees)
         out[modelled[n]] = Edge(new.sig.id, other.sig.id, "same_story", round(probability, 4), why)
     return out
 
@@ -321,11 +323,16 @@ def _why(
     row: npt.NDArray[np.float64],
     probability: float,
     top: list[tuple[str, float]],
+    *,
+    trees: float | None = None,
 ) -> tuple[str, ...]:
-    """The probability, then the features that decided it (``top``) with their values and weights."""
+    """The probability, then the features that decided it (``top``) with their values and
+    logistic contributions, and the trees' own probability when the model blends them."""
     why = [f"p={probability:.2f}"]
     for name, contribution in top:
         why.append(f"{name}={_shown(name, float(row[FEATURES.index(name)]))} ({contribution:+.1f})")
+    if trees is not None:
+        why.append(f"trees_p={trees:.2f}")
     quotes = float(row[FEATURES.index("quotes")])
     if quotes:
         why.append(f"shared_quotes={round(math.expm1(quotes))}")
