@@ -17,16 +17,16 @@ import pytest
 pytestmark = pytest.mark.quality
 
 FLOORS = {  # corpus: (F1, precision); SemEval on same-language pairs
-    "ecbplus": (0.915, 0.97),
+    "ecbplus": (0.92, 0.97),
     # NeuS chains stories through weak edges on common names: since whole joinable groups
     # are re-partitioned (not cut at max_component), recall is up and precision down; the
     # fragment rule chosen with the model (docs/stories.md) trades a little more of it.
-    "neus_dev": (0.70, 0.80),
+    "neus_dev": (0.72, 0.80),
     "semeval_dev": (0.75, 0.80),
 }
 # SemEval's pairs in two languages: linked by names across languages, never at the cost of
 # same-language stories (docs/stories.md); the TF-IDF baseline reaches F1 0.378 here.
-CROSS_LANGUAGE_FLOOR = (0.65, 0.80)
+CROSS_LANGUAGE_FLOOR = (0.68, 0.80)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,8 @@ ES_BATCH = 200  # articles per pipeline batch
 # candidates with their stories, so it measures a little below the offline path. It is
 # deterministic: the same articles in the same order give the same stories on any index.
 ES_FLOORS = {
-    "ecbplus": (0.915, 0.97),
-    "neus_dev": (0.70, 0.80),
+    "ecbplus": (0.92, 0.97),
+    "neus_dev": (0.72, 0.80),
     "semeval_dev": (0.74, 0.80),
 }
 
@@ -115,8 +115,9 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     """The pipeline sees only what the index hands it (candidates, their stories, stored edges)."""
     import random
 
+    from newsflow.dedup import DedupOptions
     from newsflow.dedup.es_stories import ElasticStories
-    from newsflow.dedup.story_index import StoryIndex
+    from newsflow.dedup.story_index import MemoryStories, StoryIndex
     from newsflow.index import IndexNames, setup_indices
     from newsflow.records import Article, content_hash
     from storyfit import evaluate
@@ -142,17 +143,29 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     # One writer, batch after batch: no write can be invisible to a pass, and without the
     # margin for other workers, which batches are scored twice would depend on the clock.
     index = StoryIndex(ElasticStories(es_client, names, visibility_margin_s=0.0))
+    held = MemoryStories(DedupOptions())
+    memory = StoryIndex(held)
     failed = 0
     for start in range(0, len(articles), ES_BATCH):
         report = index.add(articles[start : start + ES_BATCH], run_id=f"quality-{start}")
         failed += sum(n for key, n in report.counts.items() if "_failed:" in key)
         assert report.index is not None and report.index.failed == 0
+        if name == "ecbplus":  # compared below
+            memory.add(articles[start : start + ES_BATCH])
     assert failed == 0
     es_client.indices.refresh(index=names.articles)
     stories: dict[str, str] = {}
     for hit in _scan(es_client, names.articles):
         stories[original[hit["_id"]]] = hit["_source"]["story_id"]
     assert len(stories) == len(articles)
+    if name == "ecbplus":
+        # The index hands each batch what it needs: the same batches in memory, where every
+        # held article is at hand, make the same stories. So the arrivals in which the model's
+        # selection checks the ECB+ precision floor (storyfit.ARRIVAL_SEEDS) are what the
+        # pipeline makes. (ECB+ is smaller than the index's term sample, 1000 articles; on
+        # the larger corpora the sample's statistics differ a little from all of them.)
+        in_memory = {original[i]: a.story_id for i, a in held.assignments(list(original)).items()}
+        assert _partition(in_memory) == _partition(stories)
     scores = evaluate(corpus, stories, "same" if corpus.pairs else None)
     f1_floor, precision_floor = ES_FLOORS[name]
     print(f"{name} through Elasticsearch: P {scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}")
@@ -162,6 +175,13 @@ def test_the_elasticsearch_path_meets_the_same_floors(
         seeds = sorted(i for i in stories if i.startswith("seed:"))
         assert len({stories[i] for i in seeds}) == 1
         assert sorted(i for i, s in stories.items() if s == stories[seeds[0]]) == seeds
+
+
+def _partition(stories: dict[str, str]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for article, story in stories.items():
+        groups.setdefault(story, set()).add(article)
+    return {frozenset(group) for group in groups.values()}
 
 
 def _scan(client: Any, index: str) -> list[dict[str, Any]]:
