@@ -75,6 +75,14 @@ def test_a_model_with_trees_reads_back_exactly_and_blends_the_two() -> None:
     ("trees", "message"),
     [
         ({"features": ["a"], "baseline": 0.0, "trees": [[[0, 0.5, 1, 9, 0.0]]]}, "outside the tree"),
+        (
+            {
+                "features": ["a"],
+                "baseline": 0.0,
+                "trees": [[[0, 0.5, 1, 2, 0.0], [0, 0.5, 0, 2, 0.0], [-1, 0, 0, 0, 1]]],
+            },
+            "back to an earlier node",
+        ),
         ({"features": ["a"], "baseline": 0.0, "trees": [[[-1, 0.0, 0, 0, float("nan")]]]}, "not finite"),
         ({"features": ["a"], "baseline": 0.0, "trees": []}, "no trees"),
         ({"features": ["a"], "trees": [[[-1, 0.0, 0, 0, 1.0]]]}, "malformed"),

@@ -55,11 +55,14 @@ class Trees:
         for t, tree in enumerate(self.trees):
             for n, (f, thr, lo, hi, v) in enumerate(tree):
                 leaf = f < 0
+                # Children come after their parent (as scikit-learn stores them), so no tree
+                # can loop and its depth is at most its length.
                 if not leaf and not (
-                    0 <= f < len(self.features) and 0 < lo < len(tree) and 0 < hi < len(tree)
+                    0 <= f < len(self.features) and n < lo < len(tree) and n < hi < len(tree)
                 ):
                     raise ConfigError(
-                        f"pair model trees: tree {t} node {n} points outside the tree; refit it"
+                        f"pair model trees: tree {t} node {n} points outside the tree "
+                        "or back to an earlier node; refit it"
                     )
                 feature[t, n], threshold[t, n], value[t, n] = f, thr, v
                 left[t, n], right[t, n] = (n, n) if leaf else (lo, hi)
@@ -127,6 +130,6 @@ def _depth(trees: tuple[tuple[Node, ...], ...]) -> int:
             f, _, lo, hi, _ = tree[n]
             if f < 0:
                 deepest = max(deepest, depth)
-            elif depth < len(tree):  # a malformed tree with a cycle stops here
+            else:
                 stack += [(lo, depth + 1), (hi, depth + 1)]
     return deepest
