@@ -71,17 +71,20 @@ class PairModel:
         return np.asarray(self.intercept + rows @ self.weight_array, dtype=np.float64)
 
     def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return self.scored(rows)[0]
+
+    def scored(
+        self, rows: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+        """The model's probability for (pairs x ``features``) rows, and the trees' own (None
+        without trees), which ``why`` shows: the trees are walked once per batch."""
         z = np.clip(self.logits(rows), -60.0, 60.0)
         logistic = np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
         if self.trees is None:
-            return logistic
-        return 0.5 * (logistic + self.tree_probabilities(rows))
-
-    def tree_probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """The trees' own probability for (pairs x ``features``) rows (requires ``trees``)."""
-        assert self.trees is not None, "tree_probabilities of a model without trees"
+            return logistic, None
         columns = [self.features.index(f) for f in self.trees.features]
-        return self.trees.probabilities(rows[:, columns])
+        trees = self.trees.probabilities(rows[:, columns])
+        return 0.5 * (logistic + trees), trees
 
     def top_contributions(self, row: npt.NDArray[np.float64], limit: int) -> list[tuple[str, float]]:
         """The ``limit`` features that moved this pair's score most, as (name, contribution)."""

@@ -299,13 +299,13 @@ def score_many(new: Prepared, candidates: Sequence[Prepared], options: DedupOpti
     model = options.model
     rows = feature_matrix(new, [candidates[i] for i in modelled], [jaccards[i] for i in modelled])
     columns = model_columns(model)
-    probabilities = model.probabilities(rows[:, columns])
+    probabilities, trees_said = model.scored(rows[:, columns])
     kept = np.flatnonzero(probabilities >= options.edge_threshold)
     if not len(kept):
         return out
     tops = model.top_contributions_many(rows[kept][:, columns], _SHOWN_FEATURES)
     # What the trees said, beside the logistic contributions ``why`` names.
-    said = model.tree_probabilities(rows[kept][:, columns]).tolist() if model.trees else [None] * len(kept)
+    said = trees_said[kept].tolist() if trees_said is not None else [None] * len(kept)
     for n, top, trees in zip(kept.tolist(), tops, said, strict=True):
         other = candidates[modelled[n]]
         probability = float(probabilities[n])
