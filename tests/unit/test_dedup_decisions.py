@@ -252,6 +252,9 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
             expected = [name for name, _ in OPTIONS.model.top_contributions(row, 3)]
             assert [w.split("=")[0] for w in edge.why[1 : 1 + len(expected)]] == expected
             assert edge.why[0] == f"p={probability:.2f}"
+            # ... and what the shipped model's trees alone said.
+            trees = OPTIONS.model.scored(row[None, :])[1]
+            assert trees is not None and f"trees_p={trees[0]:.2f}" in edge.why
             modelled += 1
     assert modelled >= 2  # the two Reid reports link both ways
 
