@@ -137,6 +137,45 @@ def test_a_source_keeping_only_the_queried_keys_finds_the_same_candidates() -> N
         assert [c.id for c in restricted.candidates(sig, OPTIONS)] == expected
 
 
+def test_the_look_up_keeps_each_pairs_window_and_ranks_best_first_ties_by_id() -> None:
+    """Held copies of one report, dated around the new one: only those within each pair's
+    window are candidates (wider when either date is low-confidence, none for an undated
+    article), best first, ties in id order, and ``max_candidates`` cuts inside a tie."""
+    from newsflow.dedup import InMemoryCandidateSource
+
+    def held(
+        doc_id: str, published: str | None, confidence: str = "high", text: str = REID_2
+    ) -> ArticleSignals:
+        return compute_signals(doc_id, text, OPTIONS, published=published, published_confidence=confidence)
+
+    new = held("new", "2024-01-10T10:00:00+00:00", text=REID_2 + " More.")
+    assert OPTIONS.window_hours < 72 <= OPTIONS.low_confidence_window_hours < 144
+    copies = [
+        held("c-day-before", "2024-01-09T10:00:00+00:00"),
+        held("b-three-days", "2024-01-13T10:00:00+00:00"),  # declared: beyond the 48 h window
+        held("a-three-days-low", "2024-01-07T10:00:00+00:00", "low"),  # within 96 h
+        held("d-six-days-low", "2024-01-16T10:00:00+00:00", "low"),  # beyond 96 h too
+        held("e-undated", None),
+        held("f-weeks-before", "2023-12-01T10:00:00+00:00"),
+    ]
+    weaker = held("g-same-day-fewer-keys", "2024-01-10T12:00:00+00:00", text=REID_1)
+    source = InMemoryCandidateSource()
+    source.count(
+        [*copies, weaker, new, *(compute_signals(f"b{n}", t, OPTIONS) for n, t in enumerate(BACKGROUND))]
+    )
+    for sig in [*copies, weaker]:
+        source.put(sig, [])
+    # The copies share every key with the new report (a tie), the other Reid report fewer.
+    ranked = [c.id for c in source.candidates(new, OPTIONS)]
+    assert ranked == ["a-three-days-low", "c-day-before", "e-undated", "g-same-day-fewer-keys"]
+    cut = DedupOptions(max_candidates=2)
+    assert [c.id for c in source.candidates(new, cut)] == ["a-three-days-low", "c-day-before"]
+    guessed = held("new-low", "2024-01-10T10:00:00+00:00", "low", text=REID_2 + " More.")
+    assert "b-three-days" in [c.id for c in source.candidates(guessed, OPTIONS)]
+    undated = held("new-undated", None, text=REID_2 + " More.")
+    assert {c.id for c in source.candidates(undated, OPTIONS)} >= {c.id for c in copies}
+
+
 def test_reports_in_their_own_words_without_a_shared_name_are_still_compared() -> None:
     """Lede terms are look-up keys: headlines of one event share its words, not always a name."""
     from newsflow.dedup import InMemoryCandidateSource
