@@ -30,7 +30,7 @@ from newsflow.dedup.batch import ReadReport, to_signals
 from newsflow.dedup.clusterer import partition_under
 from newsflow.dedup.model import PairModel
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import FEATURES, Edge, Prepared, feature_matrix, prepare
+from newsflow.dedup.similarity import FEATURES, Edge, Prepared, decide_copies, feature_matrix, prepare
 from newsflow.dedup.trees import Trees
 from story_corpora import SHARED, Corpus
 
@@ -87,15 +87,10 @@ class PreparedCorpus:
     train_y: npt.NDArray[np.int64]
 
 
-def _is_copy(a: ArticleSignals, b: ArticleSignals, jaccard: float, options: DedupOptions) -> bool:
-    return bool(
-        (a.canonical_url and a.canonical_url == b.canonical_url)
-        or a.content_hash == b.content_hash
-        or jaccard >= options.near_duplicate_jaccard
-    )
-
-
 def prepare_corpus(corpus: Corpus, options: DedupOptions) -> PreparedCorpus:
+    """Every article is held, then meets its candidates as ``score_many`` would have it meet
+    them: pairs decided as copies are left out, and the names of the rest are weighed
+    among them all (``feature_matrix``); a pair is kept once, from its first article."""
     report = ReadReport()
     signals = [to_signals(a, options, report) for a in corpus.articles]
     source = InMemoryCandidateSource()
@@ -105,20 +100,19 @@ def prepare_corpus(corpus: Corpus, options: DedupOptions) -> PreparedCorpus:
     memo: dict[str, float] = {}
     prepared = [prepare(s, source, memo) for s in signals]
     index = {s.id: i for i, s in enumerate(signals)}
+    neighbourhoods: list[list[int]] = []
+    for i, sig in enumerate(signals):
+        found = [index[c.id] for c in source.candidates(sig, options)]
+        _, modelled, _ = decide_copies(prepared[i], [prepared[j] for j in found], options)
+        neighbourhoods.append([found[n] for n in modelled])
     seen: set[tuple[int, int]] = set()
     pairs: list[tuple[int, int]] = []
     rows: list[npt.NDArray[np.float64]] = []
-    for i, sig in enumerate(signals):
-        others = [index[c.id] for c in source.candidates(sig, options)]
-        others = [j for j in others if (min(i, j), max(i, j)) not in seen]
+    for i, others in enumerate(neighbourhoods):
         if not others:
             continue
         x = feature_matrix(prepared[i], [prepared[j] for j in others])
-        keep = [
-            n
-            for n, j in enumerate(others)
-            if not _is_copy(sig, signals[j], x[n, FEATURES.index("jaccard")], options)
-        ]
+        keep = [n for n, j in enumerate(others) if (min(i, j), max(i, j)) not in seen]
         for n in keep:
             pair = (min(i, others[n]), max(i, others[n]))
             seen.add(pair)
@@ -132,13 +126,19 @@ def prepare_corpus(corpus: Corpus, options: DedupOptions) -> PreparedCorpus:
         )
     else:
         labelled = [(index[p.a], index[p.b], p.same) for p in corpus.pairs if p.a in index and p.b in index]
-        train_x = _pair_rows(prepared, [(i, j) for i, j, _ in labelled])
+        train_x = _pair_rows(prepared, [(i, j) for i, j, _ in labelled], neighbourhoods)
         train_y = np.array([int(same) for _, _, same in labelled], dtype=np.int64)
     return PreparedCorpus(corpus, signals, pairs, candidate_x, train_x, train_y)
 
 
-def _pair_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]]) -> npt.NDArray[np.float64]:
-    rows = [feature_matrix(prepared[i], [prepared[j]])[0] for i, j in pairs]
+def _pair_rows(
+    prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], neighbourhoods: Sequence[list[int]]
+) -> npt.NDArray[np.float64]:
+    """Each rated pair's features, ``j`` among the candidates ``i`` meets (added if not one)."""
+    rows = []
+    for i, j in pairs:
+        others = [j, *(k for k in neighbourhoods[i] if k != j)]
+        rows.append(feature_matrix(prepared[i], [prepared[k] for k in others])[0])
     return np.vstack(rows) if rows else np.zeros((0, len(FEATURES)))
 
 
@@ -391,8 +391,11 @@ def score_settings(
 
 
 # A false merge hides a distinct story from the analyst, so a setting must first keep the
-# precision floor of the quality gate on the corpus built of hard negatives.
-PRECISION_FLOORS = {"ecbplus": 0.97}
+# precision floors of the quality gate (tests/quality/test_story_quality.py): the one on
+# the corpus built of hard negatives, and those of the other two (without these, names
+# weighed among the candidates chose link 0.5 for +0.005 mean F1 at NeuS and SemEval
+# precision 0.78-0.79).
+PRECISION_FLOORS = {"ecbplus": 0.97, "neus_dev": 0.80, "semeval_dev": 0.80}
 # The pipeline meets articles batch after batch: a held story keeps its partition unless a
 # new article reaches it, and an edge is weighed by the term statistics of its arrival. On
 # ECB+ that moves precision by up to 0.02 with the order of arrival, and a link threshold

@@ -238,7 +238,8 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
     for new in prepared:
         others = [p for p in prepared if p is not new]
         for other, edge in zip(others, score_many(new, others, OPTIONS), strict=True):
-            features = pair_features(new, other)
+            # The batch weighs names among all the candidates scored together.
+            features = pair_features(new, other, [o for o in others if o is not other])
             va, vb = unit_vector(new.sig), unit_vector(other.sig)
             assert abs(features["tfidf"] - sum(va[t] * vb[t] for t in va.keys() & vb.keys())) < 1e-9
             probability = same_story_probability(features)
@@ -257,6 +258,44 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
             assert trees is not None and f"trees_p={trees[0]:.2f}" in edge.why
             modelled += 1
     assert modelled >= 2  # the two Reid reports link both ways
+
+
+def test_names_are_weighed_by_how_many_fellow_candidates_carry_them() -> None:
+    """A name on every candidate is the neighbourhood's topic, not evidence of one event."""
+    import math
+
+    from newsflow.dedup.similarity import Prepared, feature_matrix, pair_features, prepare
+
+    def reference(new: Prepared, other: Prepared, rest: list[Prepared]) -> float:  # written out plainly
+        def weights(p: Prepared) -> dict[str, float]:
+            carried = {k: sum(k in r.entity_weight for r in rest) for k in p.entity_weight}
+            local = {k: math.log((len(rest) + 1) / (d + 1)) + 1 for k, d in carried.items()}
+            return {k: math.sqrt(w) * local[k] for k, w in p.entity_weight.items()}
+
+        a, b = weights(new), weights(other)
+        shared = sum(a[k] * b[k] for k in a.keys() & b.keys())
+        return shared / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+    new = _signals("n", "Senator Warren met Governor Newsom in Sacramento on Monday to discuss the fires.")
+    topic = _signals("t", "Senator Warren met Governor Abbott in Austin on Friday to discuss the border.")
+    event = _signals("e", "Governor Newsom showed Sacramento's fire crews to visitors on Monday.")
+    rest = [
+        _signals(f"w{i}", f"Senator Warren spoke in {city} about taxes and {other} on Tuesday.")
+        for i, (city, other) in enumerate([("Boston", "Medicare"), ("Denver", "Pentagon"), ("Miami", "Cuba")])
+    ]
+    stats = _stats(new, topic, event, *rest)
+    pn, pt, pe, *pr = (prepare(s, stats) for s in (new, topic, event, *rest))
+    alone_topic, alone_event = pair_features(pn, pt)["names"], pair_features(pn, pe)["names"]
+    among_topic, among_event = pair_features(pn, pt, pr)["names"], pair_features(pn, pe, pr)["names"]
+    assert among_topic < alone_topic and among_event > alone_event
+    assert among_event > among_topic
+    # One batch gives every pair the weights of its own fellow candidates.
+    batch = [pt, pe, *pr]
+    names = feature_matrix(pn, batch)[:, 2]
+    for n, other in enumerate(batch):
+        expected = reference(pn, other, [p for p in batch if p is not other])
+        assert abs(names[n] - expected) < 1e-9
+    assert abs(alone_topic - reference(pn, pt, [])) < 1e-9
 
 
 def test_a_low_confidence_date_widens_the_window_rather_than_dropping_it() -> None:

@@ -67,12 +67,17 @@ def test_batch_result_does_not_depend_on_order() -> None:
     corpus = _corpus()
     ids = [s.id for s in corpus]
     results = set()
+    edges = set()
     for perm in itertools.islice(itertools.permutations(corpus), 0, 720, 97):
         state = DedupState(OPTIONS)
         state.add(list(perm))
         results.add(frozenset(_partition(state, ids)))
+        # The same edges too, scores and all: every article meets the whole batch, and names
+        # are weighed among the same fellow candidates whichever arrived first.
+        edges.add(frozenset(state.source.edges_of(ids)))
         assert state.assignments(["lohan-exact"])["lohan-exact"].relation == "exact"
     assert len(results) == 1
+    assert len(edges) == 1
     partition = next(iter(results))
     assert frozenset({"reid1", "reid2", "reid1-copy"}) in partition
     assert frozenset({"lohan", "lohan-exact"}) in partition

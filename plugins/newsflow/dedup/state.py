@@ -2,8 +2,9 @@
 
 ``DedupState`` holds no hidden state of its own: everything a second worker would need
 (held signals, document frequencies, edges, assignments) lives in the source. Adding
-articles scores them against their candidates (pure ``score_pair``), stores the edges,
-then re-partitions the new articles with the held stories they link to (pure
+articles holds the whole batch, scores each new article against its candidates (pure
+``score_many``; a pair two new articles find from both sides keeps its more cautious edge),
+stores the edges, then re-partitions the new articles with the held stories they link to (pure
 ``partition``/``assign``) and reports stories that merged. A held story that no new article
 links to is not decided again, so a batch costs what it touches, not what is held.
 """
@@ -51,6 +52,13 @@ def link(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -
     return [edge for edge in score_many(new, candidates, options) if edge is not None]
 
 
+def _more_cautious(edge: Edge, other: Edge) -> bool:
+    """Of one pair scored from both sides (each among its own candidates), the edge to keep:
+    the lower score, so a link needs both sides' neighbourhoods to allow it; ties go to the
+    edge from the smaller id, so the choice never depends on the order of the batch."""
+    return (edge.score, edge.a) < (other.score, other.a)
+
+
 class DedupState:
     """Options plus the source the stage reads and writes; see module docstring."""
 
@@ -95,9 +103,23 @@ class DedupState:
         # whatever order the batch is in.
         self.source.count(new)
         self._idf.clear()  # counts moved: IDF is memoised only within one add
+        # Likewise the whole batch is held before any of it is scored, so each article meets
+        # the same candidates (and weighs names among the same neighbours) in any order.
+        for sig in new:
+            self.source.put(sig, [])
+        found: dict[tuple[str, str], Edge] = {}
         for sig in new:
             candidates = [self._prepare(c) for c in self.source.candidates(sig, self.options)]
-            self.source.put(sig, link(self._prepare(sig), candidates, self.options))
+            for edge in link(self._prepare(sig), candidates, self.options):
+                pair = (edge.a, edge.b) if edge.a < edge.b else (edge.b, edge.a)
+                other = found.get(pair)
+                if other is None or _more_cautious(edge, other):
+                    found[pair] = edge
+        owned: dict[str, list[Edge]] = {}
+        for edge in found.values():
+            owned.setdefault(edge.a, []).append(edge)
+        for sig in new:
+            self.source.put(sig, owned.get(sig.id, []))
         return self._repartition([s.id for s in new])
 
     def _component(self, start: str, done: set[str], new: set[str]) -> tuple[set[str], list[Edge]]:
