@@ -216,8 +216,7 @@ def _name_overlap(new: Prepared, others: Sequence[Prepared]) -> npt.NDArray[np.f
     # The new article's keys: carried by how many candidates, and by which.
     pos = np.minimum(np.searchsorted(new.entity_hashes, keys), len(new.entity_hashes) - 1)
     hit = new.entity_hashes[pos] == keys
-    in_new = np.zeros(len(new.entity_hashes), dtype=np.int64)
-    np.add.at(in_new, pos[hit], 1)
+    in_new = np.bincount(pos[hit], minlength=len(new.entity_hashes))
     new_full = new.entity_values * factor(in_new) ** 2  # weighed for a pair sharing none
     # For a pair's own candidate, a shared key is carried by one candidate fewer.
     shared_values = new.entity_values[pos[hit]]
