@@ -35,8 +35,8 @@ from rich.table import Table
 from sklearn.metrics import roc_auc_score
 
 from newsflow.dedup import DedupOptions
+from newsflow.dedup.features import FEATURES
 from newsflow.dedup.model import PairModel, load_model
-from newsflow.dedup.similarity import FEATURES
 from story_corpora import all_corpora
 from storyfit import PreparedCorpus, fit, prepare_corpus
 

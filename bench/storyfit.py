@@ -28,10 +28,12 @@ import numpy.typing as npt
 from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource
 from newsflow.dedup.batch import ReadReport, to_signals
 from newsflow.dedup.clusterer import partition_under
+from newsflow.dedup.features import FEATURES, feature_matrix
 from newsflow.dedup.model import PairModel
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import FEATURES, Edge, Prepared, decide_copies, feature_matrix, prepare
+from newsflow.dedup.similarity import Edge, decide_copies
 from newsflow.dedup.trees import Trees
+from newsflow.dedup.weighting import Prepared, prepare
 from story_corpora import SHARED, Corpus
 
 log = logging.getLogger(__name__)

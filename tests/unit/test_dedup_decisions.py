@@ -220,7 +220,9 @@ def test_average_link_matches_the_plain_quadratic_algorithm() -> None:
 def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None:
     import math
 
-    from newsflow.dedup.similarity import idf, pair_features, prepare, same_story_probability, score_many
+    from newsflow.dedup.features import pair_features
+    from newsflow.dedup.similarity import same_story_probability, score_many
+    from newsflow.dedup.weighting import idf, prepare
 
     def unit_vector(sig: ArticleSignals) -> dict[str, float]:  # TF-IDF written out plainly
         raw = {
@@ -264,7 +266,8 @@ def test_names_are_weighed_by_how_many_fellow_candidates_carry_them() -> None:
     """A name on every candidate is the neighbourhood's topic, not evidence of one event."""
     import math
 
-    from newsflow.dedup.similarity import Prepared, feature_matrix, pair_features, prepare
+    from newsflow.dedup.features import feature_matrix, pair_features
+    from newsflow.dedup.weighting import Prepared, prepare
 
     def reference(new: Prepared, other: Prepared, rest: list[Prepared]) -> float:  # written out plainly
         def weights(p: Prepared) -> dict[str, float]:

@@ -2,9 +2,9 @@
 
 Per-article signals are computed once by a pure function (``signals.compute_signals``)
 into a small JSON-serialisable record, so any store (in memory here, Elasticsearch
-later) can hold them and hand them back as candidates. Pair decisions
-(``similarity``) and the story partition (``clusterer``) are pure functions of those
-records; ``state.DedupState`` only wires them to a ``CandidateSource``.
+later) can hold them and hand them back as candidates. Pair decisions (``weighting``,
+``features``, ``similarity``) and the story partition (``clusterer``) are pure functions of
+those records; ``state.DedupState`` only wires them to a ``CandidateSource``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
 from newsflow.dedup.clusterer import assign, joining_edge, partition_under
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import Edge, Prepared, prepare, score_many
+from newsflow.dedup.similarity import Edge, score_many
+from newsflow.dedup.weighting import Prepared, prepare
 from newsflow.records import StoryAssignment
 
 logger = logging.getLogger(__name__)
