@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_celery, local_postgres, local_redis
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
+from newsflow.timestamps import parse_utc_or_none
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -308,13 +309,69 @@ def airflow_stack(
             local_airflow.down(options)
 
 
-def clear_of_poll_tick(margin_s: float, after_s: float = 20.0) -> None:
-    """Sleep past the poll DAG's next */5 tick when it is due within ``margin_s``.
+def clear_of_poll_tick(api: Api, margin_s: float, timeout_s: float = 300.0) -> None:
+    """Return when no scheduled poll can act on what a test is about to change.
 
-    A scheduled poll at the tick may poll feeds a test has just changed, and start a
-    processing run the test did not ask for; a test that must own its runs starts clear of it.
+    A scheduled poll at a */5 tick may poll feeds a test has just changed, and start a
+    processing run the test did not ask for; a test that must own its runs starts clear of
+    it. Looking ahead is not enough: a tick that passed a few seconds ago can still have its
+    run queued, and on a loaded machine that run plans minutes later, when it reads whatever
+    the test wrote meanwhile. So, after sleeping past a tick due within ``margin_s``, wait
+    until the latest tick's scheduled run and the processing run it started (if it archived
+    anything) have finished.
     """
     now = datetime.now(UTC)
     tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
     if (tick - now).total_seconds() < margin_s:
-        time.sleep((tick - now).total_seconds() + after_s)
+        time.sleep((tick - now).total_seconds() + 1.0)
+    _wait_tick_settled(api, timeout_s)
+
+
+def _wait_tick_settled(api: Api, timeout_s: float) -> None:
+    now = datetime.now(UTC)
+    last_tick = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+    deadline = time.monotonic() + patient(timeout_s)
+    while True:
+        scheduled = [r for r in api.all_runs(POLL_DAG) if r.get("run_type") == "scheduled"]
+        if not scheduled:
+            return  # the poll DAG is not on its schedule: no tick will come
+        latest = max(scheduled, key=lambda r: str(r.get("run_after")))
+        settled = (
+            _run_after(latest) >= last_tick
+            and all(r.get("state") in _DONE for r in scheduled)
+            and _event_consumed(api, latest)
+        )
+        if settled:
+            return
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"the scheduled poll of the {last_tick:%H:%M} tick did not settle within "
+                f"{patient(timeout_s):.0f}s (latest scheduled run: {latest.get('dag_run_id')}, "
+                f"{latest.get('state')})"
+            )
+        time.sleep(1)
+
+
+_DONE = frozenset({"success", "failed"})
+
+
+def _run_after(run: Mapping[str, Any]) -> datetime:
+    parsed = parse_utc_or_none(run.get("run_after"))
+    assert parsed is not None, run
+    return parsed
+
+
+def _event_consumed(api: Api, poll_run: Mapping[str, Any]) -> bool:
+    """Whether the processing run a finished poll run started, if any, has finished too.
+
+    A poll that archived nothing skips ``publish``: no asset event, no processing run.
+    """
+    tasks = api.task_instances(POLL_DAG, str(poll_run["dag_run_id"]))
+    published = [t for t in tasks if t.get("task_id") == "publish" and t.get("state") == "success"]
+    if not published:
+        return True
+    since = parse_utc_or_none(published[0].get("start_date"))
+    assert since is not None, published[0]
+    runs = [r for r in api.all_runs(PROCESS_DAG) if r.get("run_type") == "asset_triggered"]
+    started = [r for r in runs if (parse_utc_or_none(r.get("queued_at")) or since) >= since]
+    return bool(started) and all(r.get("state") in _DONE for r in started)

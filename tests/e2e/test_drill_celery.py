@@ -283,7 +283,7 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     keeps the stories of the articles it brings back unchanged, and never writes back story
     fields it read before the new items moved them.
     """
-    clear_of_poll_tick(150, after_s=30)
+    clear_of_poll_tick(drill.stack.api, 150)
     started = time.monotonic()
     stack, api = drill.stack, drill.stack.api
     before = drill.check_exactly_once("before the backfill")
@@ -352,8 +352,8 @@ def _catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, di
 
     # The scheduled */5 poll must neither poll these new items first nor start the processing
     # run the drill takes for its own: start well clear of the next tick.
-    clear_of_poll_tick(150, after_s=30)
     api = drill.stack.api
+    clear_of_poll_tick(api, 150)
     pinged = drill.publish(drill.feeds[:2], 8, seed=seed)
     known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
     known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}

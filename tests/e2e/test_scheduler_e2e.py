@@ -202,7 +202,7 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         # that hour and the one before re-processes exactly what the archive holds for them.
         # The past-dated run must plan the new feed before a scheduled tick sees it: on a loaded
         # machine that takes a minute or more, so start at least two clear of the tick.
-        clear_of_poll_tick(120)
+        clear_of_poll_tick(api, 120)
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         east = generate_site(site_copy, feeds=1, articles_per_feed=2, prefix="eastern", seed=11)[0]
         registry.write_text(_registry(port, with_east=True))
