@@ -176,20 +176,29 @@ def figures(
     fitter: Callable[..., Any],
     loo: bool,
     splits: int,
+    *,
+    first_split: int = 0,
+    fit_on_all: bool = True,
 ) -> dict[str, dict[str, Scores]]:
-    """Fitted on all, cross-fitted (the mean over ``splits`` ways of cutting the folds, with
-    each way's own row when there are several), and leave one out."""
+    """Fitted on all, cross-fitted (the mean over ``splits`` ways of cutting the folds, from
+    ``first_split`` on, with each way's own row when there are several), and leave one out.
+
+    A later session can add ways of cutting to an earlier one's with ``first_split`` and skip
+    the fit on all (a third of a run), whose figures do not change with the split."""
     options = DedupOptions()
 
     def select(corpora: Sequence[PreparedCorpus]) -> Any:
         names = [p.corpus.name for p in corpora]
         return select_model(corpora, {n: baselines[n] for n in names}, options, fitter)[0]
 
-    model = select(prepared)
-    out = {"fitted on all": {p.corpus.name: _score(p, quick_stories(p, model, options)) for p in prepared}}
-    each = [cross_fitted(prepared, select, split) for split in range(splits)]
-    if splits > 1:
-        out.update({f"cross-fitted, split {n}": scores for n, scores in enumerate(each)})
+    out: dict[str, dict[str, Scores]] = {}
+    if fit_on_all:
+        model = select(prepared)
+        out["fitted on all"] = {p.corpus.name: _score(p, quick_stories(p, model, options)) for p in prepared}
+    ways = range(first_split, first_split + splits)
+    each = [cross_fitted(prepared, select, split) for split in ways]
+    if splits > 1 or first_split:
+        out.update({f"cross-fitted, split {n}": scores for n, scores in zip(ways, each, strict=True)})
     out[f"cross-fitted, mean of {splits}" if splits > 1 else "cross-fitted"] = {
         p.corpus.name: Scores(
             *(
@@ -221,6 +230,8 @@ def main() -> int:
     parser.add_argument("--pair-model", action="append", choices=sorted(FITTERS), help="default: logistic")
     parser.add_argument("--loo", action="store_true", help="also leave one corpus out")
     parser.add_argument("--splits", type=_at_least_one, default=1, help="ways of cutting the folds, averaged")
+    parser.add_argument("--first-split", type=int, default=0, help="the first way of cutting (default 0)")
+    parser.add_argument("--cross-only", action="store_true", help="skip the fit on all")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     started = time.monotonic()
@@ -234,7 +245,15 @@ def main() -> int:
         "TF-IDF baseline", "best threshold on all", *(f"F1 {baselines[c.name]:.3f}" for c in corpora)
     )
     for kind in args.pair_model or ["logistic"]:
-        for label, scores in figures(prepared, baselines, FITTERS[kind], args.loo, args.splits).items():
+        for label, scores in figures(
+            prepared,
+            baselines,
+            FITTERS[kind],
+            args.loo,
+            args.splits,
+            first_split=args.first_split,
+            fit_on_all=not args.cross_only,
+        ).items():
             table.add_row(
                 kind,
                 label,
