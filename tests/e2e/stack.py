@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 POLL_DAG = "newsflow_poll"
 PROCESS_DAG = "newsflow_process"
+FINISHED = frozenset({"success", "failed"})  # the states a DAG run ends in
 FEED_PING = "newsflow_feed_ping"
 
 
@@ -132,7 +133,7 @@ class Api(airflow_api.AirflowApi):
         deadline = time.monotonic() + patient(timeout_s)
         while time.monotonic() < deadline:
             state = str(self.run(dag_id, run_id)["state"])
-            if state in {"success", "failed"}:
+            if state in FINISHED:
                 return state
             time.sleep(1)
         raise ServiceError(f"run {run_id} of {dag_id} did not finish within {patient(timeout_s):.0f}s")
@@ -342,9 +343,11 @@ def _wait_tick_settled(api: Api, timeout_s: float) -> None:
         if not scheduled:
             return  # the poll DAG is not on its schedule: no tick will come
         latest = max(scheduled, key=lambda r: str(r.get("run_after")))
+        latest_after = parse_utc_or_none(latest.get("run_after"))
         settled = (
-            _run_after(latest) >= last_tick
-            and all(r.get("state") in _DONE for r in scheduled)
+            latest_after is not None
+            and latest_after >= last_tick
+            and all(r.get("state") in FINISHED for r in scheduled)
             and _event_consumed(api, latest)
         )
         if settled:
@@ -356,15 +359,6 @@ def _wait_tick_settled(api: Api, timeout_s: float) -> None:
                 f"{latest.get('state')})"
             )
         time.sleep(1)
-
-
-_DONE = frozenset({"success", "failed"})
-
-
-def _run_after(run: Mapping[str, Any]) -> datetime:
-    parsed = parse_utc_or_none(run.get("run_after"))
-    assert parsed is not None, run
-    return parsed
 
 
 def _event_consumed(api: Api, poll_run: Mapping[str, Any]) -> bool:
@@ -380,4 +374,4 @@ def _event_consumed(api: Api, poll_run: Mapping[str, Any]) -> bool:
     assert since is not None, published[0]
     runs = [r for r in api.all_runs(PROCESS_DAG) if r.get("run_type") == "asset_triggered"]
     started = [r for r in runs if (parse_utc_or_none(r.get("queued_at")) or since) >= since]
-    return bool(started) and all(r.get("state") in _DONE for r in started)
+    return bool(started) and all(r.get("state") in FINISHED for r in started)

@@ -40,6 +40,7 @@ from bench.fixture_feeds import FixtureFeed, add_item, generate_site, registry_y
 from tests.conftest import service_missing
 from tests.e2e.stack import (
     FEED_PING,
+    FINISHED,
     POLL_DAG,
     PROCESS_DAG,
     Stack,
@@ -376,7 +377,7 @@ def _catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, di
         for ti in api.task_instances(PROCESS_DAG, run_id):
             if ti["task_id"] == "process" and ti["state"] == "running" and ti.get("hostname"):
                 return poll_run["dag_run_id"], run_id, ti
-        if api.run(PROCESS_DAG, run_id)["state"] in ("success", "failed"):
+        if api.run(PROCESS_DAG, run_id)["state"] in FINISHED:
             break
         time.sleep(0.3)
     _wait_success(drill.stack, POLL_DAG, poll_run["dag_run_id"])
