@@ -323,15 +323,18 @@ def clear_of_poll_tick(api: Api, margin_s: float, timeout_s: float = 300.0) -> N
     (three rounds at most; then the test goes on).
     """
     for _ in range(3):
-        now = datetime.now(UTC)
-        tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
-        if (tick - now).total_seconds() < margin_s:
-            time.sleep((tick - now).total_seconds() + 1.0)
+        if (until := _until_next_tick()) < margin_s:
+            time.sleep(until + 1.0)
         _wait_tick_settled(api, timeout_s)
-        now = datetime.now(UTC)
-        tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
-        if (tick - now).total_seconds() >= margin_s:
+        if _until_next_tick() >= margin_s:
             return
+
+
+def _until_next_tick() -> float:
+    """Seconds until the next */5 tick of the poll DAG's schedule."""
+    now = datetime.now(UTC)
+    tick = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
+    return (tick - now).total_seconds()
 
 
 def _wait_tick_settled(api: Api, timeout_s: float) -> None:
