@@ -240,8 +240,7 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
     for new in prepared:
         others = [p for p in prepared if p is not new]
         for other, edge in zip(others, score_many(new, others, OPTIONS), strict=True):
-            # The batch weighs names among all the candidates scored together.
-            features = pair_features(new, other, [o for o in others if o is not other])
+            features = pair_features(new, other)
             va, vb = unit_vector(new.sig), unit_vector(other.sig)
             assert abs(features["tfidf"] - sum(va[t] * vb[t] for t in va.keys() & vb.keys())) < 1e-9
             probability = same_story_probability(features)
@@ -262,43 +261,35 @@ def test_scoring_many_candidates_at_once_agrees_with_the_pair_features() -> None
     assert modelled >= 2  # the two Reid reports link both ways
 
 
-def test_names_are_weighed_by_how_many_fellow_candidates_carry_them() -> None:
-    """A name on every candidate is the neighbourhood's topic, not evidence of one event."""
+def test_names_are_weighed_by_their_rarity_in_the_collection_not_by_the_fellow_candidates() -> None:
+    """A rare name two reports share counts for more than a common one; the other candidates
+    scored beside a pair do not change its score (weighing them was tried and undone)."""
     import math
 
     from newsflow.dedup.features import feature_matrix, pair_features
     from newsflow.dedup.weighting import Prepared, prepare
 
-    def reference(new: Prepared, other: Prepared, rest: list[Prepared]) -> float:  # written out plainly
-        def weights(p: Prepared) -> dict[str, float]:
-            carried = {k: sum(k in r.entity_weight for r in rest) for k in p.entity_weight}
-            local = {k: math.log((len(rest) + 1) / (d + 1)) + 1 for k, d in carried.items()}
-            return {k: math.sqrt(w) * local[k] for k, w in p.entity_weight.items()}
-
-        a, b = weights(new), weights(other)
+    def reference(new: Prepared, other: Prepared) -> float:  # IDF-weighted cosine, written out plainly
+        a = {k: math.sqrt(w) for k, w in new.entity_weight.items()}
+        b = {k: math.sqrt(w) for k, w in other.entity_weight.items()}
         shared = sum(a[k] * b[k] for k in a.keys() & b.keys())
         return shared / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
 
     new = _signals("n", "Senator Warren met Governor Newsom in Sacramento on Monday to discuss the fires.")
-    topic = _signals("t", "Senator Warren met Governor Abbott in Austin on Friday to discuss the border.")
-    event = _signals("e", "Governor Newsom showed Sacramento's fire crews to visitors on Monday.")
+    common = _signals("t", "Senator Warren met Governor Abbott in Austin on Friday to discuss the border.")
+    rare = _signals("e", "Governor Newsom showed Sacramento's fire crews to visitors on Monday.")
     rest = [
         _signals(f"w{i}", f"Senator Warren spoke in {city} about taxes and {other} on Tuesday.")
         for i, (city, other) in enumerate([("Boston", "Medicare"), ("Denver", "Pentagon"), ("Miami", "Cuba")])
     ]
-    stats = _stats(new, topic, event, *rest)
-    pn, pt, pe, *pr = (prepare(s, stats) for s in (new, topic, event, *rest))
-    alone_topic, alone_event = pair_features(pn, pt)["names"], pair_features(pn, pe)["names"]
-    among_topic, among_event = pair_features(pn, pt, pr)["names"], pair_features(pn, pe, pr)["names"]
-    assert among_topic < alone_topic and among_event > alone_event
-    assert among_event > among_topic
-    # One batch gives every pair the weights of its own fellow candidates.
-    batch = [pt, pe, *pr]
+    stats = _stats(new, common, rare, *rest)
+    pn, pc, pr, *pw = (prepare(s, stats) for s in (new, common, rare, *rest))
+    assert pair_features(pn, pr)["names"] > pair_features(pn, pc)["names"] > 0
+    batch = [pc, pr, *pw]
     names = feature_matrix(pn, batch)[:, 2]
     for n, other in enumerate(batch):
-        expected = reference(pn, other, [p for p in batch if p is not other])
-        assert abs(names[n] - expected) < 1e-9
-    assert abs(alone_topic - reference(pn, pt, [])) < 1e-9
+        assert abs(names[n] - reference(pn, other)) < 1e-9
+        assert abs(names[n] - pair_features(pn, other)["names"]) < 1e-12
 
 
 def test_a_low_confidence_date_widens_the_window_rather_than_dropping_it() -> None:

@@ -72,8 +72,8 @@ def test_batch_result_does_not_depend_on_order() -> None:
         state = DedupState(OPTIONS)
         state.add(list(perm))
         results.add(frozenset(_partition(state, ids)))
-        # The same edges too, scores and all: every article meets the whole batch, and names
-        # are weighed among the same fellow candidates whichever arrived first.
+        # The same edges too, scores and all: every article meets the whole batch, and a pair
+        # found from both sides keeps the same one of its two edges whichever arrived first.
         edges.add(frozenset(state.source.edges_of(ids)))
         assert state.assignments(["lohan-exact"])["lohan-exact"].relation == "exact"
     assert len(results) == 1

@@ -1,10 +1,8 @@
 """The pair features the same-story model reads, for one new article against all its
 candidates at once.
 
-Term, lede and name overlaps are weighted by rarity (``weighting``); names are also weighed
-by how many of the other candidates carry them, so the names a whole neighbourhood shares
-(its topic) weigh little. A pair's features therefore depend on the candidates it is scored
-with: ``pair_features`` takes them, and one pair alone is weighed by collection IDF only.
+Term, lede and name overlaps are weighted by rarity in the held collection (``weighting``),
+so common names weigh little. One function serves a batch of candidates and a single pair.
 """
 
 from __future__ import annotations
@@ -62,50 +60,19 @@ def _shared_sums(
 
 def _name_overlap(new: Prepared, others: Sequence[Prepared]) -> npt.NDArray[np.float64]:
     """Cosine of the name keys of ``new`` and each of ``others``, each name weighted by its
-    IDF in the collection times its IDF among the rest of ``others`` (the candidates).
+    IDF in the collection, so a name most articles carry (a president) weighs little.
 
-    A name most candidates carry is the neighbourhood's topic (the president in political
-    news), not evidence that two of them report one event; a name only these two share is.
-    Collection IDF alone cannot tell them apart, since the topic's names are rare in the
-    collection as a whole. The local factor is ``log((m + 1) / (d + 1)) + 1`` for a name
-    that ``d`` of the ``m`` other candidates carry: 1 for every name when there are no
-    others, so one pair alone is weighed by collection IDF. It raised held-out pair AUC on
-    all three dev corpora (docs/stories.md).
+    Weighing names also by how many of the other candidates carry them (the neighbourhood's
+    topic) was tried and undone: it lost SemEval on every out-of-fold split
+    (docs/stories.md, "Out of fold").
     """
-    n = len(others)
-    out = np.zeros(n, dtype=np.float64)
-    if not n or not len(new.entity_hashes):
-        return out
-    lengths = np.fromiter((len(o.entity_hashes) for o in others), dtype=np.int64, count=n)
-    keys = np.concatenate([o.entity_hashes for o in others])
-    squared = np.concatenate([o.entity_values for o in others])  # collection IDF squared
-    owner = np.repeat(np.arange(n), lengths)
-    # How many candidates carry each key: an article's keys are distinct.
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    carried = counts[inverse]  # per key occurrence, including its own article
-    log_m = math.log(n)  # log(m + 1) with m = n - 1 others beside the pair's candidate
-
-    def factor(d: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return cast("npt.NDArray[np.float64]", log_m - np.log(d + 1.0) + 1.0)
-
-    own = squared * factor(carried - 1) ** 2  # a candidate's keys, as its pair weighs them
-    other_mass = np.bincount(owner, weights=own, minlength=n)
-    # The new article's keys: carried by how many candidates, and by which.
-    pos = np.minimum(np.searchsorted(new.entity_hashes, keys), len(new.entity_hashes) - 1)
-    hit = new.entity_hashes[pos] == keys
-    in_new = np.bincount(pos[hit], minlength=len(new.entity_hashes))
-    new_full = new.entity_values * factor(in_new) ** 2  # weighed for a pair sharing none
-    # For a pair's own candidate, a shared key is carried by one candidate fewer.
-    shared_values = new.entity_values[pos[hit]]
-    shared_weight = shared_values * factor(in_new[pos[hit]] - 1) ** 2
-    shared = np.bincount(owner[hit], weights=shared_weight, minlength=n)
-    new_mass = float(new_full.sum()) + np.bincount(
-        owner[hit], weights=shared_weight - new_full[pos[hit]], minlength=n
+    shared = _shared_sums(new.entity_hashes, new.entity_values, [o.entity_hashes for o in others], None)
+    masses = float(new.entity_values.sum()) * np.fromiter(
+        (float(o.entity_values.sum()) for o in others), dtype=np.float64, count=len(others)
     )
-    masses = new_mass * other_mass
     return cast(
         "npt.NDArray[np.float64]",
-        np.divide(shared, np.sqrt(masses), out=out, where=(shared > 0) & (masses > 0)),
+        np.divide(shared, np.sqrt(masses), out=np.zeros(len(others)), where=(shared > 0) & (masses > 0)),
     )
 
 
@@ -114,11 +81,10 @@ def feature_matrix(
 ) -> npt.NDArray[np.float64]:
     """The model's features (``FEATURES`` order) of ``new`` paired with each of ``others``.
 
-    ``others`` are all the candidates scored together: the name overlap weighs each name
-    by how many of them carry it (``_name_overlap``), so a pair's features depend on its
-    neighbourhood. Quote and number evidence enter as ``log1p`` (the fifth shared quote adds
-    less than the first); a pair with no year on one side has neither a year match nor a
-    conflict.
+    A pair's features depend on the pair alone, so scoring many candidates at once is the
+    same as scoring each. Quote and number evidence enter as ``log1p`` (the fifth shared
+    quote adds less than the first); a pair with no year on one side has neither a year
+    match nor a conflict.
     """
     n = len(others)
     if jaccards is None:
@@ -151,7 +117,6 @@ def feature_matrix(
     return rows
 
 
-def pair_features(a: Prepared, b: Prepared, neighbours: Sequence[Prepared] = ()) -> dict[str, float]:
-    """``feature_matrix`` of one pair, by feature name (for tests and explanations), among
-    ``b``'s fellow candidates ``neighbours`` (none: names weighed by collection IDF alone)."""
-    return dict(zip(FEATURES, feature_matrix(a, [b, *neighbours])[0].tolist(), strict=True))
+def pair_features(a: Prepared, b: Prepared) -> dict[str, float]:
+    """``feature_matrix`` of one pair, by feature name (for tests and explanations)."""
+    return dict(zip(FEATURES, feature_matrix(a, [b])[0].tolist(), strict=True))

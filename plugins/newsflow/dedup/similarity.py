@@ -95,8 +95,7 @@ def decide_copies(
     new: Prepared, candidates: Sequence[Prepared], options: DedupOptions
 ) -> tuple[list[Edge | None], list[int], list[float]]:
     """The edges decided before the model (copies; None elsewhere), the positions of the
-    candidates left to the model, and every candidate's MinHash Jaccard. The candidates left
-    to the model are the neighbourhood ``feature_matrix`` weighs names in."""
+    candidates left to the model, and every candidate's MinHash Jaccard."""
     out: list[Edge | None] = [None] * len(candidates)
     if not candidates:
         return out, [], []

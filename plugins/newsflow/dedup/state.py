@@ -54,8 +54,8 @@ def link(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -
 
 
 def _more_cautious(edge: Edge, other: Edge) -> bool:
-    """Of one pair scored from both sides (each among its own candidates), the edge to keep:
-    the lower score, so a link needs both sides' neighbourhoods to allow it; ties go to the
+    """Of one pair scored from both sides, the edge to keep: the lower score (the two differ
+    only by rounding, as each side sums its overlaps in its own order), ties going to the
     edge from the smaller id, so the choice never depends on the order of the batch."""
     return (edge.score, edge.a) < (other.score, other.a)
 
