@@ -44,6 +44,7 @@ from rich.table import Table
 
 from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (
+    FINISHED,
     POLL_DAG,
     PROCESS_DAG,
     Api,
@@ -53,8 +54,6 @@ from tests.e2e.stack import (
     delete_indices,
     fixture_sites,
 )
-
-FINISHED = frozenset({"success", "failed"})
 
 
 def _when(value: str | None) -> datetime | None:
@@ -262,7 +261,7 @@ def _measure(
             baseline = _warm_up(stack)
             print(f"[{executor}] warm-up done: {baseline} document(s) indexed")
 
-            clear_of_poll_tick(30, after_s=15)
+            clear_of_poll_tick(api, 30)
             registry.write_text(registry_yaml([*site.warm, *site.feeds], site.port, poll_interval="1h"))
             known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
             wall_start = datetime.now(UTC)

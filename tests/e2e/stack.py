@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_celery, local_postgres, local_redis
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
+from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 from newsflow.timestamps import parse_utc_or_none
 
 if TYPE_CHECKING:
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_DAG = "newsflow_poll"
-PROCESS_DAG = "newsflow_process"
-FINISHED = frozenset({"success", "failed"})  # the states a DAG run ends in
 FEED_PING = "newsflow_feed_ping"
 
 
