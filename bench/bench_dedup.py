@@ -46,7 +46,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dedup_steps import timing_steps
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.dedup_steps import timing_steps
+
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
 from newsflow.records import Article, content_hash
@@ -296,11 +299,11 @@ def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one lo
                 )
                 first_s = second_s = 0.0
                 window_n = window_held = full = 0
-        stories = _stories_found(client, names.articles, url_to_syn)
+        found = _stories_found(client, names.articles, url_to_syn)
     finally:
         client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
         client.close()
-    return dedup_s, index_s, rows, stories
+    return dedup_s, index_s, rows, found
 
 
 def _stories_found(client: Elasticsearch, index: str, url_to_syn: dict[str, str]) -> dict[str, str]:

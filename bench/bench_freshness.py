@@ -37,10 +37,9 @@ from bench.fixture_feeds import (
     write_article,
 )
 
+from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.e2e.stack import (
     FEED_PING,
-    POLL_DAG,
-    PROCESS_DAG,
     Stack,
     airflow_stack,
     delete_indices,

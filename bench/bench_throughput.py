@@ -42,11 +42,9 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
+from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (
-    FINISHED,
-    POLL_DAG,
-    PROCESS_DAG,
     Api,
     Stack,
     airflow_stack,

@@ -41,17 +41,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import numpy.typing as npt
-from rich.console import Console
-from rich.table import Table
-
-from newsflow.dedup import DedupOptions
-from newsflow.dedup.trees import Trees
-from story_corpora import all_corpora
-from storyfit import (
+from bench.story_corpora import all_corpora
+from bench.storyfit import (
     PreparedCorpus,
     Scores,
     evaluate,
@@ -63,6 +58,11 @@ from storyfit import (
     select_model,
     tfidf_baseline,
 )
+from rich.console import Console
+from rich.table import Table
+
+from newsflow.dedup import DedupOptions
+from newsflow.dedup.trees import Trees
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ def bare_row(page: tuple[str, Path, str | None]) -> dict[str, Any]:
     doc = trafilatura.bare_extraction(gzip.decompress(path.read_bytes()), url=url, with_metadata=True)
     if doc is None:
         return {"id": page_id, "text": "", "title": None, "published": None, "authors": [], "error": "empty"}
+    if isinstance(doc, dict):  # only with as_dict=True, which this call does not ask for
+        raise TypeError(f"trafilatura.bare_extraction returned a dict for {page_id}")
     authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
     return {
         "id": page_id,

@@ -28,14 +28,10 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console
-from rich.table import Table
-
-from newsflow.dedup import DedupOptions
-from story_corpora import Corpus, all_corpora
-from storyfit import (
+from bench.story_corpora import Corpus, all_corpora
+from bench.storyfit import (
     Scores,
     evaluate,
     prepare_corpus,
@@ -44,6 +40,10 @@ from storyfit import (
     tfidf_baseline,
     tfidf_stories,
 )
+from rich.console import Console
+from rich.table import Table
+
+from newsflow.dedup import DedupOptions
 
 ROWS = (
     ("ECB+ (B-cubed)", "ecbplus", None),

@@ -28,8 +28,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.story_corpora import all_corpora
+from bench.storyfit import PreparedCorpus, fit, prepare_corpus
 from rich.console import Console
 from rich.table import Table
 from sklearn.metrics import roc_auc_score
@@ -37,8 +39,6 @@ from sklearn.metrics import roc_auc_score
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.features import FEATURES
 from newsflow.dedup.model import PairModel, load_model
-from story_corpora import all_corpora
-from storyfit import PreparedCorpus, fit, prepare_corpus
 
 
 def auc(prepared: PreparedCorpus, model: PairModel) -> float:
@@ -90,14 +90,14 @@ def main() -> int:
     variant_on_all = fit(prepared, c=c, features=variant)
     for p in prepared:
         others = [q for q in prepared if q is not p]
-        cells = [
+        aucs = [
             auc(p, fit(others, c=c, features=["tfidf"])),
             auc(p, fit(others, c=c, features=features)),
             auc(p, on_all),
         ]
         if args.without:
-            cells += [auc(p, fit(others, c=c, features=variant)), auc(p, variant_on_all)]
-        held_out.add_row(p.corpus.name, *(f"{v:.3f}" for v in cells))
+            aucs += [auc(p, fit(others, c=c, features=variant)), auc(p, variant_on_all)]
+        held_out.add_row(p.corpus.name, *(f"{v:.3f}" for v in aucs))
     console.print(held_out)
     console.print(f"[dim]{time.monotonic() - started:.0f} s[/dim]")
     return 0

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from bench.story_corpora import SHARED, Corpus
 
 from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource
 from newsflow.dedup.batch import ReadReport, to_signals
@@ -34,7 +35,6 @@ from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, decide_copies
 from newsflow.dedup.trees import Trees
 from newsflow.dedup.weighting import Prepared, prepare
-from story_corpora import SHARED, Corpus
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ CROSS_LANGUAGE_FLOOR = (0.68, 0.80)
 
 @pytest.fixture(scope="module")
 def corpora(shared_dir: Path) -> dict[str, Any]:
-    from story_corpora import all_corpora
+    from bench.story_corpora import all_corpora
 
     return {c.name: c for c in all_corpora()}
 
@@ -39,9 +39,10 @@ def corpora(shared_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def runs(corpora: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, str]]:
     """Stories of every corpus, in file order and shuffled (seed 7)."""
-    from eval_stories import shuffled
+    from bench.eval_stories import shuffled
+    from bench.storyfit import stories_through_dedup
+
     from newsflow.dedup import DedupOptions
-    from storyfit import stories_through_dedup
 
     options = DedupOptions()
     return {
@@ -56,7 +57,7 @@ def runs(corpora: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, str]
 def test_each_corpus_meets_its_floor(
     name: str, seed: int | None, corpora: dict[str, Any], runs: dict[tuple[str, int | None], dict[str, str]]
 ) -> None:
-    from storyfit import evaluate
+    from bench.storyfit import evaluate
 
     corpus = corpora[name]
     scores = evaluate(corpus, runs[(name, seed)], "same" if corpus.pairs else None)
@@ -70,7 +71,7 @@ def test_each_corpus_meets_its_floor(
 def test_reports_in_two_languages_meet_their_floor(
     seed: int | None, corpora: dict[str, Any], runs: dict[tuple[str, int | None], dict[str, str]]
 ) -> None:
-    from storyfit import evaluate
+    from bench.storyfit import evaluate
 
     scores = evaluate(corpora["semeval_dev"], runs[("semeval_dev", seed)], "cross")
     print(f"cross-language ({seed=}): P {scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}")
@@ -115,12 +116,13 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     """The pipeline sees only what the index hands it (candidates, their stories, stored edges)."""
     import random
 
+    from bench.storyfit import evaluate
+
     from newsflow.dedup import DedupOptions
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import MemoryStories, StoryIndex
     from newsflow.index import IndexNames, setup_indices
     from newsflow.records import Article, content_hash
-    from storyfit import evaluate
 
     corpus = corpora[name]
     names = IndexNames.with_prefix(es_prefix)

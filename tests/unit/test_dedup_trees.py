@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +13,6 @@ import pytest
 from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.trees import Trees
 from newsflow.errors import ConfigError
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 # One tree: x0 <= 0.5 ? (x1 <= 0.2 ? -1.0 : 0.5) : 2.0
 TREE = (
@@ -41,11 +37,8 @@ def test_rows_follow_their_path_to_a_leaf() -> None:
 
 
 def test_exported_scikit_learn_trees_give_its_probabilities() -> None:
+    from bench.storyfit import trees_from_sklearn
     from sklearn.ensemble import HistGradientBoostingClassifier
-
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    from storyfit import trees_from_sklearn
 
     rng = np.random.default_rng(3)
     x = rng.random((2000, 3))
