@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dedup_steps import timing_steps
-
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
 from newsflow.records import Article, content_hash

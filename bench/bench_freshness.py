@@ -36,7 +36,6 @@ from bench.fixture_feeds import (
     registry_yaml,
     write_article,
 )
-
 from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.e2e.stack import (
     FEED_PING,

@@ -35,13 +35,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import aeb_pages
-from bench.aeb_pages import SavedPage
-from bench.fixture_feeds import FixtureFeed, generate_site, registry_yaml, saved_pages_site
 from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
+from bench import aeb_pages
+from bench.aeb_pages import SavedPage
+from bench.fixture_feeds import FixtureFeed, generate_site, registry_yaml, saved_pages_site
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (

@@ -45,6 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import numpy.typing as npt
+from rich.console import Console
+from rich.table import Table
+
 from bench.story_corpora import all_corpora
 from bench.storyfit import (
     PreparedCorpus,
@@ -58,9 +61,6 @@ from bench.storyfit import (
     select_model,
     tfidf_baseline,
 )
-from rich.console import Console
-from rich.table import Table
-
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.trees import Trees
 

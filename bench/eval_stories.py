@@ -30,6 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rich.console import Console
+from rich.table import Table
+
 from bench.story_corpora import Corpus, all_corpora
 from bench.storyfit import (
     Scores,
@@ -40,9 +43,6 @@ from bench.storyfit import (
     tfidf_baseline,
     tfidf_stories,
 )
-from rich.console import Console
-from rich.table import Table
-
 from newsflow.dedup import DedupOptions
 
 ROWS = (

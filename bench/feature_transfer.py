@@ -30,12 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.story_corpora import all_corpora
-from bench.storyfit import PreparedCorpus, fit, prepare_corpus
 from rich.console import Console
 from rich.table import Table
 from sklearn.metrics import roc_auc_score
 
+from bench.story_corpora import all_corpora
+from bench.storyfit import PreparedCorpus, fit, prepare_corpus
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.features import FEATURES
 from newsflow.dedup.model import PairModel, load_model

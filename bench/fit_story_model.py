@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sklearn
+
 from bench.story_corpora import all_corpora
 from bench.storyfit import TREE_DEPTH, TREE_ROUNDS, prepare_corpus, select_model, tfidf_baseline
-
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.model import MODEL_PATH
 

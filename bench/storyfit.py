@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from bench.story_corpora import SHARED, Corpus
 
+from bench.story_corpora import SHARED, Corpus
 from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource
 from newsflow.dedup.batch import ReadReport, to_signals
 from newsflow.dedup.clusterer import partition_under

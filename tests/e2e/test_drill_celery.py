@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from bench.fixture_feeds import FixtureFeed, add_item, generate_site, registry_yaml, write_article
 
+from bench.fixture_feeds import FixtureFeed, add_item, generate_site, registry_yaml, write_article
 from tests.conftest import service_missing
 from tests.e2e.stack import (
     FEED_PING,

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from bench.fixture_feeds import generate_site, registry_yaml
 
+from bench.fixture_feeds import generate_site, registry_yaml
 from tests.conftest import service_missing
 from tests.e2e.stack import delete_indices, fixture_sites, patched_env, patient
 

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from bench.eval_extract import Scores, evaluate
 
 pytestmark = pytest.mark.quality

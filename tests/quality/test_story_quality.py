@@ -41,7 +41,6 @@ def runs(corpora: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, str]
     """Stories of every corpus, in file order and shuffled (seed 7)."""
     from bench.eval_stories import shuffled
     from bench.storyfit import stories_through_dedup
-
     from newsflow.dedup import DedupOptions
 
     options = DedupOptions()
@@ -117,7 +116,6 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     import random
 
     from bench.storyfit import evaluate
-
     from newsflow.dedup import DedupOptions
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import MemoryStories, StoryIndex

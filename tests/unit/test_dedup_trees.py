@@ -37,8 +37,9 @@ def test_rows_follow_their_path_to_a_leaf() -> None:
 
 
 def test_exported_scikit_learn_trees_give_its_probabilities() -> None:
-    from bench.storyfit import trees_from_sklearn
     from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from bench.storyfit import trees_from_sklearn
 
     rng = np.random.default_rng(3)
     x = rng.random((2000, 3))
