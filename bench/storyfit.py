@@ -149,7 +149,7 @@ SIGNS = {"year_conflict": -1, "tfidf_x_names": 0}
 # one language then cannot move a same-language score, so cross-language linking never costs
 # same-language precision (fitted together, it re-weighed every other feature: leave-one-out
 # ECB+ fell from 0.894 to 0.859).
-SECOND_STAGE = ("names_across_languages",)
+SECOND_STAGE: tuple[str, ...] = ("names_across_languages",)
 
 
 def fit(
