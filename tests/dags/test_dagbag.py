@@ -27,7 +27,7 @@ def test_dagbag_loads_every_dag_without_errors() -> None:
         assert dag is not None
         assert set(dag.tags) == expected["tags"]
         assert dag.max_active_runs is not None
-        assert all(t.retries >= 1 for t in dag.tasks if t.task_id in {"poll", "process"})
+        assert all((t.retries or 0) >= 1 for t in dag.tasks if t.task_id in {"poll", "process"})
 
 
 def test_schedules_are_time_based_and_asset_driven() -> None:

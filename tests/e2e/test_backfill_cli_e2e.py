@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.conftest import service_missing
-from tests.e2e.stack import POLL_DAG, PROCESS_DAG, Stack, airflow_stack, fixture_sites, patient
+from tests.e2e.stack import Stack, airflow_stack, fixture_sites, patient
 from tests.receiver import receiver
 
 if TYPE_CHECKING:

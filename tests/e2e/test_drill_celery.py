@@ -37,12 +37,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bench.fixture_feeds import FixtureFeed, add_item, generate_site, registry_yaml, write_article
+from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 from tests.conftest import service_missing
 from tests.e2e.stack import (
     FEED_PING,
-    FINISHED,
-    POLL_DAG,
-    PROCESS_DAG,
     Stack,
     airflow_stack,
     clear_of_poll_tick,

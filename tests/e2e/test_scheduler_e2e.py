@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bench.fixture_feeds import add_item, generate_site, write_article
+from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.conftest import service_missing
 from tests.e2e.stack import (
     FEED_PING,
-    POLL_DAG,
-    PROCESS_DAG,
     Stack,
     airflow_stack,
     clear_of_poll_tick,

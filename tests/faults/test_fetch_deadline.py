@@ -111,7 +111,7 @@ def test_silent_server_is_retried_only_within_the_deadline() -> None:
 def test_fetch_feed_with_timeout_5_gives_up_on_dripped_headers(capsys: pytest.CaptureFixture[str]) -> None:
     routes = {"/feed.xml": _drip_headers, "/robots.txt": lambda r: r.respond(404, b"", "text/plain")}
     with (
-        serving(routes, lifetime=120) as server,  # type: ignore[arg-type]  # routes are Route callables
+        serving(routes, lifetime=120) as server,
         drill(
             "fetch-feed header drip",
             tried="newsflow fetch-feed URL --allow-private --timeout 5 against headers sent at 1 byte/s",

@@ -100,7 +100,7 @@ FAILURES = [  # name, path, what the server does, expected reason, requests it s
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[HostileServer]:
-    with serving(ROUTES, lifetime=300) as running:  # type: ignore[arg-type]  # routes are Route callables
+    with serving(ROUTES, lifetime=300) as running:
         yield running
 
 
@@ -171,7 +171,7 @@ def test_robots_deny_all_keeps_us_off_the_site() -> None:
         "*": lambda r: r.respond(200, b"<html>must never be fetched</html>"),
     }
     with (
-        serving(routes, lifetime=120) as site,  # type: ignore[arg-type]  # routes are Route callables
+        serving(routes, lifetime=120) as site,
         Fetcher(_options(site.port, respect_robots=True)) as fetcher,
         drill(
             "robots.txt deny-all",

@@ -48,7 +48,7 @@ def test_reads_ride_out_a_slow_moment() -> None:
 
     path = f"{RUNS}/{RUN_ID}"
     with (
-        serving({"/auth/token": _token, path: run}, lifetime=120) as server,  # type: ignore[dict-item]  # Route callables
+        serving({"/auth/token": _token, path: run}, lifetime=120) as server,
         drill(
             "scheduler API read, slow moment",
             tried="GET a run on an API that times out, drops the connection, answers 503, then 200",
@@ -100,7 +100,12 @@ def test_a_409_for_someone_elses_run_is_an_error() -> None:
         request.respond(409, json.dumps({"detail": "already exists"}).encode(), "application/json")
 
     def other(request: Request) -> None:
-        body = {"dag_run_id": RUN_ID, "state": "success", "conf": {}, "data_interval_start": None}
+        body: dict[str, object] = {
+            "dag_run_id": RUN_ID,
+            "state": "success",
+            "conf": {},
+            "data_interval_start": None,
+        }
         request.respond(200, json.dumps(body).encode(), "application/json")
 
     routes = {"/auth/token": _token, RUNS: conflict, f"{RUNS}/{RUN_ID}": other}
@@ -121,7 +126,7 @@ def test_an_expired_token_is_renewed_once() -> None:
             request.respond(200, json.dumps({"is_paused": False}).encode(), "application/json")
 
     path = "/api/v2/dags/newsflow_process"
-    with serving({"/auth/token": _token, path: dag}, lifetime=60) as server, _api(server.port) as api:  # type: ignore[dict-item]  # Route callables
+    with serving({"/auth/token": _token, path: dag}, lifetime=60) as server, _api(server.port) as api:
         assert api.dag("newsflow_process") == {"is_paused": False}
         assert server.hits["/auth/token"] == 2 and server.hits[path] == 2
 
@@ -132,7 +137,7 @@ def test_a_refused_login_never_shows_the_password() -> None:
         request.respond(401, json.dumps({"detail": f"bad password {PASSWORD}"}).encode(), "application/json")
 
     with (
-        serving({"/auth/token": refuse}, lifetime=60) as server,  # type: ignore[dict-item]  # Route callables
+        serving({"/auth/token": refuse}, lifetime=60) as server,
         drill(
             "scheduler API refused login",
             tried="log in to an API that answers 401 and echoes the password in its body",

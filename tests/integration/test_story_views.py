@@ -37,7 +37,7 @@ def test_the_first_report_heads_its_story_whatever_matched(
     # Northern Herald report, which was first.
     result = search_stories(es_client, "brigades", index=indexed.articles)
     (hit,) = result.hits
-    assert hit.id == courier.id
+    assert hit.id == courier.id and hit.story_id is not None
     head = result.head(hit)
     assert head is not None and head.first.id == herald.id
     assert (head.reports, head.outlets) == (3, ("Northern Herald", "Southern Courier"))

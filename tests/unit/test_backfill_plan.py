@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -86,7 +87,7 @@ def test_step() -> None:
         plan_backfill(_at(8), _at(9), now=NOW, step=parse_step("60s"))
 
 
-def _args(*argv: str) -> object:
+def _args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["backfill", *argv])
 
 

@@ -65,6 +65,11 @@ def _edge(a: str, b: str, score: float, kind: EdgeKind = "same_story") -> Edge:
     return Edge(a, b, kind, score, (f"p={score}",))
 
 
+def _pairs(rng: random.Random, ids: list[str], n: int) -> list[tuple[str, str]]:
+    """``n`` random pairs of distinct ids."""
+    return [(a, b) for a, b in (rng.sample(ids, 2) for _ in range(n))]
+
+
 def test_average_link_does_not_chain_through_one_bridge() -> None:
     edges = [_edge("a", "b", 0.95), _edge("b", "c", 0.95), _edge("c", "d", 0.9), _edge("a", "c", 0.95)]
     groups = partition("abcd", edges, link_threshold=0.6)
@@ -207,11 +212,9 @@ def test_average_link_matches_the_plain_quadratic_algorithm() -> None:
     rng = random.Random(7)
     for _ in range(200):
         ids = [f"a{i:02d}" for i in range(rng.randint(2, 14))]
-        edges = [
-            # Binary fractions: sums are exact, so ties are ties in both implementations.
-            _edge(*rng.sample(ids, 2), score=rng.choice([0.25, 0.5, 0.625, 0.75, 0.875, 1.0]))
-            for _ in range(rng.randint(1, 3 * len(ids)))
-        ]
+        # Binary fractions: sums are exact, so ties are ties in both implementations.
+        scores = [0.25, 0.5, 0.625, 0.75, 0.875, 1.0]
+        edges = [_edge(a, b, rng.choice(scores)) for a, b in _pairs(rng, ids, rng.randint(1, 3 * len(ids)))]
         for threshold in (0.25, 0.6):
             expected = _reference_average_link(ids, edges, threshold)
             assert partition(ids, edges, threshold) == expected

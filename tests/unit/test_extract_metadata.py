@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from lxml import html as lxml_html
 
 from newsflow.extract.dates import to_utc_iso
-from newsflow.extract.metadata import read_metadata
+from newsflow.extract.metadata import PageMetadata, read_metadata
 
 
-def _meta(head: str, body: str = "<p>x</p>", url: str | None = "https://news.example.com/a/story"):
+def _meta(
+    head: str, body: str = "<p>x</p>", url: str | None = "https://news.example.com/a/story"
+) -> PageMetadata:
     tree = lxml_html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
     return read_metadata(tree, url)
 
@@ -51,7 +53,7 @@ def test_broken_json_ld_is_skipped_and_meta_tags_used() -> None:
     )
     assert meta.title == "Harbour news"
     assert meta.published_source == "meta"
-    assert to_utc_iso(meta.published) == "2022-07-08T07:10:11Z"
+    assert meta.published is not None and to_utc_iso(meta.published) == "2022-07-08T07:10:11Z"
     assert meta.authors == ("Sam Roe", "Kim Poe")
     assert meta.site_name == "Harbour Daily"
     assert meta.top_image == "https://news.example.com/img/a.png"
@@ -66,7 +68,9 @@ def test_json_ld_graph_is_searched() -> None:
     )
     assert meta.title == "Graph post"
     assert meta.published_source == "json-ld"
-    assert to_utc_iso(meta.published) == "2019-05-06T12:00:00Z"  # a day alone is taken at its middle
+    assert (
+        meta.published is not None and to_utc_iso(meta.published) == "2019-05-06T12:00:00Z"
+    )  # a day alone is taken at its middle
 
 
 def test_meta_names_match_without_punctuation() -> None:

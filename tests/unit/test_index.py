@@ -152,7 +152,7 @@ def test_index_options_validation_and_backoff() -> None:
     assert [options.backoff(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
     for bad in ({"chunk_size": 0}, {"max_failure_ratio": 1.5}, {"max_retries": -1}, {"max_backoff_s": 0.1}):
         with pytest.raises(ConfigError):
-            IndexOptions(**bad)  # type: ignore[arg-type]  # deliberately mixed option types
+            IndexOptions(**bad)
 
 
 def test_dead_letter_path_and_append(tmp_path: Path) -> None:
