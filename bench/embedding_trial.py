@@ -19,7 +19,7 @@ The trial prints:
   same-language and cross-language;
 - held-out pair AUC (logistic, fitted on the other two corpora) without and with ``embed``;
 - the shipped kind of model (logistic plus trees), fitted and selected as
-  ``storyfit.select_model`` selects (same grid and precision floors, stories from the cached
+  ``storyfit.select_model`` selects (its grid and precision floors, stories from the cached
   candidate pairs, without the arrival check), without and with ``embed``. Leave-one-corpus-out
   chooses on two corpora and reports the third;
 - with ``--across``, the cosine of cross-language pairs only (0 on the others), fitted after
@@ -31,10 +31,10 @@ Nothing here is shipped. docs/stories.md ("A multilingual sentence embedding") h
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,22 +123,14 @@ def feature_auc(prepared: PreparedCorpus, feature: str, mask: npt.NDArray[np.boo
 def select(
     corpora: list[PreparedCorpus], features: list[str], baselines: dict[str, float], options: DedupOptions
 ) -> PairModel:
-    """The best setting by mean F1 gain over TF-IDF among those meeting the precision floors."""
-    best: tuple[tuple[bool, float], PairModel] | None = None
+    """``storyfit.select_model`` over a fit with ``features``, without the arrival check."""
     # The trees take the features the shipped trees take, ``embed`` too when it is tried.
     storyfit.TREE_FEATURES = tuple(f for f in features if f not in ("tfidf_x_names", "jaccard"))
-    for c in storyfit.GRID_C:
-        model = storyfit.fit(corpora, c=c, features=features)
-        model = replace(model, trees=storyfit.fit_trees(corpora))
-        for link, (mean, strongest) in itertools.product(storyfit.GRID_LINK, storyfit.GRID_FRAGMENT):
-            candidate = replace(model, link_threshold=link, fragment_mean=mean, fragment_max=strongest)
-            scores = storyfit.score_settings(corpora, candidate, options)
-            floors = all(scores[n].precision >= storyfit.PRECISION_FLOORS[n] for n in scores)
-            key = (floors, float(np.mean([scores[n].f1 - baselines[n] for n in scores])))
-            if best is None or key > best[0]:
-                best = (key, candidate)
-    assert best is not None
-    return best[1]
+
+    def fitter(fitted_on: Sequence[PreparedCorpus], *, c: float) -> PairModel:
+        return replace(storyfit.fit(fitted_on, c=c, features=features), trees=storyfit.fit_trees(fitted_on))
+
+    return storyfit.select_model(corpora, baselines, options, fitter, arrival=False)[0]
 
 
 def across_languages(prepared: list[PreparedCorpus], options: DedupOptions) -> int:

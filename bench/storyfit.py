@@ -441,6 +441,8 @@ def select_model(
     baselines: dict[str, float],
     options: DedupOptions,
     fitter: Callable[..., Any] = fit_blend,
+    *,
+    arrival: bool = True,
 ) -> tuple[PairModel, dict[str, object]]:
     """Fit on ``corpora`` for each setting and keep, among those meeting ``PRECISION_FLOORS``
     (for the corpora present) in one batch and in every arrival of ``ARRIVAL_SEEDS``, the
@@ -449,7 +451,9 @@ def select_model(
     floors, the best by gain is kept and the record says so. Returns the model and what
     the choice was based on. ``fitter`` (the shipped kind, ``fit_blend``, unless a bench
     compares another) is called as ``fitter(corpora, c=C)``; what it returns is checked in
-    arrival only if it is a ``PairModel`` (trees alone, a bench-only kind, are not)."""
+    arrival only if it is a ``PairModel`` (trees alone, a bench-only kind, are not), and
+    only when ``arrival`` is set (a quick comparison of features may skip it: the one-batch
+    floors still apply)."""
 
     present = {p.corpus.name for p in corpora}
     floors = {name: floor for name, floor in PRECISION_FLOORS.items() if name in present}
@@ -477,12 +481,13 @@ def select_model(
     by_name = {p.corpus.name: p for p in corpora}
     rejected = 0
     _, chosen_c, chosen, chosen_scores = settings[0]
-    arrival: dict[str, float] = {}
+    worst_in_arrival: dict[str, float] = {}
     floors_met = False
     for key, c, model, scores in settings:
         if not key[0]:
             break
-        if not isinstance(model, PairModel):  # trees alone (crossfit_stories.py): not a package model
+        # Trees alone (crossfit_stories.py) are not a package model and cannot run in arrival.
+        if not arrival or not isinstance(model, PairModel):
             chosen_c, chosen, chosen_scores, floors_met = c, model, scores, True
             break
         worst = {name: arrival_precision(by_name[name], model, options) for name in floors}
@@ -495,14 +500,14 @@ def select_model(
             {k: round(v, 4) for k, v in worst.items()},
         )
         if all(worst[name] >= floor for name, floor in floors.items()):
-            chosen_c, chosen, chosen_scores, arrival, floors_met = c, model, scores, worst, True
+            chosen_c, chosen, chosen_scores, worst_in_arrival, floors_met = c, model, scores, worst, True
             break
         rejected += 1
     record: dict[str, object] = {
         "precision_floors": floors,
         "precision_floors_met": floors_met,
-        "arrival": {"batch": ARRIVAL_BATCH, "seeds": list(ARRIVAL_SEEDS)},
-        "worst_precision_in_arrival": {k: round(v, 4) for k, v in arrival.items()},
+        "arrival": {"batch": ARRIVAL_BATCH, "seeds": list(ARRIVAL_SEEDS)} if arrival else None,
+        "worst_precision_in_arrival": {k: round(v, 4) for k, v in worst_in_arrival.items()},
         "settings_losing_the_floors_in_arrival": rejected,
         "C": chosen_c,
         "link_threshold": chosen.link_threshold,
