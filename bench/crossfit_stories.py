@@ -9,7 +9,7 @@ corpora. ``eval_stories.py`` scores the shipped model on the corpora it was fitt
 selected on, which flatters the link threshold chosen there and anything with many
 parameters. Here each corpus is cut in two folds by story (ECB+ by topic, so both events of
 a topic fall in one fold; NeuS by story; SemEval by the groups its rated pairs connect), the
-model is fitted and selected (``storyfit.select_model``) on one fold of all three corpora and
+model is fitted and selected (``storyselect.select_model``) on one fold of all three corpora and
 makes stories on the other, and both folds' stories are scored together. Stories come from
 the cached candidate pairs, as the selection makes them. A half holds fewer neighbouring
 stories than the whole corpus, so NeuS reads higher than in ``eval_stories.py``: compare pair
@@ -58,9 +58,9 @@ from bench.storyfit import (
     fit_trees,
     prepare_corpus,
     quick_stories,
-    select_model,
     tfidf_baseline,
 )
+from bench.storyselect import select_model
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.trees import Trees
 

@@ -19,7 +19,7 @@ The trial prints:
   same-language and cross-language;
 - held-out pair AUC (logistic, fitted on the other two corpora) without and with ``embed``;
 - the shipped kind of model (logistic plus trees), fitted and selected as
-  ``storyfit.select_model`` selects (its grid and precision floors, stories from the cached
+  ``storyselect.select_model`` selects (its grid and precision floors, stories from the cached
   candidate pairs, without the arrival check), without and with ``embed``. Leave-one-corpus-out
   chooses on two corpora and reports the third;
 - with ``--across``, the cosine of cross-language pairs only (0 on the others), fitted after
@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import roc_auc_score
 
-from bench import storyfit
+from bench import storyfit, storyselect
 from bench.story_corpora import Corpus, all_corpora
 from bench.storyfit import PreparedCorpus
 from newsflow.dedup import DedupOptions
@@ -123,14 +123,14 @@ def feature_auc(prepared: PreparedCorpus, feature: str, mask: npt.NDArray[np.boo
 def select(
     corpora: list[PreparedCorpus], features: list[str], baselines: dict[str, float], options: DedupOptions
 ) -> PairModel:
-    """``storyfit.select_model`` over a fit with ``features``, without the arrival check."""
+    """``storyselect.select_model`` over a fit with ``features``, without the arrival check."""
     # The trees take the features the shipped trees take, ``embed`` too when it is tried.
     storyfit.TREE_FEATURES = tuple(f for f in features if f not in ("tfidf_x_names", "jaccard"))
 
     def fitter(fitted_on: Sequence[PreparedCorpus], *, c: float) -> PairModel:
         return replace(storyfit.fit(fitted_on, c=c, features=features), trees=storyfit.fit_trees(fitted_on))
 
-    return storyfit.select_model(corpora, baselines, options, fitter, arrival=False)[0]
+    return storyselect.select_model(corpora, baselines, options, fitter, arrival=False)[0]
 
 
 def across_languages(prepared: list[PreparedCorpus], options: DedupOptions) -> int:
@@ -217,7 +217,7 @@ def main() -> int:
                 for p in prepared]  # fmt: skip
         print(f"{label}: held-out pair AUC (C 1) " + ", ".join(f"{v:.3f}" for v in held), flush=True)
         chosen = select(prepared, features, baselines, options)
-        scores = storyfit.score_settings(prepared, chosen, options)
+        scores = storyselect.score_settings(prepared, chosen, options)
         print(
             f"{label}: fitted on all three, link {chosen.link_threshold}: "
             + ", ".join(f"{n} {s.f1:.3f} (P {s.precision:.3f})" for n, s in scores.items()),
@@ -229,7 +229,7 @@ def main() -> int:
             model = select(
                 others, features, {q.corpus.name: baselines[q.corpus.name] for q in others}, options
             )
-            s = storyfit.score_settings([p], model, options)[p.corpus.name]
+            s = storyselect.score_settings([p], model, options)[p.corpus.name]
             loo.append(f"{p.corpus.name} {s.f1:.3f} (P {s.precision:.3f})")
         print(f"{label}: leave-one-out " + ", ".join(loo), flush=True)
     return 0

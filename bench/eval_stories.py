@@ -38,11 +38,11 @@ from bench.storyfit import (
     Scores,
     evaluate,
     prepare_corpus,
-    select_model,
     stories_through_dedup,
     tfidf_baseline,
     tfidf_stories,
 )
+from bench.storyselect import select_model
 from newsflow.dedup import DedupOptions
 
 ROWS = (

@@ -9,7 +9,7 @@ and chooses the regularisation, the link threshold and the fragment rule that gi
 largest mean F1 gain over the TF-IDF baseline across the corpora (computed in the same run)
 among the settings that keep ECB+ precision at the quality gate's floor, in one batch and
 in batches of 200 in three shuffled orders, as the pipeline meets articles (see
-``storyfit.select_model``). The written file
+``storyselect.select_model``). The written file
 records the command, the SHA-256 of each training file, the chosen settings and the
 figures they reached. Run it again whenever a signal or feature changes.
 """
@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sklearn
 
 from bench.story_corpora import all_corpora
-from bench.storyfit import TREE_DEPTH, TREE_ROUNDS, prepare_corpus, select_model, tfidf_baseline
+from bench.storyfit import TREE_DEPTH, TREE_ROUNDS, prepare_corpus, tfidf_baseline
+from bench.storyselect import select_model
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.model import MODEL_PATH
 

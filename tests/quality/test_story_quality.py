@@ -161,7 +161,7 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     if name == "ecbplus":
         # The index hands each batch what it needs: the same batches in memory, where every
         # held article is at hand, make the same stories. So the arrivals in which the model's
-        # selection checks the precision floors (storyfit.ARRIVAL_SEEDS) are what the
+        # selection checks the precision floors (storyselect.ARRIVAL_SEEDS) are what the
         # pipeline makes. (ECB+ is smaller than the index's term sample, 1000 articles; on
         # the larger corpora the sample's statistics differ a little from all of them.)
         in_memory = {original[i]: a.story_id for i, a in held.assignments(list(original)).items()}
