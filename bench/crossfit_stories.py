@@ -63,7 +63,7 @@ from bench.storyfit import (
 )
 from bench.storyselect import select_model
 from newsflow.dedup import DedupOptions
-from newsflow.dedup.model import load_model
+from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.trees import Trees
 
 
@@ -219,13 +219,17 @@ def figures(
 
 
 def shipped_setting(
-    prepared: list[PreparedCorpus], links: Sequence[float], splits: int
+    prepared: list[PreparedCorpus],
+    links: Sequence[float],
+    splits: int,
+    fitter: Callable[..., PairModel] = fit_blend,
 ) -> dict[float, dict[str, list[Scores]]]:
     """Out of fold with the shipped setting held: the blend fitted at the shipped ``C`` on
     one fold, stories on the other at the shipped fragment rule, for each link threshold in
     ``links``; each split's scores. Nothing is selected per fold, so this is what the fitted
     weights give on unseen stories at the chosen setting (the precision of the selection on
-    a half is another question, the one ``cross_fitted`` answers)."""
+    a half is another question, the one ``cross_fitted`` answers). ``fitter`` is called as
+    ``select_model`` calls it, so a trial of another feature can pass its own."""
     options = DedupOptions()
     shipped = load_model()
     chosen_c = shipped.fitted.get("C")
@@ -239,7 +243,7 @@ def shipped_setting(
             link: {p.corpus.name: {} for p in prepared} for link in links
         }
         for k in (0, 1):
-            fitted = fit_blend([halves[p.corpus.name][1 - k] for p in prepared], c=c)
+            fitted = fitter([halves[p.corpus.name][1 - k] for p in prepared], c=c)
             for link in links:
                 model = replace(
                     fitted,
