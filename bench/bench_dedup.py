@@ -14,7 +14,8 @@ each other within the visibility margin (the default, back-to-back) make every r
 run in full, as concurrent mapped batches do; ``--spaced`` waits the margin out between
 batches (untimed), as hourly runs that do not overlap would, so the reconcile takes its
 cheap path. ``--steps`` also prints where each size's dedup time went, step by step
-(``dedup_steps.py``).
+(``dedup_steps.py``). Each ``--es`` row also gives the CPU time the bench process itself spent
+(the worker's share; the node's work is in its own process) against extraction's CPU time.
 
 Articles are synthesised at run time from ECB+ texts in ../shared (never written to the
 repo): each takes most sentences of one source article, a sentence of another, and

@@ -218,6 +218,29 @@ def figures(
     return out
 
 
+def _shipped_setting(
+    fitter: Callable[..., PairModel],
+) -> tuple[Callable[[Sequence[PreparedCorpus]], PairModel], Callable[[PairModel, float], PairModel]]:
+    """A fit at the shipped ``C``, and a fitted model at a link threshold and the shipped
+    fragment rule."""
+    shipped = load_model()
+    chosen_c = shipped.fitted.get("C")
+    c = float(chosen_c) if isinstance(chosen_c, int | float) else 1.0
+
+    def fit_at(corpora: Sequence[PreparedCorpus]) -> PairModel:
+        return fitter(corpora, c=c)
+
+    def at_link(fitted: PairModel, link: float) -> PairModel:
+        return replace(
+            fitted,
+            link_threshold=link,
+            fragment_mean=shipped.fragment_mean,
+            fragment_max=shipped.fragment_max,
+        )
+
+    return fit_at, at_link
+
+
 def shipped_setting(
     prepared: list[PreparedCorpus],
     links: Sequence[float],
@@ -231,9 +254,7 @@ def shipped_setting(
     a half is another question, the one ``cross_fitted`` answers). ``fitter`` is called as
     ``select_model`` calls it, so a trial of another feature can pass its own."""
     options = DedupOptions()
-    shipped = load_model()
-    chosen_c = shipped.fitted.get("C")
-    c = float(chosen_c) if isinstance(chosen_c, int | float) else 1.0
+    fit_at, at_link = _shipped_setting(fitter)
     out: dict[float, dict[str, list[Scores]]] = {
         link: {p.corpus.name: [] for p in prepared} for link in links
     }
@@ -243,14 +264,9 @@ def shipped_setting(
             link: {p.corpus.name: {} for p in prepared} for link in links
         }
         for k in (0, 1):
-            fitted = fitter([halves[p.corpus.name][1 - k] for p in prepared], c=c)
+            fitted = fit_at([halves[p.corpus.name][1 - k] for p in prepared])
             for link in links:
-                model = replace(
-                    fitted,
-                    link_threshold=link,
-                    fragment_mean=shipped.fragment_mean,
-                    fragment_max=shipped.fragment_max,
-                )
+                model = at_link(fitted, link)
                 for p in prepared:
                     made = quick_stories(halves[p.corpus.name][k], model, options)
                     stories[link][p.corpus.name].update({i: f"{k}:{s}" for i, s in made.items()})
@@ -268,20 +284,12 @@ def shipped_setting_loo(
     shipped fragment rule. Not the selection's leave-one-out (``eval_stories.py --loo``
     re-selects the setting on the two), but minutes rather than half an hour."""
     options = DedupOptions()
-    shipped = load_model()
-    chosen_c = shipped.fitted.get("C")
-    c = float(chosen_c) if isinstance(chosen_c, int | float) else 1.0
+    fit_at, at_link = _shipped_setting(fitter)
     out: dict[float, dict[str, Scores]] = {link: {} for link in links}
     for p in prepared:
-        fitted = fitter([q for q in prepared if q is not p], c=c)
+        fitted = fit_at([q for q in prepared if q is not p])
         for link in links:
-            model = replace(
-                fitted,
-                link_threshold=link,
-                fragment_mean=shipped.fragment_mean,
-                fragment_max=shipped.fragment_max,
-            )
-            out[link][p.corpus.name] = _score(p, quick_stories(p, model, options))
+            out[link][p.corpus.name] = _score(p, quick_stories(p, at_link(fitted, link), options))
     return out
 
 
