@@ -9,6 +9,7 @@ sentence.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 
 from newsflow.dedup.text import RIGHT_QUOTE, STOPWORDS, sentences
@@ -44,7 +45,8 @@ def entity_counts(text: str, stop: frozenset[str] = STOPWORDS) -> Counter[str]:
     starts a sentence is not a name).
     """
     counts: Counter[str] = Counter()
-    for sentence in sentences(text):
+    # Composed, so a name sent decomposed (a letter and a combining mark) is still one word.
+    for sentence in sentences(unicodedata.normalize("NFC", text)):
         for match in _CAPITAL_RUN_RE.finditer(sentence):
             words = match.group(0).split()
             if match.start() == 0:

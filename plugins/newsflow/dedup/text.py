@@ -1,10 +1,12 @@
 """Tokenising and normalising shared by every signal, so they agree on what a word is.
 
-Words are runs of letters and digits in any script. Chinese and Japanese are written
-without spaces, so a run of Han or kana characters is cut into overlapping character
-bigrams, the usual unit for comparing such text without a dictionary. Stopwords are
-per language (``stopwordsiso``), with the English list below kept for English and for
-text whose language is unknown.
+Words are runs of letters and digits in any script, with the combining marks written on
+them: Hindi's vowel signs are part of its words, and "Müller" sent decomposed (u plus a
+combining diaeresis) is the same word as "Müller" sent composed (text is compared in NFC).
+Chinese, Japanese, Thai, Lao, Khmer and Burmese are written without spaces between words,
+so a run of those scripts is cut into overlapping character bigrams, the usual unit for
+comparing such text without a dictionary. Stopwords are per language (``stopwordsiso``),
+with the English list below kept for English and for text whose language is unknown.
 """
 
 from __future__ import annotations
@@ -12,12 +14,30 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import unicodedata
 from functools import lru_cache
 
 RIGHT_QUOTE = "\u2019"  # typographic apostrophe, unified with "'"
-WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
-# Han ideographs (with extension A and compatibility forms) and Japanese kana.
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+
+def _mark_ranges() -> str:
+    """Combining marks of the Basic Multilingual Plane as a character class body (``\\w``
+    does not match them, so without this a Hindi word broke at each vowel sign)."""
+    marks = [c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
+    ranges: list[list[int]] = []
+    for c in marks:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+_WORD = rf"[^\W_]+(?:[{_mark_ranges()}]+[^\W_]*)*"
+WORD_RE = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})?")
+# Han ideographs (with extension A and compatibility forms), Japanese kana, and the
+# scripts of South-East Asia written without spaces: Thai, Lao, Burmese, Khmer.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 _UNSPACED_RE = re.compile(f"[{_UNSPACED}]")
 _UNSPACED_SPLIT_RE = re.compile(f"([{_UNSPACED}]+)")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?\n])\s+")
@@ -202,9 +222,11 @@ STOPWORDS = frozenset(
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens; apostrophes are unified so quotes from different outlets match.
 
-    Runs of Han or kana characters become their character bigrams (see module docstring).
+    Text is composed first (NFC); runs of unspaced scripts become their character bigrams
+    (see module docstring).
     """
-    words = [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(text.casefold())]
+    folded = unicodedata.normalize("NFC", text).casefold()
+    words = [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(folded)]
     if not any(_UNSPACED_RE.search(w) for w in words):
         return words
     out: list[str] = []
