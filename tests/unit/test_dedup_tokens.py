@@ -50,3 +50,9 @@ def test_two_hindi_reports_share_their_terms() -> None:
     b = compute_signals("b", "सरकार ने नई शिक्षा नीति घोषित की, भारत के मंत्री ने बताया।", options, language="hi")
     shared = set(a.terms) & set(b.terms)
     assert {"भारत", "सरकार", "शिक्षा", "नीति", "मंत्री"} <= shared
+
+
+def test_optional_arabic_and_hebrew_marks_do_not_make_another_word() -> None:
+    # "also" with and without its tanween, "wrote" with vowel marks, a word drawn out by tatweel.
+    assert tokens("أيضاً كَتَبَ مـحمد") == tokens("أيضا كتب محمد") == ["أيضا", "كتب", "محمد"]
+    assert tokens("שָׁלוֹם") == tokens("שלום")

@@ -33,6 +33,12 @@ def _mark_ranges() -> str:
     return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
 
 
+# Marks a writer may leave out: Hebrew points and cantillation, Arabic vowel marks, and the
+# tatweel that stretches Arabic words. Two outlets write "أيضاً" and "أيضا" for one word,
+# so these are dropped; other scripts' marks are part of the spelling and are kept.
+_OPTIONAL_MARKS_RE = re.compile(
+    "[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u0640\u064b-\u065f\u0670]"
+)
 _WORD = rf"[^\W_]+(?:[{_mark_ranges()}]+[^\W_]*)*"
 WORD_RE = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})?")
 # Han ideographs (with extension A and compatibility forms), Japanese kana, and the
@@ -222,10 +228,10 @@ STOPWORDS = frozenset(
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens; apostrophes are unified so quotes from different outlets match.
 
-    Text is composed first (NFC); runs of unspaced scripts become their character bigrams
-    (see module docstring).
+    Text is composed first (NFC) and optional marks are dropped; runs of unspaced scripts
+    become their character bigrams (see module docstring).
     """
-    folded = unicodedata.normalize("NFC", text).casefold()
+    folded = _OPTIONAL_MARKS_RE.sub("", unicodedata.normalize("NFC", text).casefold())
     words = [w.replace(RIGHT_QUOTE, "'") for w in WORD_RE.findall(folded)]
     if not any(_UNSPACED_RE.search(w) for w in words):
         return words
