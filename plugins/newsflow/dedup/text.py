@@ -20,17 +20,12 @@ from functools import lru_cache
 RIGHT_QUOTE = "\u2019"  # typographic apostrophe, unified with "'"
 
 
-def _mark_ranges() -> str:
-    """Combining marks of the Basic Multilingual Plane as a character class body (``\\w``
-    does not match them, so without this a Hindi word broke at each vowel sign)."""
-    marks = [c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
-    ranges: list[list[int]] = []
-    for c in marks:
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1][1] = c
-        else:
-            ranges.append([c, c])
-    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+# Combining marks of the Basic Multilingual Plane, as a character class (as ``entities``
+# lists upper-case letters): ``\w`` does not match them, so without this a Hindi word broke
+# at each vowel sign.
+_MARKS = re.escape(
+    "".join(c for c in map(chr, range(0x10000)) if unicodedata.category(c) in ("Mn", "Mc", "Me"))
+)
 
 
 # Marks a writer may leave out: Hebrew points and cantillation, Arabic vowel marks, and the
@@ -39,7 +34,7 @@ def _mark_ranges() -> str:
 _OPTIONAL_MARKS_RE = re.compile(
     "[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a\u0640\u064b-\u065f\u0670]"
 )
-_WORD = rf"[^\W_]+(?:[{_mark_ranges()}]+[^\W_]*)*"
+_WORD = rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*"
 WORD_RE = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})?")
 # Han ideographs (with extension A and compatibility forms), Japanese kana, and the
 # scripts of South-East Asia written without spaces: Thai, Lao, Burmese, Khmer.
