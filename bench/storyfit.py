@@ -133,10 +133,10 @@ def _pair_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]]) -
     return np.vstack(rows) if rows else np.zeros((0, len(FEATURES)))
 
 
-# Evidence may only raise the probability (and a year conflict only lower it): a fit may not
+# Evidence may only raise the probability (and a year or day conflict only lower it): a fit may not
 # learn, from how one corpus sampled its pairs, that sharing more text counts against a
 # link. The product of the two overlaps is free (it lets the model demand corroboration).
-SIGNS = {"year_conflict": -1, "tfidf_x_names": 0}
+SIGNS = {"year_conflict": -1, "day_conflict": -1, "tfidf_x_names": 0}
 
 
 # Fitted after the others, with their weights held: a feature that is zero on every pair in

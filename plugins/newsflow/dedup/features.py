@@ -18,7 +18,7 @@ from newsflow.dedup.weighting import Prepared
 
 # The model's inputs, in its weight order (``pair_model.json`` names them too).
 FEATURES = ("tfidf", "lede", "names", "tfidf_x_names", "salient", "quotes", "numbers", "jaccard",
-            "year_match", "year_conflict", "names_across_languages")  # fmt: skip
+            "year_match", "year_conflict", "names_across_languages", "day_match", "day_conflict")  # fmt: skip
 
 
 def _contained(names: frozenset[str], other: dict[str, float]) -> float:
@@ -84,7 +84,9 @@ def feature_matrix(
     A pair's features depend on the pair alone, so scoring many candidates at once is the
     same as scoring each. Quote and number evidence enter as ``log1p`` (the fifth shared
     quote adds less than the first); a pair with no year on one side has neither a year
-    match nor a conflict.
+    match nor a conflict. Weekdays are the days each opening names (``weekdays``): a day
+    both name is a match; a conflict needs each to name one day, another, since an opening
+    naming several days may be telling more than its event.
     """
     n = len(others)
     if jaccards is None:
@@ -109,6 +111,9 @@ def feature_matrix(
         rows[i, 7] = jaccards[i]
         rows[i, 8] = 1.0 if shared_years else 0.0
         rows[i, 9] = 1.0 if new.years and o.years and not shared_years else 0.0
+        days, other_days = new.sig.weekdays, o.sig.weekdays
+        rows[i, 11] = 1.0 if set(days) & set(other_days) else 0.0
+        rows[i, 12] = 1.0 if len(days) == 1 and len(other_days) == 1 and days != other_days else 0.0
     # Two reports in different languages share little text but the same names, so a name
     # overlap across languages is weighed on its own, not as the same overlap beside text.
     language = new.sig.language

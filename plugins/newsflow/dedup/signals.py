@@ -19,6 +19,7 @@ from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.sketch import band_keys, minhash, word_shingles
 from newsflow.dedup.text import stem, stopwords, tokens
+from newsflow.dedup.weekdays import named_weekdays
 from newsflow.errors import InputError
 from newsflow.language import detect_language, primary_language
 from newsflow.records import content_hash
@@ -56,6 +57,7 @@ class ArticleSignals:
     language: str | None = None  # primary subtag, given or detected
     published_confidence: str = "high"  # "low": a date the page did not declare (wider window)
     lede: tuple[str, ...] = ()  # distinct content terms of the title and first lines, in order
+    weekdays: tuple[int, ...] = ()  # days the opening names, 0 Monday (``weekdays``); older records: ()
 
     def query_keys(self) -> tuple[str, ...]:
         """Keyword keys a store is searched by (prefix says which signal)."""
@@ -110,6 +112,7 @@ class ArticleSignals:
             "language": self.language,
             "lede": list(self.lede),
             "published_confidence": self.published_confidence,
+            "weekdays": list(self.weekdays),
         }
 
     @classmethod
@@ -136,6 +139,7 @@ class ArticleSignals:
                 language=data.get("language"),
                 lede=tuple(map(str, data.get("lede") or ())),
                 published_confidence="low" if data.get("published_confidence") == "low" else "high",
+                weekdays=tuple(map(int, data.get("weekdays") or ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
@@ -242,4 +246,5 @@ def compute_signals(
         language=language,
         published_confidence="low" if published_confidence == "low" else "high",
         lede=tuple(sys.intern(t) for t in dict.fromkeys(content[:LEDE_WORDS])),
+        weekdays=named_weekdays(title, text),
     )
