@@ -4,7 +4,8 @@
 
 Reads ../shared/eval/clustering (ECB+ with the two seed reports, NeuS dev, SemEval dev),
 fits a logistic model and boosted trees on each corpus's labelled pairs (every corpus
-weighing the same; the model's probability is the mean of the two, ``dedup/trees.py``),
+weighing the same; the model's probability is the mean of the two, ``dedup/trees.py``; each
+is the mean of four fits on halves of the corpora, ``storyfit.fit_blend``),
 and chooses the regularisation, the link threshold and the fragment rule that give the
 largest mean F1 gain over the TF-IDF baseline across the corpora (computed in the same run)
 among the settings that keep ECB+ precision at the quality gate's floor, in one batch and

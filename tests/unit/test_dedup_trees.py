@@ -65,6 +65,28 @@ def test_a_model_with_trees_reads_back_exactly_and_blends_the_two() -> None:
     )
 
 
+def test_the_mean_of_fits_scores_the_mean_of_their_logits() -> None:
+    """The shipped model is the mean of fits on halves (``storyfit.mean_model``): one logistic
+    model and one list of trees whose logits are the means of the fits' own."""
+    from bench.storyfit import mean_model
+
+    other = tuple((f, thr, lo, hi, -v) for f, thr, lo, hi, v in TREE)
+    fits = [
+        PairModel(("a", "b"), (1.5, -0.5), 0.1, 0.5, trees=Trees(("a", "b"), -0.3, (TREE,))),
+        PairModel(("a", "b"), (0.5, 0.5), -0.3, 0.5, trees=Trees(("a", "b"), 0.7, (other, TREE))),
+    ]
+    mean = mean_model(fits)
+    rows = np.array([[0.3, 0.7], [0.9, 0.1], [0.0, 0.0], [0.4, 0.1]])
+    assert mean.trees is not None
+    logit = np.mean([f.logits(rows) for f in fits], axis=0)
+    assert mean.logits(rows).tolist() == pytest.approx(logit.tolist())
+    assert mean.trees.raw(rows).tolist() == pytest.approx(
+        np.mean([f.trees.raw(rows) for f in fits if f.trees is not None], axis=0).tolist()
+    )
+    with pytest.raises(ValueError, match="different features"):
+        mean_model([fits[0], replace(fits[1], features=("b", "a"))])
+
+
 @pytest.mark.parametrize(
     ("trees", "message"),
     [
