@@ -117,3 +117,31 @@ def test_the_shipped_model_blends_trees_over_features_it_lists() -> None:
     assert model.trees is not None
     assert set(model.trees.features) <= set(model.features)
     assert model.fitted.get("trees"), "pair_model.json records how its trees were fitted"
+
+
+def test_the_tables_give_the_walks_sums_on_the_shipped_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.bench_trees import sample_rows
+    from newsflow.dedup import trees as trees_module
+
+    shipped = load_model().trees
+    assert shipped is not None
+    rows = sample_rows(shipped, 5000, seed=7)
+    rows[::50] = np.inf  # past every threshold
+    rows[1::50] = -np.inf
+    assert np.abs(shipped.raw(rows) - shipped.walk(rows)).max() < 1e-12
+    # Tables cut small (many tables per feature set) still give the walk's sums.
+    monkeypatch.setattr(trees_module, "TABLE_CELLS", 8)
+    small = Trees(shipped.features, shipped.baseline, shipped.trees)
+    assert len(small._tables.table_at) > 2 * len(shipped._tables.table_at)
+    assert np.abs(small.raw(rows) - shipped.walk(rows)).max() < 1e-12
+
+
+def test_a_tree_too_deep_to_tabulate_is_refused() -> None:
+    # A chain of 21 splits, each on its own feature: its table would have 2**21 cells.
+    depth = 21
+    chain: list[tuple[int, float, int, int, float]] = []
+    for i in range(depth):  # split i at node 2i: a leaf to its left, the next split to its right
+        chain += [(i, 0.5, 2 * i + 1, 2 * i + 2, 0.0), (-1, 0.0, 0, 0, float(i))]
+    chain.append((-1, 0.0, 0, 0, -1.0))
+    with pytest.raises(ConfigError, match="too deep to tabulate"):
+        Trees(tuple(f"f{i}" for i in range(depth)), 0.0, (tuple(chain),))

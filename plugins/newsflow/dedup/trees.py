@@ -7,8 +7,13 @@ beats the logistic model alone on NeuS and SemEval and ties on ECB+ (``docs/stor
 
 The trees are fitted by scikit-learn in ``bench/storyfit.py`` and stored in
 ``pair_model.json`` as plain node lists, never pickled, so the package needs no scikit-learn
-at run time and a reader can see what was shipped. Scoring walks every tree for a whole batch
-of candidate pairs at once: one array step per tree level.
+at run time and a reader can see what was shipped.
+
+Scoring does not walk the trees. The shipped model is the mean of four fits, some 300 trees of
+depth 2, and walking them all was a sixth of dedup's time (``bench/bench_trees.py``). A tree's
+leaf depends only on where each of its features falls among its thresholds, so trees over the
+same features are summed, once, into a table over those intervals: scoring looks up one cell
+per table, and gives the walk's sums (the tables are filled by walking the trees).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Trees:
     _right: npt.NDArray[np.intp] = field(init=False, compare=False, repr=False)
     _value: npt.NDArray[np.float64] = field(init=False, compare=False, repr=False)
     _depth: int = field(init=False, compare=False, repr=False)
+    _tables: _Tables = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.trees:
@@ -77,18 +83,26 @@ class Trees:
         ):
             object.__setattr__(self, name, array)
         object.__setattr__(self, "_depth", _depth(self.trees))
+        object.__setattr__(self, "_tables", _tabulate(self))
 
     def raw(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """The summed leaf values (a logit) of each row of a (pairs x ``features``) array."""
-        n, t = rows.shape[0], self._feature.shape[0]
-        tree = np.arange(t)
-        node = np.zeros((n, t), dtype=np.intp)
+        return np.asarray(self.baseline + self._tables.lookup(rows), dtype=np.float64)
+
+    def walk(
+        self, rows: npt.NDArray[np.float64], which: npt.NDArray[np.intp] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """``raw`` by walking each tree (only the trees numbered in ``which``, if given) from
+        its root: what the tables are filled from, and what tests check them against."""
+        tree = np.arange(self._feature.shape[0]) if which is None else which
+        node = np.zeros((rows.shape[0], len(tree)), dtype=np.intp)
         for _ in range(self._depth):
             feature = self._feature[tree, node]
             x = np.take_along_axis(rows, np.maximum(feature, 0), axis=1)
             go_left = x <= self._threshold[tree, node]
             node = np.where(go_left, self._left[tree, node], self._right[tree, node])
-        return np.asarray(self.baseline + self._value[tree, node].sum(axis=1), dtype=np.float64)
+        leaves = np.asarray(self._value[tree, node].sum(axis=1), dtype=np.float64)
+        return leaves if which is not None else self.baseline + leaves
 
     def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         z = np.clip(self.raw(rows), -60.0, 60.0)
@@ -133,3 +147,90 @@ def _depth(trees: tuple[tuple[Node, ...], ...]) -> int:
             else:
                 stack += [(lo, depth + 1), (hi, depth + 1)]
     return deepest
+
+
+# Trees over the same features share a table until it has this many cells; more trees start
+# another. A depth-2 tree alone needs at most 8; the shipped model's tables hold about 7,300.
+TABLE_CELLS = 4096
+# One tree whose own table would be larger than this is refused: only very deep trees reach it.
+TREE_CELLS_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Leaf sums over intervals of the features. A value's interval on feature f is the number
+    of f's thresholds (over all trees) below it; ``remap`` turns that into the interval among
+    one table's own thresholds, and ``stride`` places it in the table's flat cells."""
+
+    cuts: tuple[npt.NDArray[np.float64], ...]  # each feature's thresholds, sorted
+    feature: npt.NDArray[np.intp]  # (tables, slots): the features a table is over
+    stride: npt.NDArray[np.intp]  # (tables, slots); 0 in a slot a table does not use
+    remap_at: npt.NDArray[np.intp]  # (tables, slots): where each slot's remap starts
+    remap: npt.NDArray[np.intp]
+    table_at: npt.NDArray[np.intp]  # (tables,): where each table's cells start
+    cells: npt.NDArray[np.float64]
+
+    def lookup(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        interval = np.empty(rows.shape, dtype=np.intp)
+        for f, cuts in enumerate(self.cuts):
+            # "left" counts the thresholds strictly below x: x <= threshold goes left.
+            interval[:, f] = np.searchsorted(cuts, rows[:, f], side="left")
+        cell = np.broadcast_to(self.table_at, (rows.shape[0], len(self.table_at))).copy()
+        for slot in range(self.feature.shape[1]):
+            local = self.remap[self.remap_at[:, slot] + interval[:, self.feature[:, slot]]]
+            cell += local * self.stride[:, slot]
+        return np.asarray(self.cells[cell].sum(axis=1), dtype=np.float64)
+
+
+def _tabulate(trees: Trees) -> _Tables:
+    """Group the trees by the features they split on, and fill one table per group by walking
+    its trees at one point of each cell (a cell's own upper thresholds, or infinity)."""
+    width = len(trees.features)
+    thresholds: list[list[set[float]]] = [
+        [{thr for f, thr, *_ in tree if f == i} for i in range(width)] for tree in trees.trees
+    ]
+    cuts = tuple(np.array(sorted(set().union(*(t[i] for t in thresholds)))) for i in range(width))
+    # remap starts with zeros that a slot a table does not use reads (times a stride of 0).
+    remap = [np.zeros(max(len(c) for c in cuts) + 1, dtype=np.intp)]
+    remap_size = len(remap[0])
+    by_features: dict[tuple[int, ...], list[int]] = {}
+    for t, splits in enumerate(thresholds):
+        by_features.setdefault(tuple(i for i in range(width) if splits[i]), []).append(t)
+    groups: list[tuple[tuple[int, ...], list[int]]] = []
+    for features, members in by_features.items():
+        group: list[int] = []
+        for t in members:
+            if _cells(thresholds, features, [t]) > TREE_CELLS_LIMIT:
+                raise ConfigError(f"pair model trees: tree {t} is too deep to tabulate; refit it")
+            if group and _cells(thresholds, features, [*group, t]) > TABLE_CELLS:
+                groups.append((features, group))
+                group = []
+            group.append(t)
+        groups.append((features, group))
+    slots = max((len(features) for features, _ in groups), default=0) or 1
+    feature = np.zeros((len(groups), slots), dtype=np.intp)
+    stride = np.zeros((len(groups), slots), dtype=np.intp)
+    remap_at = np.zeros((len(groups), slots), dtype=np.intp)
+    table_at, cells = np.zeros(len(groups), dtype=np.intp), []
+    cells_size = 0
+    for g, (features, group) in enumerate(groups):
+        own = [np.array(sorted(set().union(*(thresholds[t][f] for t in group)))) for f in features]
+        points = [np.append(o, np.inf) for o in own]
+        step = 1
+        for slot in reversed(range(len(features))):
+            feature[g, slot], stride[g, slot], remap_at[g, slot] = features[slot], step, remap_size
+            step *= len(points[slot])
+            mapped = np.concatenate([[0], np.searchsorted(own[slot], cuts[features[slot]], side="right")])
+            remap.append(mapped.astype(np.intp))
+            remap_size += len(mapped)
+        grid = np.zeros((step, width))
+        for slot, axis in enumerate(np.meshgrid(*points, indexing="ij")):
+            grid[:, features[slot]] = axis.ravel()
+        cells.append(trees.walk(grid, np.array(group, dtype=np.intp)))
+        table_at[g] = cells_size
+        cells_size += step
+    return _Tables(cuts, feature, stride, remap_at, np.concatenate(remap), table_at, np.concatenate(cells))
+
+
+def _cells(thresholds: list[list[set[float]]], features: tuple[int, ...], group: list[int]) -> int:
+    return math.prod(len(set().union(*(thresholds[t][f] for t in group))) + 1 for f in features)
