@@ -101,6 +101,7 @@ def test_the_mean_of_fits_scores_the_mean_of_their_logits() -> None:
         ),
         ({"features": ["a"], "baseline": 0.0, "trees": [[[-1, 0.0, 0, 0, float("nan")]]]}, "not finite"),
         ({"features": ["a"], "baseline": 0.0, "trees": []}, "no trees"),
+        ({"features": [], "baseline": 0.0, "trees": [[[-1, 0.0, 0, 0, 1.0]]]}, "no features"),
         ({"features": ["a"], "trees": [[[-1, 0.0, 0, 0, 1.0]]]}, "malformed"),
         ({"features": ["a"], "baseline": 0.0, "trees": [[[-1, 0.0]]]}, "malformed"),
         ({"features": ["zzz"], "baseline": 0.0, "trees": [[[-1, 0.0, 0, 0, 1.0]]]}, "does not list"),

@@ -51,8 +51,8 @@ class Trees:
     _tables: _Tables = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.trees:
-            raise ConfigError("pair model trees: no trees; refit it")
+        if not self.trees or not self.features:
+            raise ConfigError("pair model trees: no trees or no features; refit it")
         width = max(len(tree) for tree in self.trees)
         shape = (len(self.trees), width)
         feature = np.full(shape, -1, dtype=np.intp)
@@ -151,7 +151,7 @@ def _depth(trees: tuple[tuple[Node, ...], ...]) -> int:
 
 
 # Trees over the same features share a table until it has this many cells; more trees start
-# another. A depth-2 tree alone needs at most 8; the shipped model's tables hold about 7,300.
+# another. A depth-2 tree alone needs at most 8; the shipped model's tables hold about 7,100.
 TABLE_CELLS = 4096
 # One tree whose own table would be larger than this is refused: only very deep trees reach it.
 TREE_CELLS_LIMIT = 1 << 20
