@@ -90,20 +90,23 @@ class Trees:
         """The summed leaf values (a logit) of each row of a (pairs x ``features``) array."""
         return np.asarray(self.baseline + self._tables.lookup(rows), dtype=np.float64)
 
-    def walk(
-        self, rows: npt.NDArray[np.float64], which: npt.NDArray[np.intp] | None = None
+    def walk(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``raw`` by walking every tree from its root: what tests and ``bench_trees.py``
+        check the tables against."""
+        return self.baseline + self.leaf_sums(rows, np.arange(self._feature.shape[0]))
+
+    def leaf_sums(
+        self, rows: npt.NDArray[np.float64], which: npt.NDArray[np.intp]
     ) -> npt.NDArray[np.float64]:
-        """``raw`` by walking each tree (only the trees numbered in ``which``, if given) from
-        its root: what the tables are filled from, and what tests check them against."""
-        tree = np.arange(self._feature.shape[0]) if which is None else which
-        node = np.zeros((rows.shape[0], len(tree)), dtype=np.intp)
+        """The leaf values the trees numbered in ``which`` give each row, summed, without the
+        baseline: what a table's cells are filled from."""
+        node = np.zeros((rows.shape[0], len(which)), dtype=np.intp)
         for _ in range(self._depth):
-            feature = self._feature[tree, node]
+            feature = self._feature[which, node]
             x = np.take_along_axis(rows, np.maximum(feature, 0), axis=1)
-            go_left = x <= self._threshold[tree, node]
-            node = np.where(go_left, self._left[tree, node], self._right[tree, node])
-        leaves = np.asarray(self._value[tree, node].sum(axis=1), dtype=np.float64)
-        return leaves if which is not None else self.baseline + leaves
+            go_left = x <= self._threshold[which, node]
+            node = np.where(go_left, self._left[which, node], self._right[which, node])
+        return np.asarray(self._value[which, node].sum(axis=1), dtype=np.float64)
 
     def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         z = np.clip(self.raw(rows), -60.0, 60.0)
@@ -227,7 +230,7 @@ def _tabulate(trees: Trees) -> _Tables:
         grid = np.zeros((step, width))
         for slot, axis in enumerate(np.meshgrid(*points, indexing="ij")):
             grid[:, features[slot]] = axis.ravel()
-        cells.append(trees.walk(grid, np.array(group, dtype=np.intp)))
+        cells.append(trees.leaf_sums(grid, np.array(group, dtype=np.intp)))
         table_at[g] = cells_size
         cells_size += step
     return _Tables(cuts, feature, stride, remap_at, np.concatenate(remap), table_at, np.concatenate(cells))
