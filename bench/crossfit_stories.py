@@ -59,10 +59,10 @@ from bench.storyfit import (
     fit_trees,
     prepare_corpus,
     quick_stories,
-    tfidf_baseline,
 )
 from bench.storyfolds import folds, subset
 from bench.storyselect import select_model
+from bench.tfidf_baseline import tfidf_baseline
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.trees import Trees

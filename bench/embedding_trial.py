@@ -47,6 +47,7 @@ from sklearn.metrics import roc_auc_score
 from bench import storyfit, storyselect
 from bench.story_corpora import Corpus, all_corpora
 from bench.storyfit import PreparedCorpus
+from bench.tfidf_baseline import tfidf_baseline
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.features import FEATURES
 from newsflow.dedup.model import PairModel, load_model
@@ -206,7 +207,7 @@ def main() -> int:
     if args.across:
         return across_languages(prepared, options)
     baselines = {
-        p.corpus.name: storyfit.tfidf_baseline(p.corpus, "same" if p.corpus.pairs else None).scores.f1
+        p.corpus.name: tfidf_baseline(p.corpus, "same" if p.corpus.pairs else None).scores.f1
         for p in prepared
     }
     shipped = list(load_model().features)

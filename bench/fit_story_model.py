@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sklearn
 
 from bench.story_corpora import all_corpora
-from bench.storyfit import BAG_SPLITS, TREE_DEPTH, TREE_ROUNDS, prepare_corpus, tfidf_baseline
+from bench.storyfit import BAG_SPLITS, TREE_DEPTH, TREE_ROUNDS, prepare_corpus
 from bench.storyselect import select_model
+from bench.tfidf_baseline import tfidf_baseline
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.model import MODEL_PATH
 
