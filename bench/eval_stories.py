@@ -146,7 +146,7 @@ def main() -> int:
     for column in ("corpus", "newsflow P", "R", "F1", "TF-IDF P", "R", "F1", "(thr)", "ΔF1"):
         table.add_column(column, justify="left" if column == "corpus" else "right")
     figures: dict[str, object] = {}
-    curves = {}  # the baseline at every threshold, on the row each corpus is selected and judged on
+    curves: dict[str, dict[float, Scores]] = {}  # the baseline by threshold on each corpus's judged row
     thresholds: dict[str, float] = {}  # SemEval's baseline threshold, same and cross language
     for label, name, languages in ROWS:
         ours = evaluate(corpora[name], stories[name], languages)
