@@ -206,7 +206,13 @@ def _args() -> argparse.Namespace:
         "--batches-per-task",
         type=int,
         default=None,
-        help="archive batches per process task (default: the deployment's)",
+        help="archive batches a process task reads at most (default: the deployment's)",
+    )
+    parser.add_argument(
+        "--pages-per-task",
+        type=int,
+        default=None,
+        help="pages a process task is filled to (default: the deployment's)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
     return parser.parse_args()
@@ -375,6 +381,7 @@ def main() -> int:
         ("NEWSFLOW_PAGES_PER_BATCH", args.pages_per_batch or total),
         ("NEWSFLOW_FEEDS_PER_BATCH", args.feeds_per_batch),
         ("NEWSFLOW_BATCHES_PER_TASK", args.batches_per_task),
+        ("NEWSFLOW_PAGES_PER_TASK", args.pages_per_task),
     ):
         if value is not None:
             os.environ[variable] = str(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.archive import ArchiveBatch, ArchiveOptions
+from newsflow.archive import ArchiveBatch, ArchiveOptions, page_counts
 from newsflow.counts import Counts
 from newsflow.feedstate import FeedState, JsonFeedStateStore
 from newsflow.fetch import FetchResult
@@ -40,6 +40,20 @@ def test_past_the_map_limit_units_grow_and_nothing_is_dropped(items: int, size: 
     assert [x for unit in plan.units for x in unit] == [g[0] for g in groups], "every item, in order, once"
     assert plan.unit_size > size and plan.merged == sum(len(u) - size for u in plan.units if len(u) > size)
     assert plan.merged > 0
+
+
+def test_pack_by_weight_fills_units_and_caps_their_items() -> None:
+    pages = {"a": 300, "b": 200, "c": 600, "d": 5, "e": 5, "f": 5, "g": 1200}
+    plan = pack([[x] for x in "abcdefg"], 1000, 10, weigh=pages.__getitem__, most=3)
+    assert plan.for_xcom() == [["a", "b"], ["c", "d", "e"], ["f"], ["g"]], "pages, then the cap"
+    assert (plan.items, plan.unit_size, plan.merged) == (7, 1000, 0), "a heavy item alone is not a merge"
+
+
+def test_pack_by_weight_past_the_map_limit_grows_both_bounds() -> None:
+    pages = {f"b{n}": 1 for n in range(9)}
+    plan = pack([[x] for x in pages], 1000, 3, weigh=pages.__getitem__, most=2)
+    assert len(plan.units) == 3 and [x for u in plan.units for x in u] == list(pages)
+    assert plan.merged == 3, "one batch beyond the cap of two in each unit"
 
 
 # --- the due rule ---------------------------------------------------------------------------------
@@ -96,19 +110,25 @@ def test_plan_poll_shards_by_host_and_asks_the_due_rule(tmp_path: Path) -> None:
     assert pinged.for_xcom() == [["b-main"]], "a ping polls its feeds alone, whatever their interval"
 
 
-def _archive_batch(root: str, when: datetime, feeds: list[str]) -> ArchiveBatch:
+def _archive_batch(root: str, when: datetime, feeds: list[str], pages: int = 1) -> ArchiveBatch:
     batch = ArchiveBatch.for_poll(root, when, feeds)
-    result = FetchResult(
-        url="https://a.example/x",
-        final_url="https://a.example/x",
-        status=200,
-        headers=(("Content-Type", "text/html"),),
-        body=b"<html>x</html>",
-        fetched_at=when,
-        elapsed=0.1,
-    )
+
+    def fetched(url: str) -> FetchResult:
+        return FetchResult(
+            url=url,
+            final_url=url,
+            status=200,
+            headers=(("Content-Type", "text/html"),),
+            body=b"<html>x</html>",
+            fetched_at=when,
+            elapsed=0.1,
+        )
+
     with batch.writer(ArchiveOptions(root)) as writer:
-        writer.write(result, kind="page", canonical_url=result.url)
+        writer.write(fetched("https://a.example/rss"), kind="feed")
+        for n in range(pages):
+            result = fetched(f"https://a.example/x{n}")
+            writer.write(result, kind="page", canonical_url=result.url)
     return batch
 
 
@@ -129,6 +149,19 @@ def test_plan_process_from_events_or_the_data_interval(tmp_path: Path) -> None:
     tight = FlowOptions(registry=options.registry, archive_root=root, batches_per_task=1, max_tasks=2)
     many = plan_process(tight, window=window)
     assert len(many.units) == 2 and many.items == 5 and many.merged > 0
+
+
+def test_plan_process_fills_units_by_pages(tmp_path: Path) -> None:
+    options = _options(tmp_path, {"a": "https://a.example/rss"}, pages_per_task=5, batches_per_task=3)
+    root = options.archive_root
+    sizes = [2, 2, 1, 1, 1, 9, 0]
+    batches = [
+        _archive_batch(root, WHEN + timedelta(minutes=n), [f"f{n}"], pages=p) for n, p in enumerate(sizes)
+    ]
+    refs = [b.ref for b in batches]
+    assert page_counts(batches) == dict(zip(refs, sizes, strict=True)), "pages from the index, feeds left out"
+    plan = plan_process(options, window=(WHEN, WHEN + timedelta(hours=1)))
+    assert plan.for_xcom() == [refs[0:3], refs[3:5], [refs[5]], [refs[6]]]
 
 
 # --- runs and their record ------------------------------------------------------------------------
@@ -177,17 +210,14 @@ def test_unit_sizes_come_from_the_environment_and_bad_values_fail_clearly(
     for name, value in (
         ("NEWSFLOW_FEEDS_PER_BATCH", "5"),
         ("NEWSFLOW_BATCHES_PER_TASK", "16"),
+        ("NEWSFLOW_PAGES_PER_TASK", "400"),
         ("NEWSFLOW_MAX_TASKS", "800"),
         ("NEWSFLOW_SEEN_DAYS", "3"),
     ):
         monkeypatch.setenv(name, value)
     options = FlowOptions.from_env()
-    assert (options.feeds_per_batch, options.batches_per_task, options.max_tasks, options.seen_days) == (
-        5,
-        16,
-        800,
-        3,
-    )
+    sizes = (options.feeds_per_batch, options.batches_per_task, options.pages_per_task, options.max_tasks)
+    assert (*sizes, options.seen_days) == (5, 16, 400, 800, 3)
     monkeypatch.setenv("NEWSFLOW_MAX_TASKS", "5000")
     with pytest.raises(ConfigError, match="max_tasks=5000"):
         FlowOptions.from_env()

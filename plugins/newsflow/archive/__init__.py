@@ -15,6 +15,7 @@ from newsflow.archive.batch import (
     batches_in_window,
     batches_of_files,
     iter_responses,
+    page_counts,
     warc_files,
 )
 from newsflow.archive.cdxj import CdxjEntry, SeenIndex, read_day
@@ -37,6 +38,7 @@ __all__ = [
     "batches_of_files",
     "day_dir",
     "iter_responses",
+    "page_counts",
     "read_day",
     "read_record",
     "read_warc",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from newsflow.archive.cdxj import index_of
+from newsflow.archive.cdxj import index_entries, index_of
 from newsflow.archive.legacy import (
     FAILED_SUFFIX,
     LEGACY_KINDS,
@@ -242,6 +242,33 @@ def batches_in_window(root: str, start: datetime, end: datetime) -> list[Archive
             if complete:
                 found.add(batch)
     return sorted(found)
+
+
+def page_counts(batches: Iterable[ArchiveBatch]) -> dict[str, int]:
+    """Pages each batch's complete WARCs hold, by batch reference, counted in their indexes.
+
+    What a process unit is filled by (``flows.plan``). One listing per day folder and one
+    index read per WARC: a day folder holds every batch of the day, so a listing per batch
+    would cost a run of many batches the square of their number. Pages the poll could not
+    fetch are not counted: they cost no extraction.
+    """
+    by_folder: dict[str, dict[tuple[str, str], str]] = {}
+    for batch in batches:
+        by_folder.setdefault(batch.folder, {})[(batch.stamp, batch.key)] = batch.ref
+    counts = {ref: 0 for refs in by_folder.values() for ref in refs.values()}
+    for folder, refs in by_folder.items():
+        storage = Storage(folder)
+        listed = storage.glob(storage.join("*"))
+        names = {path.rsplit("/", 1)[1] for path in listed}
+        for path in listed:
+            match = _FILE.match(path.rsplit("/", 1)[1])
+            ref = refs.get((match["stamp"], match["key"])) if match else None
+            if ref is None or not path.endswith(".warc.gz"):
+                continue
+            index = next((i for i in index_of(path) if i.rsplit("/", 1)[1] in names), None)
+            if index is not None:
+                counts[ref] += sum(entry.kind == "page" for entry in index_entries(storage, index))
+    return counts
 
 
 def batches_of_files(paths: Iterable[str]) -> tuple[list[ArchiveBatch], list[str]]:

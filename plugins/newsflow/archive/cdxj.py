@@ -118,7 +118,8 @@ def index_of(warc_path: str) -> tuple[str, str]:
     return stem + CDXJ_SUFFIX, stem + MANIFEST_SUFFIX
 
 
-def _index_file_entries(storage: Storage, path: str) -> list[CdxjEntry]:
+def index_entries(storage: Storage, path: str) -> list[CdxjEntry]:
+    """Entries of one WARC's index file, this version's CDXJ or an older manifest."""
     data = storage.read_bytes(path) or b""
     if path.endswith(MANIFEST_SUFFIX):
         return parse_manifest(data, path)
@@ -136,7 +137,7 @@ def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[Cdxj
         entries, covered = parse_cdxj(storage.read_bytes(day_index) or b"", day_index)
     loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
     for path in loose:
-        entries.extend(_index_file_entries(storage, path))
+        entries.extend(index_entries(storage, path))
     if compact and len(loose) > COMPACT_AFTER:
         # Concurrent compactions are safe: each keeps what the index it read covered, and a file a
         # lost write failed to cover stays loose, so it is read directly next time.

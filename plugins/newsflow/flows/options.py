@@ -15,7 +15,8 @@ MAP_LIMIT = 1024  # Airflow's [core] max_map_length
 PAGES_PER_BATCH = 300  # pages one poll task fetches; the rest wait for the next run
 FAILING_AFTER = 3  # failed polls in a row that put a feed "in error" (its run is then partial)
 FEEDS_PER_BATCH = 25  # feeds one poll task polls (a host's feeds stay in one unit)
-BATCHES_PER_TASK = 4  # archive batches one process task reads
+PAGES_PER_TASK = 1000  # pages a process task is filled to (whole archive batches; docs/scaling.md)
+BATCHES_PER_TASK = 32  # archive batches one process task reads at most
 MAX_TASKS = 64  # mapped tasks per run, well below Airflow's map limit
 SEEN_DAYS = 14  # days of archive index a poll reads to skip pages it already has
 
@@ -27,6 +28,7 @@ class FlowOptions:
     registry: str = field(default_factory=lambda: str(settings.seeds_dir() / "feeds.yaml"))
     archive_root: str = field(default_factory=settings.archive_root)
     feeds_per_batch: int = FEEDS_PER_BATCH
+    pages_per_task: int = PAGES_PER_TASK
     batches_per_task: int = BATCHES_PER_TASK
     max_tasks: int = MAX_TASKS
     seen_days: int = SEEN_DAYS
@@ -37,8 +39,8 @@ class FlowOptions:
     contact_url: str | None = None
 
     def __post_init__(self) -> None:
-        if self.feeds_per_batch < 1 or self.batches_per_task < 1:
-            raise ConfigError("feeds_per_batch and batches_per_task must be at least 1")
+        if min(self.feeds_per_batch, self.pages_per_task, self.batches_per_task) < 1:
+            raise ConfigError("feeds_per_batch, pages_per_task and batches_per_task must be at least 1")
         if not 1 <= self.max_tasks <= MAP_LIMIT:
             raise ConfigError(
                 f"max_tasks={self.max_tasks} must be within 1..{MAP_LIMIT} (Airflow's map limit)"
@@ -55,11 +57,12 @@ class FlowOptions:
         """``NEWSFLOW_FEEDS`` (registry path), ``NEWSFLOW_ARCHIVE``, ``NEWSFLOW_ALLOW_PRIVATE_HOSTS``,
         ``NEWSFLOW_POLITE_DELAY_S``, ``NEWSFLOW_CONTACT_URL``, ``NEWSFLOW_PAGES_PER_BATCH``,
         ``NEWSFLOW_FEED_FAILING_AFTER``, and the unit sizes a deployment tunes to its size
-        (``docs/scaling.md``): ``NEWSFLOW_FEEDS_PER_BATCH``, ``NEWSFLOW_BATCHES_PER_TASK``,
-        ``NEWSFLOW_MAX_TASKS``, ``NEWSFLOW_SEEN_DAYS``."""
+        (``docs/scaling.md``): ``NEWSFLOW_FEEDS_PER_BATCH``, ``NEWSFLOW_PAGES_PER_TASK``,
+        ``NEWSFLOW_BATCHES_PER_TASK``, ``NEWSFLOW_MAX_TASKS``, ``NEWSFLOW_SEEN_DAYS``."""
         delay = os.environ.get("NEWSFLOW_POLITE_DELAY_S")
         return cls(
             feeds_per_batch=_int_env("NEWSFLOW_FEEDS_PER_BATCH", FEEDS_PER_BATCH),
+            pages_per_task=_int_env("NEWSFLOW_PAGES_PER_TASK", PAGES_PER_TASK),
             batches_per_task=_int_env("NEWSFLOW_BATCHES_PER_TASK", BATCHES_PER_TASK),
             max_tasks=_int_env("NEWSFLOW_MAX_TASKS", MAX_TASKS),
             seen_days=_int_env("NEWSFLOW_SEEN_DAYS", SEEN_DAYS),

@@ -3,10 +3,10 @@
 plan_process  -> archive batches: those an asset event names, or those written for a
                  logical time in the run's data interval (scheduled runs, backfills); a
                  run with neither fails and says what to pass
-process_batch -> one unit of batches: pages read once with their feed entries, extracted
-                 (or kept as the feed's summary when unusable), grouped into stories and
-                 indexed through ``StoryIndex``, then the batch's story alerts raised;
-                 returns counts only
+process_batch -> one unit of batches, filled to a number of pages: pages read once with
+                 their feed entries, extracted (or kept as the feed's summary when
+                 unusable), grouped into stories and indexed through ``StoryIndex``, then
+                 the batch's story alerts raised; returns counts only
 replay        -> dead letters of earlier runs written again (``replay_dead_letters``)
 record        -> ``flows.runs.record_run``
 
@@ -24,7 +24,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from newsflow.alerts import AlertReport, raise_alerts
-from newsflow.archive import ArchiveBatch, BatchContents, PageNote, batches_in_window, batches_of_files
+from newsflow.archive import (
+    ArchiveBatch,
+    BatchContents,
+    PageNote,
+    batches_in_window,
+    batches_of_files,
+    page_counts,
+)
 from newsflow.counts import Counts
 from newsflow.dedup.es_stories import ElasticStories
 from newsflow.dedup.story_index import StoryIndex
@@ -62,7 +69,8 @@ def plan_process(
     events: int = 0,
     reprocess: bool = False,
 ) -> Plan:
-    """The batches this run is responsible for, packed into units of ``batches_per_task``.
+    """The batches this run is responsible for, packed into units of about ``pages_per_task``
+    pages and at most ``batches_per_task`` batches (a batch is never split).
 
     An asset-triggered run processes exactly the batches its ``events`` name (events from
     before batch references name files; their batches are found from the names). A
@@ -80,9 +88,17 @@ def plan_process(
         log.warning("asset event names %s, which is no archive batch file: ignored", path)
     if not batches and window is not None:
         batches.update(batches_in_window(options.archive_root, *window))
-    refs = [[batch.ref] for batch in sorted(batches)]
-    plan = pack(refs, options.batches_per_task, options.max_tasks)
-    log.info("%s archive batches in %s units", plan.items, len(plan.units))
+    ordered = sorted(batches)
+    # An empty batch (every page failed) still costs a task its reads: it weighs one page.
+    pages = {ref: max(1, n) for ref, n in page_counts(ordered).items()}
+    plan = pack(
+        [[batch.ref] for batch in ordered],
+        options.pages_per_task,
+        options.max_tasks,
+        weigh=pages.__getitem__,
+        most=options.batches_per_task,
+    )
+    log.info("%s archive batches of %s pages in %s units", plan.items, sum(pages.values()), len(plan.units))
     return plan
 
 
