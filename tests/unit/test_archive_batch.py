@@ -12,10 +12,12 @@ from newsflow.archive import (
     ArchiveBatch,
     ArchiveOptions,
     ArchiveWriter,
+    FolderListing,
     PageNote,
     SeenIndex,
     batches_in_window,
     batches_of_files,
+    page_counts,
     read_day,
 )
 from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
@@ -114,6 +116,35 @@ def test_a_rerun_adds_files_and_reopens_a_processed_batch(tmp_path: Path) -> Non
     assert [w.rsplit("-", 1)[1] for w in warcs] == ["00001.warc.gz", "00002.warc.gz"]
     assert not batch.is_processed("v1"), "the rerun's file is not processed yet"
     assert len(batch.read().pages) == 4
+
+
+def test_many_batches_of_a_day_folder_are_listed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = str(tmp_path / "archive")
+    batches = [_write_batch(root, WHEN + timedelta(minutes=n)) for n in range(4)]
+    _write_batch(root, WHEN + timedelta(minutes=2))  # a rerun: a second WARC for one batch
+    legacy = _legacy_batch(root)
+    alone = [(b.files(), b.is_processed("v1"), len(b.read().pages)) for b in [*batches, legacy]]
+    globs: list[str] = []
+    real_glob = Storage.glob
+
+    def counted_glob(self: Storage, pattern: str) -> list[str]:
+        globs.append(pattern)
+        return real_glob(self, pattern)
+
+    monkeypatch.setattr(Storage, "glob", counted_glob)
+    listing = FolderListing()
+    shared = [
+        (b.files(listing), b.is_processed("v1", listing), len(b.read(listing).pages))
+        for b in [*batches, legacy]
+    ]
+    assert shared == alone, "the same files, markers and pages as each batch listing its own"
+    assert len(globs) == 1, "one listing of the day folder for every batch in it"
+    counts = page_counts([*batches, legacy])
+    assert list(counts.values()) == [2, 2, 4, 2, 1], (
+        "pages (a 404 page too) from the indexes; feeds are not pages"
+    )
 
 
 def _legacy_batch(root: str) -> ArchiveBatch:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from newsflow.archive import ArchiveBatch, SeenIndex
+from newsflow.archive import ArchiveBatch, FolderListing, SeenIndex
 from newsflow.counts import Counts
 from newsflow.feedpoll import FeedOutcome, poll_feeds
 from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
@@ -270,15 +270,16 @@ def announce(
     by_ref = {ref: r for r in results for ref in r.batches}
     batches: list[str] = []
     files: list[str] = []
+    listing = FolderListing()  # the run's units share one day folder: listed once
     for unit in units:
         batch = ArchiveBatch.for_poll(options.archive_root, when, unit)
-        found = batch.files()[0]
+        found = batch.files(listing)[0]
         if not found:
             continue
         result = by_ref.get(batch.ref)
         wrote_pages = result is not None and pages_archived(result.counts) > 0
         earlier = result is None or len(found) > result.counts["archive_files_written"]
-        if wrote_pages or (earlier and not _processed(batch)):
+        if wrote_pages or (earlier and not _processed(batch, listing)):
             batches.append(batch.ref)
             files.extend(found)
     if not batches:
@@ -292,7 +293,7 @@ def announce(
     }
 
 
-def _processed(batch: ArchiveBatch) -> bool:
+def _processed(batch: ArchiveBatch, listing: FolderListing) -> bool:
     from newsflow.extract import extractor_version  # trafilatura: only on this rare path
 
-    return batch.is_processed(extractor_version())
+    return batch.is_processed(extractor_version(), listing)

@@ -27,6 +27,7 @@ from newsflow.alerts import AlertReport, raise_alerts
 from newsflow.archive import (
     ArchiveBatch,
     BatchContents,
+    FolderListing,
     PageNote,
     batches_in_window,
     batches_of_files,
@@ -110,9 +111,10 @@ def process_batch(
     counts = Counts()
     version = extractor_version()
     batches = [ArchiveBatch.at(ref) for ref in batch_refs]
-    todo = [b for b in batches if run.reprocesses or not b.is_processed(version)]
+    listing = FolderListing()
+    todo = [b for b in batches if run.reprocesses or not b.is_processed(version, listing)]
     counts.add_reason("batches_skipped", "already_processed", len(batches) - len(todo))
-    contents = [batch.read() for batch in todo]
+    contents = [batch.read(listing) for batch in todo]
     files = tuple(f for c in contents for f in c.files)
     if todo:
         names = IndexNames.from_env()
