@@ -113,29 +113,43 @@ class ArchiveBatch:
     def _storage(self) -> Storage:
         return Storage(self.folder)
 
-    def _listed(self, listing: FolderListing | None) -> tuple[Storage, list[str]]:
-        if listing is not None:
-            return listing.files_of(self)
-        storage = self._storage()
-        return storage, storage.glob(storage.join(f"*-{self.stamp}-{self.key}*"))
+    def _complete(self, listing: FolderListing | None) -> tuple[Storage, list[tuple[str, str]], list[str]]:
+        """(storage, [(complete WARC, its index)], older failure sidecars) as storage paths.
 
-    def files(self, listing: FolderListing | None = None) -> tuple[list[str], list[str]]:
-        """(complete WARCs, older failure sidecars) of this batch, in name order; ``listing``
-        when many batches are asked in one call."""
-        storage, listed = self._listed(listing)
+        A WARC is complete once its index is beside it (this version's CDXJ, else an older
+        manifest): a WARC without one was cut short and is not part of the batch.
+        """
+        if listing is not None:
+            storage, listed = listing.files_of(self)
+        else:
+            storage = self._storage()
+            listed = storage.glob(storage.join(f"*-{self.stamp}-{self.key}*"))
         names = {path.rsplit("/", 1)[1] for path in listed}
-        warcs: list[str] = []
+        warcs: list[tuple[str, str]] = []
         sidecars: list[str] = []
         for path in listed:
             name = path.rsplit("/", 1)[1]
             if not _FILE.match(name):
                 continue
             if name.endswith(".warc.gz"):
-                if any(index.rsplit("/", 1)[1] in names for index in index_of(path)):
-                    warcs.append(storage.display(path))
+                index = next((i for i in index_of(path) if i.rsplit("/", 1)[1] in names), None)
+                if index is not None:
+                    warcs.append((path, index))
             elif name.endswith(FAILED_SUFFIX):
-                sidecars.append(storage.display(path))
-        return warcs, sidecars
+                sidecars.append(path)
+        return storage, warcs, sidecars
+
+    def files(self, listing: FolderListing | None = None) -> tuple[list[str], list[str]]:
+        """(complete WARCs, older failure sidecars) of this batch, in name order; ``listing``
+        when many batches are asked in one call."""
+        storage, warcs, sidecars = self._complete(listing)
+        return [storage.display(w) for w, _ in warcs], [storage.display(p) for p in sidecars]
+
+    def pages(self, listing: FolderListing | None = None) -> int:
+        """Pages the batch's complete WARCs hold, counted in their indexes (no WARC is opened).
+        Pages the poll could not fetch are not counted: they cost no extraction."""
+        storage, warcs, _ = self._complete(listing)
+        return sum(e.kind == "page" for _, index in warcs for e in index_entries(storage, index))
 
     def read(self, listing: FolderListing | None = None) -> BatchContents:
         """Pages and failures of the batch, each WARC read once, front to back."""
@@ -277,21 +291,10 @@ def batches_in_window(root: str, start: datetime, end: datetime) -> list[Archive
 
 
 def page_counts(batches: Iterable[ArchiveBatch]) -> dict[str, int]:
-    """Pages each batch's complete WARCs hold, by batch reference, counted in their indexes:
-    what a process unit is filled by (``flows.plan``). One listing per day folder and one
-    index read per WARC. Pages the poll could not fetch are not counted: they cost no
-    extraction."""
+    """Pages of each batch by reference, what a process unit is filled by (``flows.plan``):
+    one listing per day folder and one index read per WARC."""
     listing = FolderListing()
-    counts: dict[str, int] = {}
-    for batch in batches:
-        storage, listed = listing.files_of(batch)
-        names = {path.rsplit("/", 1)[1] for path in listed}
-        counts[batch.ref] = 0
-        for path in (p for p in listed if p.endswith(".warc.gz")):
-            index = next((i for i in index_of(path) if i.rsplit("/", 1)[1] in names), None)
-            if index is not None:  # a WARC without an index was cut short: not part of the batch
-                counts[batch.ref] += sum(e.kind == "page" for e in index_entries(storage, index))
-    return counts
+    return {batch.ref: batch.pages(listing) for batch in batches}
 
 
 def batches_of_files(paths: Iterable[str]) -> tuple[list[ArchiveBatch], list[str]]:
