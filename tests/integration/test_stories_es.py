@@ -156,6 +156,53 @@ def test_a_reconcile_runs_again_only_when_a_held_article_moved(
     assert stories[seeds[0].canonical_url] == stories[seeds[1].canonical_url] != "s-elsewhere"
 
 
+def test_a_story_read_in_part_is_counted_never_silent(
+    es_client: Any, names: Any, seeds: list[Any], stories: Any, monkeypatch: Any
+) -> None:
+    """The look-up reads a candidate's whole story up to a cap that grows with the batch; a
+    cut read is counted (the batch may split that story), and at the defaults a small story
+    is read whole."""
+    from dataclasses import replace
+
+    from newsflow.dedup import DedupOptions
+    from newsflow.dedup.neighbourhood import neighbourhood_cap
+    from newsflow.dedup.story_index import StoryIndex
+
+    assert neighbourhood_cap(OPTIONS, 10) == OPTIONS.min_neighbourhood
+    large = neighbourhood_cap(OPTIONS, 1000)
+    assert large == 1000 * OPTIONS.neighbourhood_per_article > OPTIONS.min_neighbourhood
+    copies = [
+        replace(
+            seeds[0],
+            url=f"https://outlet-{n}.example/kherson-copy",
+            canonical_url=f"https://outlet-{n}.example/kherson-copy",
+            source=f"outlet-{n}",
+        )
+        for n in (2, 3, 4)
+    ]
+    held = StoryIndex(stories, OPTIONS).add([seeds[0], *copies], run_id="batch-1")
+    (story,) = {a.story_id for a in held.assignments.values()}
+    # Read in pages of two (a story may outgrow the index's result window): whole when it
+    # fits exactly, and a cut is told from a fit.
+    from newsflow.dedup import neighbourhood
+
+    monkeypatch.setattr(neighbourhood, "_STORY_PAGE", 2)
+    for cap, expect_cut, expect_read in ((10, False, 4), (4, False, 4), (3, True, 3)):
+        found: dict[str, Any] = {}
+        es_client.indices.refresh(index=names.articles)
+        cut = neighbourhood._read_stories(es_client, names.articles, [story], found, cap)
+        assert (cut, len(found)) == (expect_cut, expect_read)
+    monkeypatch.undo()
+    whole = StoryIndex(stories, OPTIONS).add([seeds[1]], run_id="batch-2")
+    assert "stories:neighbourhood_capped" not in whole.counts
+    assert whole.counts["stories:held_compared"] == 4
+    tight = DedupOptions(min_neighbourhood=2, neighbourhood_per_article=2)
+    cut = StoryIndex(stories, tight).add([seeds[1]], run_id="batch-3")
+    assert cut.counts["stories:neighbourhood_capped"] >= 1
+    # The candidates the cut left out are still read (alone), so none is lost from view.
+    assert cut.counts["stories:held_compared"] >= 2
+
+
 def _merges(es_client: Any, names: Any) -> list[dict[str, Any]]:
     es_client.indices.refresh(index=names.merges)
     hits = es_client.search(index=names.merges, size=100)["hits"]["hits"]

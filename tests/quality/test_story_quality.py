@@ -148,14 +148,16 @@ def test_the_elasticsearch_path_meets_the_same_floors(
     index = StoryIndex(ElasticStories(es_client, names, visibility_margin_s=0.0))
     held = MemoryStories(DedupOptions())
     memory = StoryIndex(held)
-    failed = 0
+    failed = capped = 0
     for start in range(0, len(articles), batch):
         report = index.add(articles[start : start + batch], run_id=f"quality-{start}")
         failed += sum(n for key, n in report.counts.items() if "_failed:" in key)
+        capped += report.counts.get("stories:neighbourhood_capped", 0)
         assert report.index is not None and report.index.failed == 0
         if name == "ecbplus":  # compared below
             memory.add(articles[start : start + batch])
     assert failed == 0
+    assert capped == 0  # every batch read its candidates' stories whole
     es_client.indices.refresh(index=names.articles)
     stories: dict[str, str] = {}
     for hit in _scan(es_client, names.articles):

@@ -94,6 +94,7 @@ class ElasticStories:
         first = self.decide(batch, options)
         counts.update(relation_counts(list(first.assignments.values())))
         counts["stories:held_compared"] += first.held
+        counts["stories:neighbourhood_capped"] += first.capped
         _count_writes(
             counts, "held_rewritten", rewrite_stories(self.client, self.names.articles, first.changed_held)
         )
@@ -107,6 +108,7 @@ class ElasticStories:
         if batch:
             again, writes = self.reconcile(batch, options, first=first)
             _count_writes(counts, "reconciled", writes)
+            counts["stories:neighbourhood_capped"] += again.capped
             merges.update({(m.story_id, m.merged): m for m in again.merges})
             sizes.update(again.story_sizes)
             assignments.update(again.assignments)
@@ -305,6 +307,7 @@ def _assign(
         # As this pass leaves them (it rewrites the held articles whose story changed).
         held_stories={i: result[i].story_id for i in held_ids if i in result},
         loaded_after=loaded_after,
+        capped=held.capped,
     )
 
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 _ANYTIME_PREFIXES = ("u:", "h:")
 _SOURCE_FIELDS = ["dedup_signals", "story_id", "relation", "duplicate_of", "score", "why"]
 _MSEARCH_CHUNK = 200
+_STORY_PAGE = 5000  # held articles per story-read request (the default result window is 10,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,13 @@ class Neighbourhood:
     edges: tuple[Edge, ...] = ()  # stored edges between held articles
     # A random sample of the index for term statistics, as (id, counted keys).
     background: tuple[tuple[str, frozenset[str]], ...] = ()
+    capped: bool = False  # the cap left some candidates' stories unread or read in part
+
+
+def neighbourhood_cap(options: DedupOptions, batch_articles: int) -> int:
+    """Held articles one look-up may load: a share per batch article, so a large batch (a
+    process unit of 1,000 pages) reads its candidates' stories whole as a small one does."""
+    return max(options.min_neighbourhood, options.neighbourhood_per_article * batch_articles)
 
 
 def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[list[Any]]:
@@ -261,24 +269,26 @@ def load_neighbourhood(
     options: DedupOptions,
     *,
     batch_ids: Sequence[str],
-    max_articles: int = 5000,
+    max_articles: int | None = None,
     sample_size: int = 1000,
     also: Sequence[str] = (),
 ) -> Neighbourhood:
     """Each batch article's best held candidates (plus ``also``), every member of their
-    stories, and a sample.
+    stories, and a sample. At most ``max_articles`` (by default ``neighbourhood_cap``).
 
     ``batch`` yields the batch's signals in chunks and may compute them lazily: each chunk
     is searched while the next is computed, and the sample and the batch's own stored
     stories (which need only ``batch_ids``) are fetched meanwhile too.
     """
     exclude = frozenset(batch_ids)
+    if max_articles is None:
+        max_articles = neighbourhood_cap(options, len(exclude))
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dedup-lookup") as pool:
         sampled = pool.submit(term_sample, client, index, batch_ids, sample_size)
         own = pool.submit(_stored_assignments, client, index, batch_ids)
         searched = [pool.submit(_ranked_in_chunk, client, index, chunk, options, exclude) for chunk in batch]
         ranked = _merge_ranked(f.result() for f in searched)
-        found = _candidates_and_stories(client, index, ranked, max_articles=max_articles, also=also)
+        found, capped = _candidates_and_stories(client, index, ranked, max_articles=max_articles, also=also)
         background = tuple(sampled.result())
         own_assignments = own.result()
     signals = tuple(sorted((s for s, _, _ in found.values()), key=lambda s: s.id))
@@ -298,6 +308,7 @@ def load_neighbourhood(
         assignments=assignments,
         edges=tuple(edges.values()),
         background=background,
+        capped=capped,
     )
 
 
@@ -308,10 +319,12 @@ def _candidates_and_stories(
     *,
     max_articles: int,
     also: Sequence[str],
-) -> dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]]:
+) -> tuple[dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]], bool]:
     """Every member of the candidates' stories, each fetched once: the look-up already told
-    each candidate's story, so stories are read whole and only story-less ids by ``mget``."""
+    each candidate's story, so stories are read whole and only story-less ids by ``mget``.
+    Also whether ``max_articles`` cut the read short (then some stories are read in part)."""
     found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]] = {}
+    capped = False
     # Articles to score again come with their stories too (after the candidates').
     found.update(_mget_records(client, index, list(dict.fromkeys(also))))
     ranked = [*ranked, *((i, a.story_id if a is not None else None) for i, (_, a, _) in found.items())]
@@ -322,26 +335,58 @@ def _candidates_and_stories(
             seen_stories.add(story_id)
             stories.append(story_id)
     for chunk in _chunks(stories, 500):
-        room = max_articles - len(found)
-        if room <= 0:
-            log.warning("dedup neighbourhood capped at %s articles; stories may be partial", max_articles)
+        capped = _read_stories(client, index, list(chunk), found, max_articles)
+        if capped:
             break
-        response = client.search(
-            index=index,
-            query={"terms": {"story_id": list(chunk)}},
-            size=room,
-            source_includes=_SOURCE_FIELDS,
-            track_total_hits=False,
+    if capped:
+        log.warning(
+            "dedup neighbourhood capped at %s held articles: some of the candidates' stories are read "
+            "in part, and the batch may split them (raise DedupOptions.neighbourhood_per_article)",
+            max_articles,
         )
-        for hit in response["hits"]["hits"]:
-            records = hit_to_records(hit)
-            if records is not None:
-                found.setdefault(records[0].id, records)
     # Candidates without a story (indexed before stories existed), or whose story changed
     # since the look-up (a concurrent merge), are read by id.
     missing = [i for i, _ in ranked if i not in found]
     found.update(_mget_records(client, index, list(dict.fromkeys(missing))))
-    return found
+    return found, capped
+
+
+def _read_stories(
+    client: Elasticsearch,
+    index: str,
+    stories: list[str],
+    found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]],
+    max_articles: int,
+) -> bool:
+    """Every member of ``stories`` into ``found``, in pages by id (a search returns at most
+    the index's result window), until ``found`` holds ``max_articles``; True if that cut it."""
+    after: list[Any] | None = None
+    while True:
+        room = max(0, max_articles - len(found))
+        # One more than there is room for: a full page alone cannot tell a cut from a fit
+        # (with no room left, one hit says whether anything was left out).
+        size = min(room + 1, _STORY_PAGE)
+        page: dict[str, Any] = {"search_after": after} if after is not None else {}
+        response = client.search(
+            index=index,
+            query={"terms": {"story_id": stories}},
+            size=size,
+            sort=[{"id": "asc"}],
+            source_includes=_SOURCE_FIELDS,
+            track_total_hits=False,
+            **page,
+        )
+        hits = response["hits"]["hits"]
+        for hit in hits:
+            records = hit_to_records(hit)
+            if records is None or records[0].id in found:
+                continue
+            if len(found) >= max_articles:
+                return True
+            found[records[0].id] = records
+        if len(hits) < size:
+            return False
+        after = hits[-1]["sort"]
 
 
 def _mget_records(

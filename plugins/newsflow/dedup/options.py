@@ -51,6 +51,10 @@ class DedupOptions:
     max_key_df: int = 1000  # ... and always skip one held by more (bounds the per-article cost)
     stats_refresh_fraction: float = 0.05  # re-weight held articles once the collection grew this much
     max_component: int = 2000  # a larger joinable group is re-partitioned around the new article only
+    # An index look-up loads whole stories: at most this many held articles per batch article,
+    # and never fewer than ``min_neighbourhood`` (a story read in part may be split by the batch).
+    neighbourhood_per_article: int = 20
+    min_neighbourhood: int = 5000
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:
@@ -100,6 +104,8 @@ class DedupOptions:
             "min_key_df_cap",
             "max_key_df",
             "max_component",
+            "neighbourhood_per_article",
+            "min_neighbourhood",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"dedup options: {name} must be >= 1, got {getattr(self, name)}")

@@ -95,6 +95,7 @@ class StoryPass:
     edges: dict[str, tuple[Edge, ...]] = field(default_factory=dict)  # article id -> edges stored with it
     held_stories: dict[str, str] = field(default_factory=dict)  # held article -> story after this pass
     loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
+    capped: bool = False  # the look-up's cap left some held stories unread or read in part
 
 
 @dataclass(frozen=True, slots=True)
