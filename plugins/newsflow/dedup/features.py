@@ -107,7 +107,8 @@ def feature_matrix(
         shared_years = bool(new.years & o.years)
         rows[i, 4] = min(_contained(new.salient, o.entity_weight), _contained(o.salient, new.entity_weight))
         rows[i, 5] = math.log1p(len(new.quotes & o.quotes))
-        rows[i, 6] = math.log1p(sum(new.number_idf[k] for k in new.number_idf.keys() & o.number_idf.keys()))
+        # In the new article's order: a set's order is salted per process, and so would the sum be.
+        rows[i, 6] = math.log1p(sum(v for k, v in new.number_idf.items() if k in o.number_idf))
         rows[i, 7] = jaccards[i]
         rows[i, 8] = 1.0 if shared_years else 0.0
         rows[i, 9] = 1.0 if new.years and o.years and not shared_years else 0.0

@@ -9,6 +9,7 @@ what lets ``features.feature_matrix`` compare one article with all its candidate
 
 from __future__ import annotations
 
+import hashlib
 import math
 import operator
 from collections.abc import Sequence
@@ -51,7 +52,8 @@ class Prepared:
     # Unit-length TF-IDF weights of the content terms and of the lede's terms, and
     # ``entity_weight`` again, as arrays sorted by the keys' hashes, so one article is
     # compared with all its candidates in a few array operations (``feature_matrix``). The
-    # hashes are Python's own (fixed within a process; a Prepared is never stored).
+    # hashes are ``key_hashes``: the same in every process, so overlaps are summed in the
+    # same order, to the last bit, on any worker.
     term_hashes: npt.NDArray[np.int64]
     term_values: npt.NDArray[np.float64]
     lede_hashes: npt.NDArray[np.int64]
@@ -105,18 +107,43 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
     )
 
 
+_KEY_HASHES: dict[str, int] = {}
+_KEY_HASHES_LIMIT = 500_000  # distinct keys remembered (about 60 MB); then it starts afresh
+
+
+def key_hashes(keys: Sequence[str] | dict[str, float]) -> npt.NDArray[np.int64]:
+    """A 64-bit hash of each key that every process agrees on.
+
+    Python's own ``hash`` of a string is salted per process (``PYTHONHASHSEED``), and the
+    overlaps are summed in hash order, so a feature could differ in its last bit from one
+    worker to the next. That was enough to move a pair across a tree's split: the same
+    SemEval pair scored 0.5407 in one process and 0.5506 in another, either side of the link
+    threshold (docs/stories.md). Memoised, so a key costs its ``blake2b`` once per process.
+    """
+    memo = _KEY_HASHES
+    if len(memo) > _KEY_HASHES_LIMIT:
+        memo.clear()
+    keys = list(keys)
+    values = list(map(memo.get, keys))
+    for i, value in enumerate(values):
+        if value is None:
+            digest = hashlib.blake2b(keys[i].encode("utf-8"), digest_size=8).digest()
+            values[i] = memo[keys[i]] = int.from_bytes(digest, "little", signed=True)
+    return np.array(values, dtype=np.int64)
+
+
 def _unit_by_hash(
     keys: Sequence[str], raw: list[float]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Key hashes sorted, with their weights scaled to unit length in the same order."""
     norm = math.sqrt(sum(map(operator.mul, raw, raw))) or 1.0
-    hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+    hashes = key_hashes(keys)
     order = np.argsort(hashes, kind="stable")
     return hashes[order], np.array(raw, dtype=np.float64)[order] / norm
 
 
 def _sorted_by_hash(weights: dict[str, float]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    hashes = np.fromiter(map(hash, weights), dtype=np.int64, count=len(weights))
+    hashes = key_hashes(weights)
     values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
     order = np.argsort(hashes, kind="stable")
     return hashes[order], values[order]
