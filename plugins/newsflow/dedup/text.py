@@ -309,6 +309,16 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_SPLIT_RE.split(text) if s]
 
 
+def _digest(value: str) -> bytes:
+    """64 bits of ``value`` that every process and worker agrees on (``hash`` is salted)."""
+    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
+
+
 def short_hash(value: str) -> str:
     """A compact stable key for a phrase (quote shingles), safe to store as a keyword."""
-    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+    return _digest(value).hex()
+
+
+def int_hash(value: str) -> int:
+    """``short_hash`` as a signed 64-bit integer, for sorting keys in numpy arrays."""
+    return int.from_bytes(_digest(value), "little", signed=True)

@@ -9,7 +9,6 @@ what lets ``features.feature_matrix`` compare one article with all its candidate
 
 from __future__ import annotations
 
-import hashlib
 import math
 import operator
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.text import int_hash
 
 SALIENT_NAMES = 3
 
@@ -108,7 +108,7 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
 
 
 _KEY_HASHES: dict[str, int] = {}
-_KEY_HASHES_LIMIT = 500_000  # distinct keys remembered (about 60 MB); then it starts afresh
+_KEY_HASHES_LIMIT = 500_000  # distinct keys remembered (some tens of MB); then it starts afresh
 
 
 def key_hashes(keys: Sequence[str] | dict[str, float]) -> npt.NDArray[np.int64]:
@@ -118,7 +118,7 @@ def key_hashes(keys: Sequence[str] | dict[str, float]) -> npt.NDArray[np.int64]:
     overlaps are summed in hash order, so a feature could differ in its last bit from one
     worker to the next. That was enough to move a pair across a tree's split: the same
     SemEval pair scored 0.5407 in one process and 0.5506 in another, either side of the link
-    threshold (docs/stories.md). Memoised, so a key costs its ``blake2b`` once per process.
+    threshold (docs/stories.md). Memoised, so a key costs its ``int_hash`` once per process.
     """
     memo = _KEY_HASHES
     if len(memo) > _KEY_HASHES_LIMIT:
@@ -127,8 +127,7 @@ def key_hashes(keys: Sequence[str] | dict[str, float]) -> npt.NDArray[np.int64]:
     values = list(map(memo.get, keys))
     for i, value in enumerate(values):
         if value is None:
-            digest = hashlib.blake2b(keys[i].encode("utf-8"), digest_size=8).digest()
-            values[i] = memo[keys[i]] = int.from_bytes(digest, "little", signed=True)
+            values[i] = memo[keys[i]] = int_hash(keys[i])
     return np.array(values, dtype=np.int64)
 
 
