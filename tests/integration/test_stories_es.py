@@ -190,8 +190,8 @@ def test_a_story_read_in_part_is_counted_never_silent(
     for cap, expect_cut, expect_read in ((10, False, 4), (4, False, 4), (3, True, 3)):
         found: dict[str, Any] = {}
         es_client.indices.refresh(index=names.articles)
-        cut = neighbourhood._read_stories(es_client, names.articles, [story], found, cap)
-        assert (cut, len(found)) == (expect_cut, expect_read)
+        was_cut = neighbourhood._read_stories(es_client, names.articles, [story], found, cap)
+        assert (was_cut, len(found)) == (expect_cut, expect_read)
     monkeypatch.undo()
     whole = StoryIndex(stories, OPTIONS).add([seeds[1]], run_id="batch-2")
     assert "stories:neighbourhood_capped" not in whole.counts
