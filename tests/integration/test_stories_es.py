@@ -186,11 +186,11 @@ def test_a_story_read_in_part_is_counted_never_silent(
     # fits exactly, and a cut is told from a fit.
     from newsflow.dedup import neighbourhood
 
-    monkeypatch.setattr(neighbourhood, "_STORY_PAGE", 2)
+    monkeypatch.setattr(neighbourhood, "STORY_PAGE", 2)
     for cap, expect_cut, expect_read in ((10, False, 4), (4, False, 4), (3, True, 3)):
         found: dict[str, Any] = {}
         es_client.indices.refresh(index=names.articles)
-        was_cut = neighbourhood._read_stories(es_client, names.articles, [story], found, cap)
+        was_cut = neighbourhood.read_stories(es_client, names.articles, [story], found, cap)
         assert (was_cut, len(found)) == (expect_cut, expect_read)
     monkeypatch.undo()
     whole = StoryIndex(stories, OPTIONS).add([seeds[1]], run_id="batch-2")

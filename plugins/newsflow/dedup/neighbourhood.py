@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _ANYTIME_PREFIXES = ("u:", "h:")
 _SOURCE_FIELDS = ["dedup_signals", "story_id", "relation", "duplicate_of", "score", "why"]
 _MSEARCH_CHUNK = 200
-_STORY_PAGE = 5000  # held articles per story-read request (the default result window is 10,000)
+STORY_PAGE = 5000  # held articles per story-read request (the default result window is 10,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +335,7 @@ def _candidates_and_stories(
             seen_stories.add(story_id)
             stories.append(story_id)
     for chunk in _chunks(stories, 500):
-        capped = _read_stories(client, index, list(chunk), found, max_articles)
+        capped = read_stories(client, index, list(chunk), found, max_articles)
         if capped:
             break
     if capped:
@@ -351,7 +351,7 @@ def _candidates_and_stories(
     return found, capped
 
 
-def _read_stories(
+def read_stories(
     client: Elasticsearch,
     index: str,
     stories: list[str],
@@ -365,7 +365,7 @@ def _read_stories(
         room = max(0, max_articles - len(found))
         # One more than there is room for: a full page alone cannot tell a cut from a fit
         # (with no room left, one hit says whether anything was left out).
-        size = min(room + 1, _STORY_PAGE)
+        size = min(room + 1, STORY_PAGE)
         page: dict[str, Any] = {"search_after": after} if after is not None else {}
         response = client.search(
             index=index,
