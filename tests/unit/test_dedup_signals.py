@@ -11,11 +11,12 @@ import pytest
 
 from newsflow.dedup import ArticleSignals, DedupOptions, compute_signals
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
-from newsflow.dedup.neighbourhood import edges_from_stored, edges_to_stored, index_query_keys
+from newsflow.dedup.neighbourhood import index_query_keys
 from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.signals import COUNTED_FIELDS, LEDE_KEYS, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.sketch import band_keys, estimate_jaccard, minhash, shingles
+from newsflow.dedup.stored import edges_from_stored, edges_to_stored
 from newsflow.errors import ConfigError, InputError
 
 TEXT = (

@@ -19,11 +19,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from newsflow.dedup.candidates import InMemoryCandidateSource
-from newsflow.dedup.neighbourhood import Neighbourhood, edges_to_stored, load_neighbourhood
+from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.state import DedupState
+from newsflow.dedup.stored import edges_to_stored
 from newsflow.dedup.story_index import StoryInput, StoryPass, StoryReport, relation_counts, signal_chunks
 from newsflow.dedup.unchanged import stored_unchanged
 from newsflow.errors import InputError

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
+from newsflow.dedup.stored import SOURCE_FIELDS, hit_to_records
 from newsflow.errors import ServiceError
 from newsflow.index.generations import mget_across
 from newsflow.records import StoryAssignment
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _ANYTIME_PREFIXES = ("u:", "h:")
-_SOURCE_FIELDS = ["dedup_signals", "story_id", "relation", "duplicate_of", "score", "why"]
 _MSEARCH_CHUNK = 200
 STORY_PAGE = 5000  # held articles per story-read request (the default result window is 10,000)
 
@@ -54,35 +54,6 @@ def neighbourhood_cap(options: DedupOptions, batch_articles: int) -> int:
     """Held articles one look-up may load: a share per batch article, so a large batch (a
     process unit of 1,000 pages) reads its candidates' stories whole as a small one does."""
     return max(options.min_neighbourhood, options.neighbourhood_per_article * batch_articles)
-
-
-def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[list[Any]]:
-    """The edges ``owner`` keeps: those it was scored for (``owner`` is their ``a``).
-
-    Each edge is stored once, with the article whose arrival found it, in the compact form
-    ``[b, kind, score, why]``; the other end needs no copy, as an edge is only used when
-    both of its articles are loaded. This halves what every neighbourhood load reads and
-    parses. Inside ``dedup_signals`` (an unindexed object), so no mapping change.
-    """
-    return [[e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges if e.a == owner]
-
-
-def edges_from_stored(owner: str, raw: Any) -> list[Edge]:
-    """Edges of ``owner`` as stored: the compact form, or ``[a, b, kind, score, why]`` as
-    articles indexed before it kept them (both ends then hold a copy)."""
-    out = []
-    for item in raw or ():
-        try:
-            if len(item) == 4:
-                b, kind, score, why = item
-                a = owner
-            else:
-                a, b, kind, score, why = item
-            # ``why`` is for display only: kept as stored rather than checked string by string.
-            out.append(Edge(str(a), str(b), kind, float(score), tuple(why)))
-        except (TypeError, ValueError):
-            log.warning("dedup: ignoring a malformed stored edge %r of %s", item, owner)
-    return out
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -160,25 +131,6 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
     }
 
 
-def hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignment | None, list[Edge]] | None:
-    source = hit.get("_source") or {}
-    stored = source.get("dedup_signals")
-    if not stored:
-        return None
-    signals = ArticleSignals.from_dict(stored)
-    assignment = None
-    if source.get("story_id"):
-        assignment = StoryAssignment(
-            id=signals.id,
-            story_id=source["story_id"],
-            relation=source.get("relation") or "original",
-            duplicate_of=source.get("duplicate_of"),
-            score=float(source.get("score") or 0.0),
-            why=tuple(source.get("why") or ()),
-        )
-    return signals, assignment, edges_from_stored(signals.id, stored.get("edges"))
-
-
 def _ranked_in_chunk(
     client: Elasticsearch,
     index: str,
@@ -253,7 +205,7 @@ def term_sample(
 
 
 def _stored_assignments(client: Elasticsearch, index: str, batch_ids: Sequence[str]) -> list[StoryAssignment]:
-    docs = mget_across(client, index, list(batch_ids), source_includes=_SOURCE_FIELDS)
+    docs = mget_across(client, index, list(batch_ids), source_includes=SOURCE_FIELDS)
     out = []
     for doc in docs:
         records = hit_to_records(doc) if doc.get("found") else None
@@ -372,7 +324,7 @@ def read_stories(
             query={"terms": {"story_id": stories}},
             size=size,
             sort=[{"id": "asc"}],
-            source_includes=_SOURCE_FIELDS,
+            source_includes=SOURCE_FIELDS,
             track_total_hits=False,
             **page,
         )
@@ -394,7 +346,7 @@ def _mget_records(
 ) -> dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]]:
     out = {}
     for chunk in _chunks(ids, 1000):
-        for doc in mget_across(client, index, list(chunk), source_includes=_SOURCE_FIELDS):
+        for doc in mget_across(client, index, list(chunk), source_includes=SOURCE_FIELDS):
             records = hit_to_records(doc) if doc.get("found") else None
             if records is not None:
                 out[records[0].id] = records

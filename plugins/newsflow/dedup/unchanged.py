@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from newsflow.dedup.neighbourhood import hit_to_records
+from newsflow.dedup.stored import hit_to_records
 from newsflow.index.documents import ArticleDoc, build_document, fingerprint
 from newsflow.index.generations import mget_across
 from newsflow.records import Article, StoryAssignment
