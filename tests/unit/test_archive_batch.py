@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -235,3 +236,26 @@ def test_seen_index_reads_a_bounded_window_and_folds_days(tmp_path: Path) -> Non
     assert sorted(read_day(storage, WHEN.date() - timedelta(days=3)), key=str) == sorted(before, key=str)
     assert index.is_current("https://news.example/0", "2026-02-27T00:00:00Z")
     assert not index.is_current("https://news.example/0", "2026-02-28T00:00:00Z"), "the feed says it changed"
+
+
+def test_seen_index_lists_each_day_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day folder holds every batch of its day, so a poll's look-back pays one listing per day."""
+    root = str(tmp_path / "archive")
+    _write_batch(root)
+    folder = Path(root) / "warc" / "2026" / "03" / "02"
+    page = next(e for e in read_day(Storage(root), WHEN.date()) if e.kind == "page")
+    old = "https://news.example/old"
+    older = {**asdict(page), "url": old, "final_url": old, "canonical_url": old}
+    (folder / "poll-old-00000.manifest.jsonl").write_text(json.dumps(older) + "\n")
+    listed: list[str] = []
+    real_glob = Storage.glob
+
+    def counting(self: Storage, pattern: str) -> list[str]:
+        listed.append(pattern)
+        return real_glob(self, pattern)
+
+    monkeypatch.setattr(Storage, "glob", counting)
+    seen = SeenIndex.load(root, WHEN.date(), lookback_days=3)
+    assert len(listed) == 4, f"one listing for each of the 4 days: {listed}"
+    assert "https://news.example/bridge" in seen, "this version's CDXJ is read"
+    assert old in seen, "an older manifest is read from the same listing"

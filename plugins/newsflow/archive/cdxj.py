@@ -129,7 +129,9 @@ def index_entries(storage: Storage, path: str) -> list[CdxjEntry]:
 def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[CdxjEntry]:
     """Every entry of one day: its ``index.cdxj`` plus the WARC indexes it does not cover yet."""
     folder = storage.join(day_dir(day))
-    listed = storage.glob(f"{folder}/*{CDXJ_SUFFIX}") + storage.glob(f"{folder}/*{MANIFEST_SUFFIX}")
+    # One listing of the folder: a pattern per suffix would each read the whole folder, which
+    # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
+    listed = [p for p in storage.glob(f"{folder}/*") if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX))]
     day_index = f"{folder}/{DAY_INDEX}"
     entries: list[CdxjEntry] = []
     covered: set[str] = set()
