@@ -54,6 +54,19 @@ def _entry(path: str, title: str) -> FeedEntry:
     return FeedEntry(feed="news", url=url, canonical_url=url, title=title, summary=f"{title} summary")
 
 
+def _count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The patterns every storage listing is asked for from now on, in order."""
+    patterns: list[str] = []
+    real_glob = Storage.glob
+
+    def counted(self: Storage, pattern: str) -> list[str]:
+        patterns.append(pattern)
+        return real_glob(self, pattern)
+
+    monkeypatch.setattr(Storage, "glob", counted)
+    return patterns
+
+
 def _write_batch(root: str, when: datetime = WHEN) -> ArchiveBatch:
     """One poll batch as the poll flow writes it: feed, pages, then a note per page."""
     batch = ArchiveBatch.for_poll(root, when, ["news", "other"])
@@ -127,14 +140,7 @@ def test_many_batches_of_a_day_folder_are_listed_once(
     _write_batch(root, WHEN + timedelta(minutes=2))  # a rerun: a second WARC for one batch
     legacy = _legacy_batch(root)
     alone = [(b.files(), b.is_processed("v1"), len(b.read().pages)) for b in [*batches, legacy]]
-    globs: list[str] = []
-    real_glob = Storage.glob
-
-    def counted_glob(self: Storage, pattern: str) -> list[str]:
-        globs.append(pattern)
-        return real_glob(self, pattern)
-
-    monkeypatch.setattr(Storage, "glob", counted_glob)
+    globs = _count_listings(monkeypatch)
     listing = FolderListing()
     shared = [
         (b.files(listing), b.is_processed("v1", listing), len(b.read(listing).pages))
@@ -247,14 +253,7 @@ def test_seen_index_lists_each_day_folder_once(tmp_path: Path, monkeypatch: pyte
     old = "https://news.example/old"
     older = {**asdict(page), "url": old, "final_url": old, "canonical_url": old}
     (folder / "poll-old-00000.manifest.jsonl").write_text(json.dumps(older) + "\n")
-    listed: list[str] = []
-    real_glob = Storage.glob
-
-    def counting(self: Storage, pattern: str) -> list[str]:
-        listed.append(pattern)
-        return real_glob(self, pattern)
-
-    monkeypatch.setattr(Storage, "glob", counting)
+    listed = _count_listings(monkeypatch)
     seen = SeenIndex.load(root, WHEN.date(), lookback_days=3)
     assert len(listed) == 4, f"one listing for each of the 4 days: {listed}"
     assert "https://news.example/bridge" in seen, "this version's CDXJ is read"
