@@ -26,7 +26,8 @@ held-collection sizes; a flat or slowly rising column is the sub-linear growth w
 The baseline is newsflow's extraction stage (``extract_article``) on the 181 AEB pages,
 timed in the same run (bare ``trafilatura.extract`` beside it): over all pages at the start,
 in each wait between ``--spaced`` batches, and over all pages again at the end. Each table
-divides by the baseline as timed up to that point.
+divides by the baseline as timed up to that point. The offline table also gives the memory the
+held state takes: the growth of resident memory since its first row, per article added.
 """
 
 from __future__ import annotations
@@ -164,13 +165,16 @@ class ExtractionClock:
         return self.spent[1] * 1000 / self.count
 
 
-def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple[int, float]]]:
+def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple[int, float, float | None]]]:
+    """(seconds, rows of held articles, ms per article in the window, KB of memory per article
+    held since the first row)."""
     options = DedupOptions()
     state = DedupState(options)
     report = ReadReport()
     pending: list[InputArticle] = []
-    rows: list[tuple[int, float]] = []
+    rows: list[tuple[int, float, float | None]] = []
     held, window_time, window_n = 0, 0.0, 0
+    first: tuple[int, float] | None = None  # (held, resident MB) at the first row
     total_start = time.perf_counter()
     for article in synthesize(size):
         pending.append(article)
@@ -183,11 +187,29 @@ def run(size: int, batch: int, checkpoints: set[int]) -> tuple[float, list[tuple
         held += len(pending)
         pending = []
         if held in checkpoints:
-            rows.append((held, window_time * 1000 / window_n))
+            resident = _resident_mb()
+            per_article = None
+            if first is None:
+                first = (held, resident) if resident is not None else None
+            elif resident is not None:
+                per_article = (resident - first[1]) * 1024 / (held - first[0])
+            rows.append((held, window_time * 1000 / window_n, per_article))
             window_time, window_n = 0.0, 0
     if pending:
         state.add([to_signals(a, options, report) for a in pending])
     return time.perf_counter() - total_start, rows
+
+
+def _resident_mb() -> float | None:
+    """This process's resident memory (Linux ``/proc``; elsewhere not measured)."""
+    try:
+        with Path("/proc/self/status").open() as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _article(item: InputArticle) -> Article:
@@ -397,9 +419,10 @@ def main() -> int:
         elapsed, rows = run(size, args.batch, checkpoints)
         extraction_ms = clock.ms_per_page
         print(f"\n{size} articles in {elapsed:.1f} s: {size / elapsed:.0f} articles/s overall")
-        print(f"{'held':>8} {'ms/article':>11} {'vs extraction':>14}")
-        for held, ms in rows:
-            print(f"{held:>8} {ms:>11.2f} {ms / extraction_ms:>13.0%}")
+        print(f"{'held':>8} {'ms/article':>11} {'vs extraction':>14} {'KB an article held':>19}")
+        for held, ms, kb in rows:
+            memory = f"{kb:>19.1f}" if kb is not None else f"{'-':>19}"
+            print(f"{held:>8} {ms:>11.2f} {ms / extraction_ms:>13.0%} {memory}")
     # Measured again so a reader sees how far the machine drifted during the run.
     clock.measure(len(clock.pages))
     print(

@@ -38,6 +38,15 @@ def test_same_event_links_and_same_kind_other_event_does_not() -> None:
     assert score_pair(b, a, stats, OPTIONS) == Edge("b", "a", same.kind, same.score, same.why)
 
 
+def test_edges_scored_apart_share_one_copy_of_each_why_string() -> None:
+    """Held state keeps every edge's ``why``; equal parts are one string, not one per edge."""
+    a, b = _signals("a", REID_1), _signals("b", REID_2)
+    stats = _stats(a, b)
+    first, second = score_pair(a, b, stats, OPTIONS), score_pair(b, a, stats, OPTIONS)
+    assert first is not None and second is not None and first.why == second.why
+    assert all(x is y for x, y in zip(first.why, second.why, strict=True))
+
+
 def test_copies_are_classified_before_story_similarity() -> None:
     a = _signals("a", REID_1, canonical_url="https://x.example/reid")
     same_url = _signals("b", REID_2, canonical_url="https://x.example/reid")

@@ -10,6 +10,7 @@ one. ``why`` names the features that decided each score.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -158,7 +159,11 @@ def _why(
     gap = _gap(pa, pb)
     if gap is not None:
         why.append(f"gap_h={gap:.0f}")
-    return tuple(why)
+    # Every scored pair keeps its ``why`` for as long as its articles are held, and the same
+    # few strings ("p=0.62", "trees_p=0.58", a feature at two decimals) recur across thousands
+    # of edges. One copy of each took held state from 30.9 to 21.7 KB an article at 20,000
+    # held (``bench/bench_dedup.py``, "KB an article held"; docs/stories.md).
+    return tuple(map(sys.intern, why))
 
 
 def _shown(name: str, value: float) -> str:
