@@ -36,27 +36,20 @@ import argparse
 import contextlib
 import gzip
 import json
-import os
 import random
 import re
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.dedup_es_path import run_es
 from bench.dedup_steps import timing_steps
 from newsflow.dedup import DedupOptions, DedupState
 from newsflow.dedup.batch import InputArticle, ReadReport, to_signals
-from newsflow.records import Article, content_hash
-
-if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 _DIGITS = re.compile(r"\d+")
@@ -212,147 +205,6 @@ def _resident_mb() -> float | None:
     return None
 
 
-def _article(item: InputArticle) -> Article:
-    url = f"https://synthetic.invalid/{item.id}"
-    return Article(
-        url=url,
-        canonical_url=url,
-        title=item.title or "",
-        text=item.text,
-        published=item.published,
-        published_source="meta",
-        # Extraction states the language (``extract.pagelang``, inside the timed baseline),
-        # so the story stage reuses it on the pipeline's path instead of detecting it again.
-        language="en",
-        source=f"outlet-{int(item.id.rsplit('-', 1)[1]) % 40}",
-        content_hash=content_hash(item.text),
-    )
-
-
-# (held, first-pass ms/article, reconcile ms/article, full reconciles, neighbourhood per
-# batch, this process's CPU ms/article over both passes)
-EsRow = tuple[int, float, float, int, float, float]
-
-
-def _checkpoint(
-    held: int,
-    first_s: float,
-    second_s: float,
-    *,
-    full: int,
-    n: int,
-    hood: float,
-    cpu_s: float,
-    clock: ExtractionClock | None,
-) -> EsRow:
-    """A table row for the ``n`` articles since the last checkpoint, also printed as progress."""
-    first_ms, second_ms = first_s * 1000 / n, second_s * 1000 / n
-    if clock is not None:  # progress for long runs; the table follows at the end
-        print(
-            f"  {held} held: {first_ms + second_ms:.2f} ms/article, "
-            f"{(first_ms + second_ms) / clock.ms_per_page:.0%} of extraction so far",
-            file=sys.stderr,
-            flush=True,
-        )
-    return held, first_ms, second_ms, full, hood, cpu_s * 1000 / n
-
-
-def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
-    """Runs that do not overlap: wait out the window in which a write may still be invisible,
-    so the reconcile can take its cheap path (not timed). The wait times extraction pages
-    meanwhile, in the same conditions as the batches."""
-    started = time.perf_counter()
-    if clock is not None:
-        clock.measure(20)
-    time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
-
-
-def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one loop
-    size: int, batch: int, checkpoints: set[int], *, spaced: bool, clock: ExtractionClock | None = None
-) -> tuple[float, float, list[EsRow], dict[str, str]]:
-    """Returns (dedup seconds, indexing seconds, ``EsRow`` rows, each article's story).
-
-    Beside wall time, each row has the CPU time this process spent in the dedup phases (all
-    its threads; Elasticsearch's own work is in another process): what a worker pays per
-    article, where the wall time also holds waiting on the node, which on this machine
-    shares the worker's two cores and in production runs on its own."""
-    from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
-    from newsflow.devstack import local_es
-    from newsflow.es_client import make_client, wait_until_healthy
-    from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
-    from newsflow.index.stories import rewrite_stories
-    from newsflow.index.story_merges import record_merges
-
-    if not os.environ.get("NEWSFLOW_ES_URL"):
-        local_es.up()
-    client = make_client(max_retries=3)
-    wait_until_healthy(client, timeout_s=120)
-    prefix = f"bench-dedup-{uuid.uuid4().hex[:8]}"
-    names = IndexNames.with_prefix(prefix)
-    setup_indices(client, names)
-    options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
-    backend = ElasticStories(client, names)
-    dedup_options = DedupOptions()
-    rows: list[EsRow] = []
-    dedup_s = index_s = first_s = second_s = cpu_s = 0.0
-    held = window_n = window_held = full = 0
-    try:
-        synthetic = list(synthesize(size))
-        items = [_article(a) for a in synthetic]
-        url_to_syn = {a.id: s.id for a, s in zip(items, synthetic, strict=True)}
-        for start in range(0, len(items), batch):
-            chunk = items[start : start + batch]
-            if spaced and start:
-                _wait_out_margin(VISIBILITY_MARGIN_S + 1, clock)
-            t0, c0 = time.perf_counter(), time.process_time()
-            stories = backend.decide(chunk, dedup_options)
-            rewrite_stories(client, names.articles, stories.changed_held)
-            t1, c1 = time.perf_counter(), time.process_time()
-            docs = story_documents(chunk, stories)
-            index_articles(client, docs, names=names, options=options, run_id="bench")
-            t2, c2 = time.perf_counter(), time.process_time()
-            again, _ = backend.reconcile(chunk, dedup_options, first=stories)
-            record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
-            t3, c3 = time.perf_counter(), time.process_time()
-            cpu_s += (c1 - c0) + (c3 - c2)
-            full += bool(again.assignments)
-            dedup_s += (t1 - t0) + (t3 - t2)
-            index_s += t2 - t1
-            first_s += t1 - t0
-            second_s += t3 - t2
-            window_n += len(chunk)
-            window_held += stories.held
-            held += len(chunk)
-            if held in checkpoints:
-                rows.append(
-                    _checkpoint(
-                        held,
-                        first_s,
-                        second_s,
-                        full=full,
-                        n=window_n,
-                        hood=window_held / window_n * batch,
-                        cpu_s=cpu_s,
-                        clock=clock,
-                    )
-                )
-                first_s = second_s = cpu_s = 0.0
-                window_n = window_held = full = 0
-        found = _stories_found(client, names.articles, url_to_syn)
-    finally:
-        client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
-        client.close()
-    return dedup_s, index_s, rows, found
-
-
-def _stories_found(client: Elasticsearch, index: str, url_to_syn: dict[str, str]) -> dict[str, str]:
-    from elasticsearch.helpers import scan
-
-    client.indices.refresh(index=index)
-    hits = scan(client, index=index, query={"query": {"match_all": {}}}, _source=["story_id"])
-    return {url_to_syn[hit["_id"]]: hit["_source"]["story_id"] for hit in hits}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -386,7 +238,7 @@ def main() -> int:
         if args.es:
             with timing_steps() if args.steps else contextlib.nullcontext() as steps:
                 dedup_s, index_s, es_rows, stories = run_es(
-                    size, args.batch, checkpoints, spaced=args.spaced, clock=clock
+                    list(synthesize(size)), args.batch, checkpoints, spaced=args.spaced, clock=clock
                 )
             extraction_ms = clock.ms_per_page
             if args.stories_out:
