@@ -5,13 +5,12 @@ against its neighbourhood in a real Elasticsearch index, indexed and reconciled,
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
-import uuid
 from typing import TYPE_CHECKING
 
+from bench.es_scratch import fresh_indices
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.batch import InputArticle
 from newsflow.records import Article, content_hash
@@ -77,7 +76,7 @@ def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
     time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
 
 
-def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one loop
+def run_es(
     synthetic: list[InputArticle],
     batch: int,
     checkpoints: set[int],
@@ -92,19 +91,11 @@ def run_es(  # noqa: PLR0915 - the timed phases of one batch read best in one lo
     article, where the wall time also holds waiting on the node, which on this machine
     shares the worker's two cores and in production runs on its own."""
     from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
-    from newsflow.devstack import local_es
-    from newsflow.es_client import make_client, wait_until_healthy
-    from newsflow.index import IndexNames, IndexOptions, index_articles, setup_indices
+    from newsflow.index import IndexOptions, index_articles
     from newsflow.index.stories import rewrite_stories
     from newsflow.index.story_merges import record_merges
 
-    if not os.environ.get("NEWSFLOW_ES_URL"):
-        local_es.up()
-    client = make_client(max_retries=3)
-    wait_until_healthy(client, timeout_s=120)
-    prefix = f"bench-dedup-{uuid.uuid4().hex[:8]}"
-    names = IndexNames.with_prefix(prefix)
-    setup_indices(client, names)
+    client, names, prefix = fresh_indices("bench-dedup")
     options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
     backend = ElasticStories(client, names)
     dedup_options = DedupOptions()

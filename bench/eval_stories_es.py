@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.es_scratch import fresh_indices
 from newsflow.records import Article, content_hash
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -64,19 +65,10 @@ def main() -> int:
 
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import StoryIndex
-    from newsflow.devstack import local_es
-    from newsflow.es_client import make_client, wait_until_healthy
-    from newsflow.index import IndexNames, setup_indices
 
     articles, original = _articles()
     random.Random(args.seed).shuffle(articles)
-    if not os.environ.get("NEWSFLOW_ES_URL"):
-        local_es.up()
-    client = make_client(max_retries=3)
-    wait_until_healthy(client, timeout_s=120)
-    prefix = f"eval-stories-{uuid.uuid4().hex[:8]}"
-    names = IndexNames.with_prefix(prefix)
-    setup_indices(client, names)
+    client, names, prefix = fresh_indices("eval-stories")
     story_index = StoryIndex(ElasticStories(client, names, visibility_margin_s=0.0))  # one writer
     started = time.perf_counter()
     try:
