@@ -8,9 +8,11 @@ is absent (evaluation data); nothing skips silently.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,6 +24,20 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run stopped by SIGTERM (a CI job's time limit, ``kill``) tears down as Ctrl-C does.
+
+    The services tests start (PostgreSQL, the Airflow scheduler, Redis, Celery workers) run in
+    processes of their own and stop only when their fixture's teardown runs. Python's default
+    for SIGTERM is to die at once, which left them running after a killed run.
+    """
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def in_ci() -> bool:
