@@ -42,6 +42,22 @@ def test_signals_are_deterministic_and_round_trip_through_json() -> None:
     assert a.published_at() is not None
 
 
+def test_a_held_signature_is_packed_and_its_stored_form_and_band_keys_are_unchanged() -> None:
+    """Held as 256 bytes, not 64 Python integers (2.3 KB); the stored record still lists the
+    values, and values and band keys are those the index already holds (computed by the
+    code before the packing), so held articles and new ones still meet."""
+    options = DedupOptions()
+    sig = compute_signals("a1", TEXT, options, title="Breakthrough")
+    assert isinstance(sig.minhash, bytes) and len(sig.minhash) == 4 * options.num_perm
+    stored = json.loads(json.dumps(sig.to_dict()))
+    assert stored["minhash"][:4] == [98365885, 13816554, 16696053, 87315776]
+    assert stored["band_keys"][:2] == ["0:0dbdba318dae48bb", "1:06f07c98cbde5cde"]
+    assert ArticleSignals.from_dict(stored).minhash == sig.minhash
+    for bad in (-1, 1 << 32, "many"):
+        with pytest.raises(InputError, match="malformed"):
+            ArticleSignals.from_dict({**stored, "minhash": [bad, *stored["minhash"][1:]]})
+
+
 def test_entities_skip_sentence_initial_function_words_and_keep_names() -> None:
     counts = entity_counts("The minister met Tara Reid in Paris. They left on Tuesday.")
     assert "tara reid" in counts

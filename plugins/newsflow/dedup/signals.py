@@ -7,6 +7,7 @@ held articles' full text. It is computed by a pure function and round-trips thro
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.quotes import quote_keys
-from newsflow.dedup.sketch import band_keys, minhash, word_shingles
+from newsflow.dedup.sketch import band_keys, minhash, pack, unpack, word_shingles
 from newsflow.dedup.text import stem, stopwords, tokens
 from newsflow.dedup.weekdays import named_weekdays
 from newsflow.errors import InputError
@@ -38,7 +39,7 @@ class ArticleSignals:
     id: str
     content_hash: str
     length: int
-    minhash: tuple[int, ...]
+    minhash: bytes  # packed (``sketch.pack``); records list the values
     band_keys: tuple[str, ...]
     # Parallel tuples rather than (key, count) pairs: a held article costs a few hundred
     # bytes less, which matters at 100k articles in memory.
@@ -95,7 +96,7 @@ class ArticleSignals:
             "id": self.id,
             "content_hash": self.content_hash,
             "length": self.length,
-            "minhash": list(self.minhash),
+            "minhash": unpack(self.minhash),
             "band_keys": list(self.band_keys),
             "terms": list(self.terms),
             "term_counts": list(self.term_counts),
@@ -122,7 +123,7 @@ class ArticleSignals:
                 id=str(data["id"]),
                 content_hash=str(data["content_hash"]),
                 length=int(data["length"]),
-                minhash=tuple(map(int, data["minhash"])),
+                minhash=pack(map(int, data["minhash"])),
                 band_keys=tuple(map(str, data["band_keys"])),
                 terms=tuple(map(str, data["terms"])),
                 term_counts=tuple(map(int, data["term_counts"])),
@@ -141,7 +142,7 @@ class ArticleSignals:
                 published_confidence="low" if data.get("published_confidence") == "low" else "high",
                 weekdays=tuple(map(int, data.get("weekdays") or ())),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise InputError(
                 f"stored dedup signals for {data.get('id')!r} are malformed ({exc}); recompute them"
             ) from exc

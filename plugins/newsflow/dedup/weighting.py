@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsflow.dedup.signals import ArticleSignals
+from newsflow.dedup.sketch import as_array
 from newsflow.dedup.text import int_hash
 
 SALIENT_NAMES = 3
@@ -47,7 +48,7 @@ class Prepared:
     number_idf: dict[str, float]
     quotes: frozenset[str]
     years: frozenset[str]
-    minhash: npt.NDArray[np.uint64]
+    minhash: npt.NDArray[np.uint32]  # a view over the signature's bytes
     published_ts: float | None  # POSIX seconds, looked up once rather than per pair
     # Unit-length TF-IDF weights of the content terms and of the lede's terms, and
     # ``entity_weight`` again, as arrays sorted by the keys' hashes, so one article is
@@ -96,7 +97,7 @@ def prepare(sig: ArticleSignals, stats: TermStats, memo: dict[str, float] | None
         number_idf=dict(zip(sig.numbers, weights_of(["n:" + n for n in sig.numbers]), strict=True)),
         quotes=frozenset(sig.quote_keys),
         years=frozenset(sig.years),
-        minhash=np.asarray(sig.minhash, dtype=np.uint64),
+        minhash=as_array(sig.minhash),
         published_ts=None if published is None else published.timestamp(),
         term_hashes=term_hashes,
         term_values=term_values,
