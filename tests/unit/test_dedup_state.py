@@ -257,3 +257,22 @@ def test_a_batch_re_partitions_the_held_stories_it_reaches_not_what_they_reach()
     state.source.put(held[4], [Edge("n", "d", "same_story", 0.7, ())])
     members, _ = state._component("n", set(), {"n"})
     assert members == {"n", "a", "b", "c", "d"}  # n reaches both stories
+
+
+def test_keys_held_by_one_article_and_by_several_are_followed_alike() -> None:
+    """A posting of one article is held as its number, not an array (candidates.py): the
+    look-up reaches it as before, and again once a second article shares the key."""
+    from newsflow.dedup import InMemoryCandidateSource
+
+    new = compute_signals("new", REID_2 + " More.", OPTIONS)
+    first = compute_signals("first", REID_2, OPTIONS)
+    second = compute_signals("second", REID_2 + " Again.", OPTIONS)
+    source = InMemoryCandidateSource()
+    source.count(
+        [new, first, second, *(compute_signals(f"b{n}", t, OPTIONS) for n, t in enumerate(BACKGROUND))]
+    )
+    source.put(first, [])
+    assert [c.id for c in source.candidates(new, OPTIONS)] == ["first"]
+    source.put(second, [])
+    assert sorted(c.id for c in source.candidates(new, OPTIONS)) == ["first", "second"]
+    assert [c.id for c in source.candidates(first, OPTIONS)] == ["second"]

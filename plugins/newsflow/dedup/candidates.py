@@ -72,8 +72,11 @@ class InMemoryCandidateSource:
         # date is low-confidence. Per-day buckets of Python lists cost more, in the look-up's
         # loop and in what the garbage collector walks, than reading a list whole: dedup took
         # 4.31 against 4.73 ms/article at 100k held (``bench/bench_dedup.py --sizes 100000``,
-        # the two run side by side), for the same candidates.
-        self._postings: dict[str, array[int]] = {}
+        # the two run side by side), for the same candidates. Most keys (band keys, quote
+        # shingles) are held by one article only: such a posting is the article's number
+        # itself, one object for all its keys, rather than an array of one (72 bytes a key,
+        # some 2.5 KB an article held; docs/stories.md, "Memory").
+        self._postings: dict[str, array[int] | int] = {}
         self._ts: npt.NDArray[np.float64] = np.empty(0)
         self._low: npt.NDArray[np.bool_] = np.empty(0, dtype=bool)
         self._ids: list[str] = []
@@ -121,7 +124,7 @@ class InMemoryCandidateSource:
             # Identical text or URL is always worth following; a common key is not.
             if df > cap and key[0] not in "uh":
                 continue
-            reached.append(held)
+            reached.append(array("q", (held,)) if isinstance(held, int) else held)
             key_weights.append(1.0 / math.log(2 + df))
         return self._ranked(signals, own_ts, reached, key_weights, options)
 
@@ -187,7 +190,9 @@ class InMemoryCandidateSource:
             for key in signals.query_keys() if wanted is None else _wanted_keys(signals, wanted):
                 held = postings.get(key)
                 if held is None:
-                    postings[key] = array("q", (number,))
+                    postings[key] = number
+                elif isinstance(held, int):
+                    postings[key] = array("q", (held, number))
                 else:
                     held.append(number)
         self._signals[signals.id] = signals
