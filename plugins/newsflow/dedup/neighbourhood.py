@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 _ANYTIME_PREFIXES = ("u:", "h:")
 _MSEARCH_CHUNK = 200
+_MSEARCH_FILTER = ["responses.error", "responses.hits.hits.sort", "responses.hits.hits.fields"]
 STORY_PAGE = 5000  # held articles per story-read request (the default result window is 10,000)
 
 
@@ -123,10 +124,11 @@ def candidate_query(sig: ArticleSignals, options: DedupOptions) -> dict[str, Any
         # Keyword keys carry no norms, so many candidates tie on score; Lucene would break
         # ties by segment order, which merges change, and the look-up would not repeat.
         "sort": [{"_score": "desc"}, {"id": "asc"}],
-        # The id from doc values: fetching ``_id`` would decompress each hit's stored source.
+        # The id is the sort's tie-break value and the story comes from doc values: fetching
+        # ``_id`` would decompress each hit's stored source.
         "_source": False,
         "stored_fields": "_none_",
-        "docvalue_fields": ["id", "story_id"],
+        "docvalue_fields": ["story_id"],
         "track_total_hits": False,
     }
 
@@ -145,20 +147,25 @@ def _ranked_in_chunk(
         searches: list[dict[str, Any]] = []
         for body in part:
             searches += [{}, body]
-        response = client.msearch(index=index, searches=searches)
-        for item in response["responses"]:
+        # Only what is read comes back: a batch's look-ups return tens of thousands of hits, and
+        # parsing each one's index name, ``_id``, ``_score`` and shard header held the GIL the
+        # main thread needs. Filtering drops a look-up without hits entirely, so the responses
+        # are not matched to the queries by position (nothing here needs that).
+        response = client.msearch(index=index, searches=searches, filter_path=_MSEARCH_FILTER)
+        for item in response.get("responses") or ():
             if "error" in item:
                 raise ServiceError(
                     f"dedup candidate look-up failed in {index!r}: {item['error']}; check the cluster, "
                     "then retry the batch (nothing was written yet)"
                 )
-            for hit in item["hits"]["hits"]:
-                fields = hit.get("fields") or {}
-                hit_id = (fields.get("id") or [hit.get("_id")])[0]
-                if hit_id and hit_id not in exclude:
-                    score = float((hit.get("sort") or [hit.get("_score") or 0.0])[0])
+            for hit in (item.get("hits") or {}).get("hits") or ():
+                score, hit_id = hit["sort"]
+                if hit_id is None:  # no ``id`` field: not an article document newsflow wrote
+                    log.warning("dedup: a look-up hit in %r has no id field; skipped", index)
+                elif hit_id not in exclude:
+                    score = float(score)
                     if hit_id not in out or score > out[hit_id][0]:
-                        out[hit_id] = (score, (fields.get("story_id") or [None])[0])
+                        out[hit_id] = (score, ((hit.get("fields") or {}).get("story_id") or [None])[0])
     return out
 
 
