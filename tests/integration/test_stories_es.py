@@ -345,3 +345,17 @@ def test_the_term_sample_is_the_same_on_any_copy_of_the_index(es_client: Any, es
     assert len(set(samples[0])) == 5
     # The ids that follow the batch's point, then the first ones.
     assert samples[0] == [*ids[-2:], *ids[:3]]
+
+
+def test_a_failed_candidate_look_up_stops_the_batch_before_anything_is_written(
+    es_client: Any, es_prefix: str
+) -> None:
+    """The look-up asks only for the fields it reads (``filter_path``); a search's error must
+    still come back through that filter, not read as "no candidates"."""
+    from newsflow.dedup import compute_signals
+    from newsflow.dedup.neighbourhood import load_neighbourhood
+    from newsflow.errors import ServiceError
+
+    sig = compute_signals("new", BAKHMUT, OPTIONS, published="2022-08-31T09:40:00Z")
+    with pytest.raises(ServiceError, match=r"candidate look-up failed.*no such index"):
+        load_neighbourhood(es_client, f"{es_prefix}-missing", [[sig]], OPTIONS, batch_ids=["new"])
