@@ -189,3 +189,23 @@ def test_each_edge_is_stored_once_with_the_article_it_was_scored_for() -> None:
 def test_edges_stored_before_the_compact_form_still_load_and_bad_ones_are_skipped() -> None:
     old = [["h", "x", "exact", 1.0, ["content_hash"]], ["x", "only-three", 0.5], 7]
     assert edges_from_stored("x", old) == [Edge("h", "x", "exact", 1.0, ("content_hash",))]
+
+
+def test_sketches_of_another_size_share_nothing_whether_compared_alone_or_among_others() -> None:
+    """One rule for a pair of sketches (``sketch.estimate_jaccard``): the batch comparison falls
+    back to it when a candidate's sketch has another size (signals stored under other options)."""
+    from newsflow.dedup.candidates import InMemoryCandidateSource
+    from newsflow.dedup.features import minhash_jaccards
+    from newsflow.dedup.weighting import prepare
+
+    new = compute_signals("new", TEXT, DedupOptions())
+    same = compute_signals("same", TEXT + " More.", DedupOptions())
+    other_size = compute_signals("other", TEXT, DedupOptions(num_perm=32, bands=8))
+    stats = InMemoryCandidateSource()
+    stats.count([new, same, other_size])
+    pn, ps, po = (prepare(s, stats) for s in (new, same, other_size))
+    assert estimate_jaccard(new.minhash, other_size.minhash) == 0.0
+    together = minhash_jaccards(pn, [ps])
+    mixed = minhash_jaccards(pn, [ps, po])
+    assert together[0] == mixed[0] == estimate_jaccard(new.minhash, same.minhash) > 0.5
+    assert mixed[1] == 0.0

@@ -14,6 +14,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from newsflow.dedup.sketch import estimate_jaccard
 from newsflow.dedup.weighting import Prepared
 
 # The model's inputs, in its weight order (``pair_model.json`` names them too).
@@ -31,10 +32,7 @@ def minhash_jaccards(new: Prepared, others: Sequence[Prepared]) -> list[float]:
     if size and all(len(o.minhash) == size for o in others):
         equal = np.count_nonzero(np.stack([o.minhash for o in others]) == new.minhash, axis=1)
         return cast("list[float]", (equal / size).tolist())
-    return [
-        int(np.count_nonzero(new.minhash == o.minhash)) / size if size and len(o.minhash) == size else 0.0
-        for o in others
-    ]
+    return [estimate_jaccard(new.sig.minhash, o.sig.minhash) for o in others]
 
 
 def _shared_sums(
