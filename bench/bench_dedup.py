@@ -15,7 +15,8 @@ run in full, as concurrent mapped batches do; ``--spaced`` waits the margin out 
 batches (untimed), as hourly runs that do not overlap would, so the reconcile takes its
 cheap path. ``--steps`` also prints where each size's dedup time went, step by step
 (``dedup_steps.py``). Each ``--es`` row also gives the CPU time the bench process itself spent
-(the worker's share; the node's work is in its own process) against extraction's CPU time.
+(the worker's share; the node's work is in its own process) against extraction's CPU time,
+and the time Python's garbage collector took during the dedup phases.
 
 Articles are synthesised at run time from ECB+ texts in ../shared (never written to the
 repo): each takes most sentences of one source article, a sentence of another, and
@@ -237,7 +238,7 @@ def main() -> int:
         checkpoints = {c for c in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if c <= size}
         if args.es:
             with timing_steps() if args.steps else contextlib.nullcontext() as steps:
-                dedup_s, index_s, es_rows, stories = run_es(
+                dedup_s, index_s, es_rows, stories, collections = run_es(
                     list(synthesize(size)), args.batch, checkpoints, spaced=args.spaced, clock=clock
                 )
             extraction_ms = clock.ms_per_page
@@ -265,6 +266,12 @@ def main() -> int:
                     f"{total / extraction_ms:>13.0%} {hood:>14.0f} {cpu_ms:>11.2f} "
                     f"{cpu_ms / clock.cpu_ms_per_page:>17.0%}"
                 )
+            young, middle, full = collections.counts
+            print(
+                f"Python's garbage collector during dedup: {collections.seconds:.1f} s "
+                f"({collections.seconds * 1000 / size:.2f} ms/article); {full} full collections, "
+                f"{young} and {middle} of the younger generations"
+            )
             if steps is not None:
                 print(f"\nwhere the {size} articles' dedup went (both passes):", *steps.table(size), sep="\n")
             continue

@@ -5,9 +5,12 @@ against its neighbourhood in a real Elasticsearch index, indexed and reconciled,
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bench.es_scratch import fresh_indices
@@ -66,6 +69,40 @@ def _checkpoint(
     return held, first_ms, second_ms, full, hood, cpu_s * 1000 / n
 
 
+class Collections:
+    """Python's garbage collections inside ``counting``, by generation, and their time: what
+    pausing the collector while a batch is decided saves (``dedup.collector``)."""
+
+    def __init__(self) -> None:
+        """Listens from here on, until ``close``."""
+        self.counts = [0, 0, 0]
+        self.seconds = 0.0
+        self._on = False
+        self._started: float | None = None
+        gc.callbacks.append(self.callback)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self.callback)
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if not self._on:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.counts[info["generation"]] += 1
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        self._on = True
+        try:
+            yield
+        finally:
+            self._on = False
+
+
 def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
     """Runs that do not overlap: wait out the window in which a write may still be invisible,
     so the reconcile can take its cheap path (not timed). The wait times extraction pages
@@ -83,8 +120,9 @@ def run_es(
     *,
     spaced: bool,
     clock: ExtractionClock | None = None,
-) -> tuple[float, float, list[EsRow], dict[str, str]]:
-    """Returns (dedup seconds, indexing seconds, ``EsRow`` rows, each article's story).
+) -> tuple[float, float, list[EsRow], dict[str, str], Collections]:
+    """Returns (dedup seconds, indexing seconds, ``EsRow`` rows, each article's story, the
+    collections during the dedup phases).
 
     Beside wall time, each row has the CPU time this process spent in the dedup phases (all
     its threads; Elasticsearch's own work is in another process): what a worker pays per
@@ -102,6 +140,7 @@ def run_es(
     rows: list[EsRow] = []
     dedup_s = index_s = first_s = second_s = cpu_s = 0.0
     held = window_n = window_held = full = 0
+    collections = Collections()
     try:
         items = [as_article(a) for a in synthetic]
         url_to_syn = {a.id: s.id for a, s in zip(items, synthetic, strict=True)}
@@ -110,14 +149,16 @@ def run_es(
             if spaced and start:
                 _wait_out_margin(VISIBILITY_MARGIN_S + 1, clock)
             t0, c0 = time.perf_counter(), time.process_time()
-            stories = backend.decide(chunk, dedup_options)
-            rewrite_stories(client, names.articles, stories.changed_held)
+            with collections.counting():
+                stories = backend.decide(chunk, dedup_options)
+                rewrite_stories(client, names.articles, stories.changed_held)
             t1, c1 = time.perf_counter(), time.process_time()
             docs = story_documents(chunk, stories)
             index_articles(client, docs, names=names, options=options, run_id="bench")
             t2, c2 = time.perf_counter(), time.process_time()
-            again, _ = backend.reconcile(chunk, dedup_options, first=stories)
-            record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
+            with collections.counting():
+                again, _ = backend.reconcile(chunk, dedup_options, first=stories)
+                record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
             t3, c3 = time.perf_counter(), time.process_time()
             cpu_s += (c1 - c0) + (c3 - c2)
             full += bool(again.assignments)
@@ -145,9 +186,10 @@ def run_es(
                 window_n = window_held = full = 0
         found = _stories_found(client, names.articles, url_to_syn)
     finally:
+        collections.close()
         client.options(ignore_status=404).indices.delete(index=f"{prefix}*", expand_wildcards="all")
         client.close()
-    return dedup_s, index_s, rows, found
+    return dedup_s, index_s, rows, found, collections
 
 
 def _stories_found(client: Elasticsearch, index: str, url_to_syn: dict[str, str]) -> dict[str, str]:
