@@ -359,3 +359,34 @@ def test_a_failed_candidate_look_up_stops_the_batch_before_anything_is_written(
     sig = compute_signals("new", BAKHMUT, OPTIONS, published="2022-08-31T09:40:00Z")
     with pytest.raises(ServiceError, match=r"candidate look-up failed.*no such index"):
         load_neighbourhood(es_client, f"{es_prefix}-missing", [[sig]], OPTIONS, batch_ids=["new"])
+
+
+def test_a_batch_is_decided_with_the_collector_paused_and_restored_after(
+    es_client: Any, seeds: list[Any], stories: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The neighbourhood's million short-lived objects are built and scored without the
+    cyclic collector scanning them (``dedup.collector``; docs/scaling.md, "The collector"),
+    and the collector runs again once the batch is decided."""
+    import gc
+
+    from newsflow.dedup.neighbourhood import load_neighbourhood as real_load
+    from newsflow.dedup.state import DedupState
+
+    seen: dict[str, bool] = {}
+    real_add = DedupState.add
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        seen["loading"] = gc.isenabled()
+        return real_load(*args, **kwargs)
+
+    def add(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["scoring"] = gc.isenabled()
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr("newsflow.dedup.es_stories.load_neighbourhood", load)
+    monkeypatch.setattr(DedupState, "add", add)
+    gc.enable()
+    first = stories.decide(seeds, OPTIONS)
+    assert seen == {"loading": False, "scoring": False}
+    assert gc.isenabled()
+    assert len(first.assignments) == len(seeds)

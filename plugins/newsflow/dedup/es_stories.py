@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from newsflow.dedup.candidates import InMemoryCandidateSource
+from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
@@ -151,15 +152,18 @@ class ElasticStories:
         # Not a pipeline decision: the moment after which another worker's writes may have
         # been invisible to this pass.
         loaded_after = iso_z(now_utc() - timedelta(seconds=self.visibility_margin_s), "microseconds")
-        held = load_neighbourhood(
-            self.client,
-            self.names.articles,
-            remembered(),
-            options,
-            batch_ids=list(dict.fromkeys(batch_ids)),
-            also=rescore,
-        )
-        return _assign(computed, held, set(rescore), options, loaded_after)
+        # The neighbourhood is a million short-lived objects; the collector would scan them
+        # (and everything else held) over and over while they are built (``collector``).
+        with collector_paused():
+            held = load_neighbourhood(
+                self.client,
+                self.names.articles,
+                remembered(),
+                options,
+                batch_ids=list(dict.fromkeys(batch_ids)),
+                also=rescore,
+            )
+            return _assign(computed, held, set(rescore), options, loaded_after)
 
     def reconcile(
         self, articles: Sequence[Article], options: DedupOptions, *, first: StoryPass | None = None
