@@ -24,10 +24,9 @@ from collections.abc import Iterator
 def collector_paused() -> Iterator[None]:
     """No cyclic collection inside the block; the collector's state is restored after it.
 
-    Reentrant and safe across threads in the one way that matters: only the caller that
-    paused the collector enables it again, so a collector the process had turned off stays
-    off, and an inner or concurrent pause never ends an outer one early (at worst the outer
-    one ends a concurrent one early, which only costs that one its speed).
+    Only the caller that turned the collector off turns it on again: a collector the process
+    had turned off stays off, and an inner pause does not end the outer one. A pause in
+    another thread may end this one early, which costs speed, never correctness.
     """
     if not gc.isenabled():
         yield
