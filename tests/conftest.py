@@ -51,6 +51,16 @@ def service_missing(what: str) -> None:
     pytest.fail(f"{what}. Start it (`newsflow es up`) or set NEWSFLOW_ALLOW_SKIP=1 locally to skip.")
 
 
+def stop_with_this_run(*pgids: int | None) -> None:
+    """Process groups of services this run started stop when the run ends, even when it is
+    killed and no teardown runs (``devstack.watchdog``)."""
+    from newsflow.devstack import watchdog
+
+    for pgid in pgids:
+        if pgid is not None:
+            watchdog.watch(pgid)
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared; skips outside CI when ../shared is absent, fails under CI."""
     path = SHARED_DIR.joinpath(*parts)
@@ -70,19 +80,29 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def es_client() -> Iterator[Elasticsearch]:
-    """A real Elasticsearch client: NEWSFLOW_ES_URL, or the local node (started if needed)."""
+    """A real Elasticsearch client: NEWSFLOW_ES_URL, or the local node (started if needed).
+
+    A node this session started, it stops: at the end, or by a watch if the run is killed.
+    A node that was running before (`make demo`, `newsflow es up`) is left running.
+    """
     from newsflow.devstack import local_es
     from newsflow.errors import ServiceError
     from newsflow.es_client import make_client, wait_until_healthy
 
     try:
-        local_es.up()
+        before = local_es.status()
+        node = local_es.up()
         client = make_client(max_retries=2)
         wait_until_healthy(client, timeout_s=60)
     except ServiceError as exc:
         service_missing(f"Elasticsearch is not available: {exc}")
+    ours = node.managed and not before.running
+    if ours:
+        stop_with_this_run(*node.pids)
     yield client
     client.close()
+    if ours:
+        local_es.down()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 from newsflow.timestamps import parse_utc_or_none
+from tests.conftest import stop_with_this_run
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -272,6 +273,7 @@ def airflow_stack(
     with contextlib.ExitStack() as services:
         services.enter_context(patched_env(env))
         postgres = services.enter_context(local_postgres.running_postgres())
+        stop_with_this_run(postgres.pid)
         started["postgres_s"] = time.monotonic() - t0
         options = local_airflow.LocalAirflowOptions(
             port=local_postgres.free_port(),
@@ -283,6 +285,7 @@ def airflow_stack(
         )
         if celery_workers:
             redis = services.enter_context(local_redis.running_redis())
+            stop_with_this_run(redis.pid)
             options = replace(
                 options,
                 executor=local_celery.CELERY,
@@ -292,7 +295,7 @@ def airflow_stack(
             )
         try:
             t1 = time.monotonic()
-            local_airflow.up(options)
+            stop_with_this_run(local_airflow.up(options).pgid)
             started["airflow_s"] = time.monotonic() - t1
             yield Stack(
                 options=options,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bench.fixture_feeds import generate_site, registry_yaml
-from tests.conftest import service_missing
+from tests.conftest import service_missing, stop_with_this_run
 from tests.e2e.stack import delete_indices, fixture_sites, patched_env, patient
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def test_losing_a_node_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
     started = time.monotonic()
     options = _cluster_options()
     try:
-        local_es.up(options)
+        stop_with_this_run(*local_es.up(options).pids)
     except ServiceError as exc:
         service_missing(f"a three-node Elasticsearch cluster could not start: {exc}")
     conn = settings.EsConnection(url=",".join(options.urls), external=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import service_missing
+from tests.conftest import service_missing, stop_with_this_run
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +22,7 @@ def test_throwaway_postgres_serves_its_database_and_stops_cleanly() -> None:
         server = local_postgres.start()
     except ServiceError as exc:
         service_missing(f"PostgreSQL could not start: {exc}")
+    stop_with_this_run(server.pid)
     try:
         assert server.url.startswith(f"postgresql+psycopg2://{server.user}@127.0.0.1:{server.port}/")
         conn = psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, dbname=server.database)

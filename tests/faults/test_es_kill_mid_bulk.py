@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import service_missing
+from tests.conftest import service_missing, stop_with_this_run
 from tests.faults.hostile import drill
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ def test_sigkill_mid_bulk_then_rerun_indexes_each_article_once(tmp_path: Path) -
     home = local_es.node_home(options)
     try:
         try:
-            local_es.up(options)
+            stop_with_this_run(*local_es.up(options).pids)
         except Exception as exc:
             service_missing(f"could not start a private Elasticsearch node: {exc}")
         conn = settings.EsConnection(url=options.url, external=True)
@@ -117,7 +117,8 @@ def test_sigkill_mid_bulk_then_rerun_indexes_each_article_once(tmp_path: Path) -
             assert partial.created == KILL_AFTER
             assert partial.dead_letter_path and Path(partial.dead_letter_path).exists()
 
-            local_es.up(options)  # same state dir: the acknowledged documents survived the kill
+            # Same state dir: the acknowledged documents survived the kill.
+            stop_with_this_run(*local_es.up(options).pids)
             report = index_articles(client, articles, names=names, options=index_options)
             assert report.failed == 0
             assert report.created + report.unchanged == N_ARTICLES

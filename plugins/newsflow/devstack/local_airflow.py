@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from newsflow import settings
 from newsflow.devstack import demo_site, local_celery
+from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -310,18 +310,7 @@ def _stop_group(options: LocalAirflowOptions) -> bool:
     if pgid is None:
         return False
     log.info("stopping Airflow (process group %s)", pgid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+    stop_group(pgid)
     with contextlib.suppress(FileNotFoundError):
         _pid_file(options).unlink()
     return True

@@ -37,6 +37,7 @@ from newsflow.devstack.es_config import (
 )
 from newsflow.devstack.es_dist import ES_VERSION
 from newsflow.devstack.system_user import ensure_system_user
+from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -315,7 +316,7 @@ def _wait_healthy(
         for number, proc in procs.items():
             if proc.poll() is not None:
                 for other in procs.values():
-                    _terminate(other.pid)
+                    stop_group(other.pid)
                 raise ServiceError(
                     f"Elasticsearch node {by_number[number].name} exited with code {proc.returncode} while "
                     f"starting. Last log lines:\n{log_tail(by_number[number].dir)}\n"
@@ -326,28 +327,12 @@ def _wait_healthy(
             return status(options)
         time.sleep(1.0)
     for proc in procs.values():
-        _terminate(proc.pid)
+        stop_group(proc.pid)
     tails = "\n".join(log_tail(by_number[n].dir, lines=15) for n in procs)
     raise ServiceError(
         f"Elasticsearch did not become healthy with {options.nodes} node(s) within "
         f"{options.start_timeout_s:.0f}s; the nodes started now were stopped. Last log lines:\n{tails}"
     )
-
-
-def _terminate(pid: int, timeout_s: float = 30.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.3)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def kill_node(options: LocalEsOptions, number: int) -> int:
@@ -388,7 +373,7 @@ def down(options: LocalEsOptions | None = None) -> bool:
         pid = _read_pid(pid_file)
         if pid is not None:
             log.info("stopping Elasticsearch (pid %s, %s)", pid, pid_file.parent)
-            _terminate(pid)
+            stop_group(pid)
             stopped = True
         with contextlib.suppress(FileNotFoundError):
             pid_file.unlink()

@@ -95,6 +95,14 @@ class RunningPostgres:
         """The SQLAlchemy URL Airflow takes (trust auth on 127.0.0.1: no password)."""
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{self.database}"
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's, which leads the server's process group (pg_ctl starts it in a
+        session of its own); None when it is not running."""
+        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        return None
+
     def stop(self) -> None:
         stop(self)
 
