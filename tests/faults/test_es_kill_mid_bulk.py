@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,12 @@ import pytest
 
 from tests.conftest import service_missing, stop_with_this_run
 from tests.faults.hostile import drill
+from tests.faults.private_es import private_node
 
 pytestmark = pytest.mark.integration
 
 N_ARTICLES = 3000
 KILL_AFTER = 1000
-
-
-def _free_port_pair() -> int:
-    """An HTTP port whose transport port (+100) is free too."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port > 65000:
-            continue
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 100)) != 0:
-                return port
-    raise RuntimeError("no free port pair found")
 
 
 def _articles() -> list[Any]:
@@ -61,21 +47,7 @@ def test_sigkill_mid_bulk_then_rerun_indexes_each_article_once(tmp_path: Path) -
     from newsflow.es_client import make_client
     from newsflow.index import BulkIndexingError, IndexNames, IndexOptions, index_articles, setup_indices
 
-    if os.environ.get("NEWSFLOW_ES_URL"):
-        pytest.skip("NEWSFLOW_ES_URL is set: local_es.up() would not start the private node this test kills")
-    if os.environ.get("NEWSFLOW_ES_HOME"):
-        pytest.skip("NEWSFLOW_ES_HOME is set: a private node would share the main node's home")
-    cached = settings.state_dir() / "cache" / f"elasticsearch-{local_es.ES_VERSION}.zip"
-    state = tmp_path / "es-state"
-    (state / "cache").mkdir(parents=True)
-    if cached.exists():
-        try:
-            os.link(cached, state / "cache" / cached.name)
-        except OSError:
-            shutil.copy2(cached, state / "cache" / cached.name)
-    options = local_es.LocalEsOptions(
-        http_port=_free_port_pair(), state_dir=state, heap_mb=512, start_timeout_s=110
-    )
+    options = private_node(tmp_path, heap_mb=512, start_timeout_s=110)
     home = local_es.node_home(options)
     try:
         try:

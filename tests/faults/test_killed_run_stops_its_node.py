@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import settings
 from newsflow.devstack import local_es
 from tests.conftest import REPO_ROOT
 from tests.faults.hostile import drill
-from tests.faults.test_es_kill_mid_bulk import _free_port_pair
+from tests.faults.private_es import private_node
 
 pytestmark = pytest.mark.integration
 
@@ -39,28 +38,17 @@ def test_uses_the_node(es_client):
 """
 
 
-def _private_node(tmp_path: Path) -> tuple[dict[str, str], local_es.LocalEsOptions]:
-    if os.environ.get("NEWSFLOW_ES_URL") or os.environ.get("NEWSFLOW_ES_HOME"):
-        pytest.skip("NEWSFLOW_ES_URL or NEWSFLOW_ES_HOME is set: a private node cannot be started here")
-    cached = settings.state_dir() / "cache" / f"elasticsearch-{local_es.ES_VERSION}.zip"
-    state = tmp_path / "es-state"
-    (state / "cache").mkdir(parents=True)
-    if cached.exists():
-        try:
-            os.link(cached, state / "cache" / cached.name)
-        except OSError:
-            shutil.copy2(cached, state / "cache" / cached.name)
-    port = _free_port_pair()
+def _child_env(tmp_path: Path, options: local_es.LocalEsOptions) -> dict[str, str]:
     env = {
         **os.environ,
-        "NEWSFLOW_ES_PORT": str(port),
-        "NEWSFLOW_STATE_DIR": str(state),
+        "NEWSFLOW_ES_PORT": str(options.http_port),
+        "NEWSFLOW_STATE_DIR": str(options.state_dir),
         "NEWSFLOW_ES_NODES": "1",
         "NEWSFLOW_TEST_READY": str(tmp_path / "ready"),
         "CI": "true",  # the child must start its node, not skip
     }
     env.pop("NEWSFLOW_FAULTS_REPORT", None)
-    return env, local_es.LocalEsOptions(http_port=port, state_dir=state, nodes=1)
+    return env
 
 
 def _child(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -82,7 +70,8 @@ def _until_stopped(options: local_es.LocalEsOptions, bound_s: float) -> float:
 
 @pytest.mark.parametrize("ending", ["finished", "sigkill"])
 def test_a_run_stops_the_node_it_started(tmp_path: Path, ending: str) -> None:
-    env, options = _private_node(tmp_path)
+    options = private_node(tmp_path, nodes=1)
+    env = _child_env(tmp_path, options)
     env["NEWSFLOW_TEST_HOLD"] = "1" if ending == "sigkill" else "0"
     assert not local_es.status(options).running
     child = _child(tmp_path, env)
