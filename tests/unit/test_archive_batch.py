@@ -258,3 +258,41 @@ def test_seen_index_lists_each_day_folder_once(tmp_path: Path, monkeypatch: pyte
     assert len(listed) == 4, f"one listing for each of the 4 days: {listed}"
     assert "https://news.example/bridge" in seen, "this version's CDXJ is read"
     assert old in seen, "an older manifest is read from the same listing"
+
+
+def test_a_bad_index_line_costs_only_itself(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The look-back reads each line's JSON itself: a torn, mis-encoded or mistyped line is
+    skipped with a warning, and every other entry of the day, before and after it, still counts."""
+    root = str(tmp_path / "archive")
+    _write_batch(root)
+    folder = Path(root) / "warc" / "2026" / "03" / "02"
+    page = next(e for e in read_day(Storage(root), WHEN.date()) if e.kind == "page" and e.status == 200)
+
+    def line(url: str, **changes: object) -> bytes:
+        fields = {**asdict(page), "url": url, "final_url": url, "canonical_url": url, **changes}
+        return f"news,example)/x 20260302180000 {json.dumps(fields)}\n".encode()
+
+    before, after = "https://news.example/before", "https://news.example/after"
+    hostile = [
+        line(before),
+        b'news,example)/torn 20260302180000 {"kind": "page", "canonical_url\n',  # cut mid-write
+        b'news,example)/bytes 20260302180000 {"kind": "\xff\xfe"}\n',  # not UTF-8
+        b"no-payload-here\n",
+        b"news,example)/list 20260302180000 [1, 2]\n",  # JSON, but not an object
+        line("https://news.example/status-text", status="200"),  # a status that is not a number
+        line("https://news.example/odd-date", entry_updated=20260302),  # a date that is not text
+        line(after),
+    ]
+    (folder / "poll-hostile-00001.cdxj").write_bytes(b"".join(hostile))
+    with caplog.at_level("WARNING", logger="newsflow.archive.cdxj"):
+        seen = SeenIndex.load(root, WHEN.date(), lookback_days=0, compact=False)
+    assert before in seen and after in seen and "https://news.example/bridge" in seen
+    assert "https://news.example/status-text" not in seen, "a 2xx answer is a number"
+    assert "https://news.example/odd-date" in seen
+    assert seen.is_current("https://news.example/odd-date", None), "an unreadable date is no date"
+    skipped = [r for r in caplog.records if "skipping line" in r.getMessage()]
+    assert len(skipped) == 4, [r.getMessage() for r in skipped]
+    assert all("poll-hostile-00001.cdxj" in r.getMessage() for r in skipped)
+    # The same lines read as entries: the day's other entries are all there too.
+    urls = {e.canonical_url for e in read_day(Storage(root), WHEN.date())}
+    assert {before, after, "https://news.example/bridge"} <= urls

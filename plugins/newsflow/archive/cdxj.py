@@ -11,14 +11,18 @@ day holds more than ``COMPACT_AFTER`` loose index files, the reader folds them i
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from newsflow.archive.storage import Storage, day_dir, days
 
@@ -29,6 +33,7 @@ MANIFEST_SUFFIX = ".manifest.jsonl"  # before CDXJ, each WARC had a JSON-lines m
 DAY_INDEX = "index.cdxj"
 COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
 _META = "!meta"
+_META_BYTES = _META.encode()
 
 
 def urlkey(url: str) -> str:
@@ -66,12 +71,14 @@ class CdxjEntry:
     @classmethod
     def from_line(cls, line: str) -> CdxjEntry:
         _key, _stamp, payload = line.split(" ", 2)
-        return cls.from_dict(json.loads(payload))
+        return cls.from_dict(orjson.loads(payload))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CdxjEntry:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+_FIELDS = frozenset(CdxjEntry.__dataclass_fields__)
 
 
 def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = None) -> bytes:
@@ -82,34 +89,57 @@ def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = Non
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
-def parse_cdxj(data: bytes, source: str) -> tuple[list[CdxjEntry], set[str]]:
-    """Entries of one CDXJ file and the files its ``!meta`` line covers; bad lines are skipped."""
-    entries: list[CdxjEntry] = []
-    covers: set[str] = set()
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if not line.strip():
+def payloads(
+    data: bytes, source: str, *, manifest: bool = False, covers: set[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The JSON object of each entry line of one index file, in file order; bad lines are
+    skipped with a warning. ``manifest``: an older ``.manifest.jsonl`` (the object is the
+    whole line). ``covers`` collects the files a day index's ``!meta`` line names.
+
+    The one parser of index lines: ``SeenIndex`` reads the two fields it needs straight from
+    these, as a look-back reads every entry of 15 days (docs/scaling.md, "The archive on
+    object storage").
+    """
+    # Line by line from the bytes: a day index at scale is hundreds of MB, and a list of its
+    # lines as strings would be twice that again.
+    for number, raw in enumerate(io.BytesIO(data), 1):
+        line = raw.strip()
+        if not line:
             continue
         try:
-            if line.startswith(_META):
-                covers.update(str(name) for name in json.loads(line.split(" ", 2)[2]).get("covers", ()))
-            else:
-                entries.append(CdxjEntry.from_line(line))
-        except (ValueError, TypeError, IndexError) as exc:
+            payload = orjson.loads(line if manifest else line.split(b" ", 2)[2])
+            if not isinstance(payload, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, IndexError) as exc:  # orjson.JSONDecodeError (bad UTF-8 too) is a ValueError
             logger.warning("skipping line %s of %s: %s", number, source, exc)
-    return entries, covers
+            continue
+        if not manifest and line.startswith(_META_BYTES):
+            names = payload.get("covers")
+            if covers is not None and isinstance(names, list):
+                covers.update(str(name) for name in names)
+            continue
+        yield payload
+
+
+def _entries(found: Iterable[dict[str, Any]], source: str) -> list[CdxjEntry]:
+    entries: list[CdxjEntry] = []
+    for payload in found:
+        try:
+            entries.append(CdxjEntry.from_dict(payload))
+        except TypeError as exc:  # a required field is missing
+            logger.warning("skipping an entry of %s: %s", source, exc)
+    return entries
+
+
+def parse_cdxj(data: bytes, source: str) -> tuple[list[CdxjEntry], set[str]]:
+    """Entries of one CDXJ file and the files its ``!meta`` line covers; bad lines are skipped."""
+    covers: set[str] = set()
+    return _entries(payloads(data, source, covers=covers), source), covers
 
 
 def parse_manifest(data: bytes, source: str) -> list[CdxjEntry]:
     """Entries of an older archive's ``.manifest.jsonl`` (one JSON object a line, same fields)."""
-    entries: list[CdxjEntry] = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(CdxjEntry.from_dict(json.loads(line)))
-        except (ValueError, TypeError) as exc:
-            logger.warning("skipping line %s of %s: %s", number, source, exc)
-    return entries
+    return _entries(payloads(data, source, manifest=True), source)
 
 
 def index_of(warc_path: str) -> tuple[str, str]:
@@ -128,25 +158,40 @@ def index_entries(storage: Storage, path: str) -> list[CdxjEntry]:
 
 def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[CdxjEntry]:
     """Every entry of one day: its ``index.cdxj`` plus the WARC indexes it does not cover yet."""
+    return _entries(day_payloads(storage, day, compact=compact), day_dir(day))
+
+
+def day_payloads(storage: Storage, day: date, *, compact: bool = False) -> Iterator[dict[str, Any]]:
+    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``)."""
     folder = storage.join(day_dir(day))
     # One listing of the folder: a pattern per suffix would each read the whole folder, which
     # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
     listed = [p for p in storage.glob(f"{folder}/*") if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX))]
     day_index = f"{folder}/{DAY_INDEX}"
-    entries: list[CdxjEntry] = []
     covered: set[str] = set()
+    indexed: Iterator[dict[str, Any]] = iter(())
+    first: list[dict[str, Any]] = []
     if day_index in listed:
-        entries, covered = parse_cdxj(storage.read_bytes(day_index) or b"", day_index)
+        indexed = payloads(storage.read_bytes(day_index) or b"", day_index, covers=covered)
+        # Its ``!meta`` line comes first (``format_cdxj``): once the first entry is read, the files
+        # it covers are known, and the rest of it is parsed only as it is used.
+        first = list(itertools.islice(indexed, 1))
     loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
-    for path in loose:
-        entries.extend(index_entries(storage, path))
     if compact and len(loose) > COMPACT_AFTER:
+        entries = _entries(itertools.chain(first, indexed), day_index)
+        for path in loose:
+            entries.extend(index_entries(storage, path))
         # Concurrent compactions are safe: each keeps what the index it read covered, and a file a
         # lost write failed to cover stays loose, so it is read directly next time.
         names = covered | {p.rsplit("/", 1)[1] for p in loose}
         storage.write_bytes(day_index, format_cdxj(entries, covers=names))
         logger.info("folded %s index files into %s", len(loose), day_index)
-    return entries
+        yield from (asdict(entry) for entry in entries)
+        return
+    yield from first
+    yield from indexed
+    for path in loose:
+        yield from payloads(storage.read_bytes(path) or b"", path, manifest=path.endswith(MANIFEST_SUFFIX))
 
 
 class SeenIndex:
@@ -166,14 +211,14 @@ class SeenIndex:
         index = cls()
         storage = Storage(root)
         for each in days(day - timedelta(days=lookback_days), day):
-            for entry in read_day(storage, each, compact=compact):
-                index.add(entry)
+            # Two fields of each entry, read from its JSON object: building every entry of 15
+            # days as a ``CdxjEntry`` cost more than parsing it (``bench/bench_lookback.py``).
+            for payload in day_payloads(storage, each, compact=compact):
+                url, status = payload.get("canonical_url"), payload.get("status")
+                if payload.get("kind") == "page" and url and isinstance(status, int) and 200 <= status < 300:
+                    updated = payload.get("entry_updated")
+                    index.mark(str(url), updated if isinstance(updated, str) else None)
         return index
-
-    def add(self, entry: CdxjEntry) -> None:
-        if entry.kind != "page" or not entry.canonical_url or not 200 <= entry.status < 300:
-            return
-        self.mark(entry.canonical_url, entry.entry_updated)
 
     def mark(self, canonical_url: str, updated: str | None) -> None:
         with self._lock:
