@@ -194,6 +194,16 @@ def day_payloads(storage: Storage, day: date, *, compact: bool = False) -> Itera
         yield from payloads(storage.read_bytes(path) or b"", path, manifest=path.endswith(MANIFEST_SUFFIX))
 
 
+def _keep(updated_by_url: dict[str, str | None], canonical_url: str, updated: str | None) -> None:
+    """Record a page as archived, keeping the latest entry date it was fetched for."""
+    if canonical_url not in updated_by_url:
+        updated_by_url[canonical_url] = updated
+    elif updated:
+        previous = updated_by_url[canonical_url]
+        if previous is None or updated > previous:
+            updated_by_url[canonical_url] = updated
+
+
 class SeenIndex:
     """Canonical URLs of pages archived with a 2xx answer, with the entry date they were fetched for.
 
@@ -209,6 +219,7 @@ class SeenIndex:
     def load(cls, root: str, day: date, *, lookback_days: int, compact: bool = True) -> SeenIndex:
         """The index of ``day`` and the ``lookback_days`` days before it (bounded, whatever the history)."""
         index = cls()
+        kept = index._updated  # no other thread holds the index while it loads
         storage = Storage(root)
         for each in days(day - timedelta(days=lookback_days), day):
             # Two fields of each entry, read from its JSON object: building every entry of 15
@@ -217,14 +228,12 @@ class SeenIndex:
                 url, status = payload.get("canonical_url"), payload.get("status")
                 if payload.get("kind") == "page" and url and isinstance(status, int) and 200 <= status < 300:
                     updated = payload.get("entry_updated")
-                    index.mark(str(url), updated if isinstance(updated, str) else None)
+                    _keep(kept, str(url), updated if isinstance(updated, str) else None)
         return index
 
     def mark(self, canonical_url: str, updated: str | None) -> None:
         with self._lock:
-            previous = self._updated.get(canonical_url)
-            if canonical_url not in self._updated or (updated and (previous is None or updated > previous)):
-                self._updated[canonical_url] = updated
+            _keep(self._updated, canonical_url, updated)
 
     def __len__(self) -> int:
         return len(self._updated)
