@@ -24,18 +24,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsflow.devstack import postgres_bin
 from newsflow.devstack.system_user import ensure_system_user
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
 
 RUN_USER = "newsflow-pg"
-DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_INSTALL_HINT = (
-    "install PostgreSQL's server binaries (Debian/Ubuntu: `apt-get install -y postgresql`) "
-    "or point NEWSFLOW_PG_BIN at the directory holding initdb and pg_ctl"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,69 +107,10 @@ def _running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _newest_debian_bin() -> Path | None:
-    if not DEBIAN_ROOT.is_dir():
-        return None
-    versions = []
-    for child in DEBIAN_ROOT.iterdir():
-        if (child / "bin" / "initdb").exists() and child.name.split(".")[0].isdigit():
-            versions.append((int(child.name.split(".")[0]), child / "bin"))
-    return max(versions)[1] if versions else None
-
-
-def _search_bin_dir(explicit: Path | None) -> Path | None:
-    candidates: list[Path] = []
-    if explicit is not None:
-        candidates.append(explicit)
-    env = os.environ.get("NEWSFLOW_PG_BIN")
-    if env:
-        candidates.append(Path(env))
-    debian = _newest_debian_bin()
-    if debian is not None:
-        candidates.append(debian)
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(Path(on_path).parent)
-    for candidate in candidates:
-        if all(os.access(candidate / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "createdb")):
-            return candidate
-    return None
-
-
-def _install_postgres() -> None:
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise ServiceError(f"PostgreSQL is not installed and there is no apt-get here; {_INSTALL_HINT}")
-    log.info("installing PostgreSQL with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    result = subprocess.run(
-        [apt, "install", "-y", "--no-install-recommends", "postgresql"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ServiceError(
-            f"`apt-get install -y postgresql` failed with exit {result.returncode} "
-            f"(run `apt-get update` first if the package is unknown):\n{tail}"
-        )
-
-
 def find_bin_dir(options: LocalPostgresOptions | None = None) -> Path:
     """The directory with ``initdb``/``pg_ctl``/``createdb``, installing the package if allowed."""
     options = options or LocalPostgresOptions()
-    found = _search_bin_dir(options.bin_dir)
-    if found is not None:
-        return found
-    if not (options.install_if_missing and _running_as_root()):
-        raise ServiceError(f"PostgreSQL server binaries (initdb, pg_ctl) were not found; {_INSTALL_HINT}")
-    _install_postgres()
-    found = _search_bin_dir(options.bin_dir)
-    if found is None:
-        raise ServiceError(f"PostgreSQL was installed but initdb is still not found; {_INSTALL_HINT}")
-    return found
+    return postgres_bin.find(options.bin_dir, install=options.install_if_missing and _running_as_root())
 
 
 def free_port() -> int:

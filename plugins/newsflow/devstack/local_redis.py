@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsflow.devstack import apt
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -75,23 +76,7 @@ def find_server(install_if_missing: bool = True) -> Path:
             return Path(candidate)
     if not (install_if_missing and os.geteuid() == 0):
         raise ServiceError(f"redis-server was not found; {_INSTALL_HINT}")
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise ServiceError(f"redis-server is not installed and there is no apt-get here; {_INSTALL_HINT}")
-    log.info("installing redis-server with apt-get")
-    result = subprocess.run(
-        [apt, "install", "-y", "--no-install-recommends", "redis-server"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ServiceError(
-            f"`apt-get install -y redis-server` failed with exit {result.returncode} "
-            f"(run `apt-get update` first if the package is unknown):\n{tail}"
-        )
+    apt.install("redis-server", _INSTALL_HINT)
     found = shutil.which("redis-server")
     if found is None:
         raise ServiceError(f"redis-server was installed but is still not on PATH; {_INSTALL_HINT}")
