@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.devstack import apt
+from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -181,16 +181,11 @@ def start(options: LocalRedisOptions | None = None) -> RunningRedis:
 
 
 def stop(running: RunningRedis, timeout_s: float = 20.0) -> None:
-    """SIGTERM (Redis flushes its append-only file and exits), SIGKILL if it hangs."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(running.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _alive(running.pid):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(running.pid, os.WNOHANG)
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(running.pid, signal.SIGKILL)
+    """SIGTERM (Redis flushes its append-only file and exits), SIGKILL if it hangs.
+
+    The server leads a process group of its own (``start``), which is stopped as every
+    local service's is."""
+    stop_group(running.pid, timeout_s)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(running.pid, os.WNOHANG)
     with contextlib.suppress(FileNotFoundError):
