@@ -122,3 +122,31 @@ def test_entities_and_whitespace_are_cleaned_in_every_field() -> None:
     assert meta.title == "'This new search box' & more"
     assert meta.authors == ("José Ruiz",)
     assert meta.description == 'R&D spending "up"'
+
+
+def test_bylines_joined_by_the_word_for_and_are_two_authors() -> None:
+    """fundus_ml's pages join two bylines with "und", "og" and "and"; each is a name of its own."""
+    for byline, authors in [
+        ("Felix Schröder und Jörg Soldwisch", ("Felix Schröder", "Jörg Soldwisch")),
+        (
+            "Trine Juncher Jørgensen og Tôrtia Reimer-Johansen",
+            ("Trine Juncher Jørgensen", "Tôrtia Reimer-Johansen"),
+        ),
+        ("By Ann Lee AND Bo Kim; Cy Dunn", ("Ann Lee", "Bo Kim", "Cy Dunn")),
+        ("Le Figaro et AFP", ("Le Figaro", "AFP")),
+        ("José Ortega y Gasset", ("José Ortega y Gasset",)),  # "y" and "e" join double surnames
+        ("Redacción en Madrid", ("Redacción en Madrid",)),  # "en" is "in" as often as "and"
+        ("Undine Sandberg", ("Undine Sandberg",)),  # a conjunction inside a word is no split
+    ]:
+        meta = _meta(f'<meta name="author" content="{byline}">')
+        assert meta.authors == authors, byline
+
+
+def test_an_authors_initials_after_the_name_are_not_part_of_it() -> None:
+    meta = _meta(
+        """<script type="application/ld+json">{"@type": "NewsArticle", "author": [
+        {"@type": "Person", "name": "Elena Oberholzer (obe)"},
+        {"@type": "Person", "name": "Corina Gall (cog.)"},
+        {"@type": "Person", "name": "Jane Doe (AFP)"}]}</script>"""
+    )
+    assert meta.authors == ("Elena Oberholzer", "Corina Gall", "Jane Doe (AFP)")

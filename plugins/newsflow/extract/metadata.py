@@ -86,6 +86,13 @@ _AUTHOR_META = tuple(
     _key(k) for k in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
 )
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
+# Two bylines in one field are joined by a comma, "&", ";" or the word for "and" in the
+# page's language: "Felix Schröder und Jörg Soldwisch", "Trine Jørgensen og Tôrtia Reimer".
+# Only words that never sit inside a name: Spanish "y" and Italian "e" join double surnames
+# ("Ortega y Gasset"), and "en" is also Spanish and French for "in" ("Redacción en Madrid").
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|&|;|\b(?:and|und|og|och|et|ve|oraz|és|и)\b)\s*", re.I)
+# An author's initials after the name, as German-language papers sign: "Elena Oberholzer (obe)".
+_SHORTHAND = re.compile(r"\s*\([a-zäöüß.]{2,6}\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +198,8 @@ def _split_authors(raw: list[str]) -> tuple[str, ...]:
         if not text or text.startswith(("http://", "https://")) or len(text) > 100:
             continue
         text = _BY_PREFIX.sub("", text)
-        for part in re.split(r"\s*(?:,|\band\b|&|;)\s*", text):
-            name = part.strip()
+        for part in _AUTHOR_SPLIT.split(text):
+            name = _SHORTHAND.sub("", part.strip())
             if name and name.lower() not in {n.lower() for n in seen}:
                 seen[name] = None
     return tuple(seen)
