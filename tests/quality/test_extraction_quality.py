@@ -6,7 +6,7 @@ scorers judge both. Floors are the figures newsflow measured, rounded down, so a
 loses quality on either set fails here. Measured with default ExtractOptions:
 
     AEB        body F1 0.9757 (bare trafilatura.bare_extraction 0.9582)
-    fundus_ml  body F1 0.9585 (bare 0.9459), title 0.9106, date 0.9832, authors 0.8000
+    fundus_ml  body F1 0.9585 (bare 0.9459), title 0.9106, date 0.9832, authors 0.8400
 
 The fundus_ml margin is the issue's target (+0.01; measured +0.0126). It rests on the lead
 paragraph rule (``extract/lead.py``), where the two sets disagree: fundus_ml's checked bodies
@@ -14,9 +14,11 @@ keep a page's lead paragraph, AEB's leave it out. The rule improved 36 fundus_ml
 worsened none (0.9536 -> 0.9585); it worsened 5 AEB pages and improved none (0.9764 -> 0.9757),
 so the AEB floor went down with it, still far above the issue's 0.965.
 ``ExtractOptions(keep_lead=False)`` gives AEB's convention back.
-Authors were 0.7829 until two bylines joined by the word for "and" in the page's language
-("und", "og", "et", ...) became two authors, and initials after a name ("(obe)") were dropped
-(2026-12-07): four pages gained; one lost, whose truth keeps "Le Figaro et AFP" as one name.
+Authors were 0.7829 until 2026-12-07 (``extract/authors.py``): two bylines joined by the word
+for "and" in the page's language ("und", "og", "et", ...) became two authors and initials after
+a name ("(obe)") were dropped (0.8000: four pages gained; one lost, whose truth keeps "Le Figaro
+et AFP" as one name); then the visible byline is read where the markup names nobody or only
+an address, and "Autor"/"Von"/"Text" before a name goes as "By" did (0.8400: seven more).
 Two fundus_ml truths are in NFD while newsflow stores NFC (``textnorm``), and the scorer's word tokens
 split decomposed words; those two pages score about 0.5 for newsflow and 1.0 for bare trafilatura.
 """
@@ -37,7 +39,7 @@ FUNDUS_F1_FLOOR = 0.958
 FUNDUS_MARGIN_OVER_BARE = 0.01  # the issue's gate: newsflow's body F1 minus bare's, on the same run
 TITLE_FLOOR = 0.91
 DATE_FLOOR = 0.98
-AUTHORS_FLOOR = 0.80
+AUTHORS_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")

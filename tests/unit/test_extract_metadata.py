@@ -150,3 +150,22 @@ def test_an_authors_initials_after_the_name_are_not_part_of_it() -> None:
         {"@type": "Person", "name": "Jane Doe (AFP)"}]}</script>"""
     )
     assert meta.authors == ("Elena Oberholzer", "Corina Gall", "Jane Doe (AFP)")
+
+
+def test_the_visible_byline_names_the_author_when_the_markup_does_not() -> None:
+    byline = '<div class="byline">By <span class="author">Mara Quill</span></div><p>Story text.</p>'
+    assert _meta("", body=byline).authors == ("Mara Quill",)
+    # An address in the markup is not a name: the byline's name is taken instead.
+    head = '<meta name="author" content="m.quill@news.example.com">'
+    assert _meta(head, body=byline).authors == ("Mara Quill",)
+    # The markup's author wins over the byline.
+    assert _meta('<meta name="author" content="Tobias Fenn">', body=byline).authors == ("Tobias Fenn",)
+
+
+def test_a_byline_that_runs_into_its_date_or_a_comment_is_cut_to_the_name() -> None:
+    dated = '<div class="byline"><span class="author">Jeff Foust Monday, November</span></div><p>x</p>'
+    assert _meta("", body=dated).authors == ("Jeff Foust",)
+    russian = '<span class="author">Текст Венера Ерофеева</span><p>x</p>'
+    assert _meta("", body=russian).authors == ("Венера Ерофеева",)
+    comment = '<div class="author">Colin Rust commented on</div><p>x</p>'
+    assert _meta("", body=comment).authors == ()

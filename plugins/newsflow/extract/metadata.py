@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from newsflow.extract.authors import authors_of
 from newsflow.extract.dates import parse_datetime, to_utc_iso
 from newsflow.extract.textnorm import clean_text
 from newsflow.extract.titles import TitleSources, choose_title
@@ -85,14 +86,6 @@ _MODIFIED_META = tuple(
 _AUTHOR_META = tuple(
     _key(k) for k in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
 )
-_BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
-# Two bylines in one field are joined by a comma, "&", ";" or the word for "and" in the
-# page's language: "Felix Schröder und Jörg Soldwisch", "Trine Jørgensen og Tôrtia Reimer".
-# Only words that never sit inside a name: Spanish "y" and Italian "e" join double surnames
-# ("Ortega y Gasset"), and "en" is also Spanish and French for "in" ("Redacción en Madrid").
-_AUTHOR_SPLIT = re.compile(r"\s*(?:,|&|;|\b(?:and|und|og|och|et|ve|oraz|és|и)\b)\s*", re.I)
-# An author's initials after the name, as German-language papers sign: "Elena Oberholzer (obe)".
-_SHORTHAND = re.compile(r"\s*\([a-zäöüß.]{2,6}\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,20 +184,6 @@ def _meta_map(tree: Any) -> dict[str, str]:
     return found
 
 
-def _split_authors(raw: list[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for item in raw:
-        text = clean_text(item)
-        if not text or text.startswith(("http://", "https://")) or len(text) > 100:
-            continue
-        text = _BY_PREFIX.sub("", text)
-        for part in _AUTHOR_SPLIT.split(text):
-            name = _SHORTHAND.sub("", part.strip())
-            if name and name.lower() not in {n.lower() for n in seen}:
-                seen[name] = None
-    return tuple(seen)
-
-
 def _canonical(tree: Any, url: str | None) -> str | None:
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in (link.get("rel") or "").lower().split():
@@ -283,9 +262,11 @@ def read_metadata(tree: Any, url: str | None) -> PageMetadata:
     title = choose_title(titles)
     headings = tuple(dict.fromkeys(t for t in (title, *titles.ordered()) if t))
 
-    authors = _split_authors(_names(ld.get("author")) or _names(ld.get("creator")))
-    if not authors:
-        authors = _split_authors([meta[k] for k in _AUTHOR_META if k in meta])
+    authors = authors_of(
+        _names(ld.get("author")) or _names(ld.get("creator")),
+        [meta[k] for k in _AUTHOR_META if k in meta],
+        tree,
+    )
 
     site_name = meta.get("ogsitename") or next(iter(_names(ld.get("publisher"))), None)
     image = meta.get("ogimage") or meta.get("twitterimage") or _first_url(ld.get("image"))
