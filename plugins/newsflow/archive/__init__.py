@@ -19,8 +19,9 @@ from newsflow.archive.batch import (
     page_counts,
     warc_files,
 )
-from newsflow.archive.cdxj import CdxjEntry, SeenIndex, read_day
+from newsflow.archive.cdxj import CdxjEntry, read_day
 from newsflow.archive.records import ArchivedResponse, PageNote, read_record, read_warc
+from newsflow.archive.seen import SeenIndex
 from newsflow.archive.storage import Storage, day_dir
 from newsflow.archive.writer import ArchiveOptions, ArchiveWriter
 

@@ -15,16 +15,15 @@ import io
 import itertools
 import json
 import logging
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from newsflow.archive.storage import Storage, day_dir, days
+from newsflow.archive.storage import Storage, day_dir
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,12 @@ DAY_INDEX = "index.cdxj"
 COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
 _META = "!meta"
 _META_BYTES = _META.encode()
+
+
+def host_key(url: str) -> str:
+    """The host part of ``urlkey`` (``example,news`` or ``1,0,0,127:8080``): what an index line
+    starts with, so a look-back for some hosts skips other hosts' lines without parsing them."""
+    return urlkey(url).split(")", 1)[0]
 
 
 def urlkey(url: str) -> str:
@@ -90,19 +95,27 @@ def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = Non
 
 
 def payloads(
-    data: bytes, source: str, *, manifest: bool = False, covers: set[str] | None = None
+    data: bytes,
+    source: str,
+    *,
+    manifest: bool = False,
+    covers: set[str] | None = None,
+    hosts: frozenset[bytes] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The JSON object of each entry line of one index file, in file order; bad lines are
     skipped with a warning. ``manifest``: an older ``.manifest.jsonl`` (the object is the
-    whole line). ``covers`` collects the files a day index's ``!meta`` line names.
+    whole line). ``covers`` collects the files a day index's ``!meta`` line names. ``hosts``:
+    only lines whose key starts with one of these ``host_key``s (UTF-8) are parsed (a manifest
+    line has no key: it is parsed, and kept if its URL is on one of them).
 
-    The one parser of index lines: ``SeenIndex`` reads the two fields it needs straight from
+    The one parser of index lines: ``SeenIndex`` reads the fields it needs straight from
     these, as a look-back reads every entry of 15 days (docs/scaling.md, "The archive on
     object storage").
     """
-    # Line by line from the bytes: a day index at scale is hundreds of MB, and a list of its
-    # lines as strings would be twice that again.
-    for number, raw in enumerate(io.BytesIO(data), 1):
+    lines, where = _every_line(data), "line"  # a bad line is told by its number ...
+    if hosts is not None and not manifest:
+        lines, where = _lines_on(data, hosts), "the line at byte"  # ... or its offset
+    for position, raw in lines:
         line = raw.strip()
         if not line:
             continue
@@ -111,14 +124,64 @@ def payloads(
             if not isinstance(payload, dict):
                 raise ValueError("not a JSON object")
         except (ValueError, IndexError) as exc:  # orjson.JSONDecodeError (bad UTF-8 too) is a ValueError
-            logger.warning("skipping line %s of %s: %s", number, source, exc)
+            logger.warning("skipping %s %s of %s: %s", where, position, source, exc)
             continue
         if not manifest and line.startswith(_META_BYTES):
             names = payload.get("covers")
             if covers is not None and isinstance(names, list):
                 covers.update(str(name) for name in names)
             continue
+        if manifest and hosts is not None and not _on_hosts(payload, hosts):
+            continue
         yield payload
+
+
+def _every_line(data: bytes) -> Iterator[tuple[int, bytes]]:
+    # Line by line from the bytes: a day index at scale is hundreds of MB, and a list of its
+    # lines as strings would be twice that again.
+    return enumerate(io.BytesIO(data), 1)
+
+
+def _lines_on(data: bytes, hosts: frozenset[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The ``!meta`` line and the lines keyed on ``hosts`` of a CDXJ file, found by bisection.
+
+    Lines are sorted by key (``format_cdxj``), and a key starts with its host, so each host's
+    lines are one run: a unit reads its own hosts' lines of a day index that holds every host's
+    without reading the others (``bench/bench_lookback.py``).
+    """
+    if data.startswith(_META_BYTES):
+        yield 0, data[: _line_end(data, 0)]
+    for host in sorted(hosts):
+        prefix = host + b")"
+        at = _first_line_from(data, prefix)
+        while at < len(data) and data.startswith(prefix, at):
+            end = _line_end(data, at)
+            yield at, data[at:end]
+            at = end + 1
+
+
+def _line_end(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+def _first_line_from(data: bytes, prefix: bytes) -> int:
+    """Where the first line that sorts at or after ``prefix`` starts (``len(data)``: none does)."""
+    low, high = 0, len(data)
+    while low < high:  # every line starting before ``low`` sorts before ``prefix``
+        middle = (low + high) // 2
+        start = data.rfind(b"\n", 0, middle) + 1  # the line holding byte ``middle``
+        if data[start : start + len(prefix)] < prefix:
+            low = _line_end(data, middle) + 1
+        else:
+            high = start
+    return min(low, len(data))
+
+
+def _on_hosts(payload: Mapping[str, Any], hosts: frozenset[bytes]) -> bool:
+    """Whether an entry read whole (an older manifest's, or one being folded) is on ``hosts``."""
+    url = payload.get("canonical_url") or payload.get("final_url")
+    return isinstance(url, str) and host_key(url).encode() in hosts
 
 
 def _entries(found: Iterable[dict[str, Any]], source: str) -> list[CdxjEntry]:
@@ -161,8 +224,11 @@ def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[Cdxj
     return _entries(day_payloads(storage, day, compact=compact), day_dir(day))
 
 
-def day_payloads(storage: Storage, day: date, *, compact: bool = False) -> Iterator[dict[str, Any]]:
-    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``)."""
+def day_payloads(
+    storage: Storage, day: date, *, compact: bool = False, hosts: frozenset[bytes] | None = None
+) -> Iterator[dict[str, Any]]:
+    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``);
+    ``hosts``: only the entries on these ``host_key``s (UTF-8)."""
     folder = storage.join(day_dir(day))
     # One listing of the folder: a pattern per suffix would each read the whole folder, which
     # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
@@ -171,14 +237,18 @@ def day_payloads(storage: Storage, day: date, *, compact: bool = False) -> Itera
     covered: set[str] = set()
     indexed: Iterator[dict[str, Any]] = iter(())
     first: list[dict[str, Any]] = []
+    data = b""
     if day_index in listed:
-        indexed = payloads(storage.read_bytes(day_index) or b"", day_index, covers=covered)
+        data = storage.read_bytes(day_index) or b""
+        indexed = payloads(data, day_index, covers=covered, hosts=hosts)
         # Its ``!meta`` line comes first (``format_cdxj``): once the first entry is read, the files
         # it covers are known, and the rest of it is parsed only as it is used.
         first = list(itertools.islice(indexed, 1))
     loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
     if compact and len(loose) > COMPACT_AFTER:
-        entries = _entries(itertools.chain(first, indexed), day_index)
+        # The fold keeps every host's entries, whatever this reader asked for.
+        whole = itertools.chain(first, indexed) if hosts is None else payloads(data, day_index)
+        entries = _entries(whole, day_index)
         for path in loose:
             entries.extend(index_entries(storage, path))
         # Concurrent compactions are safe: each keeps what the index it read covered, and a file a
@@ -186,67 +256,11 @@ def day_payloads(storage: Storage, day: date, *, compact: bool = False) -> Itera
         names = covered | {p.rsplit("/", 1)[1] for p in loose}
         storage.write_bytes(day_index, format_cdxj(entries, covers=names))
         logger.info("folded %s index files into %s", len(loose), day_index)
-        yield from (asdict(entry) for entry in entries)
+        folded = (asdict(entry) for entry in entries)
+        yield from folded if hosts is None else (p for p in folded if _on_hosts(p, hosts))
         return
     yield from first
     yield from indexed
     for path in loose:
-        yield from payloads(storage.read_bytes(path) or b"", path, manifest=path.endswith(MANIFEST_SUFFIX))
-
-
-def _keep(updated_by_url: dict[str, str | None], canonical_url: str, updated: str | None) -> None:
-    """Record a page as archived, keeping the latest entry date it was fetched for."""
-    if canonical_url not in updated_by_url:
-        updated_by_url[canonical_url] = updated
-    elif updated:
-        previous = updated_by_url[canonical_url]
-        if previous is None or updated > previous:
-            updated_by_url[canonical_url] = updated
-
-
-class SeenIndex:
-    """Canonical URLs of pages archived with a 2xx answer, with the entry date they were fetched for.
-
-    Loaded once per poll batch from the days before it; pages archived during the batch are
-    added as they go, so the same article linked by two feeds is fetched once.
-    """
-
-    def __init__(self) -> None:
-        self._updated: dict[str, str | None] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def load(cls, root: str, day: date, *, lookback_days: int, compact: bool = True) -> SeenIndex:
-        """The index of ``day`` and the ``lookback_days`` days before it (bounded, whatever the history)."""
-        index = cls()
-        kept = index._updated  # no other thread holds the index while it loads
-        storage = Storage(root)
-        for each in days(day - timedelta(days=lookback_days), day):
-            # Two fields of each entry, read from its JSON object: building every entry of 15
-            # days as a ``CdxjEntry`` cost more than parsing it (``bench/bench_lookback.py``).
-            for payload in day_payloads(storage, each, compact=compact):
-                url, status = payload.get("canonical_url"), payload.get("status")
-                if payload.get("kind") == "page" and url and isinstance(status, int) and 200 <= status < 300:
-                    updated = payload.get("entry_updated")
-                    _keep(kept, str(url), updated if isinstance(updated, str) else None)
-        return index
-
-    def mark(self, canonical_url: str, updated: str | None) -> None:
-        with self._lock:
-            _keep(self._updated, canonical_url, updated)
-
-    def __len__(self) -> int:
-        return len(self._updated)
-
-    def __contains__(self, canonical_url: object) -> bool:
-        return canonical_url in self._updated
-
-    def is_current(self, canonical_url: str, updated: str | None) -> bool:
-        """True if archived and the feed does not say the article changed since."""
-        with self._lock:
-            if canonical_url not in self._updated:
-                return False
-            recorded = self._updated[canonical_url]
-        if updated is None:
-            return True
-        return recorded is not None and updated <= recorded
+        data = storage.read_bytes(path) or b""
+        yield from payloads(data, path, manifest=path.endswith(MANIFEST_SUFFIX), hosts=hosts)

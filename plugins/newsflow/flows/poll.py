@@ -128,7 +128,9 @@ def poll_batch(
     counts = Counts({"feeds_unknown": sum(1 for name in feed_names if name not in known)})
     root = options.archive_root
     batch = ArchiveBatch.for_poll(root, when, feed_names)
-    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days)
+    # The look-back is read for the hosts of this unit's feeds (units are planned by host); a
+    # page a feed links on another host has that host read when it is first asked about.
+    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days, hosts=[s.url for s in specs])
     store = JsonFeedStateStore.under_archive(root)
     waiting = WaitingPages.under_archive(root)
     with Fetcher(options.fetch_options()) as fetcher, batch.writer(options.archive_options()) as writer:
@@ -150,6 +152,7 @@ def poll_batch(
     counts.update(polled.counts())
     counts.update(fetched.counts())
     counts.add("archive_files_written", len(writer.files))
+    counts.add("seen_hosts_read_late", seen.hosts_read_late)
     outcomes = {o.feed: o for o in polled.feeds}
     page_failures = Counts()
     for note in fetched.failed:

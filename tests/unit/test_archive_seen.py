@@ -1,0 +1,183 @@
+"""The poll's look-back read for the unit's hosts: the same answers as reading every host."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, read_day
+from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX, CdxjEntry, format_cdxj, host_key, payloads
+from newsflow.archive.storage import Storage
+from newsflow.fetch import FetchResult
+
+WHEN = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+HOSTS = ("https://www.alpha.example", "https://beta.example:8080", "https://gamma.example")
+
+
+def _result(url: str, status: int = 200) -> FetchResult:
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=status,
+        headers=(("Content-Type", "text/html"),),
+        body=b"<html>x</html>",
+        fetched_at=WHEN,
+        elapsed=0.1,
+        reason_phrase="OK",
+    )
+
+
+def _archive(root: str, batches: int = 3, tag: str = "story") -> list[str]:
+    """Pages of three hosts over two days, some fetched twice for a later entry date; their URLs."""
+    urls = []
+    for n in range(batches):
+        for back in (0, 2):
+            day = WHEN.date() - timedelta(days=back)
+            with ArchiveWriter(ArchiveOptions(root), batch_id=f"poll-{tag}{n}-{back}", day=day) as writer:
+                for host in HOSTS:
+                    url = f"{host}/{tag}-{n}"
+                    updated = f"2026-02-2{8 - back}T0{n}:00:00Z"
+                    writer.write(_result(url), kind="page", canonical_url=url, entry_updated=updated)
+                    urls.append(url)
+                gone = f"{HOSTS[0]}/gone-{n}"
+                writer.write(_result(gone, 404), kind="page", canonical_url=gone)
+                urls.append(gone)
+    return sorted(set(urls))
+
+
+def _answers(seen: SeenIndex, urls: list[str]) -> list[tuple[bool, bool, bool, bool]]:
+    return [
+        (
+            url in seen,
+            seen.is_current(url, None),
+            seen.is_current(url, "2026-02-28T00:30:00Z"),
+            seen.is_current(url, "2026-03-01T00:00:00Z"),
+        )
+        for url in urls
+    ]
+
+
+def test_a_unit_reads_its_hosts_and_others_when_asked(tmp_path: Path) -> None:
+    root = str(tmp_path / "archive")
+    urls = _archive(root)
+    everything = SeenIndex.load(root, WHEN.date(), lookback_days=3)
+    unit = SeenIndex.load(root, WHEN.date(), lookback_days=3, hosts=[f"{HOSTS[0]}/feed.xml"])
+    assert len(unit) == 3 < len(everything) == 9, "only the feed's host is read up front"
+    assert unit.hosts_read_late == 0
+    assert _answers(unit, urls) == _answers(everything, urls)
+    assert unit.hosts_read_late == 2, "each other host is read once, when first asked about"
+    assert len(unit) == len(everything)
+    unit.is_current(f"{HOSTS[2]}/story-0", None)
+    assert unit.hosts_read_late == 2, "a host read late is not read again"
+
+
+def test_a_page_marked_before_its_host_is_read_keeps_the_later_date(tmp_path: Path) -> None:
+    root = str(tmp_path / "archive")
+    _archive(root)
+    unit = SeenIndex.load(root, WHEN.date(), lookback_days=3, hosts=[HOSTS[0]])
+    fetched_now = f"{HOSTS[1]}/story-0"
+    unit.mark(fetched_now, "2026-03-02T17:00:00Z")  # archived earlier with 2026-02-28T00:00:00Z
+    assert unit.is_current(fetched_now, "2026-03-02T17:00:00Z"), "this unit's fetch is not undone"
+    assert unit.hosts_read_late == 1
+    unit.mark(f"{HOSTS[2]}/new", None)
+    assert f"{HOSTS[2]}/story-1" in unit and f"{HOSTS[2]}/new" in unit
+
+
+def test_other_hosts_lines_are_not_parsed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A unit pays for its own hosts' lines: another host's line is skipped by its key alone."""
+    root = str(tmp_path / "archive")
+    _archive(root, batches=1)
+    folder = Path(root) / "warc" / "2026" / "03" / "02"
+    broken = f"{host_key(HOSTS[1])})/broken 20260302180000 {{not json\n"
+    (folder / "poll-broken-00001.cdxj").write_text(broken)
+    with caplog.at_level(logging.WARNING, logger="newsflow.archive.cdxj"):
+        unit = SeenIndex.load(root, WHEN.date(), lookback_days=0, hosts=[HOSTS[0]])
+        assert f"{HOSTS[0]}/story-0" in unit
+    assert not [r for r in caplog.records if "skipping" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="newsflow.archive.cdxj"):
+        assert f"{HOSTS[1]}/story-0" in unit
+    assert [r for r in caplog.records if "skipping" in r.getMessage()], "read when its host is"
+
+
+def test_a_fold_by_a_unit_keeps_every_host(tmp_path: Path) -> None:
+    root = str(tmp_path / "archive")
+    day_index = Path(root) / "warc" / "2026" / "03" / "02" / DAY_INDEX
+    urls = _archive(root, batches=COMPACT_AFTER + 1)  # a loose index file a batch and day
+    SeenIndex.load(root, WHEN.date(), lookback_days=0, hosts=[HOSTS[2]])
+    assert day_index.is_file(), "past COMPACT_AFTER loose files the day is folded"
+    folded = day_index.read_bytes()
+    urls += _archive(root, batches=COMPACT_AFTER + 1, tag="later")
+    storage = Storage(root)
+    day = WHEN.date()
+    before = sorted(map(str, read_day(storage, day)))
+    unit = SeenIndex.load(root, day, lookback_days=0, hosts=[HOSTS[2]])
+    assert day_index.read_bytes() != folded, "the day was folded again"
+    assert sorted(map(str, read_day(storage, day))) == before, "with every host's entries, old and new"
+    everything = SeenIndex.load(root, day, lookback_days=0)
+    assert _answers(unit, urls) == _answers(everything, urls)
+
+
+def test_an_older_manifest_is_read_for_the_units_hosts(tmp_path: Path) -> None:
+    root = str(tmp_path / "archive")
+    _archive(root, batches=1)
+    folder = Path(root) / "warc" / "2026" / "03" / "02"
+    page = next(e for e in read_day(Storage(root), WHEN.date()) if e.kind == "page" and e.status == 200)
+    lines = []
+    for host in HOSTS[:2]:
+        old = f"{host}/old"
+        lines.append(json.dumps({**asdict(page), "url": old, "final_url": old, "canonical_url": old}))
+    (folder / "poll-old-00000.manifest.jsonl").write_text("\n".join(lines) + "\n")
+    unit = SeenIndex.load(root, WHEN.date(), lookback_days=0, hosts=[HOSTS[0]])
+    assert len(unit) == 2, "the day's page and the manifest's page on the unit's host"
+    assert f"{HOSTS[1]}/old" in unit and unit.hosts_read_late == 1
+
+
+def test_a_hosts_lines_are_found_by_bisection_as_a_scan_finds_them() -> None:
+    """Hosts whose keys nest ("example" and "example,news"), ports, one line or many: the lines
+    bisection picks out of a sorted index are exactly those a scan of every line keeps."""
+    rng = random.Random(5)
+    hosts = [
+        "https://example.com",
+        "https://news.example.com",
+        "https://example.com:8443",
+        "https://a.example.org",
+        "https://www.zeta.example",
+        "http://127.0.0.1:8080",
+    ]
+    entries = []
+    for n in range(400):
+        url = f"{rng.choice(hosts[: rng.randint(1, len(hosts))])}/p/{rng.randrange(10**6)}"
+        entries.append(
+            CdxjEntry(
+                ref=f"poll-x-00001.warc.gz#{n}",
+                kind="page",
+                url=url,
+                final_url=url,
+                canonical_url=url,
+                status=200,
+                feed="f",
+                fetched_at="2026-03-02T18:00:00Z",
+                sha256="0" * 64,
+                length=1,
+                content_type="text/html",
+            )
+        )
+    for covers in (None, ["poll-x-00001.cdxj"]):
+        data = format_cdxj(entries, covers=covers)
+        for size in range(len(hosts) + 1):
+            for _ in range(5):
+                wanted = frozenset(host_key(h).encode() for h in rng.sample(hosts, size))
+                scanned = [
+                    p for p in payloads(data, "index") if host_key(p["canonical_url"]).encode() in wanted
+                ]
+                found = list(payloads(data, "index", hosts=wanted))
+                assert sorted(map(str, found)) == sorted(map(str, scanned)), (covers, wanted)
+                seen: set[str] = set()
+                list(payloads(data, "index", hosts=wanted, covers=seen))
+                assert seen == set(covers or ()), "the !meta line is read whatever the hosts"
