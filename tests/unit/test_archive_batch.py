@@ -26,6 +26,7 @@ from newsflow.archive.storage import Storage
 from newsflow.errors import InputError
 from newsflow.feeds import FeedEntry
 from newsflow.fetch import FetchResult
+from tests.responses import html_response
 
 WHEN = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
@@ -37,15 +38,8 @@ FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 
 
 def _result(url: str, body: bytes, status: int = 200, content_type: str = "text/html") -> FetchResult:
-    return FetchResult(
-        url=url,
-        final_url=url,
-        status=status,
-        headers=(("Content-Type", content_type),),
-        body=body,
-        fetched_at=WHEN + timedelta(seconds=3),
-        elapsed=0.1,
-        reason_phrase="OK" if status == 200 else "Not Found",
+    return html_response(
+        url, fetched_at=WHEN + timedelta(seconds=3), body=body, status=status, content_type=content_type
     )
 
 

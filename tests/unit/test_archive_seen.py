@@ -15,22 +15,14 @@ from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, read_day
 from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX, CdxjEntry, format_cdxj, host_key, payloads
 from newsflow.archive.storage import Storage
 from newsflow.fetch import FetchResult
+from tests.responses import html_response
 
 WHEN = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 HOSTS = ("https://www.alpha.example", "https://beta.example:8080", "https://gamma.example")
 
 
 def _result(url: str, status: int = 200) -> FetchResult:
-    return FetchResult(
-        url=url,
-        final_url=url,
-        status=status,
-        headers=(("Content-Type", "text/html"),),
-        body=b"<html>x</html>",
-        fetched_at=WHEN,
-        elapsed=0.1,
-        reason_phrase="OK",
-    )
+    return html_response(url, fetched_at=WHEN, status=status)
 
 
 def _archive(root: str, batches: int = 3, tag: str = "story") -> list[str]:

@@ -18,6 +18,7 @@ from newsflow.flows.poll import plan_poll
 from newsflow.flows.process import plan_process
 from newsflow.flows.runs import BatchResult, RunInfo, RunKind, run_record
 from newsflow.timestamps import iso_z
+from tests.responses import html_response
 
 WHEN = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 
@@ -114,15 +115,7 @@ def _archive_batch(root: str, when: datetime, feeds: list[str], pages: int = 1) 
     batch = ArchiveBatch.for_poll(root, when, feeds)
 
     def fetched(url: str) -> FetchResult:
-        return FetchResult(
-            url=url,
-            final_url=url,
-            status=200,
-            headers=(("Content-Type", "text/html"),),
-            body=b"<html>x</html>",
-            fetched_at=when,
-            elapsed=0.1,
-        )
+        return html_response(url, fetched_at=when)
 
     with batch.writer(ArchiveOptions(root)) as writer:
         writer.write(fetched("https://a.example/rss"), kind="feed")

@@ -31,6 +31,7 @@ from newsflow.flows.runs import (
     run_record,
 )
 from newsflow.waiting import WaitingPages
+from tests.responses import html_response
 
 WHEN = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 
@@ -161,15 +162,7 @@ def test_a_ping_with_unknown_names_polls_the_known_ones_and_counts_the_rest(tmp_
 
 
 def _result(url: str, status: int = 200) -> FetchResult:
-    return FetchResult(
-        url=url,
-        final_url=url,
-        status=status,
-        headers=(("Content-Type", "text/html"),),
-        body=b"<html>x</html>",
-        fetched_at=WHEN,
-        elapsed=0.1,
-    )
+    return html_response(url, fetched_at=WHEN, status=status)
 
 
 def test_an_empty_poll_announces_nothing_and_a_failed_attempt_files_are_announced(tmp_path: Path) -> None:
