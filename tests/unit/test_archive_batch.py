@@ -49,16 +49,22 @@ def _entry(path: str, title: str) -> FeedEntry:
 
 
 def _count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The patterns every storage listing is asked for from now on, in order."""
-    patterns: list[str] = []
+    """The folders every storage listing is asked for from now on, in order."""
+    folders: list[str] = []
+    real_listdir = Storage.listdir
     real_glob = Storage.glob
 
-    def counted(self: Storage, pattern: str) -> list[str]:
-        patterns.append(pattern)
+    def counted(self: Storage, folder: str, pattern: str = "*") -> list[str]:
+        folders.append(folder)
+        return real_listdir(self, folder, pattern)
+
+    def globbed(self: Storage, pattern: str) -> list[str]:
+        folders.append(pattern)  # a glob lists what its pattern spans
         return real_glob(self, pattern)
 
-    monkeypatch.setattr(Storage, "glob", counted)
-    return patterns
+    monkeypatch.setattr(Storage, "listdir", counted)
+    monkeypatch.setattr(Storage, "glob", globbed)
+    return folders
 
 
 def _write_batch(root: str, when: datetime = WHEN) -> ArchiveBatch:

@@ -123,7 +123,7 @@ class ArchiveBatch:
             storage, listed = listing.files_of(self)
         else:
             storage = self._storage()
-            listed = storage.glob(storage.join(f"*-{self.stamp}-{self.key}*"))
+            listed = storage.listdir(storage.root, f"*-{self.stamp}-{self.key}*")
         names = {path.rsplit("/", 1)[1] for path in listed}
         warcs: list[tuple[str, str]] = []
         sidecars: list[str] = []
@@ -207,7 +207,7 @@ class FolderListing:
     """Day folders listed once each, their files grouped by batch.
 
     A day folder holds every batch of its day, hundreds of thousands of files at scale, and
-    a listing costs about 9 µs a file on a local disk (docs/scaling.md). A call that asks many
+    a listing costs about a microsecond a file on a local disk (docs/scaling.md). A call that asks many
     batches for their files passes one of these, so each folder is listed once, not once per
     batch. It sees the folders as they were when first asked: for one call, not to keep.
     """
@@ -220,7 +220,7 @@ class FolderListing:
         if batch.folder not in self._folders:
             storage = Storage(batch.folder)
             grouped: dict[tuple[str, str], list[str]] = {}
-            for path in storage.glob(storage.join("*")):
+            for path in storage.listdir(storage.root):
                 match = _FILE.match(path.rsplit("/", 1)[1])
                 if match:
                     grouped.setdefault((match["stamp"], match["key"]), []).append(path)
@@ -249,7 +249,7 @@ def warc_files(root: str, start: date | datetime, end: date | datetime) -> list[
     storage = Storage(root)
     files: list[str] = []
     for day in days(_as_day(start), _as_day(end)):
-        listed = storage.glob(storage.join(day_dir(day), "*"))
+        listed = storage.listdir(storage.join(day_dir(day)))
         names = {path.rsplit("/", 1)[1] for path in listed}
         files.extend(
             storage.display(path)
@@ -275,7 +275,7 @@ def batches_in_window(root: str, start: datetime, end: datetime) -> list[Archive
     storage = Storage(root)
     found: set[ArchiveBatch] = set()
     for day in days(lo.date(), (hi - timedelta(microseconds=1)).date()):
-        listed = storage.glob(storage.join(day_dir(day), "*"))
+        listed = storage.listdir(storage.join(day_dir(day)))
         names = {path.rsplit("/", 1)[1] for path in listed}
         for path in listed:
             batch = ArchiveBatch.of_file(storage.display(path))

@@ -232,7 +232,7 @@ def day_payloads(
     folder = storage.join(day_dir(day))
     # One listing of the folder: a pattern per suffix would each read the whole folder, which
     # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
-    listed = [p for p in storage.glob(f"{folder}/*") if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX))]
+    listed = [p for p in storage.listdir(folder) if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX))]
     day_index = f"{folder}/{DAY_INDEX}"
     covered: set[str] = set()
     indexed: Iterator[dict[str, Any]] = iter(())

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,26 @@ class Storage:
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(str(p) for p in self.fs.glob(pattern))
+
+    def listdir(self, folder: str, pattern: str = "*") -> list[str]:
+        """The paths in ``folder`` (not below it) whose names match ``pattern``, sorted; [] if
+        there is no such folder.
+
+        What the archive lists is a day folder, which holds every batch of its day: at scale
+        hundreds of thousands of files, listed by every poll unit for each day it looks back.
+        A ``glob`` of the folder cost 9.5 µs a file on a local disk, ``fs.ls`` 2.1 and
+        ``os.scandir`` 0.7 (``bench/bench_listing.py``): the pattern is matched here, on names.
+        """
+        try:
+            if self.is_local:
+                with os.scandir(folder) as entries:
+                    names = [entry.name for entry in entries]
+            else:
+                names = [str(p).rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        base = folder.rstrip("/")
+        return sorted(f"{base}/{name}" for name in names if pattern == "*" or fnmatchcase(name, pattern))
 
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))

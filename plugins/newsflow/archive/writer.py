@@ -91,7 +91,9 @@ class ArchiveWriter:
     def _open(self) -> None:
         if self._n == 0:
             # A rerun of the batch adds files after the ones an earlier run left, never over them.
-            existing = self.storage.glob(self.storage.join(day_dir(self.day), f"{self.batch_id}-*.warc.gz"))
+            existing = self.storage.listdir(
+                self.storage.join(day_dir(self.day)), f"{self.batch_id}-*.warc.gz"
+            )
             numbers = [int(m[1]) for p in existing if (m := _NUMBER.search(p))]
             self._n = max(numbers, default=0)
         self._n += 1
