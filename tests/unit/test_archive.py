@@ -225,3 +225,19 @@ def test_feed_state_json_store(root: str) -> None:
     memory = MemoryFeedStateStore()
     memory.put(state)
     assert memory.get("bbc/world") == state and memory.get("x") is None
+
+
+def test_a_folder_is_listed_by_name_as_glob_listed_it(root: str) -> None:
+    """``Storage.listdir`` names what ``glob`` named, on a local disk and an fsspec store alike."""
+    storage = Storage(root)
+    folder = storage.join("warc", "2026", "11", "22")
+    for name in ("poll-a-00001.warc.gz", "poll-a-00001.cdxj", "poll-b-00001.warc.gz", "notes.txt"):
+        storage.write_bytes(f"{folder}/{name}", b"x")
+    storage.write_bytes(f"{folder}/deeper/poll-c-00001.warc.gz", b"x")
+    assert storage.listdir(folder) == storage.glob(f"{folder}/*")
+    assert storage.listdir(folder, "poll-*.warc.gz") == storage.glob(f"{folder}/poll-*.warc.gz")
+    assert [p.rsplit("/", 1)[1] for p in storage.listdir(folder, "poll-*.warc.gz")] == [
+        "poll-a-00001.warc.gz",
+        "poll-b-00001.warc.gz",
+    ], "not below the folder"
+    assert storage.listdir(storage.join("warc", "1999")) == [], "no folder, nothing listed"
