@@ -12,13 +12,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from newsflow.archive import ArchiveBatch
+from newsflow.archive import ArchiveBatch, ArchiveOptions, ArchiveWriter, Storage, read_day
+from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
 from newsflow.feedstate import JsonFeedStateStore
 from newsflow.flows import poll
 from newsflow.flows.options import PAGES_PER_BATCH, FlowOptions
 from newsflow.waiting import WaitingPages
 from tests.faults.hostile import HostileServer, Request, Route, drill, serving
 from tests.faults.test_hostile_input import SURROGATE_FEED
+from tests.responses import html_response
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 ROBOTS = b"User-agent: *\nAllow: /\n"
@@ -201,3 +203,36 @@ def test_page_budget_defers_a_3000_item_feed_to_later_runs(tmp_path: Path) -> No
             assert site.hits["/big.xml"] == 1
             assert state is not None and state.pages_waiting == items - 2 * budget
             assert time.monotonic() - started < 120
+
+
+def test_units_read_their_hosts_and_the_run_folds_the_day(tmp_path: Path) -> None:
+    """A unit reads the look-back for its feeds' hosts and never rewrites the day index, however
+    many index files the day holds: hundreds of units at once would; the run folds it once."""
+    paths = [f"/a/fold-{n}.html" for n in range(3)]
+    served = iter(range(1000))
+
+    def feed(request: Request) -> None:  # a new body each time, so its entries are looked up again
+        body = _rss(paths) + f"<!-- {next(served)} -->".encode()
+        request.respond(200, body, "application/rss+xml")
+
+    routes = _routes({"/f.xml": feed})
+    with serving(routes, lifetime=120) as site:
+        options = _options(tmp_path, site, {"f": "/f.xml"})
+        root = options.archive_root
+        elsewhere = [f"https://other-{n}.example/story" for n in range(COMPACT_AFTER + 1)]
+        for n, url in enumerate(elsewhere):  # other units' batches of the day, on other hosts
+            with ArchiveWriter(ArchiveOptions(root), batch_id=f"poll-other-{n}", day=NOW.date()) as writer:
+                writer.write(html_response(url, fetched_at=NOW), kind="page", canonical_url=url)
+        day_index = Path(root) / "warc" / f"{NOW:%Y/%m/%d}" / DAY_INDEX
+        plan = poll.plan_poll(options, NOW)
+        result = poll.poll_batch(options, plan.units[0], NOW)
+        assert result.counts["pages_fetched"] == len(paths)
+        assert "seen_hosts_read_late" not in result.counts.to_dict(), "the pages are on the feed's host"
+        assert not day_index.exists(), "a unit does not fold the day"
+        event = poll.announce(options, plan.units, NOW, [result], "manual__fold")
+        assert event is not None and day_index.exists(), "the run folds it"
+        urls = {e.canonical_url for e in read_day(Storage(root), NOW.date()) if e.kind == "page"}
+        assert set(elsewhere) | {f"{site.base_url}{p}" for p in paths} <= urls
+        again = poll.poll_batch(options, plan.units[0], NOW + timedelta(minutes=20))
+        assert again.counts["feeds:changed"] == 1, "the feed was read again"
+        assert again.counts["pages_fetched"] == 0, "the folded day still says its pages were fetched"

@@ -6,13 +6,14 @@ real node in tests/integration/test_run_history.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from newsflow.archive import ArchiveBatch, ArchiveOptions, PageNote
+from newsflow.archive import ArchiveBatch, ArchiveOptions, PageNote, SeenIndex, Storage, read_day
+from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
 from newsflow.counts import Counts
 from newsflow.errors import ConfigError
 from newsflow.feeds import FeedEntry
@@ -202,3 +203,40 @@ def test_waiting_pages_queue_per_feed_oldest_first(tmp_path: Path) -> None:
     assert queue.get("f") == [] and queue.get("never-polled") == []
     (tmp_path / "state" / "waiting" / "broken.json").write_text("{not json")
     assert queue.get("broken") == []
+
+
+def test_the_run_folds_its_days_index_once_its_units_are_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Units never fold (hundreds at once would rewrite one day index); ``announce`` does, once."""
+    options = _options(tmp_path)
+    root = options.archive_root
+    units = [[f"feed-{n}"] for n in range(COMPACT_AFTER + 1)]
+    results = []
+    for unit in units:
+        batch = ArchiveBatch.for_poll(root, WHEN, unit)
+        with batch.writer(ArchiveOptions(root)) as writer:
+            url = f"https://{unit[0]}.example/1"
+            writer.write(_result(url), kind="page", feed=unit[0], canonical_url=url)
+        results.append(BatchResult((batch.ref,), tuple(batch.files()[0]), Counts({"pages_fetched": 1})))
+    day_index = Path(root) / "warc" / f"{WHEN:%Y/%m/%d}" / DAY_INDEX
+    entries = sorted(map(str, read_day(Storage(root), WHEN.date())))
+    seen = SeenIndex.load(
+        root, WHEN.date(), lookback_days=14, compact=False, hosts=["https://feed-0.example/rss"]
+    )
+    assert "https://feed-0.example/1" in seen and not day_index.exists(), "a unit reads, never folds"
+
+    def broken(storage: Storage, day: date) -> int:
+        raise OSError("the store is down")
+
+    monkeypatch.setattr("newsflow.flows.poll.fold_day", broken)
+    with caplog.at_level("WARNING", logger="newsflow.flows.poll"):
+        event = announce(options, units, WHEN, results, "newsflow_poll/r")
+    assert event is not None and event["batches"] == sorted(r.batches[0] for r in results), (
+        "a failed fold stops nothing"
+    )
+    assert "stay loose" in caplog.text and not day_index.exists()
+    monkeypatch.undo()
+    assert announce(options, units, WHEN, results, "newsflow_poll/r") == event
+    assert day_index.exists(), "the run's day is folded"
+    assert sorted(map(str, read_day(Storage(root), WHEN.date()))) == entries, "with every entry"

@@ -224,11 +224,19 @@ def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[Cdxj
     return _entries(day_payloads(storage, day, compact=compact), day_dir(day))
 
 
-def day_payloads(
-    storage: Storage, day: date, *, compact: bool = False, hosts: frozenset[bytes] | None = None
-) -> Iterator[dict[str, Any]]:
-    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``);
-    ``hosts``: only the entries on these ``host_key``s (UTF-8)."""
+@dataclass
+class _Day:
+    """One day folder's index files as a reader finds them."""
+
+    day_index: str
+    data: bytes  # the day index's bytes (b"" when it has none yet)
+    first: list[dict[str, Any]]  # its first entry, read to learn what it covers
+    indexed: Iterator[dict[str, Any]]  # the rest of its entries, parsed as they are used
+    covered: set[str]
+    loose: list[str]  # index files it does not cover
+
+
+def _read_day_files(storage: Storage, day: date, hosts: frozenset[bytes] | None) -> _Day:
     folder = storage.join(day_dir(day))
     # One listing of the folder: a pattern per suffix would each read the whole folder, which
     # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
@@ -245,22 +253,45 @@ def day_payloads(
         # it covers are known, and the rest of it is parsed only as it is used.
         first = list(itertools.islice(indexed, 1))
     loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
-    if compact and len(loose) > COMPACT_AFTER:
-        # The fold keeps every host's entries, whatever this reader asked for.
-        whole = itertools.chain(first, indexed) if hosts is None else payloads(data, day_index)
-        entries = _entries(whole, day_index)
-        for path in loose:
-            entries.extend(index_entries(storage, path))
-        # Concurrent compactions are safe: each keeps what the index it read covered, and a file a
-        # lost write failed to cover stays loose, so it is read directly next time.
-        names = covered | {p.rsplit("/", 1)[1] for p in loose}
-        storage.write_bytes(day_index, format_cdxj(entries, covers=names))
-        logger.info("folded %s index files into %s", len(loose), day_index)
-        folded = (asdict(entry) for entry in entries)
+    return _Day(day_index, data, first, indexed, covered, loose)
+
+
+def _fold(storage: Storage, found: _Day) -> list[CdxjEntry]:
+    """Every entry of the day, written as its day index covering every index file read."""
+    entries = _entries(payloads(found.data, found.day_index), found.day_index)
+    for path in found.loose:
+        entries.extend(index_entries(storage, path))
+    # Concurrent folds are safe: each keeps what the index it read covered, and a file a lost
+    # write failed to cover stays loose, so it is read directly next time.
+    names = found.covered | {p.rsplit("/", 1)[1] for p in found.loose}
+    storage.write_bytes(found.day_index, format_cdxj(entries, covers=names))
+    logger.info("folded %s index files into %s", len(found.loose), found.day_index)
+    return entries
+
+
+def fold_day(storage: Storage, day: date) -> int:
+    """Fold a day's loose index files into its day index once there are more than
+    ``COMPACT_AFTER``; how many were folded (0: none yet)."""
+    found = _read_day_files(storage, day, frozenset())  # no entry is parsed to learn the covers
+    if len(found.loose) <= COMPACT_AFTER:
+        return 0
+    _fold(storage, found)
+    return len(found.loose)
+
+
+def day_payloads(
+    storage: Storage, day: date, *, compact: bool = False, hosts: frozenset[bytes] | None = None
+) -> Iterator[dict[str, Any]]:
+    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``);
+    ``hosts``: only the entries on these ``host_key``s (UTF-8). ``compact``: fold the day first
+    when it has more than ``COMPACT_AFTER`` loose index files (``fold_day``)."""
+    found = _read_day_files(storage, day, hosts)
+    if compact and len(found.loose) > COMPACT_AFTER:
+        folded = (asdict(entry) for entry in _fold(storage, found))  # every host's entries
         yield from folded if hosts is None else (p for p in folded if _on_hosts(p, hosts))
         return
-    yield from first
-    yield from indexed
-    for path in loose:
+    yield from found.first
+    yield from found.indexed
+    for path in found.loose:
         data = storage.read_bytes(path) or b""
         yield from payloads(data, path, manifest=path.endswith(MANIFEST_SUFFIX), hosts=hosts)

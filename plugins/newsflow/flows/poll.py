@@ -5,7 +5,8 @@ plan_poll  -> feed names due at the run's logical time (or with pages waiting), 
 poll_batch -> one unit: feeds (conditional GETs) -> new entries, queued (``waiting``) ->
               at most ``pages_per_batch`` pages, all into one archive batch with a note per
               page; then each feed's health document; returns references and counts
-announce   -> what the run archived for processing, for the raw-archive asset event (paths,
+announce   -> once the units are done: the run's day index folded (``fold_run_day``), then
+              what the run archived for processing, for the raw-archive asset event (paths,
               never bodies), or None when there is nothing: no event, no processing run
 
 Time always comes from the caller (the run's logical date), so a rerun decides as the
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from newsflow.archive import ArchiveBatch, FolderListing, SeenIndex
+from newsflow.archive import ArchiveBatch, FolderListing, SeenIndex, Storage
+from newsflow.archive.cdxj import fold_day
 from newsflow.counts import Counts
 from newsflow.feedpoll import FeedOutcome, poll_feeds
 from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
@@ -129,8 +131,10 @@ def poll_batch(
     root = options.archive_root
     batch = ArchiveBatch.for_poll(root, when, feed_names)
     # The look-back is read for the hosts of this unit's feeds (units are planned by host); a
-    # page a feed links on another host has that host read when it is first asked about.
-    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days, hosts=[s.url for s in specs])
+    # page a feed links on another host has that host read when it is first asked about. Units
+    # never fold the index: the run does, once, when they are done (``announce``).
+    hosts = [spec.url for spec in specs]
+    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days, compact=False, hosts=hosts)
     store = JsonFeedStateStore.under_archive(root)
     waiting = WaitingPages.under_archive(root)
     with Fetcher(options.fetch_options()) as fetcher, batch.writer(options.archive_options()) as writer:
@@ -270,6 +274,7 @@ def announce(
     so a unit whose task failed for good is announced too. An empty poll (every feed 304,
     unchanged, or without new entries) announces nothing, so no processing run starts.
     """
+    fold_run_day(options.archive_root, when)
     by_ref = {ref: r for r in results for ref in r.batches}
     batches: list[str] = []
     files: list[str] = []
@@ -294,6 +299,22 @@ def announce(
         "counts": Counts.merged(r.counts for r in results).to_dict(),
         "run_id": run_id,
     }
+
+
+def fold_run_day(root: str, when: datetime) -> int:
+    """Fold the index files the run's units wrote into their day's index (``cdxj.fold_day``);
+    how many were folded.
+
+    Once per run, after every unit: each unit used to fold whatever day it read once it found
+    more than 16 loose index files, so at scale hundreds of units rewrote the same day index
+    at once (docs/scaling.md). A failed fold costs nothing but time: the files stay loose and
+    are read as they are, and the next run folds them.
+    """
+    try:
+        return fold_day(Storage(root), as_utc(when).date())
+    except Exception:  # storage trouble: the batches must still be announced
+        log.warning("folding the index of %s failed; its index files stay loose", iso_z(when), exc_info=True)
+        return 0
 
 
 def _processed(batch: ArchiveBatch, listing: FolderListing) -> bool:
