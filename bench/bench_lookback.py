@@ -143,6 +143,29 @@ def peak_mb(function: Callable[[str], int], root: str) -> float:
         tracemalloc.stop()
 
 
+def mb_read(function: Callable[[str], int], root: str) -> float:
+    """MB of index files a look-back reads (whole files and byte ranges), counted for one pass."""
+    read: list[int] = []
+    whole, part = Storage.read_bytes, Storage.read_range
+
+    def read_bytes(self: Storage, path: str) -> bytes | None:
+        data = whole(self, path)
+        read.append(len(data or b""))
+        return data
+
+    def read_range(self: Storage, path: str, start: int, end: int | None) -> bytes | None:
+        data = part(self, path, start, end)
+        read.append(len(data or b""))
+        return data
+
+    Storage.read_bytes, Storage.read_range = read_bytes, read_range  # type: ignore[method-assign]  # counted for this pass only
+    try:
+        function(root)
+    finally:
+        Storage.read_bytes, Storage.read_range = whole, part  # type: ignore[method-assign]  # put back
+    return sum(read) / 2**20
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pages", type=int, default=20_000, help="page entries a day")
@@ -174,11 +197,13 @@ def main() -> int:
                 print(f"MISMATCH: {label} kept {found[label]} pages, the baseline {want}")
                 return 1
         base_us = best[forms[0][0]] / entries * 1e6
-        print(f"{'look-back':<42} {'µs an entry':>12} {'ratio':>6} {'pages kept':>11} {'peak MB':>8}")
+        print(
+            f"{'look-back':<42} {'µs/entry':>8} {'ratio':>6} {'pages kept':>11} {'peak MB':>8} {'MB read':>8}"
+        )
         for label, function in forms:
             us = best[label] / entries * 1e6
-            peak = peak_mb(function, root)
-            print(f"{label:<42} {us:>12.2f} {us / base_us:>6.2f} {found[label]:>11} {peak:>8.0f}")
+            peak, read = peak_mb(function, root), mb_read(function, root)
+            print(f"{label:<42} {us:>8.2f} {us / base_us:>6.2f} {found[label]:>11} {peak:>8.0f} {read:>8.1f}")
         print("what a poll unit pays to read 15 days of index (parse only; listing apart), seconds:")
         for daily in (10_000, 100_000, 1_000_000):
             n = 15 * daily * 1.1  # a feed entry for every ten pages

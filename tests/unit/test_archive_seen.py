@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, read_day
-from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX, CdxjEntry, format_cdxj, host_key, payloads
+from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, cdxj, read_day
+from newsflow.archive.cdxj import (
+    COMPACT_AFTER,
+    DAY_INDEX,
+    CdxjEntry,
+    day_payloads,
+    format_cdxj,
+    host_key,
+    payloads,
+)
 from newsflow.archive.storage import Storage
 from newsflow.fetch import FetchResult
 from tests.responses import html_response
@@ -173,3 +181,55 @@ def test_a_hosts_lines_are_found_by_bisection_as_a_scan_finds_them() -> None:
                 seen: set[str] = set()
                 list(payloads(data, "index", hosts=wanted, covers=seen))
                 assert seen == set(covers or ()), "the !meta line is read whatever the hosts"
+
+
+def test_a_unit_reads_its_hosts_blocks_of_a_day_index_by_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folded day index lists where its blocks start, so a unit reads the blocks its hosts'
+    lines are in, and nothing else, and finds every one of them."""
+    monkeypatch.setattr(cdxj, "BLOCK_LINES", 7)  # many blocks, a host's run across several
+    monkeypatch.setattr(cdxj, "_HEAD_BYTES", 64)  # the !meta line needs more than one read
+    rng = random.Random(11)
+    hosts = [
+        f"https://{name}" for name in ("a.example", "ab.example", "b.example", "b.example:81", "c.example")
+    ]
+    entries = [
+        CdxjEntry(
+            ref=f"poll-x-00001.warc.gz#{n}",
+            kind="page",
+            url=(url := f"{rng.choice(hosts)}/p/{n}"),
+            final_url=url,
+            canonical_url=url,
+            status=200,
+            feed="f",
+            fetched_at="2026-03-02T18:00:00Z",
+            sha256="0" * 64,
+            length=1,
+            content_type="text/html",
+        )
+        for n in range(300)
+    ]
+    storage = Storage(str(tmp_path / "archive"))
+    path = storage.join("warc", "2026", "03", "02", DAY_INDEX)
+    storage.write_bytes(path, format_cdxj(entries, covers=[f"poll-{n}-00001.cdxj" for n in range(40)]))
+    read: list[int] = []
+    real_range = Storage.read_range
+
+    def counted(self: Storage, name: str, start: int, end: int | None) -> bytes | None:
+        data = real_range(self, name, start, end)
+        read.append(len(data or b""))
+        return data
+
+    monkeypatch.setattr(Storage, "read_range", counted)
+    every = list(day_payloads(storage, WHEN.date()))
+    assert len(every) == len(entries) and not read, "every host: the file read whole"
+    for size in range(1, len(hosts) + 1):
+        for wanted_hosts in (rng.sample(hosts, size) for _ in range(4)):
+            wanted = frozenset(host_key(h).encode() for h in wanted_hosts)
+            read.clear()
+            found = list(day_payloads(storage, WHEN.date(), hosts=wanted))
+            expected = [p for p in every if host_key(p["canonical_url"]).encode() in wanted]
+            assert sorted(map(str, found)) == sorted(map(str, expected)), wanted_hosts
+            if size == 1:
+                assert sum(read) < Path(path).stat().st_size / 2, "a host reads its blocks only"

@@ -11,6 +11,7 @@ day holds more than ``COMPACT_AFTER`` loose index files, the reader folds them i
 
 from __future__ import annotations
 
+import bisect
 import io
 import itertools
 import json
@@ -31,6 +32,8 @@ CDXJ_SUFFIX = ".cdxj"
 MANIFEST_SUFFIX = ".manifest.jsonl"  # before CDXJ, each WARC had a JSON-lines manifest: still read
 DAY_INDEX = "index.cdxj"
 COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
+BLOCK_LINES = 128  # lines of a day index a reader of one host reads at least (about 100 KB)
+_HEAD_BYTES = 1 << 16  # the first read of a day index, to find its ``!meta`` line
 _META = "!meta"
 _META_BYTES = _META.encode()
 
@@ -87,11 +90,20 @@ _FIELDS = frozenset(CdxjEntry.__dataclass_fields__)
 
 
 def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = None) -> bytes:
-    """Sorted CDXJ lines; a day index starts with a ``!meta`` line naming the files it covers."""
-    lines = sorted(entry.to_line() for entry in entries)
-    if covers is not None:
-        lines.insert(0, f"{_META} 0 {json.dumps({'covers': sorted(covers)})}")
-    return "".join(line + "\n" for line in lines).encode("utf-8")
+    """Sorted CDXJ lines; a day index starts with a ``!meta`` line naming the files it covers
+    and where each block of ``BLOCK_LINES`` lines starts (``blocks``: the host key of its first
+    line and its offset after the ``!meta`` line), so a reader of a few hosts reads a few blocks."""
+    lines = [f"{line}\n".encode() for line in sorted(entry.to_line() for entry in entries)]
+    if covers is None:
+        return b"".join(lines)
+    blocks: list[tuple[str, int]] = []
+    offset = 0
+    for number, line in enumerate(lines):
+        if number % BLOCK_LINES == 0:
+            blocks.append((line[: max(0, line.find(b")"))].decode(), offset))
+        offset += len(line)
+    meta = json.dumps({"covers": sorted(covers), "blocks": blocks})
+    return f"{_META} 0 {meta}\n".encode() + b"".join(lines)
 
 
 def payloads(
@@ -229,11 +241,12 @@ class _Day:
     """One day folder's index files as a reader finds them."""
 
     day_index: str
-    data: bytes  # the day index's bytes (b"" when it has none yet)
+    data: bytes  # the day index's bytes, or those of the blocks a reader of some hosts needs
     first: list[dict[str, Any]]  # its first entry, read to learn what it covers
     indexed: Iterator[dict[str, Any]]  # the rest of its entries, parsed as they are used
     covered: set[str]
     loose: list[str]  # index files it does not cover
+    whole: bool = True  # ``data`` is the whole day index
 
 
 def _read_day_files(storage: Storage, day: date, hosts: frozenset[bytes] | None) -> _Day:
@@ -245,20 +258,67 @@ def _read_day_files(storage: Storage, day: date, hosts: frozenset[bytes] | None)
     covered: set[str] = set()
     indexed: Iterator[dict[str, Any]] = iter(())
     first: list[dict[str, Any]] = []
-    data = b""
+    data, whole = b"", True
     if day_index in listed:
-        data = storage.read_bytes(day_index) or b""
-        indexed = payloads(data, day_index, covers=covered, hosts=hosts)
-        # Its ``!meta`` line comes first (``format_cdxj``): once the first entry is read, the files
-        # it covers are known, and the rest of it is parsed only as it is used.
-        first = list(itertools.islice(indexed, 1))
+        blocks = _blocks_on(storage, day_index, hosts, covered) if hosts is not None else None
+        if blocks is not None:
+            data, whole = blocks, False
+            indexed = payloads(data, day_index, hosts=hosts)
+        else:
+            data = storage.read_bytes(day_index) or b""
+            indexed = payloads(data, day_index, covers=covered, hosts=hosts)
+            # Its ``!meta`` line comes first (``format_cdxj``): once the first entry is read, the
+            # files it covers are known, and the rest of it is parsed only as it is used.
+            first = list(itertools.islice(indexed, 1))
     loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
-    return _Day(day_index, data, first, indexed, covered, loose)
+    return _Day(day_index, data, first, indexed, covered, loose, whole)
+
+
+def _blocks_on(storage: Storage, path: str, hosts: frozenset[bytes], covered: set[str]) -> bytes | None:
+    """The blocks of a day index that hold the lines of ``hosts``, read by byte range, and the
+    files it covers into ``covered``; None when the index lists no blocks (read it whole).
+
+    A host's lines are one run (lines are sorted by key, keys start with the host), inside the
+    blocks from the last one starting before the host's key to the last one starting at it.
+    """
+    size = _HEAD_BYTES
+    while True:  # the ``!meta`` line: its covers list grows with the day
+        head = storage.read_range(path, 0, size)
+        if head is None:
+            return b""
+        end = head.find(b"\n")
+        if end >= 0 or len(head) < size:
+            break
+        size *= 4
+    if not head.startswith(_META_BYTES):
+        return None
+    try:
+        meta = orjson.loads(head[: end if end >= 0 else len(head)].split(b" ", 2)[2])
+        names, blocks = meta.get("covers"), meta.get("blocks")
+        keys = [str(key).encode() for key, _ in blocks]
+        offsets = [int(offset) for _, offset in blocks]
+    except (ValueError, TypeError, IndexError, AttributeError):  # an older or damaged line
+        return None
+    if not isinstance(names, list) or not keys:
+        return None
+    covered.update(str(name) for name in names)
+    start = end + 1
+    spans: list[tuple[int, int | None]] = []  # byte ranges to read, the end exclusive (None: to EOF)
+    for host in sorted(hosts):
+        first = max(0, bisect.bisect_left(keys, host) - 1)
+        after = bisect.bisect_right(keys, host)
+        begin, stop = start + offsets[first], start + offsets[after] if after < len(keys) else None
+        if spans and (spans[-1][1] is None or begin <= spans[-1][1]):
+            spans[-1] = (spans[-1][0], None if spans[-1][1] is None else stop)  # overlapping: one read
+        else:
+            spans.append((begin, stop))
+    return b"".join(storage.read_range(path, begin, stop) or b"" for begin, stop in spans)
 
 
 def _fold(storage: Storage, found: _Day) -> list[CdxjEntry]:
     """Every entry of the day, written as its day index covering every index file read."""
-    entries = _entries(payloads(found.data, found.day_index), found.day_index)
+    data = found.data if found.whole else storage.read_bytes(found.day_index) or b""
+    entries = _entries(payloads(data, found.day_index), found.day_index)
     for path in found.loose:
         entries.extend(index_entries(storage, path))
     # Concurrent folds are safe: each keeps what the index it read covered, and a file a lost

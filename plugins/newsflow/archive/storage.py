@@ -54,6 +54,13 @@ class Storage:
         except FileNotFoundError:
             return None
 
+    def read_range(self, path: str, start: int, end: int | None) -> bytes | None:
+        """Bytes ``start`` to ``end`` (exclusive; None: to the end) of a file; None if it is gone."""
+        try:
+            return bytes(self.fs.cat_file(path, start=start, end=end))
+        except FileNotFoundError:
+            return None
+
     def write_bytes(self, path: str, data: bytes) -> None:
         parent = path.rsplit("/", 1)[0]
         self.fs.makedirs(parent, exist_ok=True)
