@@ -138,6 +138,23 @@ def test_an_older_manifest_is_read_for_the_units_hosts(tmp_path: Path) -> None:
     assert f"{HOSTS[1]}/old" in unit and unit.hosts_read_late == 1
 
 
+def _page(n: int, url: str) -> CdxjEntry:
+    """The index entry of a page fetched with a 200."""
+    return CdxjEntry(
+        ref=f"poll-x-00001.warc.gz#{n}",
+        kind="page",
+        url=url,
+        final_url=url,
+        canonical_url=url,
+        status=200,
+        feed="f",
+        fetched_at="2026-03-02T18:00:00Z",
+        sha256="0" * 64,
+        length=1,
+        content_type="text/html",
+    )
+
+
 def test_a_hosts_lines_are_found_by_bisection_as_a_scan_finds_them() -> None:
     """Hosts whose keys nest ("example" and "example,news"), ports, one line or many: the lines
     bisection picks out of a sorted index are exactly those a scan of every line keeps."""
@@ -150,24 +167,10 @@ def test_a_hosts_lines_are_found_by_bisection_as_a_scan_finds_them() -> None:
         "https://www.zeta.example",
         "http://127.0.0.1:8080",
     ]
-    entries = []
-    for n in range(400):
-        url = f"{rng.choice(hosts[: rng.randint(1, len(hosts))])}/p/{rng.randrange(10**6)}"
-        entries.append(
-            CdxjEntry(
-                ref=f"poll-x-00001.warc.gz#{n}",
-                kind="page",
-                url=url,
-                final_url=url,
-                canonical_url=url,
-                status=200,
-                feed="f",
-                fetched_at="2026-03-02T18:00:00Z",
-                sha256="0" * 64,
-                length=1,
-                content_type="text/html",
-            )
-        )
+    entries = [
+        _page(n, f"{rng.choice(hosts[: rng.randint(1, len(hosts))])}/p/{rng.randrange(10**6)}")
+        for n in range(400)
+    ]
     for covers in (None, ["poll-x-00001.cdxj"]):
         data = format_cdxj(entries, covers=covers)
         for size in range(len(hosts) + 1):
@@ -189,27 +192,12 @@ def test_a_unit_reads_its_hosts_blocks_of_a_day_index_by_range(
     """A folded day index lists where its blocks start, so a unit reads the blocks its hosts'
     lines are in, and nothing else, and finds every one of them."""
     monkeypatch.setattr(cdxj, "BLOCK_LINES", 7)  # many blocks, a host's run across several
-    monkeypatch.setattr(cdxj, "_HEAD_BYTES", 64)  # the !meta line needs more than one read
+    monkeypatch.setattr(cdxj, "HEAD_BYTES", 64)  # the !meta line needs more than one read
     rng = random.Random(11)
     hosts = [
         f"https://{name}" for name in ("a.example", "ab.example", "b.example", "b.example:81", "c.example")
     ]
-    entries = [
-        CdxjEntry(
-            ref=f"poll-x-00001.warc.gz#{n}",
-            kind="page",
-            url=(url := f"{rng.choice(hosts)}/p/{n}"),
-            final_url=url,
-            canonical_url=url,
-            status=200,
-            feed="f",
-            fetched_at="2026-03-02T18:00:00Z",
-            sha256="0" * 64,
-            length=1,
-            content_type="text/html",
-        )
-        for n in range(300)
-    ]
+    entries = [_page(n, f"{rng.choice(hosts)}/p/{n}") for n in range(300)]
     storage = Storage(str(tmp_path / "archive"))
     path = storage.join("warc", "2026", "03", "02", DAY_INDEX)
     storage.write_bytes(path, format_cdxj(entries, covers=[f"poll-{n}-00001.cdxj" for n in range(40)]))

@@ -33,7 +33,7 @@ MANIFEST_SUFFIX = ".manifest.jsonl"  # before CDXJ, each WARC had a JSON-lines m
 DAY_INDEX = "index.cdxj"
 COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
 BLOCK_LINES = 128  # lines of a day index a reader of one host reads at least (about 100 KB)
-_HEAD_BYTES = 1 << 16  # the first read of a day index, to find its ``!meta`` line
+HEAD_BYTES = 1 << 16  # the first read of a day index, to find its ``!meta`` line
 _META = "!meta"
 _META_BYTES = _META.encode()
 
@@ -281,7 +281,7 @@ def _blocks_on(storage: Storage, path: str, hosts: frozenset[bytes], covered: se
     A host's lines are one run (lines are sorted by key, keys start with the host), inside the
     blocks from the last one starting before the host's key to the last one starting at it.
     """
-    size = _HEAD_BYTES
+    size = HEAD_BYTES
     while True:  # the ``!meta`` line: its covers list grows with the day
         head = storage.read_range(path, 0, size)
         if head is None:
