@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from newsflow.feedstate import FeedState, FeedStateStore
 from newsflow.fetch import Fetcher, FetchFailure
 from newsflow.textsafe import clean_surrogates
 from newsflow.timestamps import iso_z
+from newsflow.urls import site_of
 from newsflow.waiting import WaitingPages
 
 logger = logging.getLogger(__name__)
@@ -158,6 +160,15 @@ def _failed(state: FeedState, reason: str, detail: str, status: int | None = Non
     )
 
 
+PAGE_SITES = 8  # sites a feed's state remembers its pages on
+
+
+def _page_sites(entries: Iterable[FeedEntry]) -> tuple[str, ...]:
+    """Where the entries' pages live (scheme and host), most linked first (``FeedState.page_sites``)."""
+    counted = Counter(site_of(e.canonical_url) for e in entries)
+    return tuple(site for site, _ in counted.most_common(PAGE_SITES) if site)
+
+
 def _newest(state: FeedState, entries: Iterable[FeedEntry]) -> str | None:
     dates = [d for e in entries if (d := e.updated or e.published)]
     if state.newest_item:
@@ -240,6 +251,7 @@ def _poll_fetch(
             last_error=error,
             last_reason=parsed.error if failed_parse else state.last_reason,
             newest_item=_newest(state, parsed.entries),
+            page_sites=_page_sites(parsed.entries) or state.page_sites,
             **validators,
         )
     )

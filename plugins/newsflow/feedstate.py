@@ -45,6 +45,10 @@ class FeedState:
     last_reason: str | None = None  # the short counted reason of the last failure (``http_404``)
     newest_item: str | None = None  # the newest entry date the feed has shown (ISO UTC)
     pages_waiting: int = 0  # pages found but left for a later run by the page budget
+    # Where its entries' pages live ("https://www.example.com"), most linked first, from its last
+    # changed body: a poll unit reads the look-back for these hosts with its feeds' own
+    # (``archive.SeenIndex``), rather than again when a feed on ``feeds.example.com`` links there.
+    page_sites: tuple[str, ...] = ()
 
     @property
     def not_modified_ratio(self) -> float:
@@ -66,7 +70,11 @@ class FeedState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeedState:
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        sites = fields.get("page_sites")  # a list, as JSON gives it
+        listed = sites if isinstance(sites, list) else []
+        fields["page_sites"] = tuple(site for site in listed if isinstance(site, str))
+        return cls(**fields)
 
     def updated(self, **changes: Any) -> FeedState:
         return replace(self, **changes)

@@ -80,6 +80,12 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def site_of(url: str) -> str:
+    """``https://www.example.com:8443`` of a URL: its scheme and host as written ("" if none)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 def host_of(url: str) -> str:
     """The lower-cased host of ``url`` without a ``www.`` prefix (the outlet key)."""
     host = (urlsplit(url).hostname or "").lower()

@@ -9,6 +9,7 @@ pages: one task fetched all 3,000 new pages of one feed.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -236,3 +237,32 @@ def test_units_read_their_hosts_and_the_run_folds_the_day(tmp_path: Path) -> Non
         again = poll.poll_batch(options, plan.units[0], NOW + timedelta(minutes=20))
         assert again.counts["feeds:changed"] == 1, "the feed was read again"
         assert again.counts["pages_fetched"] == 0, "the folded day still says its pages were fetched"
+
+
+def test_a_feed_whose_pages_live_on_another_host_has_it_read_with_its_own(tmp_path: Path) -> None:
+    """A feed on one host linking pages on another: the first poll reads that host's look-back
+    when first asked about it, the feed's state remembers where its pages live, and the next
+    poll reads it with the feed's own host."""
+    served = iter(range(1000))
+    with serving({}, lifetime=120) as site:
+        elsewhere = f"http://localhost:{site.port}"
+        paths = [f"/a/away-{n}.html" for n in range(3)]
+
+        def feed(request: Request) -> None:  # a new body each time, so its entries are looked up again
+            body = _rss([f"{elsewhere}{p}" for p in paths]) + f"<!-- {next(served)} -->".encode()
+            request.respond(200, body, "application/rss+xml")
+
+        site.routes.update(_routes({"/f.xml": feed}))
+        options = replace(
+            _options(tmp_path, site, {"f": "/f.xml"}),
+            allow_private_hosts=frozenset({f"127.0.0.1:{site.port}", f"localhost:{site.port}"}),
+        )
+        unit = poll.plan_poll(options, NOW).units[0]
+        first = poll.poll_batch(options, unit, NOW)
+        assert first.counts["pages_fetched"] == len(paths)
+        assert first.counts["seen_hosts_read_late"] == 1, "the pages' host, read when first asked about"
+        state = JsonFeedStateStore.under_archive(options.archive_root).get("f")
+        assert state is not None and state.page_sites == (elsewhere,)
+        again = poll.poll_batch(options, unit, NOW + timedelta(minutes=20))
+        assert again.counts["feeds:changed"] == 1 and again.counts["pages_fetched"] == 0
+        assert "seen_hosts_read_late" not in again.counts.to_dict(), "read with the feed's own host"

@@ -209,7 +209,13 @@ def test_bad_refs_and_options() -> None:
 def test_feed_state_json_store(root: str) -> None:
     store = JsonFeedStateStore.under_archive(root)
     assert store.get("bbc/world") is None
-    state = FeedState(name="bbc/world", etag='"abc"', last_modified="Sun, 01 Nov 2026 12:00:00 GMT", polls=4)
+    state = FeedState(
+        name="bbc/world",
+        etag='"abc"',
+        last_modified="Sun, 01 Nov 2026 12:00:00 GMT",
+        polls=4,
+        page_sites=("https://www.bbc.co.uk", "https://www.bbc.com"),  # a list in JSON, a tuple again
+    )
     store.put(state.updated(not_modified=1))
     loaded = store.get("bbc/world")
     assert loaded == state.updated(not_modified=1)

@@ -130,13 +130,14 @@ def poll_batch(
     counts = Counts({"feeds_unknown": sum(1 for name in feed_names if name not in known)})
     root = options.archive_root
     batch = ArchiveBatch.for_poll(root, when, feed_names)
-    # The look-back is read for the hosts of this unit's feeds (units are planned by host); a
-    # page a feed links on another host has that host read when it is first asked about. Units
-    # never fold the index: the run does, once, when they are done (``announce``).
-    hosts = [spec.url for spec in specs]
-    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days, compact=False, hosts=hosts)
     store = JsonFeedStateStore.under_archive(root)
     waiting = WaitingPages.under_archive(root)
+    # The look-back is read for the hosts of this unit's feeds (units are planned by host) and
+    # those their pages were on last time; a page on yet another host has that host read when
+    # it is first asked about. Units never fold the index: the run does, once they are done.
+    hosts = [spec.url for spec in specs]
+    hosts += [site for spec in specs if (state := store.get(spec.name)) for site in state.page_sites]
+    seen = SeenIndex.load(root, when.date(), lookback_days=options.seen_days, compact=False, hosts=hosts)
     with Fetcher(options.fetch_options()) as fetcher, batch.writer(options.archive_options()) as writer:
         polled = poll_feeds(
             specs,
