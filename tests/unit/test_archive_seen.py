@@ -221,3 +221,35 @@ def test_a_unit_reads_its_hosts_blocks_of_a_day_index_by_range(
             assert sorted(map(str, found)) == sorted(map(str, expected)), wanted_hosts
             if size == 1:
                 assert sum(read) < Path(path).stat().st_size / 2, "a host reads its blocks only"
+
+
+def test_a_day_index_folded_again_while_a_unit_reads_it_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Block offsets from one fold, bytes from the next: the unit notices and reads the new file whole."""
+    monkeypatch.setattr(cdxj, "BLOCK_LINES", 5)
+    hosts = [f"https://h{n}.example" for n in range(6)]
+    older = [_page(n, f"{hosts[n % 6]}/p/{n}") for n in range(120)]
+    newer = [*older, *(_page(n, f"{hosts[0]}/new/{n}") for n in range(60))]  # shifts every block
+    storage = Storage(str(tmp_path / "archive"))
+    path = storage.join("warc", "2026", "03", "02", DAY_INDEX)
+    storage.write_bytes(path, format_cdxj(older, covers=["poll-a-00001.cdxj"]))
+    real_range = Storage.read_range
+    heads = 0
+
+    def folded_meanwhile(self: Storage, name: str, start: int, end: int | None) -> bytes | None:
+        nonlocal heads
+        if start > 0 and heads == 1:  # the first block read, right after the first head read
+            storage.write_bytes(path, format_cdxj(newer, covers=["poll-a-00001.cdxj", "poll-b-00001.cdxj"]))
+        heads += start == 0
+        return real_range(self, name, start, end)
+
+    monkeypatch.setattr(Storage, "read_range", folded_meanwhile)
+    wanted = frozenset({host_key(hosts[3]).encode(), host_key(hosts[0]).encode()})
+    with caplog.at_level(logging.INFO, logger="newsflow.archive.cdxj"):
+        found = list(day_payloads(storage, WHEN.date(), hosts=wanted))
+    assert "changed while it was read" in caplog.text
+    expected = [asdict(e) for e in newer if host_key(e.url).encode() in wanted]
+    assert sorted(json.dumps(p, sort_keys=True) for p in found) == sorted(
+        json.dumps(p, sort_keys=True) for p in expected
+    )

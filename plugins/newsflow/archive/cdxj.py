@@ -303,16 +303,25 @@ def _blocks_on(storage: Storage, path: str, hosts: frozenset[bytes], covered: se
         return None
     covered.update(str(name) for name in names)
     start = end + 1
-    spans: list[tuple[int, int | None]] = []  # byte ranges to read, the end exclusive (None: to EOF)
+    spans: list[tuple[int, int | None, bytes]] = []  # byte ranges (end exclusive, None: to EOF)
     for host in sorted(hosts):
         first = max(0, bisect.bisect_left(keys, host) - 1)
         after = bisect.bisect_right(keys, host)
         begin, stop = start + offsets[first], start + offsets[after] if after < len(keys) else None
         if spans and (spans[-1][1] is None or begin <= spans[-1][1]):
-            spans[-1] = (spans[-1][0], None if spans[-1][1] is None else stop)  # overlapping: one read
+            spans[-1] = (spans[-1][0], None if spans[-1][1] is None else stop, spans[-1][2])  # one read
         else:
-            spans.append((begin, stop))
-    return b"".join(storage.read_range(path, begin, stop) or b"" for begin, stop in spans)
+            spans.append((begin, stop, keys[first]))
+    read = []
+    for begin, stop, key in spans:
+        data = storage.read_range(path, begin, stop) or b""
+        # A block starts with a line of the host its entry names, unless the index was folded
+        # again since its first line was read: then the offsets are another file's.
+        if not data.startswith(key + b")"):
+            logger.info("%s changed while it was read; reading it whole", path)
+            return None
+        read.append(data)
+    return b"".join(read)
 
 
 def _fold(storage: Storage, found: _Day) -> list[CdxjEntry]:
