@@ -81,9 +81,14 @@ def canonicalize_url(url: str) -> str:
 
 
 def site_of(url: str) -> str:
-    """``https://www.example.com:8443`` of a URL: its scheme and host as written ("" if none)."""
+    """``https://www.example.com:8443`` of a URL: its scheme, host and port, never a user or
+    password it may carry ("" if it has no host)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.scheme and parts.hostname else ""
 
 
 def host_of(url: str) -> str:

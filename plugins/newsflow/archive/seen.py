@@ -1,11 +1,13 @@
 """``SeenIndex``: "was this page fetched already?" for one poll unit, from the archive's index.
 
 A unit polls a few hosts' feeds, yet the index of the look-back (15 days) holds every host's
-pages, and parsing all of them was each unit's fixed cost: 15 times the daily volume
+pages, and reading all of them was each unit's fixed cost: 15 times the daily volume
 (docs/scaling.md). So the index is read for the hosts a unit polls: a line's key starts with
-its host (``cdxj.host_key``), and other hosts' lines are skipped unparsed. A feed may link to
-pages on a host it does not live on (``feeds.example.com`` to ``www.example.com``); the first
-question about such a host reads the look-back again for that host alone.
+its host (``cdxj.host_key``), a day index lists where its blocks of lines start, and only the
+blocks and lines of those hosts are read and parsed. A feed may link to pages on a host it
+does not live on (``feeds.example.com`` to ``www.example.com``): the poll passes the hosts its
+feeds' pages were on last time (``FeedState.page_sites``), and a question about yet another
+host reads the look-back again for that host alone.
 """
 
 from __future__ import annotations
