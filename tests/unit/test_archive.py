@@ -6,8 +6,11 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import fsspec
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 
 from newsflow.archive import (
     ArchiveOptions,
@@ -247,3 +250,35 @@ def test_a_folder_is_listed_by_name_as_glob_listed_it(root: str) -> None:
         "poll-b-00001.warc.gz",
     ], "not below the folder"
     assert storage.listdir(storage.join("warc", "1999")) == [], "no folder, nothing listed"
+
+
+class _ListingsKept(MemoryFileSystem):  # type: ignore[misc]  # fsspec ships no type hints
+    """An object store's filesystem as s3fs and gcsfs are: it keeps the listings it made."""
+
+    protocol = "listingskept"
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+        key = self._strip_protocol(path)
+        if key not in self.dircache:
+            self.dircache[key] = super().ls(path, detail=True, **kwargs)
+        listed = self.dircache[key]
+        return listed if detail else [entry["name"] for entry in listed]
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        if path is None:
+            self.dircache.clear()
+        else:
+            self.dircache.pop(self._strip_protocol(path), None)
+
+
+def test_a_folder_listed_again_shows_what_was_written_since() -> None:
+    """A poll task lists its day folder, writes its batch, then names its files from a listing:
+    on a store that keeps listings, the second must not be the first one again."""
+    fsspec.register_implementation("listingskept", _ListingsKept, clobber=True)
+    storage = Storage(f"listingskept://newsflow-test-{uuid.uuid4().hex}/archive")
+    folder = storage.join("warc", "2026", "11", "22")
+    storage.write_bytes(f"{folder}/poll-a-00001.warc.gz", b"x")
+    assert [p.rsplit("/", 1)[1] for p in storage.listdir(folder)] == ["poll-a-00001.warc.gz"]
+    storage.write_bytes(f"{folder}/poll-a-00001.cdxj", b"x")
+    names = [p.rsplit("/", 1)[1] for p in storage.listdir(folder)]
+    assert names == ["poll-a-00001.cdxj", "poll-a-00001.warc.gz"]

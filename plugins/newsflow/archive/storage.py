@@ -102,6 +102,9 @@ class Storage:
                 with os.scandir(folder) as entries:
                     names = [entry.name for entry in entries]
             else:
+                # Object-store filesystems keep listings they made (s3fs, gcsfs): a task that
+                # lists its folder, writes, and lists it again must see what it wrote.
+                self.fs.invalidate_cache(folder)
                 names = [str(p).rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
         except (FileNotFoundError, NotADirectoryError):
             return []
