@@ -4,9 +4,11 @@ A line is ``<urlkey> <timestamp> <json>`` (the CDXJ shape web archives use), key
 SURT-like form of the canonical URL and listing what a page look-up needs without opening
 the WARC. A WARC's index is written after the WARC itself, so a WARC without one was cut
 short and counts as absent. "Was this page fetched already?" reads the index of a bounded
-number of days before the poll (``SeenIndex``), never the archive's whole history; once a
-day holds more than ``COMPACT_AFTER`` loose index files, the reader folds them into the day's
-``index.cdxj``, so a look-up costs one listing and a few reads per day.
+number of days before the poll (``SeenIndex``), never the archive's whole history. Once a
+day holds more than ``COMPACT_AFTER`` loose index files, the poll run folds them into the
+day's ``index.cdxj`` (``fold_day``), whose first line lists the files it covers and where each
+block of lines starts; lines are sorted by key, and a key starts with its host, so a reader
+of a few hosts reads their blocks and lines only (``payloads(hosts=...)``).
 """
 
 from __future__ import annotations
