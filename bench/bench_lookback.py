@@ -5,14 +5,18 @@
 Every poll unit reads the archive's index of the last 15 days before it polls, so the cost
 of an entry is paid 15 times the daily volume by every unit (docs/scaling.md, "The archive
 on object storage"). This writes ``--days`` day folders of ``--pages`` page entries each (news-like
-URLs on 300 hosts, a folded day index plus ``--loose`` WARC indexes not folded yet, and a feed
-entry for every ten pages), then times, in the same run:
+URLs on 300 hosts, a folded day index naming a folded batch for every six pages, plus ``--loose``
+WARC indexes not folded yet, and a feed entry for every ten pages), then times, in the same run:
 
 - the baseline: ``read_day`` of each day, every entry built as a ``CdxjEntry`` and filtered
   as the look-back did until 2026-12-07;
 - ``SeenIndex.load`` of every host: each entry's JSON object read for the fields it keeps;
 - ``SeenIndex.load`` for one unit, whose feeds are on ``--unit-hosts`` of the 300 hosts:
-  other hosts' lines are skipped by their key, unparsed (since 2026-12-07).
+  other hosts' lines are skipped by their key, unparsed (since 2026-12-07);
+- a host the unit reads late (a feed linking off its own hosts): as it was read until
+  2026-12-07, learning each day folder again (a look-back of that host alone), against the
+  read that reuses what the unit's first read learnt (``DayLayout``): folders listed and MB
+  read, the listing being a request per 1,000 files on an object store.
 
 Prints µs per entry of the look-back (every host's entries, whichever a form keeps) and the
 ratio to the baseline, the peak memory each allocates (``tracemalloc``, a pass of its own),
@@ -35,7 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from newsflow.archive import SeenIndex, read_day
-from newsflow.archive.cdxj import DAY_INDEX, CdxjEntry, format_cdxj
+from newsflow.archive.cdxj import CdxjEntry, format_cdxj
+from newsflow.archive.dayindex import DAY_INDEX
 from newsflow.archive.storage import Storage, day_dir, days
 
 LOOKBACK_DAYS = 14  # FlowOptions.seen_days: 15 days read in all
@@ -75,7 +80,9 @@ def write_days(root: str, pages: int, n_days: int, loose: int) -> int:
         entries = [_entry(rng, day, n) for n in range(pages + pages // 10)]
         cut = len(entries) - len(entries) // 20 if loose else len(entries)
         names = [f"poll-{day:%Y%m%d}-{k:05d}.cdxj" for k in range(loose)]
-        storage.write_bytes(f"{folder}/{DAY_INDEX}", format_cdxj(entries[:cut], covers=[]))
+        # The files it folded: a five-minute run's unit writes a batch of some six pages.
+        covers = [f"poll-{day:%Y%m%d}-run-{k:06d}.cdxj" for k in range(pages // 6)]
+        storage.write_bytes(f"{folder}/{DAY_INDEX}", format_cdxj(entries[:cut], covers=covers))
         for k, name in enumerate(names):
             storage.write_bytes(f"{folder}/{name}", format_cdxj(entries[cut + k :: loose]))
         written += len(entries)
@@ -145,8 +152,18 @@ def peak_mb(function: Callable[[str], int], root: str) -> float:
 
 def mb_read(function: Callable[[str], int], root: str) -> float:
     """MB of index files a look-back reads (whole files and byte ranges), counted for one pass."""
+    return reads(function, root)[1]
+
+
+def reads(function: Callable[[str], int], root: str) -> tuple[int, float]:
+    """Folders listed and MB of index files read (whole files and byte ranges) in one pass."""
     read: list[int] = []
-    whole, part = Storage.read_bytes, Storage.read_range
+    listed: list[str] = []
+    whole, part, listdir = Storage.read_bytes, Storage.read_range, Storage.listdir
+
+    def listing(self: Storage, folder: str, pattern: str = "*") -> list[str]:
+        listed.append(folder)
+        return listdir(self, folder, pattern)
 
     def read_bytes(self: Storage, path: str) -> bytes | None:
         data = whole(self, path)
@@ -158,12 +175,32 @@ def mb_read(function: Callable[[str], int], root: str) -> float:
         read.append(len(data or b""))
         return data
 
-    Storage.read_bytes, Storage.read_range = read_bytes, read_range  # type: ignore[method-assign]  # counted for this pass only
+    # counted for this pass only, and put back after it
+    Storage.read_bytes, Storage.read_range, Storage.listdir = read_bytes, read_range, listing  # type: ignore[method-assign]
     try:
         function(root)
     finally:
-        Storage.read_bytes, Storage.read_range = whole, part  # type: ignore[method-assign]  # put back
-    return sum(read) / 2**20
+        Storage.read_bytes, Storage.read_range, Storage.listdir = whole, part, listdir  # type: ignore[method-assign]
+    return len(listed), sum(read) / 2**20
+
+
+LATE_URL = "https://www.news299.example.com/late"  # on a host none of a unit's feeds is on
+
+
+def late_as_before(root: str) -> int:
+    """A host read late as before 2026-12-07: the look-back of that host, learnt afresh."""
+    late = SeenIndex.load(root, LAST_DAY, lookback_days=LOOKBACK_DAYS, compact=False, hosts=[LATE_URL])
+    return len(late)
+
+
+def late_reads(root: str, unit_hosts_count: int) -> tuple[float, int, float]:
+    """Seconds, folders listed and MB read by a unit asking about a page on a host it has not read."""
+    unit = SeenIndex.load(
+        root, LAST_DAY, lookback_days=LOOKBACK_DAYS, compact=False, hosts=unit_hosts(unit_hosts_count)
+    )
+    started = time.perf_counter()
+    listed, read = reads(lambda _root: int(LATE_URL in unit), root)
+    return time.perf_counter() - started, listed, read
 
 
 def main() -> int:
@@ -209,6 +246,17 @@ def main() -> int:
             n = 15 * daily * 1.1  # a feed entry for every ten pages
             cost = ", ".join(f"{n * best[label] / entries:.1f}" for label, _ in forms)
             print(f"  {daily:>9,} pages a day: {cost} (the look-backs above, in order)")
+        started = time.perf_counter()
+        listed, read = reads(late_as_before, root)
+        before = time.perf_counter() - started
+        after, listed_now, read_now = late_reads(root, args.unit_hosts)
+        print(f"{'a host read late':<42} {'ms':>8} {'folders listed':>15} {'MB read':>8}")
+        print(
+            f"{'learning the day folders again (before)':<42} {before * 1e3:>8.1f} {listed:>15} {read:>8.2f}"
+        )
+        print(
+            f"{'with what the unit learnt (now)':<42} {after * 1e3:>8.1f} {listed_now:>15} {read_now:>8.2f}"
+        )
     return 0
 
 

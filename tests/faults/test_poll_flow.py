@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsflow.archive import ArchiveBatch, ArchiveOptions, ArchiveWriter, Storage, read_day
-from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
+from newsflow.archive.dayindex import COMPACT_AFTER, DAY_INDEX
 from newsflow.feedstate import JsonFeedStateStore
 from newsflow.flows import poll
 from newsflow.flows.options import PAGES_PER_BATCH, FlowOptions

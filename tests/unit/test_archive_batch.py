@@ -21,7 +21,7 @@ from newsflow.archive import (
     page_counts,
     read_day,
 )
-from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
+from newsflow.archive.dayindex import COMPACT_AFTER, DAY_INDEX
 from newsflow.archive.storage import Storage
 from newsflow.errors import InputError
 from newsflow.feeds import FeedEntry

@@ -11,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, cdxj, read_day
-from newsflow.archive.cdxj import (
-    COMPACT_AFTER,
-    DAY_INDEX,
-    CdxjEntry,
-    day_payloads,
-    format_cdxj,
-    host_key,
-    payloads,
-)
+from newsflow.archive import ArchiveOptions, ArchiveWriter, SeenIndex, cdxj, dayindex, read_day
+from newsflow.archive.cdxj import CdxjEntry, format_cdxj, host_key, payloads
+from newsflow.archive.dayindex import COMPACT_AFTER, DAY_INDEX, day_payloads
 from newsflow.archive.storage import Storage
 from newsflow.fetch import FetchResult
 from tests.responses import html_response
@@ -192,7 +185,7 @@ def test_a_unit_reads_its_hosts_blocks_of_a_day_index_by_range(
     """A folded day index lists where its blocks start, so a unit reads the blocks its hosts'
     lines are in, and nothing else, and finds every one of them."""
     monkeypatch.setattr(cdxj, "BLOCK_LINES", 7)  # many blocks, a host's run across several
-    monkeypatch.setattr(cdxj, "HEAD_BYTES", 64)  # the !meta line needs more than one read
+    monkeypatch.setattr(dayindex, "HEAD_BYTES", 64)  # the !meta line needs more than one read
     rng = random.Random(11)
     hosts = [
         f"https://{name}" for name in ("a.example", "ab.example", "b.example", "b.example:81", "c.example")
@@ -246,10 +239,93 @@ def test_a_day_index_folded_again_while_a_unit_reads_it_is_read_whole(
 
     monkeypatch.setattr(Storage, "read_range", folded_meanwhile)
     wanted = frozenset({host_key(hosts[3]).encode(), host_key(hosts[0]).encode()})
-    with caplog.at_level(logging.INFO, logger="newsflow.archive.cdxj"):
+    with caplog.at_level(logging.INFO, logger="newsflow.archive.dayindex"):
         found = list(day_payloads(storage, WHEN.date(), hosts=wanted))
     assert "changed while it was read" in caplog.text
     expected = [asdict(e) for e in newer if host_key(e.url).encode() in wanted]
     assert sorted(json.dumps(p, sort_keys=True) for p in found) == sorted(
         json.dumps(p, sort_keys=True) for p in expected
     )
+
+
+def _two_folded_days(root: str) -> list[str]:
+    """Two days of three hosts' pages, each day folded into its index, then loose files beside it."""
+    urls = _archive(root, batches=COMPACT_AFTER + 1)
+    storage = Storage(root)
+    for back in (0, 2):
+        dayindex.fold_day(storage, WHEN.date() - timedelta(days=back))
+    return sorted({*urls, *_archive(root, batches=2, tag="loose")})
+
+
+def test_a_host_read_late_lists_no_folder_and_reads_no_first_line_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the first read learnt of each day folder (its files, the index's covers and blocks)
+    serves the hosts read late: they cost their own blocks and the loose files, no listing and
+    no first line of a day index, whose covers list is megabytes late in a busy day."""
+    monkeypatch.setattr(cdxj, "BLOCK_LINES", 2)  # a host's lines in blocks of their own
+    root = str(tmp_path / "archive")
+    urls = _two_folded_days(root)
+    everything = SeenIndex.load(root, WHEN.date(), lookback_days=3, compact=False)
+    listed: list[str] = []
+    ranges: list[tuple[int, int | None]] = []
+    real_listdir, real_range = Storage.listdir, Storage.read_range
+
+    def listdir(self: Storage, folder: str, pattern: str = "*") -> list[str]:
+        listed.append(folder)
+        return real_listdir(self, folder, pattern)
+
+    def read_range(self: Storage, path: str, start: int, end: int | None) -> bytes | None:
+        ranges.append((start, end))
+        return real_range(self, path, start, end)
+
+    monkeypatch.setattr(Storage, "listdir", listdir)
+    monkeypatch.setattr(Storage, "read_range", read_range)
+    unit = SeenIndex.load(root, WHEN.date(), lookback_days=3, compact=False, hosts=[HOSTS[0]])
+    assert len(listed) == 4, "the first read lists each day of the look-back"
+    assert (0, dayindex.HEAD_BYTES) in ranges, "and reads each day index's first line"
+    listed.clear()
+    ranges.clear()
+    assert _answers(unit, urls) == _answers(everything, urls)
+    assert unit.hosts_read_late == 2
+    assert not listed, "a host read late lists no folder again"
+    heads = [end for start, end in ranges if start == 0]
+    assert len(heads) == 4, "each late host checks each of the two day indexes is unchanged"
+    assert all(end is not None and end < 64 for end in heads), "by its first bytes, not its first line"
+
+
+def test_a_day_index_folded_again_since_the_first_read_is_learnt_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another run folds a day while the unit polls: the blocks the unit learnt are another
+    file's offsets. A host read late finds that out by the index's first bytes and learns the
+    day again, rather than reading a block at a stale offset, finding it wrong and reading the
+    whole index (hundreds of MB late in a busy day); and it finds the pages folded since."""
+    monkeypatch.setattr(cdxj, "BLOCK_LINES", 2)
+    root = str(tmp_path / "archive")
+    urls = _two_folded_days(root)
+    unit = SeenIndex.load(root, WHEN.date(), lookback_days=3, compact=False, hosts=[HOSTS[0]])
+    for n in range(COMPACT_AFTER + 1):
+        for back in (0, 2):
+            day = WHEN.date() - timedelta(days=back)
+            with ArchiveWriter(ArchiveOptions(root), batch_id=f"poll-again{n}-{back}", day=day) as writer:
+                url = f"{HOSTS[1]}/zz-{n}"
+                writer.write(_result(url), kind="page", canonical_url=url)
+                urls.append(url)
+    storage = Storage(root)
+    for back in (0, 2):
+        assert dayindex.fold_day(storage, WHEN.date() - timedelta(days=back))
+    everything = SeenIndex.load(root, WHEN.date(), lookback_days=3, compact=False)
+    whole: list[str] = []
+    real_read = Storage.read_bytes
+
+    def read_bytes(self: Storage, path: str) -> bytes | None:
+        whole.append(path)
+        return real_read(self, path)
+
+    monkeypatch.setattr(Storage, "read_bytes", read_bytes)
+    with caplog.at_level(logging.INFO, logger="newsflow.archive.dayindex"):
+        late = [url for url in urls if not url.startswith(HOSTS[0])]
+        assert _answers(unit, late) == _answers(everything, late)
+    assert caplog.text.count("folded again since it was first read") == 2, "both days, once"
+    assert not [path for path in whole if path.endswith(DAY_INDEX)], "no day index is read whole"

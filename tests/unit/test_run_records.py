@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from newsflow.archive import ArchiveBatch, ArchiveOptions, PageNote, SeenIndex, Storage, read_day
-from newsflow.archive.cdxj import COMPACT_AFTER, DAY_INDEX
+from newsflow.archive.dayindex import COMPACT_AFTER, DAY_INDEX
 from newsflow.counts import Counts
 from newsflow.errors import ConfigError
 from newsflow.feeds import FeedEntry

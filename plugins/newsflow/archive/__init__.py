@@ -19,7 +19,8 @@ from newsflow.archive.batch import (
     page_counts,
     warc_files,
 )
-from newsflow.archive.cdxj import CdxjEntry, read_day
+from newsflow.archive.cdxj import CdxjEntry
+from newsflow.archive.dayindex import read_day
 from newsflow.archive.records import ArchivedResponse, PageNote, read_record, read_warc
 from newsflow.archive.seen import SeenIndex
 from newsflow.archive.storage import Storage, day_dir

@@ -1,43 +1,38 @@
-"""The archive's index: one CDXJ file per WARC, compacted into one per day.
+"""The archive's index format: one CDXJ file per WARC, its lines, and the one parser of them.
 
 A line is ``<urlkey> <timestamp> <json>`` (the CDXJ shape web archives use), keyed by a
 SURT-like form of the canonical URL and listing what a page look-up needs without opening
 the WARC. A WARC's index is written after the WARC itself, so a WARC without one was cut
 short and counts as absent. "Was this page fetched already?" reads the index of a bounded
-number of days before the poll (``SeenIndex``), never the archive's whole history. Once a
-day holds more than ``COMPACT_AFTER`` loose index files, the poll run folds them into the
-day's ``index.cdxj`` (``fold_day``), whose first line lists the files it covers and where each
-block of lines starts; lines are sorted by key, and a key starts with its host, so a reader
-of a few hosts reads their blocks and lines only (``payloads(hosts=...)``).
+number of days before the poll (``SeenIndex``), never the archive's whole history. A day's
+loose index files are folded into one per day (``dayindex``), whose first line lists the
+files it covers and where each block of lines starts; lines are sorted by key, and a key
+starts with its host, so a reader of a few hosts reads their blocks and lines only
+(``payloads(hosts=...)``).
 """
 
 from __future__ import annotations
 
-import bisect
+import hashlib
 import io
-import itertools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from newsflow.archive.storage import Storage, day_dir
+from newsflow.archive.storage import Storage
 
 logger = logging.getLogger(__name__)
 
 CDXJ_SUFFIX = ".cdxj"
 MANIFEST_SUFFIX = ".manifest.jsonl"  # before CDXJ, each WARC had a JSON-lines manifest: still read
-DAY_INDEX = "index.cdxj"
-COMPACT_AFTER = 16  # loose index files a day may hold before a reader folds them into its index
 BLOCK_LINES = 128  # lines of a day index a reader of one host reads at least (about 100 KB)
-HEAD_BYTES = 1 << 16  # the first read of a day index, to find its ``!meta`` line
 _META = "!meta"
-_META_BYTES = _META.encode()
+META_BYTES = _META.encode()
 
 
 def host_key(url: str) -> str:
@@ -94,7 +89,9 @@ _FIELDS = frozenset(CdxjEntry.__dataclass_fields__)
 def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = None) -> bytes:
     """Sorted CDXJ lines; a day index starts with a ``!meta`` line naming the files it covers
     and where each block of ``BLOCK_LINES`` lines starts (``blocks``: the host key of its first
-    line and its offset after the ``!meta`` line), so a reader of a few hosts reads a few blocks."""
+    line and its offset after the ``!meta`` line), so a reader of a few hosts reads a few blocks.
+    The line opens with a digest of the lines (``digest``), so a reader that kept the blocks
+    tells by the index's first bytes whether they still hold (``DayLayout``)."""
     lines = [f"{line}\n".encode() for line in sorted(entry.to_line() for entry in entries)]
     if covers is None:
         return b"".join(lines)
@@ -104,7 +101,8 @@ def format_cdxj(entries: Iterable[CdxjEntry], covers: Iterable[str] | None = Non
         if number % BLOCK_LINES == 0:
             blocks.append((line[: max(0, line.find(b")"))].decode(), offset))
         offset += len(line)
-    meta = json.dumps({"covers": sorted(covers), "blocks": blocks})
+    digest = hashlib.blake2b(b"".join(lines), digest_size=8).hexdigest()
+    meta = json.dumps({"digest": digest, "covers": sorted(covers), "blocks": blocks})
     return f"{_META} 0 {meta}\n".encode() + b"".join(lines)
 
 
@@ -140,12 +138,12 @@ def payloads(
         except (ValueError, IndexError) as exc:  # orjson.JSONDecodeError (bad UTF-8 too) is a ValueError
             logger.warning("skipping %s %s of %s: %s", where, position, source, exc)
             continue
-        if not manifest and line.startswith(_META_BYTES):
+        if not manifest and line.startswith(META_BYTES):
             names = payload.get("covers")
             if covers is not None and isinstance(names, list):
                 covers.update(str(name) for name in names)
             continue
-        if manifest and hosts is not None and not _on_hosts(payload, hosts):
+        if manifest and hosts is not None and not on_hosts(payload, hosts):
             continue
         yield payload
 
@@ -163,7 +161,7 @@ def _lines_on(data: bytes, hosts: frozenset[bytes]) -> Iterator[tuple[int, bytes
     lines are one run: a unit reads its own hosts' lines of a day index that holds every host's
     without reading the others (``bench/bench_lookback.py``).
     """
-    if data.startswith(_META_BYTES):
+    if data.startswith(META_BYTES):
         yield 0, data[: _line_end(data, 0)]
     for host in sorted(hosts):
         prefix = host + b")"
@@ -192,13 +190,13 @@ def _first_line_from(data: bytes, prefix: bytes) -> int:
     return min(low, len(data))
 
 
-def _on_hosts(payload: Mapping[str, Any], hosts: frozenset[bytes]) -> bool:
+def on_hosts(payload: Mapping[str, Any], hosts: frozenset[bytes]) -> bool:
     """Whether an entry read whole (an older manifest's, or one being folded) is on ``hosts``."""
     url = payload.get("canonical_url") or payload.get("final_url")
     return isinstance(url, str) and host_key(url).encode() in hosts
 
 
-def _entries(found: Iterable[dict[str, Any]], source: str) -> list[CdxjEntry]:
+def entries_of(found: Iterable[dict[str, Any]], source: str) -> list[CdxjEntry]:
     entries: list[CdxjEntry] = []
     for payload in found:
         try:
@@ -211,12 +209,12 @@ def _entries(found: Iterable[dict[str, Any]], source: str) -> list[CdxjEntry]:
 def parse_cdxj(data: bytes, source: str) -> tuple[list[CdxjEntry], set[str]]:
     """Entries of one CDXJ file and the files its ``!meta`` line covers; bad lines are skipped."""
     covers: set[str] = set()
-    return _entries(payloads(data, source, covers=covers), source), covers
+    return entries_of(payloads(data, source, covers=covers), source), covers
 
 
 def parse_manifest(data: bytes, source: str) -> list[CdxjEntry]:
     """Entries of an older archive's ``.manifest.jsonl`` (one JSON object a line, same fields)."""
-    return _entries(payloads(data, source, manifest=True), source)
+    return entries_of(payloads(data, source, manifest=True), source)
 
 
 def index_of(warc_path: str) -> tuple[str, str]:
@@ -231,138 +229,3 @@ def index_entries(storage: Storage, path: str) -> list[CdxjEntry]:
     if path.endswith(MANIFEST_SUFFIX):
         return parse_manifest(data, path)
     return parse_cdxj(data, path)[0]
-
-
-def read_day(storage: Storage, day: date, *, compact: bool = False) -> list[CdxjEntry]:
-    """Every entry of one day: its ``index.cdxj`` plus the WARC indexes it does not cover yet."""
-    return _entries(day_payloads(storage, day, compact=compact), day_dir(day))
-
-
-@dataclass
-class _Day:
-    """One day folder's index files as a reader finds them."""
-
-    day_index: str
-    data: bytes  # the day index's bytes, or those of the blocks a reader of some hosts needs
-    first: list[dict[str, Any]]  # its first entry, read to learn what it covers
-    indexed: Iterator[dict[str, Any]]  # the rest of its entries, parsed as they are used
-    covered: set[str]
-    loose: list[str]  # index files it does not cover
-    whole: bool = True  # ``data`` is the whole day index
-
-
-def _read_day_files(storage: Storage, day: date, hosts: frozenset[bytes] | None) -> _Day:
-    folder = storage.join(day_dir(day))
-    # One listing of the folder: a pattern per suffix would each read the whole folder, which
-    # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
-    listed = [p for p in storage.listdir(folder) if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX))]
-    day_index = f"{folder}/{DAY_INDEX}"
-    covered: set[str] = set()
-    indexed: Iterator[dict[str, Any]] = iter(())
-    first: list[dict[str, Any]] = []
-    data, whole = b"", True
-    if day_index in listed:
-        blocks = _blocks_on(storage, day_index, hosts, covered) if hosts is not None else None
-        if blocks is not None:
-            data, whole = blocks, False
-            indexed = payloads(data, day_index, hosts=hosts)
-        else:
-            data = storage.read_bytes(day_index) or b""
-            indexed = payloads(data, day_index, covers=covered, hosts=hosts)
-            # Its ``!meta`` line comes first (``format_cdxj``): once the first entry is read, the
-            # files it covers are known, and the rest of it is parsed only as it is used.
-            first = list(itertools.islice(indexed, 1))
-    loose = [p for p in listed if p != day_index and p.rsplit("/", 1)[1] not in covered]
-    return _Day(day_index, data, first, indexed, covered, loose, whole)
-
-
-def _blocks_on(storage: Storage, path: str, hosts: frozenset[bytes], covered: set[str]) -> bytes | None:
-    """The blocks of a day index that hold the lines of ``hosts``, read by byte range, and the
-    files it covers into ``covered``; None when the index lists no blocks (read it whole).
-
-    A host's lines are one run (lines are sorted by key, keys start with the host), inside the
-    blocks from the last one starting before the host's key to the last one starting at it.
-    """
-    size = HEAD_BYTES
-    while True:  # the ``!meta`` line: its covers list grows with the day
-        head = storage.read_range(path, 0, size)
-        if head is None:
-            return b""
-        end = head.find(b"\n")
-        if end >= 0 or len(head) < size:
-            break
-        size *= 4
-    if not head.startswith(_META_BYTES):
-        return None
-    try:
-        meta = orjson.loads(head[: end if end >= 0 else len(head)].split(b" ", 2)[2])
-        names, blocks = meta.get("covers"), meta.get("blocks")
-        keys = [str(key).encode() for key, _ in blocks]
-        offsets = [int(offset) for _, offset in blocks]
-    except (ValueError, TypeError, IndexError, AttributeError):  # an older or damaged line
-        return None
-    if not isinstance(names, list) or not keys:
-        return None
-    covered.update(str(name) for name in names)
-    start = end + 1
-    spans: list[tuple[int, int | None, bytes]] = []  # byte ranges (end exclusive, None: to EOF)
-    for host in sorted(hosts):
-        first = max(0, bisect.bisect_left(keys, host) - 1)
-        after = bisect.bisect_right(keys, host)
-        begin, stop = start + offsets[first], start + offsets[after] if after < len(keys) else None
-        if spans and (spans[-1][1] is None or begin <= spans[-1][1]):
-            spans[-1] = (spans[-1][0], None if spans[-1][1] is None else stop, spans[-1][2])  # one read
-        else:
-            spans.append((begin, stop, keys[first]))
-    read = []
-    for begin, stop, key in spans:
-        data = storage.read_range(path, begin, stop) or b""
-        # A block starts with a line of the host its entry names, unless the index was folded
-        # again since its first line was read: then the offsets are another file's.
-        if not data.startswith(key + b")"):
-            logger.info("%s changed while it was read; reading it whole", path)
-            return None
-        read.append(data)
-    return b"".join(read)
-
-
-def _fold(storage: Storage, found: _Day) -> list[CdxjEntry]:
-    """Every entry of the day, written as its day index covering every index file read."""
-    data = found.data if found.whole else storage.read_bytes(found.day_index) or b""
-    entries = _entries(payloads(data, found.day_index), found.day_index)
-    for path in found.loose:
-        entries.extend(index_entries(storage, path))
-    # Concurrent folds are safe: each keeps what the index it read covered, and a file a lost
-    # write failed to cover stays loose, so it is read directly next time.
-    names = found.covered | {p.rsplit("/", 1)[1] for p in found.loose}
-    storage.write_bytes(found.day_index, format_cdxj(entries, covers=names))
-    logger.info("folded %s index files into %s", len(found.loose), found.day_index)
-    return entries
-
-
-def fold_day(storage: Storage, day: date) -> int:
-    """Fold a day's loose index files into its day index once there are more than
-    ``COMPACT_AFTER``; how many were folded (0: none yet)."""
-    found = _read_day_files(storage, day, frozenset())  # no entry is parsed to learn the covers
-    if len(found.loose) <= COMPACT_AFTER:
-        return 0
-    _fold(storage, found)
-    return len(found.loose)
-
-
-def day_payloads(
-    storage: Storage, day: date, *, compact: bool = False, hosts: frozenset[bytes] | None = None
-) -> Iterator[dict[str, Any]]:
-    """``read_day`` as the JSON object of each entry, one file at a time (see ``payloads``);
-    ``hosts``: only the entries on these ``host_key``s (UTF-8). ``compact``: fold the day first
-    when it has more than ``COMPACT_AFTER`` loose index files (``fold_day``)."""
-    found = _read_day_files(storage, day, hosts)
-    if compact and len(found.loose) > COMPACT_AFTER:
-        folded = (asdict(entry) for entry in _fold(storage, found))  # every host's entries
-        yield from folded if hosts is None else (p for p in folded if _on_hosts(p, hosts))
-        return
-    yield from found.first
-    yield from found.indexed
-    for path in found.loose:
-        data = storage.read_bytes(path) or b""
-        yield from payloads(data, path, manifest=path.endswith(MANIFEST_SUFFIX), hosts=hosts)

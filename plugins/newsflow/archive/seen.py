@@ -7,7 +7,11 @@ its host (``cdxj.host_key``), a day index lists where its blocks of lines start,
 blocks and lines of those hosts are read and parsed. A feed may link to pages on a host it
 does not live on (``feeds.example.com`` to ``www.example.com``): the poll passes the hosts its
 feeds' pages were on last time (``FeedState.page_sites``), and a question about yet another
-host reads the look-back again for that host alone.
+host reads the look-back again for that host alone. That read reuses what the first one learnt
+of each day folder (``dayindex.DayLayout``: its index files, and its day index's covers and
+blocks), so it lists no folder and reads no day index's first line again: it reads the host's
+blocks and the day's loose index files. Files written since the first read are not seen, as
+they were not by it; the unit's own pages are marked as they are fetched.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import threading
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from newsflow.archive.cdxj import day_payloads, host_key
+from newsflow.archive.cdxj import host_key
+from newsflow.archive.dayindex import DayLayout, day_payloads
 from newsflow.archive.storage import Storage, days
 
 logger = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ class SeenIndex:
         self._loading = threading.Lock()  # one read of the look-back at a time
         self._read: tuple[str, date, int, bool] | None = None  # where the look-back is read from
         self._hosts: set[str] | None = None  # host keys read so far (None: every host)
+        self._layouts: dict[date, DayLayout] = {}  # each day's files, learnt by the first read
         self.hosts_read_late = 0  # hosts whose pages were read when first asked about
 
     @classmethod
@@ -78,7 +84,7 @@ class SeenIndex:
         for each in days(day - timedelta(days=lookback_days), day):
             # Three fields of each entry, read from its JSON object: building every entry of 15
             # days as a ``CdxjEntry`` cost more than parsing it (``bench/bench_lookback.py``).
-            for payload in day_payloads(storage, each, compact=compact, hosts=wanted):
+            for payload in day_payloads(storage, each, compact=compact, hosts=wanted, layouts=self._layouts):
                 url, status = payload.get("canonical_url"), payload.get("status")
                 if payload.get("kind") == "page" and url and isinstance(status, int) and 200 <= status < 300:
                     updated = payload.get("entry_updated")

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from newsflow.archive import ArchiveBatch, FolderListing, SeenIndex, Storage
-from newsflow.archive.cdxj import fold_day
+from newsflow.archive.dayindex import fold_day
 from newsflow.counts import Counts
 from newsflow.feedpoll import FeedOutcome, poll_feeds
 from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
@@ -303,7 +303,7 @@ def announce(
 
 
 def fold_run_day(root: str, when: datetime) -> int:
-    """Fold the index files the run's units wrote into their day's index (``cdxj.fold_day``);
+    """Fold the index files the run's units wrote into their day's index (``dayindex.fold_day``);
     how many were folded.
 
     Once per run, after every unit: each unit used to fold whatever day it read once it found
