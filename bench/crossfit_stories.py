@@ -18,12 +18,12 @@ models with one another here, not with that table.
 
 Pair models (``--pair-model``, repeatable):
 
-- ``logistic``: ``storyfit.fit``, the shipped kind;
+- ``logistic``: ``storyfit.fit``, the logistic half of the shipped model (the default);
 - ``trees``: the gradient-boosted trees of ``storyfit.fit_trees`` alone; ``C`` scales the
   boosting rounds (100 per unit);
 - ``blend``: ``storyfit.fit_blend``, the mean of the two probabilities (the trees at 100
   rounds at most; ``C`` is the logistic model's), itself the mean of four fits on halves of
-  each corpus (``storyfit.BAG_SPLITS``), as shipped.
+  each corpus (``storyfit.BAG_SPLITS``): the shipped kind (``--pair-model blend``).
 
 For each it prints the fit on all three corpora (what ``eval_stories.py`` reports, here from
 the cached candidates), the cross-fitted figures (with ``--splits N``, each way of cutting

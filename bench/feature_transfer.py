@@ -4,7 +4,7 @@
     .venv/bin/python bench/feature_transfer.py --without names    # also the model without one
 
 Leave-one-corpus-out story F1 (``eval_stories.py --loo``) is the figure that counts, but it
-takes five minutes and mixes two things: how well the fitted weights rank a new corpus's
+takes half an hour or more and mixes two things: how well the fitted weights rank a new corpus's
 pairs, and where the link threshold chosen on the other corpora falls. This prints the
 first alone, as pair ROC AUC on each corpus's labelled pairs (the candidates each article
 meets, labelled by gold stories; SemEval's rated pairs):
