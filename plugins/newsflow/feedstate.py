@@ -142,6 +142,29 @@ class JsonFeedStateStore:
         self._storage.write_bytes(self._path(state.name), payload)
 
 
+class UnitFeedStates:
+    """A store's feed states kept for one poll unit, each read from the store once.
+
+    A unit reads a feed's state three times: for the hosts its pages were on (the look-back),
+    to poll it, and to count the pages left waiting. On an object store each read is a request,
+    25 feeds a unit. A feed is polled by one unit at a time (one poll run at a time, and each
+    feed in one of its units), so the state a unit wrote is the one it would read back.
+    """
+
+    def __init__(self, store: FeedStateStore) -> None:
+        self._store = store
+        self._kept: dict[str, FeedState | None] = {}
+
+    def get(self, name: str) -> FeedState | None:
+        if name not in self._kept:
+            self._kept[name] = self._store.get(name)
+        return self._kept[name]
+
+    def put(self, state: FeedState) -> None:
+        self._store.put(state)
+        self._kept[state.name] = state
+
+
 class MemoryFeedStateStore:
     """In-process store for tests and one-off CLI runs."""
 

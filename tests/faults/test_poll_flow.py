@@ -9,13 +9,16 @@ pages: one task fetched all 3,000 new pages of one feed.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from newsflow.archive import ArchiveBatch, ArchiveOptions, ArchiveWriter, Storage, read_day
 from newsflow.archive.dayindex import COMPACT_AFTER, DAY_INDEX
-from newsflow.feedstate import JsonFeedStateStore
+from newsflow.feedstate import FeedState, JsonFeedStateStore
 from newsflow.flows import poll
 from newsflow.flows.options import PAGES_PER_BATCH, FlowOptions
 from newsflow.waiting import WaitingPages
@@ -266,3 +269,33 @@ def test_a_feed_whose_pages_live_on_another_host_has_it_read_with_its_own(tmp_pa
         again = poll.poll_batch(options, unit, NOW + timedelta(minutes=20))
         assert again.counts["feeds:changed"] == 1 and again.counts["pages_fetched"] == 0
         assert "seen_hosts_read_late" not in again.counts.to_dict(), "read with the feed's own host"
+
+
+def test_a_unit_reads_each_feeds_state_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit needs a feed's state for its pages' hosts, to poll it, and for the pages left
+    waiting: one read of the store each (a request each on an object store), and what it
+    writes is what the next poll reads."""
+    reads: Counter[str] = Counter()
+    real_get = JsonFeedStateStore.get
+
+    def counted(self: JsonFeedStateStore, name: str) -> FeedState | None:
+        reads[name] += 1
+        return real_get(self, name)
+
+    with serving(_routes({}), lifetime=120) as site:
+        paths = {name: [f"/{name}/p-{n}.html" for n in range(3)] for name in ("a", "b")}
+        for name, pages in paths.items():
+            site.routes[f"/{name}.xml"] = _serve(_rss(pages), "application/rss+xml")
+        options = _options(tmp_path, site, {name: f"/{name}.xml" for name in paths}, pages_per_batch=4)
+        unit = poll.plan_poll(options, NOW).units[0]
+        monkeypatch.setattr(JsonFeedStateStore, "get", counted)
+        first = poll.poll_batch(options, unit, NOW)
+        assert first.counts["pages_fetched"] == 4 and first.counts["pages_deferred"] == 2
+        assert reads == {"a": 1, "b": 1}
+        store = JsonFeedStateStore.under_archive(options.archive_root)
+        states = [real_get(store, name) for name in paths]
+        assert sum(s.pages_waiting for s in states if s is not None) == 2, "written through"
+        reads.clear()
+        later = poll.poll_batch(options, unit, NOW + timedelta(minutes=20))
+        assert later.counts["pages_fetched"] == 2, "the pages left waiting, fetched by the next poll"
+        assert reads == {"a": 1, "b": 1}

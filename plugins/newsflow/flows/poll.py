@@ -29,7 +29,7 @@ from newsflow.archive.dayindex import fold_day
 from newsflow.counts import Counts
 from newsflow.feedpoll import FeedOutcome, poll_feeds
 from newsflow.feeds import FeedEntry, FeedRegistry, FeedSpec, load_registry
-from newsflow.feedstate import FeedState, JsonFeedStateStore
+from newsflow.feedstate import FeedState, JsonFeedStateStore, UnitFeedStates
 from newsflow.fetch import Fetcher
 from newsflow.flows.options import FlowOptions
 from newsflow.flows.plan import Plan, pack
@@ -130,7 +130,7 @@ def poll_batch(
     counts = Counts({"feeds_unknown": sum(1 for name in feed_names if name not in known)})
     root = options.archive_root
     batch = ArchiveBatch.for_poll(root, when, feed_names)
-    store = JsonFeedStateStore.under_archive(root)
+    store = UnitFeedStates(JsonFeedStateStore.under_archive(root))
     waiting = WaitingPages.under_archive(root)
     # The look-back is read for the hosts of this unit's feeds (units are planned by host) and
     # those their pages were on last time; a page on yet another host has that host read when
