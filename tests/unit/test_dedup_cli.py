@@ -75,3 +75,24 @@ def test_parse_lines_keeps_first_of_duplicate_ids() -> None:
     )
     assert [(a.id, a.text) for a in items] == [("7", "first")]
     assert report.counts == {"duplicate_id": 1}
+
+
+def test_cluster_cli_reads_a_byte_order_mark_and_never_writes_over_its_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "articles.jsonl"
+    src.write_bytes(
+        b"\xef\xbb\xbf" + _line({"id": "r1", "text": REID_1}) + _line({"id": "r2", "text": REID_2})
+    )
+    before = src.read_bytes()
+    assert main(["cluster", "--in", str(src), "--out", str(src)]) == 2
+    assert "is the input" in capsys.readouterr().err and src.read_bytes() == before
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "stories.jsonl"
+    assert main(["cluster", "--in", str(src), "--out", str(out), "--merges", str(tmp_path / "folder")]) == 2
+    err = capsys.readouterr().err
+    said = " ".join(err.split())  # the console wraps long lines
+    assert "folder: cannot be written" in said and "Traceback" not in err, "the file that failed is named"
+    assert main(["cluster", "--in", str(src), "--out", str(out)]) == 0
+    assert len({json.loads(line)["story_id"] for line in out.read_text().splitlines()}) == 1
+    assert "bad_json" not in capsys.readouterr().err, "the byte-order mark is not part of line 1"

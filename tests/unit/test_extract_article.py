@@ -136,6 +136,28 @@ def test_rel_canonical_used_and_stripped_but_home_page_canonical_ignored() -> No
     assert article.canonical_url == "https://www.example.com/story/1"
 
 
+@pytest.mark.parametrize(
+    "href", ["http://example.com:99999/story/1", "http://[::1/story/1", "https://[not-an-ip]/x", "//:0/x"]
+)
+def test_a_canonical_link_that_is_no_url_is_ignored(href: str) -> None:
+    """The page's markup is the publisher's, or an attacker's: a canonical link whose port is
+    out of range or whose IPv6 host is broken leaves the page's own URL, and no exception."""
+    article = extract_article(
+        _page(f'<link rel="canonical" href="{href}">'), url="https://example.com/story/1"
+    )
+    assert article.canonical_url == "https://example.com/story/1"
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "hex", "zlib", "uu", "bz2", "quopri"])
+def test_a_charset_that_is_no_text_encoding_is_ignored(charset: str) -> None:
+    """Python's codec registry also holds byte and string transforms; a page naming one as its
+    charset (in its markup or its Content-Type) is decoded as if it named none."""
+    page = _page(f'<meta charset="{charset}">').encode()
+    for content_type in (None, f"text/html; charset={charset}"):
+        article = extract_article(page, url="https://example.com/x", content_type=content_type)
+        assert article.title == "Bridge vote"
+
+
 def test_feed_hints_fill_gaps() -> None:
     feed = FeedHints(feed="city-news", title="Feed title", source="City News", tags=("local",))
     article = extract_article(_page(), url="https://example.com/x", feed=feed)

@@ -101,3 +101,61 @@ def test_cli_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_usage_errors(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
+
+
+def test_cli_refuses_what_it_cannot_use_with_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL that is none, the manifest as its own output, an output that cannot be written, and
+    a page that never ends (a device reports no size): each a clear error, no traceback."""
+    manifest = _write_manifest(tmp_path)
+    (tmp_path / "folder").mkdir()
+    before = manifest.read_bytes()
+    for argv in (
+        ["extract", str(NEWS), "--url", "http://[::1"],
+        ["extract", str(NEWS), "--url", "http://example.com:99999/x"],
+        ["extract", "--batch", str(manifest), "--out", str(manifest)],
+        ["extract", "--batch", str(manifest), "--out", str(tmp_path / "folder")],
+        ["extract", "/dev/zero"],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.strip(), argv
+    assert manifest.read_bytes() == before, "the manifest is left as it was"
+
+
+def test_cli_batch_says_when_nothing_was_extracted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"id": "gone", "path": "nowhere.html"}).encode() + b"\n"
+    )
+    assert (
+        main(["extract", "--batch", str(manifest), "--out", str(tmp_path / "o.jsonl"), "--workers", "1"]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "no page was extracted" in err and "bad manifest line" not in err, (
+        "the byte-order mark is no bad line"
+    )
+
+
+def test_cli_single_page_writes_what_a_terminal_obeys_as_json_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A title holding a one-byte CSI (U+009B) and a right-to-left override reaches the terminal
+    as JSON escapes, and reads back as the same title."""
+    title = "Council vote \u009b31m red \u202eevil"
+    paragraph = (
+        "<p>" + "The harbour works reopened on Monday after the storm, the council said. " * 6 + "</p>"
+    )
+    page = tmp_path / "p.html"
+    page.write_text(
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{paragraph * 4}"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    assert main(["extract", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "\u009b" not in out and "\u202e" not in out and "\\u009b" in out
+    assert json.loads(out)["title"] == title

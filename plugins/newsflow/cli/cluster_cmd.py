@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from newsflow.cli.outputs import refuse_input_as_output
 from newsflow.errors import InputError
 
 
@@ -47,6 +49,7 @@ def _handle(args: argparse.Namespace) -> int:
     from newsflow.dedup.batch import ReadReport, cluster_articles, read_articles
     from newsflow.dedup.options import DedupOptions
 
+    refuse_input_as_output(args.input, args.out, args.merges)
     overrides: dict[str, Any] = {"window_hours": args.window_hours}
     if args.link_threshold is not None:
         overrides["link_threshold"] = args.link_threshold
@@ -55,16 +58,10 @@ def _handle(args: argparse.Namespace) -> int:
     articles = read_articles(args.input, report)
     result = cluster_articles(articles, options, report)
     by_id = result.assignments
-    try:
-        with args.out.open("w", encoding="utf-8") as out:
-            for article in articles:
-                out.write(json.dumps(by_id[article.id].to_dict(), ensure_ascii=False) + "\n")
-        if args.merges is not None:
-            with args.merges.open("w", encoding="utf-8") as out:
-                for merge in result.merges:
-                    out.write(json.dumps(merge.to_dict()) + "\n")
-    except OSError as exc:
-        raise InputError(f"{args.out}: cannot be written ({exc}); check the folder exists") from exc
+    lines = (json.dumps(by_id[article.id].to_dict(), ensure_ascii=False) for article in articles)
+    _write(args.out, lines)
+    if args.merges is not None:
+        _write(args.merges, (json.dumps(merge.to_dict()) for merge in result.merges))
     console = Console(stderr=True)
     relations = Counter(a.relation for a in result.assignments.values())
     stories = len({a.story_id for a in result.assignments.values()})
@@ -79,3 +76,14 @@ def _handle(args: argparse.Namespace) -> int:
             highlight=False,
         )
     return 0
+
+
+def _write(path: Path, lines: Iterator[str]) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line + "\n")
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot be written ({exc}); check the folder exists and is writable"
+        ) from exc

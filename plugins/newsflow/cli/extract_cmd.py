@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from newsflow.cli.outputs import refuse_input_as_output
 from newsflow.errors import InputError
 
 
@@ -55,15 +56,18 @@ def _handle(args: argparse.Namespace) -> int:
             raise InputError("give either PAGE or --batch MANIFEST, not both")
         if args.out is None:
             raise InputError("--batch needs --out OUT.jsonl")
+        refuse_input_as_output(args.batch, args.out)
         return _batch(args, options)
     if args.page is None:
         raise InputError("nothing to extract: give PAGE.html or --batch MANIFEST.jsonl --out OUT.jsonl")
+    _check_url(args.url)
     return _single(args, options)
 
 
 def _single(args: argparse.Namespace, options: Any) -> int:
     import zlib
 
+    from newsflow.cli.untrusted import json_for_terminal
     from newsflow.errors import ExtractionError
     from newsflow.extract import extract_article
     from newsflow.extract.batch import read_page
@@ -76,8 +80,21 @@ def _single(args: argparse.Namespace, options: Any) -> int:
         article = extract_article(html, url=args.url, options=options, content_type=args.content_type)
     except ExtractionError as exc:
         raise ExtractionError(f"{args.page}: {exc}", reason=exc.reason) from exc
-    sys.stdout.write(json.dumps(article.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    # The page's text is untrusted: what a terminal obeys is written as JSON escapes.
+    sys.stdout.write(json_for_terminal(json.dumps(article.to_dict(), ensure_ascii=False, indent=2)) + "\n")
     return 0
+
+
+def _check_url(value: str | None) -> None:
+    """``--url``: a URL the page can be canonicalised against."""
+    from newsflow.urls import canonicalize_url
+
+    if value is None:
+        return
+    try:
+        canonicalize_url(value)
+    except ValueError as exc:
+        raise InputError(f"--url {value!r} is not a URL ({exc})") from exc
 
 
 def _batch(args: argparse.Namespace, options: Any) -> int:
@@ -119,4 +136,7 @@ def _batch(args: argparse.Namespace, options: Any) -> int:
     for reason, count in sorted(summary.errors.items(), key=lambda kv: (-kv[1], kv[0])):
         table.add_row(escape_untrusted(reason, one_line=True), str(count))
     console.print(table)
+    if not summary.extracted:
+        console.print("[red]no page was extracted[/]", highlight=False)
+        return 1
     return 0

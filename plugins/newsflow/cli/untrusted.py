@@ -39,6 +39,12 @@ def plain_untrusted(value: object, *, one_line: bool = False) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+def json_for_terminal(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) with the characters a terminal obeys, and lone
+    surrogates, written as JSON escapes: the same data when read back, nothing obeyed when shown."""
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def escape_untrusted(value: object, *, one_line: bool = False) -> str:
     """``value`` ready to embed in Rich markup: escapes shown, brackets not read as tags."""
     return escape(plain_untrusted(value, one_line=one_line))

@@ -18,6 +18,7 @@ the caller prints the counts at the end. Rules:
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -83,11 +84,13 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
         if not raw.strip():
             continue
         report.read += 1
+        # Editors on Windows start a UTF-8 file with a byte-order mark: not part of line 1.
+        data = raw.removeprefix(codecs.BOM_UTF8) if line_no == 1 else raw
         try:
-            line = raw.decode("utf-8")
+            line = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             report.note("non_utf8_replaced", line_no, str(exc))
-            line = raw.decode("utf-8", errors="replace")
+            line = data.decode("utf-8", errors="replace")
         try:
             obj = json.loads(line)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError

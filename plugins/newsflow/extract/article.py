@@ -101,16 +101,20 @@ def _parse(text: str, url: str | None) -> Any:
 
 
 def _canonical(meta: PageMetadata, url: str | None) -> str:
-    """rel=canonical unless it is clearly not this article (another scheme, or the site's home page)."""
+    """rel=canonical unless it is clearly not this article (another scheme, no host, the site's
+    home page) or no URL at all."""
     candidate = meta.canonical_url
     if candidate:
-        parts = urlsplit(candidate)
         page_path = urlsplit(url).path if url else ""
-        if parts.scheme not in ("http", "https") or (parts.path in ("", "/") and page_path not in ("", "/")):
-            logger.debug("ignoring rel=canonical %s for %s", candidate, url)
-            candidate = None
-    chosen = candidate or url
-    return canonicalize_url(chosen) if chosen else ""
+        try:
+            parts = urlsplit(candidate)
+            home = parts.path in ("", "/") and page_path not in ("", "/")
+            if parts.scheme in ("http", "https") and parts.hostname and not home:
+                return canonicalize_url(candidate)
+        except ValueError:  # the page's markup: a port out of range, a broken IPv6 host
+            pass
+        logger.debug("ignoring rel=canonical %r for %s", candidate, url)
+    return canonicalize_url(url) if url else ""
 
 
 def _paywalled(body: str, meta: PageMetadata, options: ExtractOptions) -> bool:

@@ -68,7 +68,8 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
     entries: list[ManifestEntry] = []
     problems: list[str] = []
     try:
-        handle = path.open(encoding="utf-8", errors="replace")  # a bad byte costs its line, not the batch
+        # A bad byte costs its line, not the batch; a UTF-8 byte-order mark is not part of line 1.
+        handle = path.open(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
         raise InputError(f"manifest {path}: cannot be read ({exc.strerror}); check the path") from exc
     with handle:
@@ -111,14 +112,17 @@ def read_page(path: Path, max_bytes: int = ExtractOptions().max_html_bytes) -> b
     (``too_large``) says which limit to raise.
     """
     if path.suffix != ".gz":
-        size = path.stat().st_size
-        if size > max_bytes:
+        # Read up to one byte past the limit, not by the size the file reports: a device or a
+        # pipe (``/dev/zero``) reports none and never ends.
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
             raise ExtractionError(
-                f"{path}: {size} bytes, above max_html_bytes={max_bytes}; raise the limit if such pages "
+                f"{path}: more than max_html_bytes={max_bytes} bytes; raise the limit if such pages "
                 "are expected",
                 reason="too_large",
             )
-        return path.read_bytes()
+        return data
     out = bytearray()
     with gzip.open(path, "rb") as stream:  # handles concatenated gzip members, like gzip.decompress
         while chunk := stream.read(min(_READ_CHUNK, max_bytes + 1 - len(out))):
@@ -215,8 +219,14 @@ def run_batch(
         on_start(len(entries))
     errors: Counter[str] = Counter()
     extracted = 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as sink:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sink = out.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"{out}: cannot be written ({exc}); check the folder exists and is writable"
+        ) from exc
+    with sink:
         for row in _rows(entries, options or ExtractOptions(), workers):
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             if row["error"]:

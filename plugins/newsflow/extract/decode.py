@@ -48,10 +48,12 @@ def _codec(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        return codecs.lookup(name.strip().strip("\"'")).name
+        codec = codecs.lookup(name.strip().strip("\"'")).name
+        b"a".decode(codec, "ignore")  # a LookupError for codecs that are not text encodings (rot13, zlib)
     except LookupError:
         logger.debug("unknown charset %r ignored", name)
         return None
+    return codec
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -189,7 +189,10 @@ def _canonical(tree: Any, url: str | None) -> str | None:
         if "canonical" in (link.get("rel") or "").lower().split():
             href = clean_text(link.get("href"))
             if href:
-                return urljoin(url, href) if url else href
+                try:
+                    return urljoin(url, href) if url else href
+                except ValueError:  # "http://[::1/x": not a URL this page can name
+                    logger.debug("ignoring rel=canonical %r: not a URL", href)
     return None
 
 

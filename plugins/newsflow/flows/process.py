@@ -253,6 +253,11 @@ def extract_batches(
             counts.add_reason("rejected", exc.reason)
             fall_back(response.requested_url, page.entry, response.fetched_at)
             continue
+        except Exception:  # a bug met on one hostile page must not stop the batch: logged, counted
+            log.exception("extraction crashed on %s (%s)", response.url, response.ref)
+            counts.add_reason("rejected", "extract_crash")
+            fall_back(response.requested_url, page.entry, response.fetched_at)
+            continue
         keep(replace(article, archive_ref=response.ref))
         counts.add("extracted")
     failures: list[PageNote] = [n for c in contents for n in c.failures]
