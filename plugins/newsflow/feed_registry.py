@@ -18,11 +18,13 @@ from typing import Any
 
 import yaml
 
-from newsflow.errors import ConfigError
+from newsflow.errors import ConfigError, InputError
+from newsflow.inputfiles import read_small
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_POLL_INTERVAL = 30 * 86400  # a feed polled less than monthly is not news
+MAX_REGISTRY_BYTES = 16 << 20  # some 50,000 feeds; a larger file is no registry
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _REQUIRED = ("name", "url", "language", "poll_interval", "tags")
@@ -51,14 +53,17 @@ def _field_problem(name: str, value: str) -> str | None:
     if name == "name" and not _NAME.match(value):
         return f"{value!r} must be lower-case letters, digits, '_', '.', '-' (max 80)"
     if name == "url":
+        from newsflow.redact import redact_url
+
+        shown = repr(redact_url(value))  # a feed URL may carry a password or a key: never shown
         try:
             parts = urlsplit(value)
             host = parts.hostname
             parts.port  # noqa: B018 - a bad port raises here, and the fetcher would fail on it later
         except ValueError as exc:
-            return f"{value!r} is not a valid URL ({exc})"
+            return f"{shown} is not a valid URL ({exc})"
         if parts.scheme not in ("http", "https") or not host:
-            return f"{value!r} must be an absolute http(s) URL"
+            return f"{shown} must be an absolute http(s) URL"
     if name == "language" and not _LANGUAGE.match(value):
         return f"{value!r} must be a language code like 'en' or 'en-GB'"
     if name == "poll_interval":
@@ -148,14 +153,17 @@ def _read(path: str | Path) -> tuple[list[FeedSpec], list[RegistryError]]:
     path_str = str(path)
     found = _Collector(path_str)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_small(path, MAX_REGISTRY_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, InputError) as exc:
         found.add(None, f"cannot read feed registry ({exc})")
         return [], found.errors
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         found.add(None, f"not valid YAML ({exc})")
+        return [], found.errors
+    except RecursionError:  # thousands of nested levels: no registry looks like that
+        found.add(None, "not a feed registry (nested too deep to read)")
         return [], found.errors
     if root is None:
         found.add(None, "empty file; expected a mapping with a 'feeds' list")

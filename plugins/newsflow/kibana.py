@@ -11,7 +11,6 @@ is still starting (it answers 503 or refuses connections until it is ready).
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import re
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import settings
-from newsflow.errors import ConfigError, InputError, ServiceError
+from newsflow.errors import ConfigError, ServiceError
+from newsflow.kibana_files import embedded, load_saved_objects
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +99,6 @@ def saved_object_files(directory: Path | None = None) -> list[Path]:
     return files
 
 
-def load_saved_objects(path: Path) -> list[dict[str, Any]]:
-    objects = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path}:{number} is not valid JSON ({exc}); fix that line") from None
-        if not isinstance(obj, dict) or not {"id", "type", "attributes"} <= obj.keys():
-            raise InputError(f"{path}:{number} is not a saved object (needs id, type and attributes)")
-        objects.append(obj)
-    return objects
-
-
 NUMERIC = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"})
 DATES = frozenset({"date", "date_nanos"})
 AGGREGATABLE = NUMERIC | DATES | {"keyword", "boolean", "ip"}
@@ -156,11 +141,6 @@ def mapping_fields(mappings: Mapping[str, Any], prefix: str = "") -> set[str]:
     return set(mapping_specs(mappings, prefix))
 
 
-def _embedded(attrs: Mapping[str, Any], key: str) -> Any:
-    raw = attrs.get(key)
-    return json.loads(raw) if isinstance(raw, str) and raw else {}
-
-
 def field_uses(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
     """(field, use) pairs an object relies on: the time field, aggregations (use = the aggregation
     type; a top-hit's sort field is a ``sort``), columns, sorts and query fields."""
@@ -168,7 +148,7 @@ def field_uses(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
     uses: set[tuple[str, str]] = set()
     if obj.get("type") == "index-pattern" and attrs.get("timeFieldName"):
         uses.add((str(attrs["timeFieldName"]), "time"))
-    for agg in _embedded(attrs, "visState").get("aggs", []) if "visState" in attrs else []:
+    for agg in embedded(attrs, "visState").get("aggs", []) if "visState" in attrs else []:
         params = agg.get("params", {})
         if params.get("field"):
             uses.add((str(params["field"]), str(agg.get("type"))))
@@ -176,7 +156,7 @@ def field_uses(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
             uses.add((str(params["sortField"]), "sort"))
     uses.update((str(c), "column") for c in attrs.get("columns", []) if c != "_source")
     uses.update((str(s[0]), "sort") for s in attrs.get("sort", []) if s)
-    search = _embedded(attrs.get("kibanaSavedObjectMeta", {}), "searchSourceJSON")
+    search = embedded(attrs.get("kibanaSavedObjectMeta", {}), "searchSourceJSON")
     query = search.get("query", {}).get("query", "") if isinstance(search, dict) else ""
     if isinstance(query, str):
         uses.update((name, "query") for name in _KQL_FIELD_RE.findall(query))
@@ -238,7 +218,7 @@ def check_saved_objects(
                 elif (why := unsuitable(use, known[name])) is not None:
                     problems.append(f"{label} uses {name!r} for {use} but {why}")
         if obj["type"] == "dashboard":
-            panels = _embedded(obj["attributes"], "panelsJSON")
+            panels = embedded(obj["attributes"], "panelsJSON")
             names = {r.get("name") for r in obj.get("references", [])}
             problems.extend(
                 f"{label} panel {p.get('panelIndex')} has no reference {p.get('panelRefName')!r}"

@@ -35,7 +35,13 @@ SECRET_PARAMS = frozenset(
     }
 )
 # scheme://userinfo@ anywhere in a text; userinfo runs to the last '@' before a '/' or blank.
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s'\"<>]+)@")
+# A password holding an unencoded '/' ("user:pa/ss@host") ends the authority early by the URL
+# rules, so the host would read "user" and the path "/ss@host": a "user:" followed by text up
+# to an '@' is userinfo too when that text is more than a port ("host:8443/@name" is a path).
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)"
+    r"(?P<userinfo>[^/\s'\"<>]+|[^/\s'\"<>@:]*:[^\s'\"<>@]*[^\s'\"<>@0-9/][^\s'\"<>@]*)@"
+)
 _SECRET_NAMES = "|".join(re.escape(p) for p in sorted(SECRET_PARAMS))
 _SECRET_QUERY = re.compile(rf"(?P<name>[?&](?:{_SECRET_NAMES}))=(?P<value>[^&\s#'\"]*)", re.IGNORECASE)
 
@@ -48,6 +54,7 @@ def _mask_userinfo(userinfo: str) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` with the password (or a bare token) of its userinfo and secret query values masked."""
+    url = _USERINFO.sub(lambda m: f"{m['scheme']}{_mask_userinfo(m['userinfo'])}@", url, count=1)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -78,4 +85,9 @@ class RedactingFilter(logging.Filter):
         redacted = redact_text(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        # A logged traceback quotes exception messages, which quote URLs: it is formatted here,
+        # masked, and kept where the formatter looks for it first.
+        if record.exc_info:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact_text(text)
         return True

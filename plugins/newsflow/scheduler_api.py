@@ -73,6 +73,9 @@ def connection_from_env(*, local_url: str, local_password: Callable[[], str]) ->
 
     url = os.environ.get("NEWSFLOW_AIRFLOW_URL")
     if url:
+        from newsflow.settings import check_service_url
+
+        check_service_url("NEWSFLOW_AIRFLOW_URL", url)
         return SchedulerConnection(url.rstrip("/"), username, from_env if secret else _no_password, True)
     return SchedulerConnection(local_url.rstrip("/"), username, from_env if secret else local_password)
 

@@ -49,7 +49,10 @@ def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> 
     raw = text.strip().lower()
     match = _RELATIVE_RE.match(raw)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:  # "99999999d": before the year 1
+            raise InputError(f"{text!r} reaches back before the calendar starts; give less") from None
     day: date | None = None
     if raw in {"today", "yesterday"}:
         day = now.date() - timedelta(days=1 if raw == "yesterday" else 0)

@@ -104,10 +104,33 @@ def local_es_nodes() -> int:
     return nodes
 
 
+def check_service_url(variable: str, value: str) -> None:
+    """A ``ConfigError`` when a part of ``value`` (comma-separated) is no http(s) URL with a host
+    and a valid port, naming it with its credentials masked: a client's own error would quote
+    the whole value, password and all (``NEWSFLOW_ES_URL``, ``NEWSFLOW_AIRFLOW_URL``)."""
+    from urllib.parse import urlsplit
+
+    from newsflow.redact import redact_url
+
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        try:
+            parts = urlsplit(part)
+            parts.port  # noqa: B018 - parsing the port is the check: out of range or not a number raises
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"{variable} {redact_url(part)!r} is not an http(s) URL with a host and a valid port; "
+                "a password holding '/', '?', '#' or '@' must be percent-encoded"
+            )
+
+
 def es_connection() -> EsConnection:
     """The cluster to use: ``NEWSFLOW_ES_URL`` (+ credentials) or the project's local node."""
     url = os.environ.get("NEWSFLOW_ES_URL")
     if url:
+        check_service_url("NEWSFLOW_ES_URL", url)
         return EsConnection(
             url=url.rstrip("/"),
             external=True,

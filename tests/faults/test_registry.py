@@ -110,3 +110,26 @@ def test_shipped_registries_check_clean() -> None:
     seeds = Path(__file__).resolve().parents[2] / "seeds"
     for name in ("feeds.yaml", "feeds-demo.yaml"):
         assert check_registry(seeds / name) == [], name
+
+
+def test_a_feed_urls_credentials_are_not_in_its_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed URL may carry a password or a key; an error about that URL names it masked, in
+    the check's text and JSON alike (``feeds status`` masked it already)."""
+    from newsflow.cli import main
+
+    body = "".join(
+        FEED.format(name=name, interval="15m").replace(f"https://example.org/{name}.xml", url)
+        for name, url in (
+            ("port", "http://user:s3cret@example.com:99999/feed"),
+            ("scheme", "ftp://bob:s3cret@example.com/feed?token=tok3n"),
+        )
+    )
+    path = _registry(tmp_path, body)
+    problems = " ".join(str(error) for error in check_registry(path))
+    assert "user:***@example.com" in problems and "token=***" in problems
+    for argv in (["feeds", "check", str(path)], ["feeds", "check", "--json", str(path)]):
+        assert main(argv) == 1
+        said = capsys.readouterr()
+        assert "s3cret" not in said.out + said.err and "tok3n" not in said.out + said.err

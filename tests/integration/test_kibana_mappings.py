@@ -19,7 +19,8 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
     from newsflow.index.feed_health import feed_health_document, record_feed_health
     from newsflow.index.run_metrics import record_run_metrics
     from newsflow.index.templates import KINDS
-    from newsflow.kibana import check_saved_objects, load_saved_objects, mapping_specs, saved_object_files
+    from newsflow.kibana import check_saved_objects, mapping_specs, saved_object_files
+    from newsflow.kibana_files import load_saved_objects
 
     names = story_names
     story_index.add(kherson, run_id="kibana-1")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from rich.console import Console
 
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import VisibleControlsFilter, safe
 from newsflow.errors import InputError
 from newsflow.facets import resolve_values
 
@@ -56,3 +58,13 @@ def test_filter_values_ignore_case_and_spacing_and_unknown_ones_name_the_closest
         resolve_values(["Nothern Herald"], known, what="outlet", listing="see sources")
     with pytest.raises(InputError, match="nothing close"):
         resolve_values(["zzz"], known, what="outlet", listing="see sources")
+
+
+def test_log_lines_show_escapes_rather_than_obey_them() -> None:
+    """A warning quoting an article id or a server's reason phrase reaches the terminal the
+    CLI writes to: its escape sequences are shown, as in the CLI's own output."""
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "%s: text cut", ("evil\x1b[31mred\u202e",), None
+    )
+    assert VisibleControlsFilter().filter(record)
+    assert record.getMessage() == "evil\\x1b[31mred\\u202e: text cut"

@@ -63,6 +63,7 @@ def test_a_page_extraction_crashes_on_is_counted_and_the_batch_goes_on(
     """A bug that one hostile page meets is logged with its traceback and counted under
     ``rejected:extract_crash``; the batch's other pages are still extracted, so the task does
     not fail on every retry over the same archived page."""
+
     def crashes_on_one(html: bytes | str, **kwargs: Any) -> Any:
         if "bad.html" in str(kwargs.get("url")):
             raise RuntimeError("a bug")

@@ -28,3 +28,24 @@ def test_fetch_feed_refuses_private_without_flag(
     assert main(["fetch-feed", f"{news_site.base_url}/feeds/atom.xml"]) == 2
     assert "refused_private_address" in capsys.readouterr().err
     assert news_site.hits["/feeds/atom.xml"] == 0
+
+
+def test_fetch_feed_never_shows_the_credentials_of_its_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """A feed with no title is headed by its URL, and its relative links resolve against that
+    URL: neither shows the password or the key the operator put in it."""
+    from tests.faults.hostile import Request, serving
+
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        b"<item><title>One</title><link>/rel/a</link></item></channel></rss>"
+    )
+
+    def serve(request: Request) -> None:
+        request.respond(200, feed, "application/rss+xml")
+
+    with serving({"/notitle.xml": serve}, lifetime=60) as site:
+        url = f"http://alice:s3cret@127.0.0.1:{site.port}/notitle.xml?api_key=K3Y"
+        assert main(["fetch-feed", url, "--allow-private"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "K3Y" not in out
+    assert "alice:***@127.0.0.1" in out and "/rel/a" in out

@@ -15,7 +15,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from newsflow.cli.untrusted import escape_untrusted
+from newsflow.cli.untrusted import VisibleControlsFilter, escape_untrusted, plain_untrusted
 from newsflow.errors import NewsflowError
 from newsflow.redact import RedactingFilter, redact_text
 
@@ -41,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+            handler.addFilter(RedactingFilter())  # first: it formats a traceback to mask it
+            handler.addFilter(VisibleControlsFilter())
+    if not args.verbose and "NEWSFLOW_LOG_LEVEL" not in os.environ:
+        # The client logs each retry it makes, with its traceback, as a warning: five of them
+        # bury the one error a command prints when the cluster is down. -v shows them.
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     try:
         code: int = args.handler(args)
     except NewsflowError as exc:
@@ -53,4 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: its traceback is shown, as every output is, with credentials masked
+        import traceback
+
+        sys.stderr.write(plain_untrusted(redact_text(traceback.format_exc())))
+        return 1
     return code

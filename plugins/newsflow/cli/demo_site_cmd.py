@@ -19,8 +19,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from newsflow.devstack import demo_site
+    from newsflow.errors import InputError
 
-    site = demo_site.start(port=args.port if args.port is not None else demo_site.DEFAULT_PORT)
+    port = args.port if args.port is not None else demo_site.DEFAULT_PORT
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: a port is 0..65535 (0: any free one)")
+    try:
+        site = demo_site.start(port=port)
+    except OSError as exc:  # in use, or not ours to bind
+        raise InputError(
+            f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); try another --port"
+        ) from exc
     Console(stderr=True).print(f"demo site at {site.base_url}/ (Ctrl-C to stop)")
     try:
         threading.Event().wait()

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from newsflow.errors import FetchError, InputError
     from newsflow.feeds import parse_feed
     from newsflow.fetch import Fetcher, FetchFailure, FetchOptions
+    from newsflow.redact import redact_url
 
     try:
         parts = urlsplit(args.url)
@@ -67,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.url!r} is not a valid URL ({exc})") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"{args.url!r} is not an absolute http(s) URL; pass the feed's full address")
-    if args.timeout <= 0:
-        raise InputError(f"--timeout {args.timeout} must be more than 0 seconds")
+    if not 0 < args.timeout < float("inf"):  # "nan" and "inf" parse as floats too
+        raise InputError(f"--timeout {args.timeout} must be a number of seconds more than 0")
     extra: dict[str, Any] = {}
     if args.contact:
         extra["contact_url"] = args.contact
@@ -89,8 +90,10 @@ def run(args: argparse.Namespace) -> int:
         except FetchFailure as exc:
             raise FetchError(f"could not fetch feed {args.url}: {exc.reason} ({exc.detail})") from exc
     parsed = parse_feed(result.body, feed="cli", base_url=result.final_url, content_type=result.content_type)
-    # Feed text is untrusted: markup and terminal control codes are shown, never obeyed.
-    title = f"{parsed.title or args.url} [{parsed.format}] — {len(parsed.entries)} entries"
+    # Feed text is untrusted: markup and terminal control codes are shown, never obeyed. URLs are
+    # shown without credentials: the operator's (in the feed URL, and so in links resolved
+    # against it or a redirect's) as much as any a feed's own links carry.
+    title = f"{parsed.title or redact_url(args.url)} [{parsed.format}] — {len(parsed.entries)} entries"
     table = Table(title=escape_untrusted(title, one_line=True))
     table.add_column("published")
     table.add_column("title")
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(
             escape_untrusted(entry.published or entry.updated or "-"),
             escape_untrusted(entry.title or "-", one_line=True),
-            escape_untrusted(entry.url, one_line=True),
+            escape_untrusted(redact_url(entry.url), one_line=True),
         )
     console.print(table)
     console.print(

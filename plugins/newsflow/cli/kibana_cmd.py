@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
         KibanaConnection,
         check_saved_objects,
         import_saved_objects,
-        load_saved_objects,
         saved_object_files,
     )
+    from newsflow.kibana_files import load_saved_objects
 
     console = Console(stderr=True)
     files = args.file or saved_object_files()

@@ -10,6 +10,7 @@ rest is escaped for Rich markup.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from rich.markup import escape
@@ -53,3 +54,17 @@ def escape_untrusted(value: object, *, one_line: bool = False) -> str:
 def safe(value: object) -> str:
     """One line of untrusted text for a table cell or a title (``escape_untrusted``, one line)."""
     return escape_untrusted(value, one_line=True)
+
+
+class VisibleControlsFilter(logging.Filter):
+    """Log lines quote what they are about (an article id, a server's reason phrase, a path):
+    the CLI's logs reach the same terminal as its output, so escapes are made visible there too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        shown = plain_untrusted(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        if record.exc_text:
+            record.exc_text = plain_untrusted(record.exc_text)
+        return True

@@ -26,11 +26,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, parse_published
 from newsflow.dedup.story_index import StoryIndex, StoryReport, signals_of
 from newsflow.errors import InputError
+from newsflow.inputfiles import MAX_LINE_BYTES, bounded_lines
 from newsflow.textsafe import without_lone_surrogates
 from newsflow.urls import canonicalize_url
 
@@ -134,9 +136,21 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
 def read_articles(path: Path, report: ReadReport) -> list[InputArticle]:
     try:
         with path.open("rb") as fh:
-            return list(parse_lines(fh, report))
+            return list(parse_lines(_bounded(fh, str(path), report), report))
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc}); check the path") from exc
+
+
+def _bounded(handle: BinaryIO, source: str, report: ReadReport) -> Iterator[bytes]:
+    """The file's lines, a line over ``MAX_LINE_BYTES`` counted and left blank (so the lines
+    after it keep their numbers), never held whole."""
+    for number, line in bounded_lines(handle, source):
+        if line is None:
+            report.read += 1
+            report.note("line_too_long", number, f"over {MAX_LINE_BYTES} bytes")
+            yield b"\n"
+        else:
+            yield line
 
 
 def to_signals(article: InputArticle, options: DedupOptions, report: ReadReport) -> ArticleSignals:

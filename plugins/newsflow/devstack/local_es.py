@@ -225,7 +225,7 @@ def up(options: LocalEsOptions | None = None) -> EsStatus:
     conn = settings.es_connection()
     if conn.external:
         log.info("NEWSFLOW_ES_URL is set: using %s, starting nothing", conn.display_url)
-        return EsStatus(url=conn.display_url, running=True, managed=False, health="external")
+        return status(options)  # whether that cluster answers: "up" starts nothing to make it
     nodes = layout(options)
     current = status(options)
     if current.running:

@@ -8,6 +8,7 @@ the other thousands.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import logging
@@ -22,6 +23,7 @@ from typing import Any
 
 from newsflow.errors import ExtractionError, InputError
 from newsflow.extract.options import ExtractOptions
+from newsflow.inputfiles import MAX_LINE_BYTES, bounded_lines
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +70,16 @@ def read_manifest(path: Path) -> tuple[list[ManifestEntry], list[str]]:
     entries: list[ManifestEntry] = []
     problems: list[str] = []
     try:
-        # A bad byte costs its line, not the batch; a UTF-8 byte-order mark is not part of line 1.
-        handle = path.open(encoding="utf-8-sig", errors="replace")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"manifest {path}: cannot be read ({exc.strerror}); check the path") from exc
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, line in bounded_lines(handle, f"manifest {path}"):
+            if line is None:
+                problems.append(f"{path}:{number}: longer than {MAX_LINE_BYTES} bytes")
+                continue
+            # A bad byte costs its line, not the batch; a UTF-8 byte-order mark is not part of line 1.
+            raw = (line.removeprefix(codecs.BOM_UTF8) if number == 1 else line).decode("utf-8", "replace")
             if not raw.strip():
                 continue
             try:
