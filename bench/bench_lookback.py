@@ -176,11 +176,11 @@ def reads(function: Callable[[str], int], root: str) -> tuple[int, float]:
         return data
 
     # counted for this pass only, and put back after it
-    Storage.read_bytes, Storage.read_range, Storage.listdir = read_bytes, read_range, listing  # type: ignore[method-assign]
+    Storage.read_bytes, Storage.read_range, Storage.listdir = read_bytes, read_range, listing  # type: ignore[method-assign]  # counted
     try:
         function(root)
     finally:
-        Storage.read_bytes, Storage.read_range, Storage.listdir = whole, part, listdir  # type: ignore[method-assign]
+        Storage.read_bytes, Storage.read_range, Storage.listdir = whole, part, listdir  # type: ignore[method-assign]  # put back
     return len(listed), sum(read) / 2**20
 
 

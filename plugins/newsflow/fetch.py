@@ -15,7 +15,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -28,6 +28,7 @@ from newsflow.fetch_options import FetchOptions
 from newsflow.fetch_policy import METADATA_ADDRESSES, PolicyRefusal, Resolver
 from newsflow.fetch_retry import backoff_delay, parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
+from newsflow.timestamps import now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +111,6 @@ class AddressPolicy(fetch_policy.AddressPolicy):
             raise FetchFailure(url, exc.reason, exc.detail) from exc
 
 
-def _utc_now() -> datetime:
-    # WARC-Date must say when the bytes really arrived; the pipeline's logical
-    # date (partitions, state) is passed in by callers instead.
-    return datetime.now(UTC)
-
-
 class _Budget:
     """One fetch's wall-clock deadline: redirects, attempts, backoffs, connects, headers and body.
 
@@ -161,7 +156,7 @@ class Fetcher:
         *,
         resolver: Resolver | None = None,
         transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = now_utc,  # WARC-Date: when the bytes arrived
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.options = options

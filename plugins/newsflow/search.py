@@ -29,7 +29,7 @@ from newsflow.language import primary_language
 from newsflow.query_text import is_plain, text_query
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
 from newsflow.story_view import StoryHead, story_heads
-from newsflow.timestamps import iso_z
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -45,7 +45,7 @@ def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> 
     """An instant from ``7d``/``12h``/``30m``/``2w`` (that long ago), ``today``, ``yesterday``,
     an ISO date or an ISO datetime. With ``end=True`` a bare date means the end of that day,
     so ``--until 2024-08-29`` includes the 29th."""
-    now = now or datetime.now(UTC)
+    now = now or now_utc()
     raw = text.strip().lower()
     match = _RELATIVE_RE.match(raw)
     if match:

@@ -49,14 +49,16 @@ def archive_root() -> str:
     return os.environ.get("NEWSFLOW_ARCHIVE") or str(state_dir() / "archive")
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def int_env(name: str, default: int) -> int:
+    """A whole number from the environment (``default`` when unset or blank); a ``ConfigError``
+    naming the variable otherwise."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
         return int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer; set it to a port number or unset it") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set one or unset it") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +94,13 @@ class EsConnection:
 
 
 def local_es_port() -> int:
-    return _int_env("NEWSFLOW_ES_PORT", 9200)
+    return int_env("NEWSFLOW_ES_PORT", 9200)
 
 
 def local_es_nodes() -> int:
     """How many nodes the local cluster has (``newsflow es up --nodes N``): their HTTP ports follow
     ``NEWSFLOW_ES_PORT`` one by one, and clients are given all of them."""
-    nodes = _int_env("NEWSFLOW_ES_NODES", 1)
+    nodes = int_env("NEWSFLOW_ES_NODES", 1)
     if not 1 <= nodes <= 9:
         raise ConfigError(f"NEWSFLOW_ES_NODES={nodes} is out of range; use 1..9")
     return nodes

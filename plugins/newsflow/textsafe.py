@@ -14,6 +14,11 @@ from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+# What a terminal obeys rather than shows, as a regex character class: C0 controls but tab and
+# newline, DEL, C1 controls (0x9b is a one-byte CSI), and bidi embeddings, overrides and
+# isolates (they reorder what the reader sees). Text is shown with these made visible (the
+# CLI) or dropped (feed health's one-line messages).
+TERMINAL_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
 
 def has_lone_surrogates(text: str) -> bool:

@@ -21,7 +21,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow.devstack import airflow_api, demo_site, local_airflow, local_celery, local_postgres, local_redis
+from newsflow.devstack import (
+    airflow_api,
+    demo_site,
+    local_airflow,
+    local_celery,
+    local_postgres,
+    local_redis,
+    ports,
+)
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
@@ -102,13 +110,13 @@ class Api(airflow_api.AirflowApi):
 
     patience_s = 180.0
 
-    def _request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
+    def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
         deadline = time.monotonic() + patient(self.patience_s)
         repeatable = method in ("GET", "PATCH") or path == "/auth/token"
         delay = 0.5
         while True:
             try:
-                return super()._request(method, path, body, auth=auth)
+                return super().request(method, path, body, auth=auth)
             except ServiceError as exc:
                 transient, unsent = _transient(exc)
                 if not transient or not (repeatable or unsent) or time.monotonic() + delay > deadline:
@@ -276,7 +284,7 @@ def airflow_stack(
         stop_with_this_run(postgres.pid)
         started["postgres_s"] = time.monotonic() - t0
         options = local_airflow.LocalAirflowOptions(
-            port=local_postgres.free_port(),
+            port=ports.free_port(),
             state_dir=work / "state",
             parallelism=parallelism,
             database_url=postgres.url,

@@ -187,7 +187,10 @@ def test_losing_a_node_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
             killer.join(timeout=patient(60))
             assert killed_at, "the node was never killed"
             in_flight = unit_done_at[1] > killed_at[0]
-            time.sleep(2)  # the reader searches the healed cluster too
+            # The reader searches the healed cluster too: a few more answers, polled for.
+            enough, deadline = reader.answers_after_kill + 3, time.monotonic() + patient(60)
+            while reader.answers_after_kill < enough and time.monotonic() < deadline:
+                time.sleep(0.1)
             reader.stop.set()
             reader.join(timeout=30)
 

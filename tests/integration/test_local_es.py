@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from elasticsearch import Elasticsearch
 
 pytestmark = pytest.mark.integration
 
 
-def test_node_is_real_9x_and_healthy(es_client) -> None:  # type: ignore[no-untyped-def]
+def test_node_is_real_9x_and_healthy(es_client: Elasticsearch) -> None:
     from newsflow.devstack import local_es
 
     health = es_client.cluster.health()
@@ -18,7 +19,7 @@ def test_node_is_real_9x_and_healthy(es_client) -> None:  # type: ignore[no-unty
         assert state.version.startswith("9.")
 
 
-def test_up_reuses_a_running_node(es_client) -> None:  # type: ignore[no-untyped-def]
+def test_up_reuses_a_running_node(es_client: Elasticsearch) -> None:
     from newsflow.devstack import local_es
 
     before = local_es.status()
@@ -27,7 +28,7 @@ def test_up_reuses_a_running_node(es_client) -> None:  # type: ignore[no-untyped
     assert again.pid == before.pid  # reused, not restarted
 
 
-def test_bulk_upsert_by_deterministic_id_does_not_duplicate(es_client, es_prefix) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_upsert_by_deterministic_id_does_not_duplicate(es_client: Elasticsearch, es_prefix: str) -> None:
     from elasticsearch.helpers import bulk
 
     index = f"{es_prefix}-docs"

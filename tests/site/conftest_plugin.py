@@ -5,23 +5,19 @@ Load with ``pytest_plugins = ["tests.site.conftest_plugin"]`` in a test module.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import in_ci
 from tests.site.server import AEB_DIR, SEEDS_DIR, SHARED, NewsSite
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}
 
 
 def require_shared() -> None:
     """Skip when ../shared is absent outside CI; fail under CI or when it is incomplete."""
     if not SHARED.is_dir():
         message = f"../shared is absent ({SHARED.resolve()}): the fixture site serves pages from it"
-        if _in_ci():
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     for needed in (AEB_DIR, SEEDS_DIR):

@@ -198,7 +198,7 @@ class NewsSite:
             return sum(n for path, n in self.hits.items() if not path.startswith(("/feeds/", "/robots.txt")))
 
     # -- routing -------------------------------------------------------------
-    def route(self, h: BaseHTTPRequestHandler, path: str, count: int) -> None:  # noqa: PLR0911, PLR0912
+    def route(self, h: BaseHTTPRequestHandler, path: str, count: int) -> None:  # noqa: PLR0911, PLR0912 - one branch a route of the site
         if path == "/robots.txt":
             return self.send(h, 200, ROBOTS.encode(), "text/plain")
         if path == "/feeds/main.xml":

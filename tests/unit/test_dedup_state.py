@@ -222,10 +222,10 @@ def test_a_weak_edge_does_not_pull_another_story_into_the_group_re_partitioned()
     for sig in held:
         state.source.put(sig, chain.get(sig.id, []))
     batch = set("abcdef")  # one batch: every article is new
-    members, edges = state._component("a", set(), batch)
+    members, edges = state.component("a", set(), batch)
     assert members == {"a", "b"}
     assert [(e.a, e.b) for e in edges] == [("b", "a")]
-    members, edges = state._component("c", set(), batch)
+    members, edges = state.component("c", set(), batch)
     assert members == {"c", "d", "e"}  # d through a strong edge, e through a copy; not f
     assert {(e.a, e.b) for e in edges} == {("d", "c"), ("e", "d"), ("e", "c")}
 
@@ -251,11 +251,11 @@ def test_a_batch_re_partitions_the_held_stories_it_reaches_not_what_they_reach()
         ]
     )
     state.source.put(held[4], [Edge("n", "a", "same_story", 0.8, ())])
-    members, edges = state._component("n", set(), {"n"})
+    members, edges = state.component("n", set(), {"n"})
     assert members == {"n", "a", "b"}  # a's story, but not the story b has an edge to
     assert {(e.a, e.b) for e in edges} == {("n", "a"), ("b", "a")}
     state.source.put(held[4], [Edge("n", "d", "same_story", 0.7, ())])
-    members, _ = state._component("n", set(), {"n"})
+    members, _ = state.component("n", set(), {"n"})
     assert members == {"n", "a", "b", "c", "d"}  # n reaches both stories
 
 

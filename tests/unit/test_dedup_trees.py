@@ -133,7 +133,7 @@ def test_the_tables_give_the_walks_sums_on_the_shipped_model(monkeypatch: pytest
     # Tables cut small (many tables per feature set) still give the walk's sums.
     monkeypatch.setattr(trees_module, "TABLE_CELLS", 8)
     small = Trees(shipped.features, shipped.baseline, shipped.trees)
-    assert len(small._tables.table_at) > 2 * len(shipped._tables.table_at)
+    assert small.table_count > 2 * shipped.table_count
     assert np.abs(small.raw(rows) - shipped.walk(rows)).max() < 1e-12
 
 

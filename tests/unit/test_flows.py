@@ -89,7 +89,8 @@ def _options(tmp_path: Path, feeds: dict[str, str], **overrides: object) -> Flow
             for name, url in feeds.items()
         )
     )
-    return FlowOptions(registry=str(registry), archive_root=str(tmp_path / "archive"), **overrides)  # type: ignore[arg-type]
+    # ``overrides`` are a test's fields of several types: checked by FlowOptions itself.
+    return FlowOptions(registry=str(registry), archive_root=str(tmp_path / "archive"), **overrides)  # type: ignore[arg-type]  # see above
 
 
 def test_plan_poll_shards_by_host_and_asks_the_due_rule(tmp_path: Path) -> None:

@@ -183,7 +183,8 @@ def test_run_metrics_document() -> None:
     assert doc["counts"] == {"extracted": 8, "rejected": 3}
     assert doc["breakdown"] == {"rejected": {"paywall": 2, "empty": 1}}
     assert doc["duration_s"] == 120.0 and doc["started"] == "2024-01-01T00:00:00.000Z"
-    assert run_metrics_id("run-1", "extract") == run_metrics_id("run-1", "extract")
+    # The same id in every process and version (a rerun upserts its document): pinned.
+    assert run_metrics_id("run-1", "extract") == "d148f3b13f8eafe92a44a5d148682ac2"
     assert run_metrics_id("run-1", "extract") != run_metrics_id("run-1", "index")
     with pytest.raises(InputError, match="not an integer"):
         run_metrics_document("r", "s", {"x": 1.5}, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")  # type: ignore[dict-item]  # deliberately wrong

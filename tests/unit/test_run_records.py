@@ -77,7 +77,7 @@ def test_a_rerun_adds_a_record_and_the_started_record_stays_for_a_killed_attempt
     opened = open_run(client, run, "process")  # type: ignore[arg-type]  # only .index is called
     assert client.docs[opened]["status"] == "started" and client.docs[opened]["finished"] is None
     work = BatchResult(("b",), ("f",), Counts({"index_created": 700, "index_unchanged": 500}))
-    done = record_run(client, run, "process", [work], planned_units=1)  # type: ignore[arg-type]
+    done = record_run(client, run, "process", [work], planned_units=1)  # type: ignore[arg-type]  # the stub
     assert done.metrics_id == opened, "the attempt's tasks complete one record"
     assert (
         client.docs[opened]["counts"]["index_created"] == 700 and client.docs[opened]["status"] == "success"
@@ -85,12 +85,12 @@ def test_a_rerun_adds_a_record_and_the_started_record_stays_for_a_killed_attempt
     # A no-op rerun (the run cleared: attempt 2) must not overwrite "created 700, unchanged 500".
     rerun = RunInfo.of("newsflow_process", "manual__1", RunKind.MANUAL, WHEN, attempt=2, started=WHEN)
     noop = BatchResult(("b",), (), Counts({"batches_skipped:already_processed": 2}))
-    record_run(client, rerun, "process", [noop], planned_units=1)  # type: ignore[arg-type]
+    record_run(client, rerun, "process", [noop], planned_units=1)  # type: ignore[arg-type]  # the stub
     assert client.docs[opened]["counts"]["index_created"] == 700
     assert {d["try_number"] for d in client.docs.values()} == {1, 2}
     # A third attempt killed after its plan: only its start is on record.
     killed = RunInfo.of("newsflow_process", "manual__1", RunKind.MANUAL, WHEN, attempt=3, started=WHEN)
-    open_run(client, killed, "process")  # type: ignore[arg-type]
+    open_run(client, killed, "process")  # type: ignore[arg-type]  # the stub client
     third = [d for d in client.docs.values() if d["try_number"] == 3]
     assert [(d["status"], d["finished"], d["airflow_run_id"]) for d in third] == [
         ("started", None, "manual__1")

@@ -38,4 +38,5 @@ def test_parse_round_trips_and_rejects() -> None:
     assert parse_utc_or_none("yesterday") is None
     assert parse_utc_or_none(None) is None
     assert parse_utc_or_none("  ") is None
-    assert as_utc(WHEN) is not None
+    assert as_utc(WHEN.replace(tzinfo=None)) == WHEN, "a naive value is taken to be UTC"
+    assert as_utc(WHEN.astimezone(timezone(timedelta(hours=5)))).tzinfo == UTC

@@ -15,10 +15,11 @@ import re
 
 from rich.markup import escape
 
-# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), bidi
-# embeddings/overrides/isolates (they reorder what the reader sees), lone surrogates
-# (the console cannot encode them and would raise).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+from newsflow.textsafe import TERMINAL_CONTROLS
+
+# What a terminal obeys (``textsafe.TERMINAL_CONTROLS``), and lone surrogates (the console
+# cannot encode them and would raise).
+_UNSAFE = re.compile(f"[{TERMINAL_CONTROLS}\ud800-\udfff]")
 # Line breaks of every kind (CR would return to the start of the line and overwrite it).
 _BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
 

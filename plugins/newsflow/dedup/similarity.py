@@ -56,13 +56,6 @@ def same_story_probability(features: dict[str, float], model: PairModel | None =
     return float(model.probabilities(row)[0])
 
 
-def gap_hours(a: ArticleSignals, b: ArticleSignals) -> float | None:
-    ta, tb = a.published_at(), b.published_at()
-    if ta is None or tb is None:
-        return None
-    return abs((ta - tb).total_seconds()) / 3600.0
-
-
 def score_pair(a: ArticleSignals, b: ArticleSignals, stats: TermStats, options: DedupOptions) -> Edge | None:
     """The edge between two articles, or None when they are not even weakly related."""
     return score_many(prepare(a, stats), [prepare(b, stats)], options)[0]

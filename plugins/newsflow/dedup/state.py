@@ -123,7 +123,7 @@ class DedupState:
             self.source.put(sig, owned.get(sig.id, []))
         return self._repartition([s.id for s in new])
 
-    def _component(self, start: str, done: set[str], new: set[str]) -> tuple[set[str], list[Edge]]:
+    def component(self, start: str, done: set[str], new: set[str]) -> tuple[set[str], list[Edge]]:
         """The articles whose stories the new ones around ``start`` may change, and every edge
         among them.
 
@@ -183,7 +183,7 @@ class DedupState:
         for start in sorted(new_ids):
             if start in done:
                 continue
-            members, edges = self._component(start, done, new_set)
+            members, edges = self.component(start, done, new_set)
             done |= members
             previous = self.source.assignments(members)
             signals = self.source.get(members)

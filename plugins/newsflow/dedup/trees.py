@@ -86,6 +86,11 @@ class Trees:
         object.__setattr__(self, "_depth", _depth(self.trees))
         object.__setattr__(self, "_tables", _tabulate(self))
 
+    @property
+    def table_count(self) -> int:
+        """How many tables the trees are summed into (``TABLE_CELLS`` bounds each)."""
+        return len(self._tables.table_at)
+
     def raw(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """The summed leaf values (a logit) of each row of a (pairs x ``features``) array."""
         return np.asarray(self.baseline + self._tables.lookup(rows), dtype=np.float64)

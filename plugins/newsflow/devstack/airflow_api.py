@@ -47,11 +47,11 @@ class AirflowApi:
     def token(self) -> str:
         if self._token is None:
             body = {"username": self.username, "password": self._password()}
-            data = self._request("POST", "/auth/token", body, auth=False)
+            data = self.request("POST", "/auth/token", body, auth=False)
             self._token = str(data["access_token"])
         return self._token
 
-    def _request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
+    def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
@@ -70,13 +70,13 @@ class AirflowApi:
         return json.loads(raw) if raw else {}
 
     def get(self, path: str) -> Any:
-        return self._request("GET", path)
+        return self.request("GET", path)
 
     def post(self, path: str, body: object) -> Any:
-        return self._request("POST", path, body)
+        return self.request("POST", path, body)
 
     def patch(self, path: str, body: object) -> Any:
-        return self._request("PATCH", path, body)
+        return self.request("PATCH", path, body)
 
     def wait_for_dag(self, dag_id: str, timeout_s: float = 180) -> None:
         """Until the dag-processor has parsed ``dag_id`` (a new install parses on its first loop)."""

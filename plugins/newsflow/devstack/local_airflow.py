@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from newsflow import settings
 from newsflow.devstack import demo_site, local_celery
+from newsflow.devstack.ports import port_open
 from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ConfigError, ServiceError
 
@@ -220,12 +220,6 @@ def status(options: LocalAirflowOptions | None = None) -> AirflowStatus:
     )
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _dead_components(options: LocalAirflowOptions) -> list[str]:
     """Components with no process left in the group (``pgrep`` over the group's command lines)."""
     pgid = _alive_pgid(options)
@@ -253,7 +247,7 @@ def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
         return status(options)
     if _alive_pgid(options) is not None:
         _stop_group(options)
-    if _port_in_use(options.port):
+    if port_open(options.port):
         raise ServiceError(
             f"port {options.port} on 127.0.0.1 is in use by something else; "
             "stop it or set NEWSFLOW_AIRFLOW_PORT"

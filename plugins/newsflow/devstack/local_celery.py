@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow.devstack import local_postgres, local_redis
+from newsflow.devstack import local_postgres, local_redis, ports
 from newsflow.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def worker_script(options: LocalAirflowOptions) -> str:
             [
                 f"{WORKER_NAME_ENV}={spec.name}",
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE=newsflow.devstack.local_celery.worker_hostname",
-                f"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT={local_postgres.free_port()}",
+                f"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT={ports.free_port()}",
             ]
         )
         command = (

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -36,6 +35,7 @@ from newsflow.devstack.es_config import (
     write_config,
 )
 from newsflow.devstack.es_dist import ES_VERSION
+from newsflow.devstack.ports import port_open
 from newsflow.devstack.system_user import ensure_system_user
 from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ServiceError
@@ -80,12 +80,6 @@ def _http_json(url: str, timeout: float = 2.0) -> dict[str, object] | None:
             return data if isinstance(data, dict) else None
     except (urllib.error.URLError, OSError, ValueError):
         return None
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _read_pid(pid_file: Path) -> int | None:
@@ -236,7 +230,7 @@ def up(options: LocalEsOptions | None = None) -> EsStatus:
         return current
     for node in missing:
         for port in (node.http_port, node.transport_port):
-            if _port_open(port):
+            if port_open(port):
                 raise ServiceError(
                     f"port {port} on 127.0.0.1 is in use by something that is not our Elasticsearch; "
                     "stop it or set NEWSFLOW_ES_PORT to another port (the transport port is that + 100)"
@@ -346,7 +340,7 @@ def kill_node(options: LocalEsOptions, number: int) -> int:
         raise ServiceError(f"node {number} of the local cluster at {options.url} is not running")
     os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _port_open(node.http_port):
+    while time.monotonic() < deadline and port_open(node.http_port):
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.2)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.devstack import postgres_bin
+from newsflow.devstack.ports import free_port
 from newsflow.devstack.system_user import ensure_system_user
 from newsflow.errors import ConfigError, ServiceError
 
@@ -111,13 +112,6 @@ def find_bin_dir(options: LocalPostgresOptions | None = None) -> Path:
     """The directory with ``initdb``/``pg_ctl``/``createdb``, installing the package if allowed."""
     options = options or LocalPostgresOptions()
     return postgres_bin.find(options.bin_dir, install=options.install_if_missing and _running_as_root())
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -336,7 +330,6 @@ __all__ = [
     "LocalPostgresOptions",
     "RunningPostgres",
     "find_bin_dir",
-    "free_port",
     "run_account",
     "running_port",
     "running_postgres",

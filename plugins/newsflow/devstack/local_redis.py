@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.devstack import apt
+from newsflow.devstack.ports import free_port
 from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ConfigError, ServiceError
 
@@ -81,12 +82,6 @@ def find_server(install_if_missing: bool = True) -> Path:
     if found is None:
         raise ServiceError(f"redis-server was installed but is still not on PATH; {_INSTALL_HINT}")
     return Path(found)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ping(port: int, timeout: float = 1.0) -> bool:
@@ -208,7 +203,6 @@ __all__ = [
     "LocalRedisOptions",
     "RunningRedis",
     "find_server",
-    "free_port",
     "ping",
     "running_redis",
     "start",

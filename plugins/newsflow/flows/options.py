@@ -61,13 +61,13 @@ class FlowOptions:
         ``NEWSFLOW_BATCHES_PER_TASK``, ``NEWSFLOW_MAX_TASKS``, ``NEWSFLOW_SEEN_DAYS``."""
         delay = os.environ.get("NEWSFLOW_POLITE_DELAY_S")
         return cls(
-            feeds_per_batch=_int_env("NEWSFLOW_FEEDS_PER_BATCH", FEEDS_PER_BATCH),
-            pages_per_task=_int_env("NEWSFLOW_PAGES_PER_TASK", PAGES_PER_TASK),
-            batches_per_task=_int_env("NEWSFLOW_BATCHES_PER_TASK", BATCHES_PER_TASK),
-            max_tasks=_int_env("NEWSFLOW_MAX_TASKS", MAX_TASKS),
-            seen_days=_int_env("NEWSFLOW_SEEN_DAYS", SEEN_DAYS),
-            pages_per_batch=_int_env("NEWSFLOW_PAGES_PER_BATCH", PAGES_PER_BATCH),
-            failing_after=_int_env("NEWSFLOW_FEED_FAILING_AFTER", FAILING_AFTER),
+            feeds_per_batch=settings.int_env("NEWSFLOW_FEEDS_PER_BATCH", FEEDS_PER_BATCH),
+            pages_per_task=settings.int_env("NEWSFLOW_PAGES_PER_TASK", PAGES_PER_TASK),
+            batches_per_task=settings.int_env("NEWSFLOW_BATCHES_PER_TASK", BATCHES_PER_TASK),
+            max_tasks=settings.int_env("NEWSFLOW_MAX_TASKS", MAX_TASKS),
+            seen_days=settings.int_env("NEWSFLOW_SEEN_DAYS", SEEN_DAYS),
+            pages_per_batch=settings.int_env("NEWSFLOW_PAGES_PER_BATCH", PAGES_PER_BATCH),
+            failing_after=settings.int_env("NEWSFLOW_FEED_FAILING_AFTER", FAILING_AFTER),
             registry=os.environ.get("NEWSFLOW_FEEDS") or str(settings.seeds_dir() / "feeds.yaml"),
             archive_root=settings.archive_root(),
             allow_private_hosts=allow_list_from_env(os.environ.get("NEWSFLOW_ALLOW_PRIVATE_HOSTS")),
@@ -83,13 +83,3 @@ class FlowOptions:
 
     def archive_options(self) -> ArchiveOptions:
         return ArchiveOptions(root=self.archive_root)
-
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError, ServiceError
 from newsflow.index.names import IndexNames
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -24,8 +25,7 @@ MAX_ARTICLE_IDS = 100  # matching articles listed on one alert; ``reports`` has 
 
 
 def iso_now(moment: datetime | None = None) -> str:
-    when = moment or datetime.now(UTC)  # bookkeeping only: no decision reads it
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(moment or now_utc(), "milliseconds")  # bookkeeping only: no decision reads it
 
 
 def rule_id(name: str) -> str:

@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError
@@ -311,7 +310,7 @@ def index_articles(
 
     names = names or IndexNames.from_env()
     options = options or IndexOptions()
-    run_id = run_id or f"index-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    run_id = run_id or f"index-{now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     alias = names.articles
     if write_index(client, alias) is None:
         raise IndexingError(

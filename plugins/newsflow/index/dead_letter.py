@@ -22,11 +22,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from newsflow import settings
 from newsflow.archive.storage import Storage
+from newsflow.timestamps import iso_z, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def dead_letter_root(root: str | None = None) -> str:
 
 
 def dead_letter_path(run_id: str, when: datetime | None = None, root: str | None = None) -> str:
-    when = when or datetime.now(UTC)
+    when = when or now_utc()
     return f"{dead_letter_root(root)}/{when:%Y/%m/%d}/{safe_run_name(run_id)}.jsonl"
 
 
@@ -159,7 +160,7 @@ def scan_dead_letters(root: str | None = None, *, run: str | None = None) -> Dea
 
 def mark_replayed(letters: Iterable[tuple[DeadLetter, str]], *, by_run: str) -> int:
     """Log lines as done (``outcome``: created, updated, unchanged, superseded); returns how many."""
-    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")  # bookkeeping only
+    at = iso_z(now_utc())  # bookkeeping only
     by_file: dict[str, list[str]] = {}
     for letter, outcome in letters:
         entry = {"line": letter.line, "id": letter.id, "outcome": outcome, "by_run": by_run, "at": at}

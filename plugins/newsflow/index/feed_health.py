@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
 from newsflow.redact import redact_text
-from newsflow.textsafe import clean_surrogates
+from newsflow.textsafe import TERMINAL_CONTROLS, clean_surrogates
+from newsflow.timestamps import iso_z
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -35,7 +36,7 @@ def feed_health_id(feed: str) -> str:
     return hashlib.sha256(feed.encode()).hexdigest()[:32]
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+_CONTROL = re.compile(f"[{TERMINAL_CONTROLS}\t\n\u2028\u2029]+")
 MESSAGE_CHARS = 500
 
 
@@ -50,8 +51,7 @@ def plain_message(text: str | None) -> str | None:
 def _iso(value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(value)
 
 
 def feed_health_document(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError
 from newsflow.index.names import IndexNames
-from newsflow.timestamps import iso_z
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -35,7 +35,7 @@ def merge_id(story_id: str, merged: Iterable[str]) -> str:
 def merge_document(
     event: MergeEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
 ) -> dict[str, Any]:
-    when = recorded_at or datetime.now(UTC)  # bookkeeping only; no pipeline decision reads it
+    when = recorded_at or now_utc()  # bookkeeping only; no pipeline decision reads it
     return {
         "story_id": event.story_id,
         "merged": list(event.merged),
