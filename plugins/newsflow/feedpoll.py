@@ -132,7 +132,7 @@ def _poll_one(
     if respect_interval and not state.is_due(spec.poll_seconds, now):
         return FeedOutcome(spec.name, spec.url, "not_due"), []
     stamp = iso_z(now)
-    state = state.updated(polls=state.polls + 1, last_fetch=stamp)
+    state = replace(state, polls=state.polls + 1, last_fetch=stamp)
     try:
         return _poll_fetch(
             spec, state, fetcher=fetcher, writer=writer, store=store, seen=seen, waiting=waiting
@@ -150,7 +150,8 @@ def _poll_one(
 
 
 def _failed(state: FeedState, reason: str, detail: str, status: int | None = None) -> FeedState:
-    return state.updated(
+    return replace(
+        state,
         last_status=status if status is not None else state.last_status,
         last_outcome="error",
         errors=state.errors + 1,
@@ -199,7 +200,8 @@ def _poll_fetch(
         return replace(outcome, ref=ref), []
     if result.status == 304:
         store.put(
-            state.updated(
+            replace(
+                state,
                 last_status=304,
                 last_outcome="not_modified",
                 last_success=stamp,
@@ -211,17 +213,19 @@ def _poll_fetch(
         )
         return FeedOutcome(spec.name, spec.url, "not_modified", 304), []
     digest = hashlib.sha256(result.body).hexdigest()
-    validators = {"etag": result.header("etag"), "last_modified": result.header("last-modified")}
+    etag, last_modified = result.header("etag"), result.header("last-modified")
     if digest == state.body_sha256:
         # Same bytes as last time, whatever the ETag claims: no new work, nothing new to archive.
         store.put(
-            state.updated(
+            replace(
+                state,
                 last_status=result.status,
                 last_outcome="unchanged",
                 last_success=stamp,
                 unchanged=state.unchanged + 1,
                 error_streak=0,
-                **validators,
+                etag=etag,
+                last_modified=last_modified,
             )
         )
         return FeedOutcome(spec.name, spec.url, "unchanged", result.status), []
@@ -240,7 +244,8 @@ def _poll_fetch(
     failed_parse = parsed.bozo and not parsed.entries
     error = f"{parsed.error}: {parsed.error_detail}"[:500] if parsed.bozo else state.last_error
     store.put(
-        state.updated(
+        replace(
+            state,
             last_status=result.status,
             last_outcome="parse_error" if failed_parse else "changed",
             last_success=None if failed_parse else stamp,
@@ -252,7 +257,8 @@ def _poll_fetch(
             last_reason=parsed.error if failed_parse else state.last_reason,
             newest_item=_newest(state, parsed.entries),
             page_sites=_page_sites(parsed.entries) or state.page_sites,
-            **validators,
+            etag=etag,
+            last_modified=last_modified,
         )
     )
     return (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -75,9 +75,6 @@ class FeedState:
         listed = sites if isinstance(sites, list) else []
         fields["page_sites"] = tuple(site for site in listed if isinstance(site, str))
         return cls(**fields)
-
-    def updated(self, **changes: Any) -> FeedState:
-        return replace(self, **changes)
 
     def next_due(self, interval_s: int) -> str | None:
         """When the interval after the last poll ends (ISO UTC); None before the first poll."""

@@ -16,7 +16,7 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
     es_client: Any, story_index: Any, story_names: Any, kherson: list[Any]
 ) -> None:
     from newsflow.alerts import AlertRule, add_rule, raise_alerts
-    from newsflow.index.feed_health import feed_health_document, record_feed_health
+    from newsflow.index.feed_health import FeedHealth, record_feed_health
     from newsflow.index.run_metrics import record_run_metrics
     from newsflow.index.templates import KINDS
     from newsflow.kibana import check_saved_objects, mapping_specs, saved_object_files
@@ -37,7 +37,7 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
     )
     record_feed_health(
         es_client,
-        [feed_health_document("demo", "failed", error_streak=2, checked_at="2026-11-22T06:00:00Z")],
+        [FeedHealth.of("demo", "failed", error_streak=2, checked_at="2026-11-22T06:00:00Z")],
         names=names,
     )
     live = {}

@@ -41,7 +41,7 @@ def _feeds(es_client: Any, names: Any) -> None:
     """Feed-health documents as the first poll flow wrote them (no ``in_error``, ``polls``,
     ``next_due``...): the fields every later version keeps, so the readers' fallbacks are
     what is tested, whichever version of the writer is installed."""
-    from newsflow.index.feed_health import record_feed_health
+    from newsflow.index.feed_health import feed_health_id
 
     def older(feed: str, status: str, streak: int, **fields: Any) -> dict[str, Any]:
         dates = {
@@ -58,15 +58,13 @@ def _feeds(es_client: Any, names: Any) -> None:
             **dates,
         }
 
-    record_feed_health(
-        es_client,
-        [
-            older("demo-northern-herald", "success", 0, last_success=NOW - timedelta(minutes=5)),
-            older(HOSTILE_FEED, "failed", 3, last_success=NOW - timedelta(hours=2), last_error="http_404"),
-            older("flaky", "partial", 1, last_error="timeout"),
-        ],
-        names=names,
-    )
+    # Written as such, not through ``record_feed_health``: it writes this version's shape.
+    for document in (
+        older("demo-northern-herald", "success", 0, last_success=NOW - timedelta(minutes=5)),
+        older(HOSTILE_FEED, "failed", 3, last_success=NOW - timedelta(hours=2), last_error="http_404"),
+        older("flaky", "partial", 1, last_error="timeout"),
+    ):
+        es_client.index(index=names.feed_health, id=feed_health_id(document["feed"]), document=document)
     es_client.indices.refresh(index=names.feed_health)
 
 

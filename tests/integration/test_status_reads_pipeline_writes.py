@@ -32,7 +32,7 @@ def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtur
         scan_dead_letters,
         write_dead_letters,
     )
-    from newsflow.index.feed_health import feed_health_document, record_feed_health
+    from newsflow.index.feed_health import FeedHealth, record_feed_health
 
     names = own_aliases
     monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path))
@@ -67,7 +67,7 @@ def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtur
     record_feed_health(
         es_client,
         [
-            feed_health_document(
+            FeedHealth.of(
                 "gone-feed",
                 "failed",
                 error_streak=3,
@@ -80,8 +80,8 @@ def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtur
                 next_due=NOW + timedelta(minutes=5),
                 pages_waiting=4,
             ),
-            feed_health_document("once", "failed", error_streak=1, checked_at=logical, last_error="timeout"),
-            feed_health_document("fine", "success", error_streak=0, checked_at=logical, last_success=logical),
+            FeedHealth.of("once", "failed", error_streak=1, checked_at=logical, last_error="timeout"),
+            FeedHealth.of("fine", "success", error_streak=0, checked_at=logical, last_success=logical),
         ],
         names=names,
     )

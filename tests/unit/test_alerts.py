@@ -83,15 +83,15 @@ def test_webhook_options_are_bounded() -> None:
 def test_feed_health_documents() -> None:
     from datetime import UTC, datetime
 
-    from newsflow.index.feed_health import feed_health_document, feed_health_id
+    from newsflow.index.feed_health import FeedHealth, feed_health_id
 
-    doc = feed_health_document(
+    doc = FeedHealth.of(
         "demo",
         "partial",
         error_streak=2,
         checked_at=datetime(2026, 11, 22, 6, tzinfo=UTC),
         last_error="http_404",
-    )
+    ).to_document()
     assert doc == {
         "feed": "demo",
         "status": "partial",
@@ -109,4 +109,4 @@ def test_feed_health_documents() -> None:
     }
     assert feed_health_id("demo") == feed_health_id("demo") != feed_health_id("demo2")
     with pytest.raises(InputError):
-        feed_health_document("demo", "broken", error_streak=0, checked_at="2026-11-22T06:00:00Z")  # type: ignore[arg-type]  # invalid on purpose
+        FeedHealth.of("demo", "broken", error_streak=0, checked_at="2026-11-22T06:00:00Z")  # type: ignore[arg-type]  # invalid on purpose

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -219,9 +220,9 @@ def test_feed_state_json_store(root: str) -> None:
         polls=4,
         page_sites=("https://www.bbc.co.uk", "https://www.bbc.com"),  # a list in JSON, a tuple again
     )
-    store.put(state.updated(not_modified=1))
+    store.put(replace(state, not_modified=1))
     loaded = store.get("bbc/world")
-    assert loaded == state.updated(not_modified=1)
+    assert loaded == replace(state, not_modified=1)
     assert loaded is not None and loaded.not_modified_ratio == 0.25
     assert loaded.conditional_headers() == {
         "If-None-Match": '"abc"',

@@ -297,7 +297,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
     from newsflow.flows.runs import BatchResult, RunInfo, RunKind, record_run
     from newsflow.index import ArticleDoc, IndexReport, build_document
     from newsflow.index.alerts import alert_document, delivery_fields
-    from newsflow.index.feed_health import feed_health_document
+    from newsflow.index.feed_health import FeedHealth
     from newsflow.index.run_metrics import run_metrics_document
     from newsflow.index.story_merges import merge_document
     from newsflow.records import Article, StoryAssignment
@@ -373,14 +373,14 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
     alert.update(
         delivery_fields(delivery="delivered", attempts=1, error=None, delivered_at="2026-11-22T06:02:01Z")
     )
-    health = feed_health_document(
+    health = FeedHealth.of(
         "demo-northern-herald",
         "failed",
         error_streak=3,
         checked_at="2026-11-22T06:00:00Z",
         last_success="2026-11-22T05:00:00Z",
         last_error="http_404",
-    )
+    ).to_document()
     return {
         "news-articles": [doc],
         "newsflow-runs": [*recorder.documents, poll],

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ from newsflow.fetch import Fetcher
 from newsflow.flows.options import FlowOptions
 from newsflow.flows.plan import Plan, pack
 from newsflow.flows.runs import BatchResult, XComValue
-from newsflow.index.feed_health import FeedStatus, feed_health_document, record_feed_health
+from newsflow.index.feed_health import FeedHealth, FeedStatus, record_feed_health
 from newsflow.pagefetch import fetch_pages
 from newsflow.timestamps import as_utc, iso_z
 from newsflow.urls import host_of
@@ -168,7 +168,7 @@ def poll_batch(
         waiting.put(spec.name, waits)
         state = store.get(spec.name) or FeedState(name=spec.name)
         if state.pages_waiting != len(waits):
-            state = state.updated(pages_waiting=len(waits))
+            state = replace(state, pages_waiting=len(waits))
             store.put(state)
         states[spec.name] = state
     in_error = tuple(n for n, s in states.items() if s.error_streak >= options.failing_after)
@@ -216,8 +216,8 @@ def _health(
     pages_failed: int,
     when: datetime,
     options: FlowOptions,
-) -> dict[str, object]:
-    """A feed's health document after this batch: this poll's outcome, else the last one."""
+) -> FeedHealth:
+    """A feed's health after this batch: this poll's outcome, else the last one."""
     last = outcome.outcome if outcome is not None and outcome.outcome != "not_due" else state.last_outcome
     status: FeedStatus = "success"
     if last in ("error", "parse_error"):
@@ -225,7 +225,7 @@ def _health(
     elif pages_failed:
         status = "partial"
     failing = status == "failed" or state.error_streak > 0
-    return feed_health_document(
+    return FeedHealth.of(
         state.name,
         status,
         error_streak=state.error_streak,
@@ -242,7 +242,7 @@ def _health(
     )
 
 
-def _write_health(client: Elasticsearch, documents: Sequence[dict[str, object]]) -> int:
+def _write_health(client: Elasticsearch, documents: Sequence[FeedHealth]) -> int:
     """Write the batch's feed health; returns how many documents could not be written.
 
     The poll's real work (the archive, feed state) is done by now, and health is rebuilt

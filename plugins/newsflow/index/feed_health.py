@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,51 +55,79 @@ def _iso(value: datetime | str | None) -> str | None:
     return iso_z(value)
 
 
-def feed_health_document(
-    feed: str,
-    status: FeedStatus,
-    *,
-    error_streak: int,
-    checked_at: datetime | str,
-    last_success: datetime | str | None = None,
-    last_error: str | None = None,
-    last_error_message: str | None = None,
-    polls: int = 0,
-    not_modified: int = 0,
-    newest_item: datetime | str | None = None,
-    next_due: datetime | str | None = None,
-    pages_waiting: int = 0,
-    in_error: bool = False,
-) -> dict[str, Any]:
-    """The document of one feed; ``checked_at`` is the poll run's logical time."""
-    if not feed:
-        raise InputError("feed health needs the feed's registry name")
-    if status not in STATUSES:
-        raise InputError(f"feed {feed!r}: status {status!r} is not one of {sorted(STATUSES)}")
-    for name, value in (("error_streak", error_streak), ("polls", polls), ("not_modified", not_modified)):
-        if value < 0:
-            raise InputError(f"feed {feed!r}: {name} {value} is negative")
-    if pages_waiting < 0:
-        raise InputError(f"feed {feed!r}: pages_waiting {pages_waiting} is negative")
-    return {
-        "feed": feed,
-        "status": status,
-        "error_streak": error_streak,
-        "in_error": in_error,
-        "last_success": _iso(last_success),
-        "last_error": last_error,
-        "last_error_message": plain_message(last_error_message),
-        "polls": polls,
-        "not_modified": not_modified,
-        "newest_item": _iso(newest_item),
-        "next_due": _iso(next_due),
-        "pages_waiting": pages_waiting,
-        "checked_at": _iso(checked_at),
-    }
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One feed's health after a poll: what the poll flow hands the index (``record_feed_health``).
+
+    Dates are ISO UTC strings (``of`` takes datetimes too); ``last_error_message`` is stored as
+    ``plain_message`` makes it. Invalid values are refused when it is built, not when written.
+    """
+
+    feed: str
+    status: FeedStatus
+    error_streak: int
+    checked_at: str  # the poll run's logical time
+    last_success: str | None = None
+    last_error: str | None = None
+    last_error_message: str | None = None
+    polls: int = 0
+    not_modified: int = 0
+    newest_item: str | None = None
+    next_due: str | None = None
+    pages_waiting: int = 0
+    in_error: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.feed:
+            raise InputError("feed health needs the feed's registry name")
+        if self.status not in STATUSES:
+            raise InputError(f"feed {self.feed!r}: status {self.status!r} is not one of {sorted(STATUSES)}")
+        counts = ("error_streak", "polls", "not_modified", "pages_waiting")
+        for name, value in ((n, getattr(self, n)) for n in counts):
+            if value < 0:
+                raise InputError(f"feed {self.feed!r}: {name} {value} is negative")
+
+    @classmethod
+    def of(
+        cls,
+        feed: str,
+        status: FeedStatus,
+        *,
+        error_streak: int,
+        checked_at: datetime | str,
+        last_success: datetime | str | None = None,
+        last_error: str | None = None,
+        last_error_message: str | None = None,
+        polls: int = 0,
+        not_modified: int = 0,
+        newest_item: datetime | str | None = None,
+        next_due: datetime | str | None = None,
+        pages_waiting: int = 0,
+        in_error: bool = False,
+    ) -> FeedHealth:
+        """Built from the poll's values: dates as ISO UTC, the message as stored."""
+        return cls(
+            feed=feed,
+            status=status,
+            error_streak=error_streak,
+            checked_at=_iso(checked_at) or "",
+            last_success=_iso(last_success),
+            last_error=last_error,
+            last_error_message=plain_message(last_error_message),
+            polls=polls,
+            not_modified=not_modified,
+            newest_item=_iso(newest_item),
+            next_due=_iso(next_due),
+            pages_waiting=pages_waiting,
+            in_error=in_error,
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def record_feed_health(
-    client: Elasticsearch, documents: Iterable[Mapping[str, Any]], *, names: IndexNames | None = None
+    client: Elasticsearch, healths: Iterable[FeedHealth], *, names: IndexNames | None = None
 ) -> int:
     """Write (overwrite) each feed's document; returns how many were written."""
     from elasticsearch.helpers import bulk
@@ -108,10 +137,10 @@ def record_feed_health(
         {
             "_op_type": "index",
             "_index": names.feed_health,
-            "_id": feed_health_id(str(d["feed"])),
-            "_source": d,
+            "_id": feed_health_id(health.feed),
+            "_source": health.to_document(),
         }
-        for d in documents
+        for health in healths
     ]
     if not actions:
         return 0
