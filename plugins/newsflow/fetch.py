@@ -21,12 +21,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from newsflow import fetch_policy
+from newsflow.backoff import jittered
 from newsflow.content_encoding import ContentDecoder
 from newsflow.errors import FetchError
 from newsflow.fetch_deadline import bounded_transport, deadline_scope, pinned_addresses
 from newsflow.fetch_options import FetchOptions
 from newsflow.fetch_policy import METADATA_ADDRESSES, PolicyRefusal, Resolver
-from newsflow.fetch_retry import backoff_delay, parse_retry_after
+from newsflow.fetch_retry import parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
 from newsflow.timestamps import now_utc
 
@@ -271,7 +272,7 @@ class Fetcher:
             except _Retryable as exc:
                 if attempt >= options.retries:
                     raise FetchFailure(url, exc.reason, exc.detail) from exc
-                wait = backoff_delay(attempt, options.backoff_base, options.backoff_max)
+                wait = jittered(attempt, options.backoff_base, options.backoff_max)
                 if wait >= budget.left():
                     last = f"{exc.reason}: {exc.detail}"
                     raise budget.failure(url, f"after {attempt + 1} attempt(s)", last) from exc
@@ -282,7 +283,7 @@ class Fetcher:
             if raw.status in (429, 503) or raw.status >= 500:
                 if attempt >= options.retries:
                     return raw
-                wait = backoff_delay(attempt, options.backoff_base, options.backoff_max)
+                wait = jittered(attempt, options.backoff_base, options.backoff_max)
                 if raw.status in (429, 503):
                     asked = parse_retry_after(_header(raw.headers, "retry-after"), self._clock())
                     if asked is not None:

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
+from newsflow.backoff import doubling
 from newsflow.errors import ConfigError, ServiceError
 from newsflow.redact import redact_text, redact_url
 from newsflow.timestamps import iso_z
@@ -116,9 +117,10 @@ class SchedulerApi:
         self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool
     ) -> httpx.Response:
         deadline = time.monotonic() + self.patience_s
-        delay, renewed = 0.5, False
+        retries, renewed = 0, False
         problem: Exception | None
         while True:
+            delay = doubling(retries, 0.5, 8.0)
             headers = {"Accept": "application/json"}
             if auth:
                 headers["Authorization"] = f"Bearer {self.token()}"
@@ -146,7 +148,7 @@ class SchedulerApi:
                     "NEWSFLOW_AIRFLOW_URL"
                 ) from problem
             time.sleep(delay)
-            delay = min(delay * 2, 8.0)
+            retries += 1
 
     def _json(
         self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool = True

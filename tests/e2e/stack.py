@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsflow.backoff import doubling
 from newsflow.devstack import (
     airflow_api,
     demo_site,
@@ -113,8 +115,8 @@ class Api(airflow_api.AirflowApi):
     def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
         deadline = time.monotonic() + patient(self.patience_s)
         repeatable = method in ("GET", "PATCH") or path == "/auth/token"
-        delay = 0.5
-        while True:
+        for retry in itertools.count():
+            delay = doubling(retry, 0.5, 10.0)
             try:
                 return super().request(method, path, body, auth=auth)
             except ServiceError as exc:
@@ -123,7 +125,7 @@ class Api(airflow_api.AirflowApi):
                     raise
                 log.info("Airflow API %s %s failed (%s); retrying in %.1fs", method, path, exc, delay)
                 time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        raise AssertionError("unreachable: itertools.count() never ends")
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}"))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from newsflow.backoff import jittered
 from newsflow.errors import ConfigError, FetchError
 from newsflow.fetch import (
     AddressPolicy,
@@ -19,7 +20,7 @@ from newsflow.fetch import (
     FetchFailure,
     FetchOptions,
 )
-from newsflow.fetch_retry import backoff_delay, parse_retry_after
+from newsflow.fetch_retry import parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
 
 PUBLIC = {"news.example": ["93.184.216.34"], "other.example": ["93.184.216.35"]}
@@ -404,7 +405,7 @@ def test_host_throttle_spaces_requests_per_host() -> None:
 
 def test_backoff_and_retry_after_parsing() -> None:
     rng = random.Random(7)
-    delays = [backoff_delay(attempt, 0.5, 4.0, rng) for attempt in range(8)]
+    delays = [jittered(attempt, 0.5, 4.0, rng) for attempt in range(8)]
     assert all(0 <= d <= min(4.0, 0.5 * 2**i) for i, d in enumerate(delays))
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120.0

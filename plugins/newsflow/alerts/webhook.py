@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from newsflow.backoff import doubling
 from newsflow.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def post_alert(url: str, payload: Mapping[str, Any], options: WebhookOptions | N
             if response.status_code not in RETRY_STATUSES:
                 log.warning("webhook at %s refused the alert (%s); not retrying", _host(url), error)
                 return Delivery("failed", attempt, error)
-        pause = options.backoff_s * 2 ** (attempt - 1)
+        pause = doubling(attempt - 1, options.backoff_s)
         if attempt == options.attempts or time.monotonic() + pause >= deadline:
             break
         log.info("webhook at %s: %s; retrying in %.1fs", _host(url), error, pause)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsflow.backoff import doubling
 from newsflow.counts import Counts
 from newsflow.errors import ConfigError, IndexingError
 
@@ -46,7 +47,7 @@ class IndexOptions:
             raise ConfigError(f"max_failure_ratio={self.max_failure_ratio} must be within 0..1")
 
     def backoff(self, attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.initial_backoff_s * 2 ** max(0, attempt - 1)))
+        return doubling(attempt - 1, self.initial_backoff_s, self.max_backoff_s)
 
 
 @dataclass(frozen=True, slots=True)
