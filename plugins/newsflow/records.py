@@ -48,9 +48,15 @@ Relation = Literal["original", "same_url", "exact", "near_duplicate", "same_stor
 _SPACE = re.compile(r"\s+")
 
 
+def stable_id(*parts: str) -> str:
+    """An id every process, rerun and backfill computes alike, so writes are upserts: 32 hex
+    characters of a SHA-256 over ``parts`` joined by a unit separator (U+001F)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
 def article_id(canonical_url: str) -> str:
     """Document id of an article: a stable hash of its canonical URL (idempotent upserts)."""
-    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+    return stable_id(canonical_url)
 
 
 def normalize_text(text: str) -> str:
@@ -65,7 +71,7 @@ def content_hash(text: str) -> str:
     ``content_hash``) and the story stage compares it (``dedup_signals.content_hash``, the
     ``h:`` key), so a syndicated copy re-wrapped or re-cased by another outlet hashes equal.
     """
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:32]
+    return stable_id(normalize_text(text))
 
 
 @dataclass(frozen=True, slots=True)

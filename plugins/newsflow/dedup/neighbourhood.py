@@ -14,7 +14,6 @@ terms a story shares look common.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from newsflow.dedup.similarity import Edge
 from newsflow.dedup.stored import SOURCE_FIELDS, hit_to_records
 from newsflow.errors import ServiceError
 from newsflow.index.generations import mget_across
-from newsflow.records import StoryAssignment
+from newsflow.records import StoryAssignment, stable_id
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -189,7 +188,7 @@ def term_sample(
     """
     if size <= 0:
         return []
-    start = hashlib.sha256("".join(sorted(batch_ids)).encode()).hexdigest()[:32]
+    start = stable_id("".join(sorted(batch_ids)))
     hits: list[dict[str, Any]] = []
     for part in ({"gte": start}, {"lt": start}):  # from the point to the end, then wrap
         response = client.search(

@@ -9,13 +9,13 @@ document with a partial update (no script, so it works on the integ-test node to
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError, ServiceError
 from newsflow.index.names import IndexNames
+from newsflow.records import stable_id
 from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
@@ -30,12 +30,12 @@ def iso_now(moment: datetime | None = None) -> str:
 
 def rule_id(name: str) -> str:
     """One rule per name, whatever its case."""
-    return hashlib.sha256(name.casefold().encode()).hexdigest()[:32]
+    return stable_id(name.casefold())
 
 
 def alert_id(rule: str, story_id: str, change: str) -> str:
     """Stable per (rule, story, what changed): the same conclusion is the same document."""
-    return hashlib.sha256(f"{rule.casefold()}\x1f{story_id}\x1f{change}".encode()).hexdigest()[:32]
+    return stable_id(rule.casefold(), story_id, change)
 
 
 def alert_change(new_outlets: Sequence[str], new_languages: Sequence[str]) -> str:

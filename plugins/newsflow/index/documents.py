@@ -7,14 +7,13 @@ bookkeeping fields, so a re-run can tell "unchanged" from "changed" with a cheap
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from newsflow.errors import InputError
-from newsflow.records import Article, StoryAssignment, content_hash
+from newsflow.records import Article, StoryAssignment, content_hash, stable_id
 
 BOOKKEEPING_FIELDS = frozenset({"version", "indexed_at", "doc_fingerprint"})
 
@@ -61,7 +60,7 @@ def fingerprint(document: Mapping[str, Any]) -> str:
     if isinstance(signals, Mapping) and "edges" in signals:
         payload["dedup_signals"] = {k: v for k, v in signals.items() if k != "edges"}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return stable_id(text)
 
 
 def build_document(item: ArticleDoc, *, version: int, indexed_at: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ characters, credentials masked; still untrusted, so printers escape it); ``polls
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
+from newsflow.records import stable_id
 from newsflow.redact import redact_text
 from newsflow.textsafe import TERMINAL_CONTROLS, clean_surrogates
 from newsflow.timestamps import iso_z
@@ -34,7 +34,7 @@ STATUSES: frozenset[str] = frozenset({"success", "partial", "failed"})
 
 
 def feed_health_id(feed: str) -> str:
-    return hashlib.sha256(feed.encode()).hexdigest()[:32]
+    return stable_id(feed)
 
 
 _CONTROL = re.compile(f"[{TERMINAL_CONTROLS}\t\n\u2028\u2029]+")

@@ -14,13 +14,13 @@ run is not ``success``. A count given as a mapping (by reason) is stored as its 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
+from newsflow.records import stable_id
 from newsflow.timestamps import iso_z, now_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ RUN_STATUSES = ("started", "success", "partial", "failed")
 
 
 def run_metrics_id(run_id: str, stage: str) -> str:
-    return hashlib.sha256(f"{run_id}\x1f{stage}".encode()).hexdigest()[:32]
+    return stable_id(run_id, stage)
 
 
 def _iso(value: datetime | str) -> str:

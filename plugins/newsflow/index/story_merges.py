@@ -9,13 +9,13 @@ per merge keeps that history where the articles are.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError
 from newsflow.index.names import IndexNames
+from newsflow.records import stable_id
 from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
@@ -28,8 +28,7 @@ _MAX_BY = 100  # articles listed per merge; a huge merge is described by ``membe
 
 def merge_id(story_id: str, merged: Iterable[str]) -> str:
     """Stable per (surviving story, stories merged into it): a retried run writes the same document."""
-    key = "\x1f".join([story_id, *sorted(merged)])
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return stable_id(story_id, *sorted(merged))
 
 
 def merge_document(
