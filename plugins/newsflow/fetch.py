@@ -30,6 +30,7 @@ from newsflow.fetch_policy import METADATA_ADDRESSES, PolicyRefusal, Resolver
 from newsflow.fetch_retry import parse_retry_after
 from newsflow.politeness import HostThrottle, RobotsCache
 from newsflow.timestamps import now_utc
+from newsflow.urls import host_of
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class Fetcher:
         addresses: tuple[str, ...],
     ) -> _Raw:
         options = self.options
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_of(url)  # www.example.com and example.com are one site to be polite to
         attempt = 0
         while True:
             try:

@@ -14,20 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from protego import Protego
+
+from newsflow.urls import site_of
 
 logger = logging.getLogger(__name__)
 
 # Fetches ``robots.txt`` for an origin: returns (status, body) or None when the
 # server could not be reached at all (timeouts, refused connections, ...).
 RobotsFetch = Callable[[str], "tuple[int, bytes] | None"]
-
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +75,7 @@ class RobotsCache:
         self._origin_locks: dict[str, threading.Lock] = {}
 
     def rules(self, url: str) -> RobotsRules:
-        origin = origin_of(url)
+        origin = site_of(url)  # robots.txt is the site's: asked for without a user or password
         with self._lock:
             cached = self._cache.get(origin)
             if cached is not None and cached[0] > self._clock():

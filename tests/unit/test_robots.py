@@ -45,3 +45,18 @@ def test_crawl_delay_of_our_group() -> None:
         )
         is None
     )
+
+
+def test_robots_txt_is_the_sites_asked_for_without_credentials() -> None:
+    """A feed URL may carry a user and password; its site's robots.txt is one file, cached
+    once, asked for (and logged, and reported) without them."""
+    asked: list[str] = []
+
+    def fetch(url: str) -> tuple[int, bytes]:
+        asked.append(url)
+        return 200, ROBOTS
+
+    cache = RobotsCache(fetch, "newsflow")
+    cache.allowed("https://alice:s3cret@news.example:8443/feed.xml")
+    cache.allowed("https://news.example:8443/story/1")
+    assert asked == ["https://news.example:8443/robots.txt"]
