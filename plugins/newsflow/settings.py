@@ -106,15 +106,16 @@ def local_es_nodes() -> int:
     return nodes
 
 
-def check_service_url(variable: str, value: str) -> None:
-    """A ``ConfigError`` when a part of ``value`` (comma-separated) is no http(s) URL with a host
-    and a valid port, naming it with its credentials masked: a client's own error would quote
-    the whole value, password and all (``NEWSFLOW_ES_URL``, ``NEWSFLOW_AIRFLOW_URL``)."""
+def check_service_url(variable: str, value: str, *, several: bool = True) -> None:
+    """A ``ConfigError`` when a part of ``value`` (comma-separated when ``several``) is no
+    http(s) URL with a host and a valid port, naming it with its credentials masked: a client's
+    own error would quote the whole value, password and all (``NEWSFLOW_ES_URL``,
+    ``NEWSFLOW_AIRFLOW_URL``, an alert's webhook)."""
     from urllib.parse import urlsplit
 
     from newsflow.redact import redact_url
 
-    for part in (p.strip() for p in value.split(",") if p.strip()):
+    for part in (p.strip() for p in (value.split(",") if several else [value]) if p.strip()):
         try:
             parts = urlsplit(part)
             parts.port  # noqa: B018 - parsing the port is the check: out of range or not a number raises

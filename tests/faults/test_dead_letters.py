@@ -215,3 +215,50 @@ def test_processing_run_replays_an_earlier_runs_dead_letters_once(
         )
         assert scan.waiting == () and scan.done == N_ARTICLES
         assert len(Path(path + DONE_SUFFIX).read_text().splitlines()) == N_ARTICLES, "nothing logged twice"
+
+
+def test_hostile_dead_letter_lines_are_counted_and_block_nothing(
+    es_client: Any, names: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines a hand or an older version left: nested past the parser's depth, an id
+    Elasticsearch cannot take, an older document missing fields or of other types, a lone
+    surrogate. Each is counted and kept; the good line beside them is replayed, once."""
+    from newsflow.cli import main
+    from newsflow.index.dead_letter import scan_dead_letters
+
+    good = _articles("good")[0]
+    folder = tmp_path / "archive" / "dead-letter" / "2026" / "12" / "08"
+    folder.mkdir(parents=True)
+    old = {"url": good.url, "canonical_url": good.canonical_url, "title": good.title, "text": good.text}
+    lines = [
+        '{"id": "deep", "document": {"title": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        json.dumps({"id": "", "document": old}),
+        json.dumps({"id": "x" * 600, "document": old}),
+        json.dumps({"id": "o1", "document": {"title": "t", "text": "x"}}),
+        json.dumps({"id": "o2", "document": {**old, "authors": "abc", "tags": 7}}),
+        json.dumps({"id": "o3", "document": [["title", "t"]]}),
+        '{"id": "o4", "document": {"url": "https://s.example/a", "canonical_url": "https://s.example/a", '
+        '"title": "t\\ud800", "text": "x"}}',
+        json.dumps({"id": good.id, "run_id": "r", "reason": "unavailable", "document": old}),
+    ]
+    (folder / "run.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with drill(
+        "hostile dead-letter lines",
+        tried="a dead-letter file of 8 lines: 100,000 nested brackets, an empty id, a 600-byte id, "
+        "older documents missing fields, with wrong types, as a list of pairs, with a lone surrogate, "
+        "and one good line",
+        expected="status and replay answer; the unreadable lines counted and kept; the good one and "
+        "the surrogate one replayed; nothing blocked",
+    ) as report:
+        scan = scan_dead_letters(str(tmp_path / "archive"))
+        assert scan.unreadable == 4, "nested, empty id, long id, a list of pairs"
+        main(["status", "--json"])  # Airflow is not up here (rc 1): what counts is that it answers
+        assert "Traceback" not in capsys.readouterr().err
+        code = main(["index", "replay-dead-letters", "--json"])
+        out = json.loads(capsys.readouterr().out)
+        report.found = f"rc {code}; {out}"
+        assert es_client.get(index=names.articles, id=good.id)["found"]
+        assert es_client.get(index=names.articles, id="o4")["found"], "its lone surrogate replaced"
+        again = scan_dead_letters(str(tmp_path / "archive"))
+        assert {letter.id for letter in again.waiting} == {"o1", "o2"}, "unbuildable ones stay waiting"
+        assert code == 1, "lines left waiting fail the command"

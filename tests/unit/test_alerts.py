@@ -27,10 +27,32 @@ def test_rules_are_validated_and_never_show_their_webhook_path() -> None:
         {"query": "AND"},
         {"webhook": "ftp://x/"},
         {"webhook": "x"},
+        {"webhook": "http://127.0.0.1:99999/x"},  # stored, it broke every listing and every raise
+        {"webhook": "http://[::1/x"},
     ):
         args = {"name": "ok", "query": "Kherson", "webhook": None, **bad}
         with pytest.raises(InputError):
             AlertRule(**args)  # type: ignore[arg-type]  # deliberately invalid values
+
+
+def test_a_stored_rule_that_is_no_longer_valid_is_left_out_of_listings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rule stored by an older version (a webhook port out of range) is left out, with a
+    warning naming it, rather than failing every listing and every processing run."""
+    from newsflow.alerts.rules import list_rules
+
+    class Client:
+        def search(self, **_kwargs: object) -> dict[str, object]:
+            hits = [
+                {"_id": "bad", "_source": {"name": "bad", "query": "x", "webhook": "http://h:99999/t"}},
+                {"_id": "ok", "_source": {"name": "ok", "query": "Kherson"}},
+            ]
+            return {"hits": {"hits": hits}}
+
+    rules = list_rules(Client())  # type: ignore[arg-type]  # only .search is called
+    assert [r.name for r in rules] == ["ok"]
+    assert "alert rule bad is not usable" in caplog.text
 
 
 def test_ids_are_stable_per_rule_story_and_change() -> None:

@@ -10,22 +10,26 @@ machinery.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from newsflow.errors import InputError
+from newsflow.errors import ConfigError, InputError
 from newsflow.es_client import search_alias
 from newsflow.index.alerts import delete_rule, iso_now, put_rule
 from newsflow.index.names import IndexNames
 from newsflow.query_text import to_simple_query
+from newsflow.settings import check_service_url
+from newsflow.urls import site_of
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")
 MAX_RULES = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +49,15 @@ class AlertRule:
             )
         to_simple_query(self.query)  # raises on a query with nothing to search for
         if self.webhook is not None:
-            parts = urlsplit(self.webhook)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InputError(
-                    f"the webhook for alert {self.name!r} must be an http:// or https:// URL with a host"
-                )
+            try:  # a port out of range or a broken IPv6 host would fail every delivery and listing
+                check_service_url(f"the webhook for alert {self.name!r}", self.webhook, several=False)
+            except ConfigError as exc:
+                raise InputError(str(exc)) from None
 
     @property
     def webhook_host(self) -> str | None:
         """Scheme, host and port only: what may be shown and stored beside alerts."""
-        if not self.webhook:
-            return None
-        parts = urlsplit(self.webhook)
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}"
+        return site_of(self.webhook) if self.webhook else None
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -104,7 +103,15 @@ def list_rules(client: Elasticsearch, names: IndexNames | None = None) -> tuple[
     resp = search_alias(
         client, names.alert_rules, "reading alert rules", size=MAX_RULES, sort=[{"name": "asc"}]
     )
-    return tuple(AlertRule.from_document(hit["_source"]) for hit in resp["hits"]["hits"])
+    rules = []
+    for hit in resp["hits"]["hits"]:
+        try:
+            rules.append(AlertRule.from_document(hit["_source"]))
+        except (InputError, KeyError, TypeError) as exc:  # stored by an older version, or by hand
+            log.warning(
+                "alert rule %s is not usable and is left out (%s); remove or re-add it", hit["_id"], exc
+            )
+    return tuple(rules)
 
 
 def remove_rule(client: Elasticsearch, name: str, names: IndexNames | None = None) -> bool:

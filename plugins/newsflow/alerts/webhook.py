@@ -13,10 +13,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from newsflow.backoff import doubling
 from newsflow.errors import ConfigError
+from newsflow.urls import site_of
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,7 @@ class Delivery:
 
 
 def _host(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return site_of(url)  # a webhook URL often carries a token: only its site is logged
 
 
 def post_alert(url: str, payload: Mapping[str, Any], options: WebhookOptions | None = None) -> Delivery:

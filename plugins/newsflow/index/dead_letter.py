@@ -27,6 +27,7 @@ from typing import Any
 
 from newsflow import settings
 from newsflow.archive.storage import Storage
+from newsflow.textsafe import without_lone_surrogates
 from newsflow.timestamps import iso_z, now_utc
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,36 @@ def _done_lines(storage: Storage, path: str) -> set[int]:
     return done
 
 
+MAX_ID_BYTES = 512  # Elasticsearch's limit for an _id: a longer one fails its whole bulk request
+
+
+def _letter(path: str, number: int, text: str) -> DeadLetter:
+    """One line as a ``DeadLetter``; ``ValueError``/``TypeError``/``KeyError``/``RecursionError``
+    when it is none (kept as it is, counted unreadable): an id Elasticsearch cannot take would
+    fail the bulk request of every line beside it, on every replay."""
+    data, _ = without_lone_surrogates(json.loads(text))
+    if not isinstance(data, dict):
+        raise TypeError("not a JSON object")
+    raw_id, document = data["id"], data["document"]
+    if (
+        not isinstance(raw_id, str | int)
+        or isinstance(raw_id, bool)
+        or not 0 < len(str(raw_id).encode()) <= MAX_ID_BYTES
+    ):
+        raise ValueError(f"'id' must be a string of 1 to {MAX_ID_BYTES} bytes")
+    if not isinstance(document, dict):
+        raise TypeError("'document' is not a JSON object")
+    return DeadLetter(
+        path=path,
+        line=number,
+        id=str(raw_id),
+        run_id=str(data.get("run_id") or ""),
+        reason=str(data.get("reason") or "unknown"),
+        failed_at=str(data.get("failed_at") or ""),
+        document=document,
+    )
+
+
 def scan_dead_letters(root: str | None = None, *, run: str | None = None) -> DeadLetterScan:
     """Every dead-letter line not replayed yet (of one run, if ``run`` names it), oldest file first.
 
@@ -136,17 +167,8 @@ def scan_dead_letters(root: str | None = None, *, run: str | None = None) -> Dea
                 done += 1
                 continue
             try:
-                data = json.loads(text)
-                letter = DeadLetter(
-                    path=storage.display(path),
-                    line=number,
-                    id=str(data["id"]),
-                    run_id=str(data.get("run_id") or ""),
-                    reason=str(data.get("reason") or "unknown"),
-                    failed_at=str(data.get("failed_at") or ""),
-                    document=dict(data["document"]),
-                )
-            except (ValueError, TypeError, KeyError) as exc:
+                letter = _letter(storage.display(path), number, text)
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
                 log.warning("dead-letter line %s of %s is unreadable (%s); left as it is", number, path, exc)
                 unreadable += 1
                 continue

@@ -37,7 +37,14 @@ def from_source(source: Mapping[str, Any]) -> Builder:
     """A document as it was built before (a dead letter), with fresh bookkeeping fields."""
     if "doc_fingerprint" not in source:  # dead letters of older versions kept the bare article
         known = {k: v for k, v in source.items() if k in Article.__dataclass_fields__}
-        known.update({k: tuple(known[k]) for k in ("authors", "tags") if isinstance(known.get(k), list)})
+        for name in ("url", "canonical_url", "title", "text"):
+            if not isinstance(known.get(name, ""), str):
+                raise TypeError(f"{name!r} is not a string")
+        for name in ("authors", "tags"):
+            listed = known.get(name, ())
+            if not isinstance(listed, list | tuple) or not all(isinstance(v, str) for v in listed):
+                raise TypeError(f"{name!r} is not a list of strings")
+            known[name] = tuple(listed)
         return from_item(ArticleDoc(Article(**known)))
     content = {k: v for k, v in source.items() if k not in BOOKKEEPING_FIELDS}
 
@@ -127,7 +134,16 @@ def replay_dead_letters(
             else:
                 todo.append(letter)
         rejects: list[tuple[IndexFailure, dict[str, Any]]] = []
-        pending = {x.id: from_source(x.document) for x in todo}
+        pending: dict[str, Builder] = {}
+        for letter in list(todo):
+            try:
+                pending[letter.id] = from_source(letter.document)
+            except (TypeError, ValueError, AttributeError) as exc:  # an older document of another shape
+                log.warning(
+                    "dead letter %s:%s cannot be rebuilt (%s); left waiting", letter.path, letter.line, exc
+                )
+                failed.add("unreadable_document")
+                todo.remove(letter)
         reachable = write_chunk(client, pending, alias=alias, options=options, tally=tally, rejects=rejects)
         refused = {failure.id for failure, _ in rejects}
         for failure, _ in rejects:
