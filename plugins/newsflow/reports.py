@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsflow import stored_fields
+
 REPORT_FIELDS = [
     "title",
     "url",
@@ -88,23 +90,23 @@ def hit_from_es(raw: Mapping[str, Any]) -> SearchHit:
     src = raw.get("_source", {})
     inner = raw.get("inner_hits", {}).get("reports", {}).get("hits", {})
     reports = tuple(hit_from_es(r) for r in inner.get("hits", []))
-    score = raw.get("_score")
-    link = src.get("score")
+    # The index holds what any writer put there (the mapping takes a date as epoch
+    # milliseconds, and any field as a list): each field is read for the type it is shown as.
     return SearchHit(
         id=str(raw["_id"]),
-        title=str(src.get("title") or ""),
-        url=src.get("url"),
-        source=src.get("source"),
-        published=src.get("published"),
-        language=src.get("language"),
-        story_id=src.get("story_id"),
-        relation=src.get("relation"),
-        score=float(score) if score is not None else None,
+        title=stored_fields.string(src.get("title")) or "",
+        url=stored_fields.string(src.get("url")),
+        source=stored_fields.string(src.get("source")),
+        published=stored_fields.instant(src.get("published")),
+        language=stored_fields.string(src.get("language")),
+        story_id=stored_fields.string(src.get("story_id")),
+        relation=stored_fields.string(src.get("relation")),
+        score=stored_fields.number(raw.get("_score")),
         highlights=_highlights(raw.get("highlight")),
         reports=reports,
         story_reports=int(inner.get("total", {}).get("value", 0)) if inner else 0,
-        duplicate_of=src.get("duplicate_of"),
-        link_score=float(link) if link is not None else None,
-        why=tuple(str(w) for w in src.get("why") or ()),
-        language_tag=src.get("language_tag"),
+        duplicate_of=stored_fields.string(src.get("duplicate_of")),
+        link_score=stored_fields.number(src.get("score")),
+        why=stored_fields.texts(src.get("why")),
+        language_tag=stored_fields.string(src.get("language_tag")),
     )

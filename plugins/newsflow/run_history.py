@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsflow import stored_fields
 from newsflow.es_client import search_alias
+from newsflow.redact import redact_text
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -96,7 +97,8 @@ class RunSummary:
             recorded_airflow_run_id=stored_fields.text(source.get("airflow_run_id")),
             run_kind=stored_fields.text(source.get("run_kind")),
             logical_date=stored_fields.text(source.get("logical_date")),
-            status_reasons=stored_fields.texts(source.get("status_reasons")),
+            # Masked as read too: records written before their reasons were masked at the source.
+            status_reasons=tuple(map(redact_text, stored_fields.texts(source.get("status_reasons")))),
             listed={key: names for key in LISTED if (names := stored_fields.texts(extra.get(key)))},
         )
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from newsflow import stored_fields
 from newsflow.errors import InputError
 from newsflow.es_client import search_alias
 from newsflow.facets import known_values, resolve_values
@@ -329,9 +330,9 @@ def top_stories(
                 story_id=str(bucket["key"]),
                 reports=int(bucket["doc_count"]),
                 sources=int(bucket["sources"]["value"]),
-                title=src.get("title"),
-                url=src.get("url"),
-                source=src.get("source"),
+                title=stored_fields.string(src.get("title")),
+                url=stored_fields.string(src.get("url")),
+                source=stored_fields.string(src.get("source")),
                 first_published=first_published,
                 last_published=bucket["last"].get("value_as_string"),
             )

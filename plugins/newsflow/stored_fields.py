@@ -1,10 +1,16 @@
-"""Fields of documents other code wrote (run records, feed health), read for status screens.
+"""Fields of documents other code wrote (articles, alerts, run records, feed health), read for
+the screens that show them.
 
-Older writers left fields out and other writers may store odd types, so a value that is
-missing or of the wrong type reads as missing (``None``, or empty), never as an error.
+Older writers left fields out and other writers may store odd types (the mapping takes a date
+as epoch milliseconds, and any field as a list of its type), so a value that is missing or of
+the wrong type reads as missing (``None``, or empty), never as an error.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from newsflow.timestamps import iso_z
 
 
 def text(value: object) -> str | None:
@@ -24,3 +30,27 @@ def texts(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(v) for v in value if v is not None and v != "")
     return ()
+
+
+def string(value: object) -> str | None:
+    """A non-empty string as stored; None for anything else (a list, a number, an object)."""
+    return value if isinstance(value, str) and value else None
+
+
+def number(value: object) -> float | None:
+    """A JSON number as stored; None for anything else, booleans included."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def instant(value: object) -> str | None:
+    """An instant as stored: an ISO string as it is, epoch milliseconds (which a date field
+    also takes) as ISO UTC; None for anything else."""
+    if isinstance(value, str):
+        return value or None
+    millis = number(value)
+    if millis is None:
+        return None
+    try:
+        return iso_z(datetime.fromtimestamp(millis / 1000, UTC))
+    except (OverflowError, OSError, ValueError):  # past the calendar's range
+        return None

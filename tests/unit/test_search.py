@@ -98,3 +98,37 @@ def test_reports_of_a_story_come_oldest_first_with_a_stable_tie_break() -> None:
     inner = build_search_body("Kherson")["collapse"]["inner_hits"]
     assert inner["sort"] == [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
     assert {"why", "duplicate_of", "score"} <= set(inner["_source"])
+
+
+def test_a_hit_of_odd_types_reads_as_missing_fields_not_as_an_error() -> None:
+    """The mapping takes a date as epoch milliseconds and any field as a list of its type; a
+    hit another writer left so is shown, its odd fields as missing, the date as ISO."""
+    from newsflow.reports import hit_from_es
+
+    hit = hit_from_es(
+        {
+            "_id": "a",
+            "_score": [1.0],
+            "_source": {
+                "title": ["two", "titles"],
+                "published": 1700000000000,
+                "score": [0.1, 0.2],
+                "why": 5,
+                "source": ["a", "b"],
+                "relation": ["original"],
+                "duplicate_of": {"x": 1},
+                "url": 7,
+            },
+        }
+    )
+    assert hit.published == "2023-11-14T22:13:20Z"
+    assert (hit.title, hit.score, hit.link_score, hit.why, hit.source, hit.relation, hit.url) == (
+        "",
+        None,
+        None,
+        (),
+        None,
+        None,
+        None,
+    )
+    assert hit_from_es({"_id": "b", "_source": {"published": ["2024-01-01"]}}).published is None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 
+import pytest
 from rich.console import Console
 from rich.table import Table
 
@@ -41,3 +43,38 @@ def test_table_cells_with_escaped_text_render() -> None:
     out = io.StringIO()
     Console(file=out, width=120, color_system=None).print(table)
     assert "[/y]" in out.getvalue() and "\\x1b[2J" in out.getvalue()
+
+
+def test_every_json_output_escapes_what_a_terminal_obeys_and_masks_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--json`` prints what the index holds: a title with a one-byte CSI or a bidi override,
+    an article URL or a run's failure quoting a password. The JSON reads back the same but
+    for the credentials, and shows nothing a terminal would obey."""
+    from newsflow.cli.untrusted import print_json
+
+    value = {"title": "Bidi \u202eevil \u009b31m", "url": "https://user:hunter2@evil.example/b?token=SEKRET1"}
+    print_json(value)
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\u009b" not in out
+    assert "hunter2" not in out and "SEKRET1" not in out
+    assert json.loads(out)["title"] == value["title"]
+
+
+def test_a_run_records_reasons_are_masked_as_read() -> None:
+    from newsflow.run_history import RunSummary
+
+    record = RunSummary.from_source(
+        {"run_id": "r", "status_reasons": ["GET https://u:hunter2@x.example/ failed"]}
+    )
+    assert record.status_reasons == ("GET https://u:***@x.example/ failed",)
+
+
+def test_rollover_conditions_are_checked_as_elasticsearch_reads_them() -> None:
+    from newsflow.errors import ConfigError
+    from newsflow.index.generations import RolloverConditions
+
+    for bad in ({"max_primary_shard_size": "garbage"}, {"max_age": "a week"}):
+        with pytest.raises(ConfigError):
+            RolloverConditions(**bad)  # type: ignore[arg-type]  # deliberately invalid values
+    RolloverConditions(max_primary_shard_size="500MB", max_age="12h")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from newsflow import stored_fields
 from newsflow.es_client import search_alias
 from newsflow.index.names import IndexNames
 
@@ -87,8 +88,8 @@ def rule_activity(client: Elasticsearch, names: IndexNames | None = None) -> dic
             rule=str(bucket["key"]),
             alerts=int(bucket["doc_count"]),
             stories=int(bucket["stories"]["value"]),
-            last_raised=src.get("raised_at"),
-            last_title=src.get("title"),
+            last_raised=stored_fields.instant(src.get("raised_at")),
+            last_title=stored_fields.string(src.get("title")),
         )
     return activity
 
@@ -113,15 +114,15 @@ def recent_alerts(
             rule=str(src.get("rule")),
             kind=str(src.get("kind")),
             story_id=str(src.get("story_id")),
-            title=src.get("title"),
-            first_source=src.get("first_source"),
-            first_published=src.get("first_published"),
-            outlets=tuple(src.get("outlets") or ()),
-            new_outlets=tuple(src.get("new_outlets") or ()),
-            new_languages=tuple(src.get("new_languages") or ()),
-            reports=int(src.get("reports") or 0),
-            raised_at=src.get("raised_at"),
-            delivery=src.get("delivery"),
+            title=stored_fields.string(src.get("title")),
+            first_source=stored_fields.string(src.get("first_source")),
+            first_published=stored_fields.instant(src.get("first_published")),
+            outlets=stored_fields.texts(src.get("outlets")),
+            new_outlets=stored_fields.texts(src.get("new_outlets")),
+            new_languages=stored_fields.texts(src.get("new_languages")),
+            reports=stored_fields.whole(src.get("reports")) or 0,
+            raised_at=stored_fields.instant(src.get("raised_at")),
+            delivery=stored_fields.string(src.get("delivery")),
         )
         for hit in resp["hits"]["hits"]
         for src in (hit["_source"],)

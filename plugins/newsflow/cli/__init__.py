@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())  # first: it formats a traceback to mask it
             handler.addFilter(VisibleControlsFilter())
+    # httpx logs every request's URL at INFO, and an alert's webhook URL carries its token in
+    # the path, where no pattern can tell it from a page: our own lines name the site only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.verbose and "NEWSFLOW_LOG_LEVEL" not in os.environ:
         # The client logs each retry it makes, with its traceback, as a warning: five of them
         # bury the one error a command prints when the cluster is down. -v shows them.

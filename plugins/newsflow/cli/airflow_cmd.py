@@ -7,12 +7,11 @@ metadata and the results); LocalExecutor on SQLite stays the default, as ``make 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.console import Console
 
-from newsflow.cli.untrusted import escape_untrusted
+from newsflow.cli.untrusted import escape_untrusted, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         state = local_airflow.status(options)
     if args.json:
-        print(json.dumps(asdict(state)))
+        print_json(asdict(state))
         return 0
     word = "[green]running[/]" if state.running else "[red]not running[/]"
     components = escape_untrusted(state.components or "-")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from newsflow.cli.search_cmd import QUERY_HELP, short_id, when
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import print_json, safe
 
 ALERTS_HELP = """\
 An alert is a query in the search syntax. After each processing batch, the articles it
@@ -64,10 +63,10 @@ def _add(client: Any, names: Any, args: argparse.Namespace) -> int:
 
     rule = add_rule(client, AlertRule(args.name, args.query, args.webhook), names, replace=args.replace)
     if args.json:
-        print(json.dumps(rule.to_dict(), indent=2, ensure_ascii=False))
+        print_json(rule.to_dict())
         return 0
     target = f", POSTed to {safe(rule.webhook_host or '')}" if rule.webhook else ""
-    Console().print(f"alert {safe(rule.name)!r} stored: {safe(rule.query)}{target}", highlight=False)
+    Console().print(f"alert {safe(repr(rule.name))} stored: {safe(rule.query)}{target}", highlight=False)
     return 0
 
 
@@ -85,7 +84,7 @@ def _list(client: Any, names: Any, args: argparse.Namespace) -> int:
         for rule in rules:
             seen = activity.get(rule.name)
             rows.append({**rule.to_dict(), "alerts": seen.alerts if seen else 0})
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
         return 0
     table = Table(title=f"alerts: {len(rules)}")
     for column in ("name", "query", "webhook", "alerts raised", "stories", "last raised", "last story"):
@@ -114,10 +113,10 @@ def _remove(client: Any, names: Any, args: argparse.Namespace) -> int:
 
     removed = remove_rule(client, args.name, names)
     if args.json:
-        print(json.dumps({"name": args.name, "removed": removed}))
+        print_json({"name": args.name, "removed": removed})
     else:
         message = "removed" if removed else "no such alert"
-        Console().print(f"{safe(args.name)!r}: {message}", highlight=False)
+        Console().print(f"{safe(repr(args.name))}: {message}", highlight=False)
     return 0 if removed else 1
 
 
@@ -129,7 +128,7 @@ def _raised(client: Any, names: Any, args: argparse.Namespace) -> int:
 
     alerts = recent_alerts(client, names, rule=args.rule, size=args.size)
     if args.json:
-        print(json.dumps([a.to_dict() for a in alerts], indent=2, ensure_ascii=False))
+        print_json([a.to_dict() for a in alerts])
         return 0
     table = Table(title=f"latest alerts: {len(alerts)}")
     for column in (

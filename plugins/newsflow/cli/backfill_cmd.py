@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsflow.cli.ops_render import MISSING, styled
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import print_json, safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -132,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         if args.json:
             runs = [{"run_id": plan.run_id(w), "window": [_iso(w.start), _iso(w.end)]} for w in plan.windows]
-            print(json.dumps({"dag_id": plan.dag_id, "dry_run": True, "runs": runs}, indent=2))
+            print_json({"dag_id": plan.dag_id, "dry_run": True, "runs": runs})
         else:
             out.print(_plan_table(plan))
         return 0
@@ -180,7 +179,7 @@ def _drive(plan: BackfillPlan, args: argparse.Namespace, now: datetime, out: Con
             "summary_from": "newsflow-runs",
             "records_unavailable": problem,
         }
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print_json(report)
         return code
     out.print(summary_table(outcomes))
     out.print(f"run ids: {safe(RUN_PREFIX)}<start>_<end>_{safe(plan.token)}", highlight=False)

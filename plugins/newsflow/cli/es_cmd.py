@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.console import Console
 
-from newsflow.cli.untrusted import escape_untrusted
+from newsflow.cli.untrusted import escape_untrusted, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         state = local_es.status(options)
     if args.json:
-        print(json.dumps(asdict(state)))  # the URL in ``state`` is already redacted
+        print_json(asdict(state))  # the URL in ``state`` is already redacted
     else:
         if state.running:
             word = "[green]running[/]"

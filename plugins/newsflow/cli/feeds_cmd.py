@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from newsflow.cli.ops_render import MISSING, ago, dash, number, ratio, styled
-from newsflow.cli.untrusted import escape_untrusted, safe
+from newsflow.cli.untrusted import escape_untrusted, print_json, safe
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -81,7 +80,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.errors:
         rows = [row for row in rows if row.in_error or row.failing]
     if args.json:
-        print(json.dumps([row.to_dict() for row in rows], indent=2, ensure_ascii=False))
+        print_json([row.to_dict() for row in rows])
         return 0
     console = Console()
     console.print(feeds_table(rows, now_utc()))
@@ -160,7 +159,7 @@ def run_check(args: argparse.Namespace) -> int:
             {"path": e.path, "line": e.line, "field": e.field, "message": e.message, "text": str(e)}
             for e in errors
         ]
-        print(json.dumps({"file": args.file, "feeds": feeds, "errors": listed}, indent=2, ensure_ascii=False))
+        print_json({"file": args.file, "feeds": feeds, "errors": listed})
         return 1 if errors else 0
     console = Console()
     if not errors:

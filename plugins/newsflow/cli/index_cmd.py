@@ -5,10 +5,11 @@ API); dead letters are replayed by ``replay_cmd``."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.console import Console
+
+from newsflow.cli.untrusted import print_json
 
 
 def register(subparsers: Any) -> None:
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     names = IndexNames.from_env(args.index, args.runs_index, args.merges_index)
+    conditions = _conditions(args) if args.action == "rollover" else None  # checked before connecting
     client = make_client()
     try:
         with reaching_cluster():
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
                 from newsflow.index.generations import rollover
 
-                rolled = rollover(client, names.articles, _conditions(args), dry_run=args.dry_run)
+                rolled = rollover(client, names.articles, conditions, dry_run=args.dry_run)
                 result = asdict(rolled)
                 verb = "would roll" if rolled.dry_run and rolled.rolled_over else "rolled"
                 summary = (
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
     else:
         console.print(escape_untrusted(summary), highlight=False)
     return 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
+
+from newsflow.cli.untrusted import print_json
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "check":
         objects = [obj for path in files for obj in load_saved_objects(path)]
         problems = check_saved_objects(objects, _index_fields())
+        if args.json:
+            print_json({"objects": len(objects), "problems": problems})
+            return 1 if problems else 0
         for problem in problems:
             console.print(f"[red]problem:[/] {escape_untrusted(problem)}", highlight=False)
         console.print(f"{len(objects)} saved objects checked, {len(problems)} problems", highlight=False)
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         files, KibanaConnection.from_env(args.url), ImportOptions(timeout_s=args.timeout, space=args.space)
     )
     if args.json:
-        print(json.dumps([r.to_dict() for r in reports], indent=2))
+        print_json([r.to_dict() for r in reports])
     for report in reports:
         word = "[green]imported[/]" if report.success else "[red]failed[/]"
         console.print(

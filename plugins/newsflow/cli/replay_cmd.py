@@ -10,8 +10,9 @@ marked done so it is never replayed twice, the story alerts they call for raised
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from newsflow.cli.untrusted import print_json
 
 REPLAY_HELP = (
     "replay-dead-letters: write again the documents Elasticsearch refused (dead letters under "
@@ -58,7 +59,7 @@ def replay(args: argparse.Namespace, client: Any) -> int:
                 {"run_id": run, "reason": reason, "waiting": n}
                 for (run, reason), n in sorted(waiting.items())
             ]
-            print(json.dumps({"waiting": listed, "done": scan.done, "unreadable": scan.unreadable}, indent=2))
+            print_json({"waiting": listed, "done": scan.done, "unreadable": scan.unreadable})
             return 0
         table = Table(title=f"dead letters waiting: {len(scan.waiting)} ({scan.done} replayed before)")
         for column in ("run", "reason", "documents"):
@@ -72,7 +73,7 @@ def replay(args: argparse.Namespace, client: Any) -> int:
     counts = result.counts
     failed = counts.group("dead_letters_failed")
     if args.json:
-        print(json.dumps({"waiting_before": len(scan.waiting), "counts": counts.to_dict()}, indent=2))
+        print_json({"waiting_before": len(scan.waiting), "counts": counts.to_dict()})
     elif counts["dead_letters_busy"]:
         console.print("another replay is running (a processing run?); try again when it is done")
     else:
@@ -85,7 +86,22 @@ def replay(args: argparse.Namespace, client: Any) -> int:
             *((f"failed again: {safe(reason)} (still waiting)", n) for reason, n in failed.items()),
             ("alerts raised", counts["alerts_new_stories"] + counts["alerts_updates"]),
         ]
+        if counts["dead_letters_unreadable"]:
+            rows.append(
+                ("unreadable lines (kept as they are; see the log)", counts["dead_letters_unreadable"])
+            )
+        if counts["alerts_delivery_failed"]:
+            rows.append(
+                ("alert deliveries failed (sent again by the next run)", counts["alerts_delivery_failed"])
+            )
+        rows.extend(
+            (f"alerts failed: {safe(reason)}", n) for reason, n in counts.group("alerts_failed").items()
+        )
         for label, number in rows:
             table.add_row(label, str(number))
         console.print(table)
-    return 1 if failed or counts["dead_letters_busy"] else 0
+    # Anything left waiting, unreadable or undelivered fails the command: there is more to do.
+    left = (
+        counts["dead_letters_unreadable"] or counts["alerts_delivery_failed"] or counts.group("alerts_failed")
+    )
+    return 1 if failed or left or counts["dead_letters_busy"] else 0

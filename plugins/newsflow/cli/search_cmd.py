@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import print_json, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -87,12 +86,14 @@ def _window(parser: argparse.ArgumentParser) -> None:
 
 
 def _bounds(args: argparse.Namespace) -> dict[str, Any]:
+    from newsflow.errors import InputError
     from newsflow.search import parse_when
 
-    return {
-        "since": parse_when(args.since) if args.since else None,
-        "until": parse_when(args.until, end=True) if args.until else None,
-    }
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, end=True) if args.until else None
+    if since is not None and until is not None and since >= until:
+        raise InputError(f"--since {args.since} is not before --until {args.until}: no report could match")
+    return {"since": since, "until": until}
 
 
 def short_id(story_id: str | None) -> str:
@@ -155,7 +156,7 @@ def run_search(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print_json(result.to_dict())
         return 0
     console = Console()
     title = f"{safe(args.query)}: {result.total_stories} stories, {result.total_reports} reports"
@@ -255,7 +256,7 @@ def run_stories(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps([s.to_dict() for s in stories], indent=2, ensure_ascii=False))
+        print_json([s.to_dict() for s in stories])
         return 0
     columns = ("reports", "outlets", "first reported", "first outlet", "story", "title")
     table = _table("biggest stories", *columns)
@@ -292,7 +293,7 @@ def _run_history(args: argparse.Namespace) -> int:
         client.close()
     known = bool(reports or merges)
     if args.json:
-        print(json.dumps(merges, indent=2, ensure_ascii=False))
+        print_json(merges)
         return 0 if known else 1
     console = Console()
     if not known:

@@ -9,13 +9,12 @@ is still shown. Exit 1 when Elasticsearch or Airflow is down or unreachable.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from newsflow.cli.ops_render import MISSING, ago, dash, number, span, styled
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import print_json, safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -179,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             else None,
             "errors": errors,
         }
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print_json(report)
         return code
     console = Console()
     console.print(f"[bold]newsflow status[/] at {iso_z(now)}", highlight=False)

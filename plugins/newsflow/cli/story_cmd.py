@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from newsflow.cli.search_cmd import delay, when
-from newsflow.cli.untrusted import safe
+from newsflow.cli.untrusted import print_json, safe
 
 WHY_SHOWN = 6  # signals listed per report; --json has them all
 
@@ -51,7 +50,7 @@ def run_story(args: argparse.Namespace) -> int:
     console = Console(stderr=args.json)
     if timeline is None:
         if args.json:
-            print(json.dumps(None))
+            print_json(None)
         console.print(
             f"unknown story {safe(args.story_id)}: no report, merge or article id matches it "
             "(`newsflow search` shows story ids)",
@@ -59,7 +58,7 @@ def run_story(args: argparse.Namespace) -> int:
         )
         return 1
     if args.json:
-        print(json.dumps(timeline.to_dict(), indent=2, ensure_ascii=False))
+        print_json(timeline.to_dict())
         return 0
     first = timeline.first
     for move in timeline.moves:
@@ -121,7 +120,7 @@ def run_sources(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps([s.to_dict() for s in sources], indent=2, ensure_ascii=False))
+        print_json([s.to_dict() for s in sources])
         return 0
     table = Table(title=f"outlets in {safe(alias)}: {len(sources)}")
     for column in ("outlet", "reports", "stories", "languages", "first", "latest"):

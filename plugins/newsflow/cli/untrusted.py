@@ -10,11 +10,14 @@ rest is escaped for Rich markup.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 
 from rich.markup import escape
 
+from newsflow.redact import redact_text
 from newsflow.textsafe import TERMINAL_CONTROLS
 
 # What a terminal obeys (``textsafe.TERMINAL_CONTROLS``), and lone surrogates (the console
@@ -45,6 +48,13 @@ def json_for_terminal(text: str) -> str:
     """JSON text (``ensure_ascii=False``) with the characters a terminal obeys, and lone
     surrogates, written as JSON escapes: the same data when read back, nothing obeyed when shown."""
     return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def print_json(value: object, *, indent: int | None = 2) -> None:
+    """``value`` as JSON on stdout, as every ``--json`` prints it: what a terminal obeys written
+    as escapes, and credentials in the URLs it quotes masked (``redact_text``)."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False, default=str)
+    sys.stdout.write(json_for_terminal(redact_text(text)) + "\n")
 
 
 def escape_untrusted(value: object, *, one_line: bool = False) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow.counts import Counts
 from newsflow.errors import InputError, NewsflowError
 from newsflow.index import IndexNames, record_run_metrics
+from newsflow.redact import redact_text
 from newsflow.timestamps import now_utc
 
 if TYPE_CHECKING:
@@ -247,8 +248,8 @@ def run_record(
     status, reasons = judge(
         counts, planned_units=planned_units, returned=len(results), failing_after=failing_after
     )
-    if failure:
-        status, reasons = "failed", (failure, *reasons)
+    if failure:  # an exception's text, which may quote a URL with its credentials
+        status, reasons = "failed", (redact_text(failure), *reasons)
     return RunRecord(counts, extra, status=status, reasons=reasons)
 
 

@@ -26,6 +26,7 @@ With one index behind the alias (no rollover yet) every call is the plain ``mget
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,10 @@ def settle_created(client: Elasticsearch, alias: str, created: Mapping[str, str]
     return removed_ours
 
 
+_SIZE = re.compile(r"[0-9]+(\.[0-9]+)?(b|kb|mb|gb|tb|pb)", re.IGNORECASE)
+_AGE = re.compile(r"[0-9]+(d|h|m|s|ms)")
+
+
 @dataclass(frozen=True, slots=True)
 class RolloverConditions:
     """When the articles' write index becomes read-mostly and a new generation takes writes.
@@ -179,6 +184,11 @@ class RolloverConditions:
             raise ConfigError("a rollover needs at least one condition (size, age or document count)")
         if self.max_docs is not None and self.max_docs < 1:
             raise ConfigError(f"max_docs={self.max_docs} must be at least 1")
+        # Checked here, as Elasticsearch reads them: its own refusal arrives as a bad request.
+        if self.max_primary_shard_size is not None and not _SIZE.fullmatch(self.max_primary_shard_size):
+            raise ConfigError(f"max size {self.max_primary_shard_size!r} is not a size like 30gb or 500mb")
+        if self.max_age is not None and not _AGE.fullmatch(self.max_age):
+            raise ConfigError(f"max age {self.max_age!r} is not a time like 7d, 12h or 30m")
 
     def body(self) -> dict[str, Any]:
         conditions: dict[str, Any] = {}
