@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from newsflow.devstack.local_airflow import LocalAirflowOptions
 from newsflow.errors import ServiceError
@@ -98,6 +99,12 @@ class AirflowApi:
 
         body = {"logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
         return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        """The state of one (unmapped) task of a run: ``success``, ``skipped``, ``failed``..."""
+        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
+        state = data.get("state")
+        return str(state) if state is not None else None
 
     def runs(self, dag_id: str, limit: int = 20) -> list[dict[str, Any]]:
         data = self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
