@@ -20,9 +20,8 @@ import yaml
 
 from newsflow.errors import ConfigError, InputError
 from newsflow.inputfiles import read_small
+from newsflow.timestamps import span_seconds
 
-_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_POLL_INTERVAL = 30 * 86400  # a feed polled less than monthly is not news
 MAX_REGISTRY_BYTES = 16 << 20  # some 50,000 feeds; a larger file is no registry
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
@@ -33,12 +32,11 @@ _OPTIONAL = ("enabled", "outlet", "notes")  # notes: free text for humans, not l
 
 def parse_interval(text: str) -> int:
     """Seconds in an interval like ``15m`` (at most 30 days); raises ValueError otherwise."""
-    match = _INTERVAL.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not an interval like '30s', '15m', '2h' or '1d'")
-    if len(match.group(1)) > 9:
-        raise ValueError(f"{text!r} is longer than the maximum poll interval of 30d")
-    seconds = int(match.group(1)) * _INTERVAL_UNITS[match.group(2)]
+    seconds = span_seconds(text)
+    if seconds is None:
+        if re.match(r"^\s*\d{10,}\s*[smhdw]\s*$", text):
+            raise ValueError(f"{text!r} is longer than the maximum poll interval of 30d")
+        raise ValueError(f"{text!r} is not an interval like '30s', '15m', '2h', '1d' or '1w'")
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
     if seconds > MAX_POLL_INTERVAL:

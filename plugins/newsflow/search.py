@@ -30,7 +30,7 @@ from newsflow.language import primary_language
 from newsflow.query_text import is_plain, text_query
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
 from newsflow.story_view import StoryHead, story_heads
-from newsflow.timestamps import iso_z, now_utc
+from newsflow.timestamps import iso_z, now_utc, span_seconds
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 Sort = Literal["relevance", "newest"]
 TITLE_BOOST = 3
 MAX_REPORTS_PER_STORY = 20
-_RELATIVE_RE = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> datetime:
@@ -48,10 +46,10 @@ def parse_when(text: str, *, now: datetime | None = None, end: bool = False) -> 
     so ``--until 2024-08-29`` includes the 29th."""
     now = now or now_utc()
     raw = text.strip().lower()
-    match = _RELATIVE_RE.match(raw)
-    if match:
+    seconds = span_seconds(raw)
+    if seconds is not None:
         try:
-            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+            return now - timedelta(seconds=seconds)
         except OverflowError:  # "99999999d": before the year 1
             raise InputError(f"{text!r} reaches back before the calendar starts; give less") from None
     day: date | None = None

@@ -8,6 +8,7 @@ publishers write (RFC 822, "13. Mai 2026", ...) is extraction's business (``extr
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -51,3 +52,15 @@ def parse_utc_or_none(value: object) -> datetime | None:
 def now_utc() -> datetime:
     """The wall clock, for bookkeeping only (durations, ``indexed_at``): decisions use the run's dates."""
     return datetime.now(UTC)
+
+
+_SPAN = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
+_SPAN_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def span_seconds(text: str) -> int | None:
+    """Seconds in a span written ``30s``, ``15m``, ``2h``, ``1d`` or ``2w`` (the one notation
+    for poll intervals, backfill steps and windows, and relative dates); None for anything else,
+    a number of more than nine digits included."""
+    match = _SPAN.match(text)
+    return int(match.group(1)) * _SPAN_SECONDS[match.group(2)] if match else None

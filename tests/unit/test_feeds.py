@@ -93,8 +93,9 @@ def test_parse_interval() -> None:
     assert parse_interval("30s") == 30
     assert parse_interval("2h") == 7200
     assert parse_interval("1d") == 86400
-    for bad in ("0m", "15", "m", "1w"):
-        with pytest.raises(ValueError, match=r"interval|zero"):
+    assert parse_interval("1w") == 7 * 86400, "the notation of backfill windows and relative dates"
+    for bad in ("0m", "15", "m", "1y", "5w"):
+        with pytest.raises(ValueError, match=r"interval|zero|maximum"):
             parse_interval(bad)
 
 

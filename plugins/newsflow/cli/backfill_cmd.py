@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +38,6 @@ examples:
   newsflow backfill --from 2026-11-20 --to 2026-11-21 --step 6h
   newsflow backfill --from 2026-11-20T08:00 --to 2026-11-20T12:30 --dry-run
 """
-_RELATIVE = re.compile(r"^\s*\d+\s*[mhdw]\s*$")
 TOTALS = ("pages_read", "index_created", "index_updated", "index_unchanged", "index_failed", "rejected")
 LABELS = ("pages\nread", "created", "updated", "unchanged", "failed", "rejected")
 
@@ -75,9 +73,10 @@ def window_of(args: argparse.Namespace, now: datetime) -> tuple[datetime, dateti
     """The [start, end) the arguments ask for."""
     from newsflow.errors import InputError
     from newsflow.search import parse_when
+    from newsflow.timestamps import span_seconds
 
     if args.last is not None:
-        if not _RELATIVE.match(args.last):
+        if span_seconds(args.last) is None:
             raise InputError(f"--last {args.last!r}: give a duration such as 30m, 2h, 1d or 1w")
         if args.end:
             raise InputError("--to goes with --from; --last always ends now")
