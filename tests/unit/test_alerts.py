@@ -132,3 +132,18 @@ def test_feed_health_documents() -> None:
     assert feed_health_id("demo") == feed_health_id("demo") != feed_health_id("demo2")
     with pytest.raises(InputError):
         FeedHealth.of("demo", "broken", error_streak=0, checked_at="2026-11-22T06:00:00Z")  # type: ignore[arg-type]  # invalid on purpose
+
+
+def test_alerts_remove_shows_a_names_markup_literally(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``repr`` of an escaped name doubled the backslash Rich's escape adds, and made the tags
+    live again: a name holding ``[link=...]`` printed a terminal hyperlink. It prints as typed."""
+    from newsflow import alerts
+    from newsflow.cli import main
+
+    monkeypatch.setattr(alerts, "remove_rule", lambda *_args: False)
+    for name in ("a [link=http://evil]y[/link] b", "[bold red]x[/]", "x[/]"):
+        assert main(["alerts", "remove", name]) == 1
+        out = capsys.readouterr().out
+        assert repr(name) in " ".join(out.split()) and "no such alert" in out, out
