@@ -37,7 +37,7 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
     )
     record_feed_health(
         es_client,
-        [FeedHealth.of("demo", "failed", error_streak=2, checked_at="2026-11-22T06:00:00Z")],
+        [FeedHealth("demo", "failed", error_streak=2, checked_at="2026-11-22T06:00:00Z")],
         names=names,
     )
     live = {}

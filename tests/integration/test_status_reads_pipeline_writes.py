@@ -33,6 +33,7 @@ def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtur
         write_dead_letters,
     )
     from newsflow.index.feed_health import FeedHealth, record_feed_health
+    from newsflow.timestamps import iso_z
 
     names = own_aliases
     monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path))
@@ -67,21 +68,23 @@ def test_status_reads_what_the_pipeline_writes(  # noqa: PLR0917 - pytest fixtur
     record_feed_health(
         es_client,
         [
-            FeedHealth.of(
+            FeedHealth(
                 "gone-feed",
                 "failed",
                 error_streak=3,
-                checked_at=logical,
+                checked_at=iso_z(logical),
                 last_error="http_404",
                 last_error_message="GET https://u:s3cret@x.example/f 404",
                 polls=5,
                 not_modified=2,
                 in_error=True,
-                next_due=NOW + timedelta(minutes=5),
+                next_due=iso_z(NOW + timedelta(minutes=5)),
                 pages_waiting=4,
             ),
-            FeedHealth.of("once", "failed", error_streak=1, checked_at=logical, last_error="timeout"),
-            FeedHealth.of("fine", "success", error_streak=0, checked_at=logical, last_success=logical),
+            FeedHealth("once", "failed", error_streak=1, checked_at=iso_z(logical), last_error="timeout"),
+            FeedHealth(
+                "fine", "success", error_streak=0, checked_at=iso_z(logical), last_success=iso_z(logical)
+            ),
         ],
         names=names,
     )

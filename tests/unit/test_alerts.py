@@ -106,12 +106,13 @@ def test_feed_health_documents() -> None:
     from datetime import UTC, datetime
 
     from newsflow.index.feed_health import FeedHealth, feed_health_id
+    from newsflow.timestamps import iso_z
 
-    doc = FeedHealth.of(
+    doc = FeedHealth(
         "demo",
         "partial",
         error_streak=2,
-        checked_at=datetime(2026, 11, 22, 6, tzinfo=UTC),
+        checked_at=iso_z(datetime(2026, 11, 22, 6, tzinfo=UTC)),
         last_error="http_404",
     ).to_document()
     assert doc == {
@@ -131,7 +132,7 @@ def test_feed_health_documents() -> None:
     }
     assert feed_health_id("demo") == feed_health_id("demo") != feed_health_id("demo2")
     with pytest.raises(InputError):
-        FeedHealth.of("demo", "broken", error_streak=0, checked_at="2026-11-22T06:00:00Z")  # type: ignore[arg-type]  # invalid on purpose
+        FeedHealth("demo", "broken", error_streak=0, checked_at="2026-11-22T06:00:00Z")  # type: ignore[arg-type]  # invalid on purpose
 
 
 def test_alerts_remove_shows_a_names_markup_literally(

@@ -257,7 +257,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
     alert.update(
         delivery_fields(delivery="delivered", attempts=1, error=None, delivered_at="2026-11-22T06:02:01Z")
     )
-    health = FeedHealth.of(
+    health = FeedHealth(
         "demo-northern-herald",
         "failed",
         error_streak=3,

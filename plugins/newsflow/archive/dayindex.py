@@ -84,15 +84,16 @@ class DayLayout:
     blocks: _Blocks | None  # None: no day index, or one that lists no blocks (read it whole)
 
 
-def day_layout(storage: Storage, day: date) -> DayLayout:
-    """The layout of one day folder (``DayLayout``)."""
+def day_layout(storage: Storage, day: date, *, head: bool = True) -> DayLayout:
+    """The layout of one day folder (``DayLayout``); ``head=False``: the listing only, for a
+    reader of every line, to whom the day index's lines give its covers anyway."""
     folder = storage.join(day_dir(day))
     # One listing of the folder: a pattern per suffix would each read the whole folder, which
     # holds every batch of the day (docs/scaling.md), once for every day a poll looks back.
     listed = tuple(p for p in storage.listdir(folder) if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX)))
     day_index = f"{folder}/{DAY_INDEX}"
     covered: set[str] = set()
-    blocks = _read_head(storage, day_index, covered) if day_index in listed else None
+    blocks = _read_head(storage, day_index, covered) if head and day_index in listed else None
     return DayLayout(day_index, listed, frozenset(covered), blocks)
 
 
@@ -110,12 +111,7 @@ def _read_day_files(
             )
             layout = None
     if layout is None:
-        if hosts is not None:
-            layout = day_layout(storage, day)
-        else:  # every line is read: the covers come with them, and no first read is needed
-            folder = storage.join(day_dir(day))
-            listed = tuple(p for p in storage.listdir(folder) if p.endswith((CDXJ_SUFFIX, MANIFEST_SUFFIX)))
-            layout = DayLayout(f"{folder}/{DAY_INDEX}", listed, frozenset(), None)
+        layout = day_layout(storage, day, head=hosts is not None)
     day_index = layout.day_index
     covered = set(layout.covered)
     indexed: Iterator[dict[str, Any]] = iter(())

@@ -7,8 +7,6 @@ shared scorer) and how archives are re-extracted after a rule change.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +65,7 @@ def _handle(args: argparse.Namespace) -> int:
 def _single(args: argparse.Namespace, options: Any) -> int:
     import zlib
 
-    from newsflow.cli.untrusted import json_for_terminal
+    from newsflow.cli.untrusted import print_json
     from newsflow.errors import ExtractionError
     from newsflow.extract import extract_article
     from newsflow.extract.batch import read_page
@@ -81,7 +79,7 @@ def _single(args: argparse.Namespace, options: Any) -> int:
     except ExtractionError as exc:
         raise ExtractionError(f"{args.page}: {exc}", reason=exc.reason) from exc
     # The page's text is untrusted: what a terminal obeys is written as JSON escapes.
-    sys.stdout.write(json_for_terminal(json.dumps(article.to_dict(), ensure_ascii=False, indent=2)) + "\n")
+    print_json(article.to_dict())
     return 0
 
 

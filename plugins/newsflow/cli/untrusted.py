@@ -44,17 +44,12 @@ def plain_untrusted(value: object, *, one_line: bool = False) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
-def json_for_terminal(text: str) -> str:
-    """JSON text (``ensure_ascii=False``) with the characters a terminal obeys, and lone
-    surrogates, written as JSON escapes: the same data when read back, nothing obeyed when shown."""
-    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
-
-
 def print_json(value: object, *, indent: int | None = 2) -> None:
-    """``value`` as JSON on stdout, as every ``--json`` prints it: what a terminal obeys written
-    as escapes, and credentials in the URLs it quotes masked (``redact_text``)."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False, default=str)
-    sys.stdout.write(json_for_terminal(redact_text(text)) + "\n")
+    """``value`` as JSON on stdout, as every ``--json`` prints it: what a terminal obeys, and
+    lone surrogates, written as JSON escapes (the same data when read back), and credentials in
+    the URLs it quotes masked (``redact_text``)."""
+    text = redact_text(json.dumps(value, indent=indent, ensure_ascii=False, default=str))
+    sys.stdout.write(_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n")
 
 
 def escape_untrusted(value: object, *, one_line: bool = False) -> str:

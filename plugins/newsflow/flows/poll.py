@@ -225,12 +225,12 @@ def _health(
     elif pages_failed:
         status = "partial"
     failing = status == "failed" or state.error_streak > 0
-    return FeedHealth.of(
+    return FeedHealth(
         state.name,
         status,
         error_streak=state.error_streak,
         in_error=state.error_streak >= options.failing_after,
-        checked_at=when,
+        checked_at=iso_z(when),
         last_success=state.last_success,
         last_error=state.last_reason if failing else None,
         last_error_message=state.last_error if failing else None,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError
@@ -24,7 +23,6 @@ from newsflow.index.names import IndexNames
 from newsflow.records import stable_id
 from newsflow.redact import redact_text
 from newsflow.textsafe import TERMINAL_CONTROLS, clean_surrogates
-from newsflow.timestamps import iso_z
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -49,18 +47,12 @@ def plain_message(text: str | None) -> str | None:
     return one_line[:MESSAGE_CHARS] or None
 
 
-def _iso(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return iso_z(value)
-
-
 @dataclass(frozen=True, slots=True)
 class FeedHealth:
     """One feed's health after a poll: what the poll flow hands the index (``record_feed_health``).
 
-    Dates are ISO UTC strings (``of`` takes datetimes too); ``last_error_message`` is stored as
-    ``plain_message`` makes it. Invalid values are refused when it is built, not when written.
+    Dates are ISO UTC strings (``iso_z``); ``last_error_message`` is stored as ``plain_message``
+    makes it. Invalid values are refused when it is built, not when written.
     """
 
     feed: str
@@ -87,43 +79,8 @@ class FeedHealth:
             if value < 0:
                 raise InputError(f"feed {self.feed!r}: {name} {value} is negative")
 
-    @classmethod
-    def of(
-        cls,
-        feed: str,
-        status: FeedStatus,
-        *,
-        error_streak: int,
-        checked_at: datetime | str,
-        last_success: datetime | str | None = None,
-        last_error: str | None = None,
-        last_error_message: str | None = None,
-        polls: int = 0,
-        not_modified: int = 0,
-        newest_item: datetime | str | None = None,
-        next_due: datetime | str | None = None,
-        pages_waiting: int = 0,
-        in_error: bool = False,
-    ) -> FeedHealth:
-        """Built from the poll's values: dates as ISO UTC, the message as stored."""
-        return cls(
-            feed=feed,
-            status=status,
-            error_streak=error_streak,
-            checked_at=_iso(checked_at) or "",
-            last_success=_iso(last_success),
-            last_error=last_error,
-            last_error_message=plain_message(last_error_message),
-            polls=polls,
-            not_modified=not_modified,
-            newest_item=_iso(newest_item),
-            next_due=_iso(next_due),
-            pages_waiting=pages_waiting,
-            in_error=in_error,
-        )
-
     def to_document(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "last_error_message": plain_message(self.last_error_message)}
 
 
 def record_feed_health(

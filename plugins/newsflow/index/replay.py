@@ -135,7 +135,7 @@ def replay_dead_letters(
                 todo.append(letter)
         rejects: list[tuple[IndexFailure, dict[str, Any]]] = []
         pending: dict[str, Builder] = {}
-        for letter in list(todo):
+        for letter in todo:
             try:
                 pending[letter.id] = from_source(letter.document)
             except (TypeError, ValueError, AttributeError) as exc:  # an older document of another shape
@@ -143,13 +143,12 @@ def replay_dead_letters(
                     "dead letter %s:%s cannot be rebuilt (%s); left waiting", letter.path, letter.line, exc
                 )
                 failed.add("unreadable_document")
-                todo.remove(letter)
         reachable = write_chunk(client, pending, alias=alias, options=options, tally=tally, rejects=rejects)
         refused = {failure.id for failure, _ in rejects}
         for failure, _ in rejects:
             failed.add(failure.reason)
         for letter in todo:
-            if letter.id not in refused:
+            if letter.id in pending and letter.id not in refused:
                 done.append((letter, "replayed"))
                 written.append(letter.id)
         if not reachable:
