@@ -11,7 +11,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 # Where ``Article.published`` came from; ``date_confidence`` says how far to trust it.
 PublishedSource = Literal[
@@ -43,6 +43,8 @@ def date_confidence(source: str) -> Confidence:
 
 
 Relation = Literal["original", "same_url", "exact", "near_duplicate", "same_story"]
+# Each relation by its stored name: a stored value is read through this, never trusted as one.
+RELATIONS: dict[str, Relation] = {name: name for name in get_args(Relation)}
 
 
 _SPACE = re.compile(r"\s+")

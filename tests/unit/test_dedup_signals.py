@@ -16,8 +16,9 @@ from newsflow.dedup.quotes import quote_keys
 from newsflow.dedup.signals import COUNTED_FIELDS, LEDE_KEYS, stored_counted_keys
 from newsflow.dedup.similarity import Edge
 from newsflow.dedup.sketch import band_keys, estimate_jaccard, minhash, shingles
-from newsflow.dedup.stored import edges_from_stored, edges_to_stored
+from newsflow.dedup.stored import edges_from_stored, edges_to_stored, hit_to_records
 from newsflow.errors import ConfigError, InputError
+from newsflow.jsontypes import JsonValue
 
 TEXT = (
     "Ukraine says its troops broke through Russian lines near Kherson on Monday.\n"
@@ -187,8 +188,35 @@ def test_each_edge_is_stored_once_with_the_article_it_was_scored_for() -> None:
 
 
 def test_edges_stored_before_the_compact_form_still_load_and_bad_ones_are_skipped() -> None:
-    old = [["h", "x", "exact", 1.0, ["content_hash"]], ["x", "only-three", 0.5], 7]
+    old: list[JsonValue] = [["h", "x", "exact", 1.0, ["content_hash"]], ["x", "only-three", 0.5], 7]
     assert edges_from_stored("x", old) == [Edge("h", "x", "exact", 1.0, ("content_hash",))]
+
+
+def test_stored_story_fields_of_other_types_read_as_missing_and_odd_edges_are_skipped() -> None:
+    """The mapping takes any field as a list: a stored story id, relation or score of another
+    type must not reach a ``StoryAssignment``, and an edge of an unknown kind is not loaded."""
+    signals = compute_signals("x", "The council voted on the bridge on Tuesday.", DedupOptions())
+    stored: dict[str, JsonValue] = {
+        **signals.to_dict(),
+        "edges": [["h", "sideways", 0.5, []], ["h", "same_story", [0.5], []], ["h", "exact", 1.0, ["ok"]]],
+    }
+    hit: dict[str, JsonValue] = {
+        "_source": {"dedup_signals": stored, "story_id": ["s1", "s2"], "relation": "same_story"}
+    }
+    records = hit_to_records(hit)
+    assert records is not None
+    assert records[0] == signals
+    assert records[1] is None  # a story id that is a list is no story id
+    assert records[2] == [Edge("x", "h", "exact", 1.0, ("ok",))]
+
+    hit = {"_source": {"dedup_signals": stored, "story_id": "s1", "relation": "cousin", "score": "high"}}
+    records = hit_to_records(hit)
+    assert records is not None and records[1] is not None
+    assert (records[1].story_id, records[1].relation, records[1].score) == ("s1", "original", 0.0)
+
+    assert hit_to_records({"_source": {"dedup_signals": ["not", "an", "object"]}}) is None
+    with pytest.raises(InputError, match="terms is str"):
+        ArticleSignals.from_dict({**signals.to_dict(), "terms": "bridge"})
 
 
 def test_sketches_of_another_size_share_nothing_whether_compared_alone_or_among_others() -> None:

@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from newsflow.dedup.entities import date_years, entity_counts, number_keys
 from newsflow.dedup.options import DedupOptions
@@ -22,6 +21,7 @@ from newsflow.dedup.sketch import band_keys, minhash, pack, unpack, word_shingle
 from newsflow.dedup.text import stem, stopwords, tokens
 from newsflow.dedup.weekdays import named_weekdays
 from newsflow.errors import InputError
+from newsflow.jsontypes import JsonObject, JsonValue, array, integer, integers, string_or_none, strings
 from newsflow.language import detect_language, primary_language
 from newsflow.records import content_hash
 from newsflow.timestamps import parse_utc_or_none
@@ -91,7 +91,7 @@ class ArticleSignals:
     def published_at(self) -> datetime | None:
         return parse_published(self.published)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "id": self.id,
             "content_hash": self.content_hash,
@@ -117,30 +117,30 @@ class ArticleSignals:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArticleSignals:
+    def from_dict(cls, data: JsonObject) -> ArticleSignals:
         try:
             return cls(
                 id=str(data["id"]),
                 content_hash=str(data["content_hash"]),
-                length=int(data["length"]),
-                minhash=pack(map(int, data["minhash"])),
-                band_keys=tuple(map(str, data["band_keys"])),
-                terms=tuple(map(str, data["terms"])),
-                term_counts=tuple(map(int, data["term_counts"])),
-                entities=tuple(map(str, data["entities"])),
-                entity_counts=tuple(map(int, data["entity_counts"])),
-                numbers=tuple(map(str, data["numbers"])),
-                quote_keys=tuple(map(str, data["quote_keys"])),
-                years=tuple(map(str, data["years"])),
-                canonical_url=data.get("canonical_url"),
-                published=data.get("published"),
+                length=integer(data["length"], "length"),
+                minhash=pack(integers(data["minhash"], "minhash")),
+                band_keys=strings(data["band_keys"], "band_keys"),
+                terms=strings(data["terms"], "terms"),
+                term_counts=integers(data["term_counts"], "term_counts"),
+                entities=strings(data["entities"], "entities"),
+                entity_counts=integers(data["entity_counts"], "entity_counts"),
+                numbers=strings(data["numbers"], "numbers"),
+                quote_keys=strings(data["quote_keys"], "quote_keys"),
+                years=strings(data["years"], "years"),
+                canonical_url=string_or_none(data.get("canonical_url")),
+                published=string_or_none(data.get("published")),
                 title=str(data.get("title") or ""),
-                source=data.get("source"),
+                source=string_or_none(data.get("source")),
                 truncated=bool(data.get("truncated", False)),
-                language=data.get("language"),
-                lede=tuple(map(str, data.get("lede") or ())),
+                language=string_or_none(data.get("language")),
+                lede=strings(data.get("lede") or (), "lede"),
                 published_confidence="low" if data.get("published_confidence") == "low" else "high",
-                weekdays=tuple(map(int, data.get("weekdays") or ())),
+                weekdays=integers(data.get("weekdays") or (), "weekdays"),
             )
         except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise InputError(
@@ -163,15 +163,16 @@ COUNTED_FIELDS = (
 )
 
 
-def stored_counted_keys(data: dict[str, Any]) -> frozenset[str]:
+def stored_counted_keys(data: JsonObject) -> frozenset[str]:
     """``ArticleSignals.counted_keys`` straight from a stored record's ``COUNTED_FIELDS``."""
     try:
-        keys = {f"t:{t}" for t in data["terms"]}
-        keys.update(f"e:{k}" for k in data["entities"])
-        keys.update(f"n:{n}" for n in data["numbers"])
-        keys.update(f"b:{k}" for k in data["band_keys"])
-        keys.update(f"q:{k}" for k in data["quote_keys"])
-        keys.update(f"l:{t}" for t in (data.get("lede") or ())[:LEDE_KEYS])  # older records may lack it
+        keys = {f"t:{t}" for t in array(data["terms"], "terms")}
+        keys.update(f"e:{k}" for k in array(data["entities"], "entities"))
+        keys.update(f"n:{n}" for n in array(data["numbers"], "numbers"))
+        keys.update(f"b:{k}" for k in array(data["band_keys"], "band_keys"))
+        keys.update(f"q:{k}" for k in array(data["quote_keys"], "quote_keys"))
+        lede = array(data.get("lede") or (), "lede")  # older records may lack it
+        keys.update(f"l:{t}" for t in lede[:LEDE_KEYS])
         keys.add(f"h:{data['content_hash']}")
     except (KeyError, TypeError) as exc:
         raise InputError(

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,8 @@ from newsflow.dedup.weighting import Prepared, TermStats, prepare
 from newsflow.errors import ConfigError
 
 EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
+# Each kind by its stored name: a stored edge's kind is read through this.
+EDGE_KINDS: dict[str, EdgeKind] = {name: name for name in get_args(EdgeKind)}
 
 
 @dataclass(frozen=True, slots=True)

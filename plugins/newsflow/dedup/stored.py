@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import Edge
-from newsflow.records import StoryAssignment
+from newsflow.dedup.similarity import EDGE_KINDS, Edge
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object, string_or_none, strings
+from newsflow.records import RELATIONS, StoryAssignment
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SOURCE_FIELDS = ["dedup_signals", "story_id", "relation", "duplicate_of", "score", "why"]
 
 
-def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[list[Any]]:
+def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[JsonValue]:
     """The edges ``owner`` keeps: those it was scored for (``owner`` is their ``a``).
 
     Each edge is stored once, with the article whose arrival found it, in the compact form
@@ -31,38 +31,47 @@ def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[list[Any]]:
     return [[e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges if e.a == owner]
 
 
-def edges_from_stored(owner: str, raw: Any) -> list[Edge]:
+def edges_from_stored(owner: str, raw: JsonValue) -> list[Edge]:
     """Edges of ``owner`` as stored: the compact form, or ``[a, b, kind, score, why]`` as
     articles indexed before it kept them (both ends then hold a copy)."""
     out = []
-    for item in raw or ():
+    for item in as_list(raw):
         try:
-            if len(item) == 4:
-                b, kind, score, why = item
-                a = owner
+            fields = as_list(item)
+            if len(fields) == 4:
+                b, kind, score, why = fields
+                a: JsonValue = owner
             else:
-                a, b, kind, score, why = item
-            # ``why`` is for display only: kept as stored rather than checked string by string.
-            out.append(Edge(str(a), str(b), kind, float(score), tuple(why)))
-        except (TypeError, ValueError):
+                a, b, kind, score, why = fields
+            if isinstance(score, bool) or not isinstance(score, int | float | str):
+                raise TypeError(f"score is {type(score).__name__}")
+            out.append(Edge(str(a), str(b), EDGE_KINDS[str(kind)], float(score), strings(why, "why")))
+        except (KeyError, TypeError, ValueError):
             log.warning("dedup: ignoring a malformed stored edge %r of %s", item, owner)
     return out
 
 
-def hit_to_records(hit: dict[str, Any]) -> tuple[ArticleSignals, StoryAssignment | None, list[Edge]] | None:
-    source = hit.get("_source") or {}
-    stored = source.get("dedup_signals")
+def hit_to_records(hit: JsonObject) -> tuple[ArticleSignals, StoryAssignment | None, list[Edge]] | None:
+    """A held article from a search hit or an ``mget`` answer; None when it holds no signals.
+
+    The story fields are read for their types: the mapping takes any field as a list, and an
+    odd one reads as missing rather than reaching a story id.
+    """
+    source = as_object(hit.get("_source"))
+    stored = as_object(source.get("dedup_signals"))
     if not stored:
         return None
     signals = ArticleSignals.from_dict(stored)
     assignment = None
-    if source.get("story_id"):
+    story_id = string_or_none(source.get("story_id"))
+    if story_id:
+        score = source.get("score")
         assignment = StoryAssignment(
             id=signals.id,
-            story_id=source["story_id"],
-            relation=source.get("relation") or "original",
-            duplicate_of=source.get("duplicate_of"),
-            score=float(source.get("score") or 0.0),
-            why=tuple(source.get("why") or ()),
+            story_id=story_id,
+            relation=RELATIONS.get(str(source.get("relation")), "original"),
+            duplicate_of=string_or_none(source.get("duplicate_of")),
+            score=float(score) if isinstance(score, int | float) and not isinstance(score, bool) else 0.0,
+            why=tuple(str(w) for w in as_list(source.get("why"))),
         )
     return signals, assignment, edges_from_stored(signals.id, stored.get("edges"))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from newsflow.dedup.stored import hit_to_records
 from newsflow.index.documents import ArticleDoc, build_document, fingerprint
 from newsflow.index.generations import mget_across
+from newsflow.jsontypes import as_object
 from newsflow.records import Article, StoryAssignment
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def stored_unchanged(
     docs = mget_across(client, alias, ids, source_includes=[*STORY_STAGE_FIELDS, "doc_fingerprint"])
     kept: dict[str, StoryAssignment] = {}
     for article, doc in zip(articles, docs, strict=True):
-        source = doc.get("_source") or {}
+        source = as_object(doc.get("_source"))
         if not doc.get("found") or not source.get("doc_fingerprint"):
             continue
         records = hit_to_records(doc)

@@ -29,7 +29,9 @@ from newsflow.index.documents import ArticleDoc, as_doc, build_document
 from newsflow.index.generations import locate, settle_created
 from newsflow.index.names import IndexNames
 from newsflow.index.outcome import BulkIndexingError, IndexFailure, IndexOptions, IndexReport, WriteTally
+from newsflow.jsontypes import JsonValue, as_object
 from newsflow.records import Article
+from newsflow.stored_fields import whole
 from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
@@ -77,11 +79,16 @@ def _plan(
         old = stored.get(doc_id)
         if old is None:
             document = build(1, indexed_at)
-            action = {"_op_type": "create", "_index": alias, "_id": doc_id, "_source": document}
+            action: dict[str, JsonValue] = {
+                "_op_type": "create",
+                "_index": alias,
+                "_id": doc_id,
+                "_source": document,
+            }
             plans[doc_id] = _Planned(action=action, document=document, is_new=True)
             continue
-        source = old.get("_source", {})
-        version = int(source.get("version") or 1) + 1
+        source = as_object(old.get("_source"))
+        version = (whole(source.get("version")) or 1) + 1
         document = build(version, indexed_at)
         if document["doc_fingerprint"] == source.get("doc_fingerprint"):
             plans[doc_id] = _Planned(action=None, document=document, is_new=False)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from newsflow.errors import InputError
+from newsflow.jsontypes import JsonObject, JsonValue
 from newsflow.records import Article, StoryAssignment, content_hash, stable_id
 
 BOOKKEEPING_FIELDS = frozenset({"version", "indexed_at", "doc_fingerprint"})
@@ -25,7 +25,7 @@ class ArticleDoc:
     article: Article
     story: StoryAssignment | None = None
     dedup_keys: tuple[str, ...] = ()
-    dedup_signals: Mapping[str, Any] | None = None
+    dedup_signals: JsonObject | None = None
 
     def __post_init__(self) -> None:
         if self.story is not None and self.story.id != self.article.id:
@@ -48,7 +48,7 @@ def content_hash_of(article: Article) -> str:
     return article.content_hash or content_hash(article.text)
 
 
-def fingerprint(document: Mapping[str, Any]) -> str:
+def fingerprint(document: JsonObject) -> str:
     """What decides whether a rerun rewrites a document: its content and story, not bookkeeping.
 
     The dedup edges stored with an article are left out: a rerun after later articles
@@ -63,7 +63,7 @@ def fingerprint(document: Mapping[str, Any]) -> str:
     return stable_id(text)
 
 
-def build_document(item: ArticleDoc, *, version: int, indexed_at: str) -> dict[str, Any]:
+def build_document(item: ArticleDoc, *, version: int, indexed_at: str) -> dict[str, JsonValue]:
     """The ``_source`` of one article; an unassigned article is its own story (``original``).
 
     Every article gets a ``story_id`` so collapsing never lumps unassigned articles together.

@@ -35,6 +35,7 @@ from elastic_transport import TransportError
 
 from newsflow.errors import ConfigError
 from newsflow.index.names import generation_of
+from newsflow.jsontypes import JsonObject
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -64,17 +65,15 @@ def generations(client: Elasticsearch, alias: str) -> list[str]:
     return sorted(found, key=order)
 
 
-def _merge(
-    alias: str, ids: Sequence[str], docs: Sequence[Mapping[str, Any]], strict: bool
-) -> list[dict[str, Any]]:
+def _merge(alias: str, ids: Sequence[str], docs: Sequence[JsonObject], strict: bool) -> list[JsonObject]:
     """One ``mget``-style answer per id: its oldest found copy, else an error, else not found."""
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, JsonObject] = {}
     for doc in docs:
         doc_id = str(doc.get("_id"))
         kept = by_id.get(doc_id)
         if doc.get("found"):
             if kept is None or not kept.get("found"):
-                by_id[doc_id] = dict(doc)
+                by_id[doc_id] = doc
             continue
         error = doc.get("error")
         if error is not None:
@@ -87,7 +86,7 @@ def _merge(
                     "retry once the cluster has a live copy of every shard"
                 )
             if kept is None:
-                by_id[doc_id] = dict(doc)
+                by_id[doc_id] = doc
     return [by_id.get(doc_id) or {"_id": doc_id, "found": False} for doc_id in ids]
 
 
@@ -98,7 +97,7 @@ def mget_across(
     *,
     source_includes: Sequence[str] | None = None,
     strict: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """``mget`` of ``ids`` over every generation behind ``alias`` (see the module docstring)."""
     if not ids:
         return []
@@ -116,7 +115,7 @@ def mget_across(
 
 def locate(
     client: Elasticsearch, alias: str, ids: Sequence[str], *, source_includes: Sequence[str] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, JsonObject]:
     """The stored copy of each id that exists (``_index``, ``_seq_no``, ``_primary_term``, source);
     raises ``GenerationLookupError`` when a copy could not be read."""
     docs = mget_across(client, alias, ids, source_includes=source_includes, strict=True)

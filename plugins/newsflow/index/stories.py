@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from newsflow.index.documents import fingerprint
 from newsflow.index.generations import index_of, mget_across
+from newsflow.jsontypes import JsonValue, as_object
 from newsflow.records import StoryAssignment
+from newsflow.stored_fields import whole
 from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
@@ -102,7 +104,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
                 failed["not_found"] += 1
                 pending.pop(doc_id, None)
                 continue
-            source = dict(doc.get("_source") or {})
+            source = as_object(doc.get("_source"))
             fields = story_fields(pending[doc_id])
             changed = {**source, **fields}
             new_fingerprint = fingerprint(changed)
@@ -113,7 +115,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
                 pending.pop(doc_id)
                 continue
             changed["doc_fingerprint"] = new_fingerprint
-            changed["version"] = int(source.get("version") or 0) + 1
+            changed["version"] = (whole(source.get("version")) or 0) + 1
             changed["indexed_at"] = iso_z(now_utc(), "microseconds")  # bookkeeping, not a decision
             actions.append(
                 {
@@ -142,7 +144,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
     return StoryWrites(updated, unchanged, {k: v for k, v in failed.items() if v})
 
 
-def store_edges(client: Elasticsearch, alias: str, edges: Mapping[str, list[list[Any]]]) -> StoryWrites:
+def store_edges(client: Elasticsearch, alias: str, edges: Mapping[str, JsonValue]) -> StoryWrites:
     """Replace the stored edges of each article (outside the fingerprint: no version bump)."""
     from elasticsearch.helpers import streaming_bulk
 
