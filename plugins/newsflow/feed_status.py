@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsflow import stored_fields
 from newsflow.es_client import search_alias
+from newsflow.jsontypes import JsonValue
 from newsflow.redact import redact_text
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class FeedHealth:
     def never_polled(self) -> bool:
         return self.status is None and self.checked_at is None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "feed": self.feed,
             "status": self.status,

@@ -30,6 +30,7 @@ from newsflow.feed_registry import (
     load_registry,
     parse_interval,
 )
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, string_or_none
 from newsflow.textsafe import clean_surrogates, has_lone_surrogates
 from newsflow.timestamps import iso_z, parse_utc_or_none
 from newsflow.urls import canonicalize_url
@@ -59,7 +60,7 @@ class FeedEntry:
     tags: tuple[str, ...] = ()
     feed_ref: str | None = None  # archive ref of the feed response this entry came from
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "feed": self.feed,
             "url": self.url,
@@ -74,18 +75,20 @@ class FeedEntry:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FeedEntry:
+    def from_dict(cls, data: JsonObject) -> FeedEntry:
+        """An entry as the archive or a queue file holds it; an optional field of another type
+        reads as missing (``KeyError`` only for a missing feed, URL or canonical URL)."""
         return cls(
             feed=str(data["feed"]),
             url=str(data["url"]),
             canonical_url=str(data["canonical_url"]),
             title=str(data.get("title") or ""),
             summary=str(data.get("summary") or ""),
-            published=data.get("published"),
-            updated=data.get("updated"),
-            guid=data.get("guid"),
-            tags=tuple(data.get("tags") or ()),
-            feed_ref=data.get("feed_ref"),
+            published=string_or_none(data.get("published")),
+            updated=string_or_none(data.get("updated")),
+            guid=string_or_none(data.get("guid")),
+            tags=tuple(str(tag) for tag in as_list(data.get("tags"))),
+            feed_ref=string_or_none(data.get("feed_ref")),
         )
 
 

@@ -13,9 +13,11 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from newsflow.archive.storage import Storage
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, string_or_none
+from newsflow.stored_fields import whole
 from newsflow.timestamps import iso_z, parse_utc_or_none
 
 logger = logging.getLogger(__name__)
@@ -62,19 +64,47 @@ class FeedState:
             headers["If-Modified-Since"] = self.last_modified
         return headers
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = asdict(self)
         data["not_modified_ratio"] = round(self.not_modified_ratio, 4)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeedState:
-        known = set(cls.__dataclass_fields__)
-        fields = {k: v for k, v in data.items() if k in known}
-        sites = fields.get("page_sites")  # a list, as JSON gives it
-        listed = sites if isinstance(sites, list) else []
-        fields["page_sites"] = tuple(site for site in listed if isinstance(site, str))
-        return cls(**fields)
+    def from_dict(cls, data: JsonObject) -> FeedState:
+        """The state as stored, each field read for its type: a field of another type (a hand
+        edit, an older writer) reads as unknown rather than failing the poll that adds to it.
+        Only a missing name is refused (``ValueError``): the state is no feed's then."""
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("feed state without a name")
+
+        def text(key: str) -> str | None:
+            return string_or_none(data.get(key))
+
+        def count(key: str) -> int:
+            return whole(data.get(key)) or 0
+
+        return cls(
+            name=name,
+            etag=text("etag"),
+            last_modified=text("last_modified"),
+            body_sha256=text("body_sha256"),
+            last_status=whole(data.get("last_status")),
+            last_outcome=text("last_outcome"),
+            last_fetch=text("last_fetch"),
+            last_success=text("last_success"),
+            polls=count("polls"),
+            not_modified=count("not_modified"),
+            unchanged=count("unchanged"),
+            error_streak=count("error_streak"),
+            errors=count("errors"),
+            entries_seen=count("entries_seen"),
+            last_error=text("last_error"),
+            last_reason=text("last_reason"),
+            newest_item=text("newest_item"),
+            pages_waiting=count("pages_waiting"),
+            page_sites=tuple(site for site in as_list(data.get("page_sites")) if isinstance(site, str)),
+        )
 
     def next_due(self, interval_s: int) -> str | None:
         """When the interval after the last poll ends (ISO UTC); None before the first poll."""

@@ -11,7 +11,9 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
+
+from newsflow.jsontypes import JsonValue
 
 # Where ``Article.published`` came from; ``date_confidence`` says how far to trust it.
 PublishedSource = Literal[
@@ -111,8 +113,8 @@ class Article:
     def id(self) -> str:
         return article_id(self.canonical_url)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = asdict(self)
         data["id"] = self.id
         return data
 
@@ -128,7 +130,7 @@ class StoryAssignment:
     score: float = 0.0
     why: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "id": self.id,
             "story_id": self.story_id,

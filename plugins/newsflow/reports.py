@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsflow import stored_fields
+from newsflow.jsontypes import JsonValue
 
 REPORT_FIELDS = [
     "title",
@@ -58,7 +59,7 @@ class SearchHit:
     why: tuple[str, ...] = ()
     language_tag: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         data: dict[str, Any] = {
             "id": self.id,
             "title": self.title,

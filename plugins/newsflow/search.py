@@ -26,6 +26,7 @@ from newsflow.errors import InputError
 from newsflow.es_client import search_alias
 from newsflow.facets import known_values, resolve_values
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonValue
 from newsflow.language import primary_language
 from newsflow.query_text import is_plain, text_query
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
@@ -86,7 +87,7 @@ class SearchResult:
     def head(self, hit: SearchHit) -> StoryHead | None:
         return self.stories.get(hit.story_id or "")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "query": self.query,
             "total_reports": self.total_reports,
@@ -109,7 +110,7 @@ class TopStory:
     first_published: str | None
     last_published: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "story_id": self.story_id,
             "reports": self.reports,

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow.errors import InputError
 from newsflow.es_client import search_alias
 from newsflow.index.names import IndexNames
 from newsflow.index.story_merges import find_merges
+from newsflow.jsontypes import JsonValue
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class StoryHead:
     outlets: tuple[str, ...]
     languages: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "story_id": self.story_id,
             "first": self.first.to_dict(),
@@ -59,7 +60,7 @@ class StoryMove:
     recorded_at: str | None
     run_id: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "old": self.old,
             "new": self.new,
@@ -84,7 +85,7 @@ class StoryTimeline:
     def first(self) -> SearchHit:
         return self.reports[0]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "asked": self.asked,
             "story_id": self.story_id,

@@ -237,6 +237,20 @@ def test_feed_state_json_store(root: str) -> None:
     assert memory.get("bbc/world") == state and memory.get("x") is None
 
 
+def test_a_feed_state_field_of_another_type_reads_as_unknown_and_the_poll_can_add_to_it(root: str) -> None:
+    """A hand-edited or older state file must not fail the poll that counts on its numbers."""
+    store = JsonFeedStateStore.under_archive(root)
+    storage = Storage(store.url)
+    odd = {"name": "odd", "etag": ["a"], "polls": "4", "errors": 2.0, "last_status": True, "page_sites": "x"}
+    storage.write_bytes(storage.join("odd.json"), json.dumps(odd).encode())
+    loaded = store.get("odd")
+    assert loaded == FeedState(name="odd", errors=2)
+    assert loaded.conditional_headers() == {}
+    assert replace(loaded, polls=loaded.polls + 1).polls == 1
+    storage.write_bytes(storage.join("nameless.json"), b'{"name": 7, "polls": 1}')
+    assert store.get("nameless") is None  # no feed's state: ignored (one unconditional fetch)
+
+
 def test_a_folder_is_listed_by_name_as_glob_listed_it(root: str) -> None:
     """``Storage.listdir`` names what ``glob`` named, on a local disk and an fsspec store alike."""
     storage = Storage(root)

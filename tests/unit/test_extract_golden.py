@@ -45,7 +45,8 @@ def _actual(page: Path, url: str | None) -> dict[str, Any]:
     except ExtractionError as exc:
         return {"error": exc.reason}
     data = article.to_dict()
-    return {key: list(data[key]) if isinstance(data[key], tuple) else data[key] for key in FIELDS}
+    values = {key: data[key] for key in FIELDS}
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
 
 
 def test_golden_pages_exist() -> None:

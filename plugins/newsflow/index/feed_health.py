@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow.errors import InputError
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonValue
 from newsflow.records import stable_id
 from newsflow.redact import redact_text
 from newsflow.textsafe import TERMINAL_CONTROLS, clean_surrogates
@@ -79,7 +80,7 @@ class FeedHealth:
             if value < 0:
                 raise InputError(f"feed {self.feed!r}: {name} {value} is negative")
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> dict[str, JsonValue]:
         return {**asdict(self), "last_error_message": plain_message(self.last_error_message)}
 
 

@@ -35,7 +35,7 @@ from elastic_transport import TransportError
 
 from newsflow.errors import ConfigError
 from newsflow.index.names import generation_of
-from newsflow.jsontypes import JsonObject
+from newsflow.jsontypes import JsonObject, JsonValue
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -189,7 +189,7 @@ class RolloverConditions:
         if self.max_age is not None and not _AGE.fullmatch(self.max_age):
             raise ConfigError(f"max age {self.max_age!r} is not a time like 7d, 12h or 30m")
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, JsonValue]:
         conditions: dict[str, Any] = {}
         if self.max_primary_shard_size is not None:
             conditions["max_primary_shard_size"] = self.max_primary_shard_size

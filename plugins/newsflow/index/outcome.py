@@ -7,11 +7,11 @@ the flows) need these and not the bulk machinery in ``index.bulk``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from newsflow.backoff import doubling
 from newsflow.counts import Counts
 from newsflow.errors import ConfigError, IndexingError
+from newsflow.jsontypes import JsonValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class IndexFailure:
     status: int | None
     error: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {"id": self.id, "reason": self.reason, "status": self.status, "error": self.error}
 
 
@@ -83,7 +83,7 @@ class IndexReport:
     def total(self) -> int:
         return self.created + self.updated + self.unchanged + self.failed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "run_id": self.run_id,
             "alias": self.alias,
