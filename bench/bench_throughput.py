@@ -13,7 +13,8 @@ time that is Airflow overhead (target <= 20 %), measured two ways from the REST 
   reported inside the processing tasks (task start-up: fork, imports, DAG parse).
 
 Usage: ``.venv/bin/python bench/bench_throughput.py [--feeds 50 --articles 40 --hosts 10]``.
-Needs Elasticsearch (``newsflow es up``); starts its own PostgreSQL and Airflow.
+Needs Elasticsearch (``newsflow es up``); starts its own PostgreSQL and Airflow. The numbers
+and the table are worked out in ``throughput_report.py``.
 """
 
 from __future__ import annotations
@@ -26,146 +27,27 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from elasticsearch import Elasticsearch
 from rich.console import Console
-from rich.table import Table
 
 from bench import aeb_pages
 from bench.aeb_pages import SavedPage
 from bench.fixture_feeds import FixtureFeed, generate_site, registry_yaml, saved_pages_site
+from bench.throughput_report import RunResult, Timing, results_table, run_result
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
-from newsflow.timestamps import parse_utc_or_none
 from tests.e2e.stack import (
-    Api,
     Stack,
     airflow_stack,
     clear_of_poll_tick,
     delete_indices,
     fixture_sites,
 )
-
-
-def _when(value: str | None) -> datetime | None:
-    return parse_utc_or_none(value)
-
-
-def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
-    """Length of the union of [start, end) intervals."""
-    total = 0.0
-    current: tuple[datetime, datetime] | None = None
-    for start, end in sorted(intervals):
-        if current is None or start > current[1]:
-            if current is not None:
-                total += (current[1] - current[0]).total_seconds()
-            current = (start, end)
-        else:
-            current = (current[0], max(current[1], end))
-    if current is not None:
-        total += (current[1] - current[0]).total_seconds()
-    return total
-
-
-def _task_rows(api: Api, dag_id: str, run_ids: list[str]) -> list[dict[str, Any]]:
-    return [ti for run_id in run_ids for ti in api.task_instances(dag_id, run_id)]
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    wall_start: datetime
-    t0: float  # monotonic: poll triggered
-    polled: float  # poll run finished
-    indexed: float  # every article searchable
-    done: float  # every processing run finished
-
-    @property
-    def wall(self) -> float:
-        return self.done - self.t0
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """One executor's run over the site, for the side-by-side table."""
-
-    executor: str
-    indexed: int
-    total: int
-    wall: float
-    polled_at: float
-    searchable_at: float
-    idle_s: float
-    process_runs: int
-    process_tasks: int
-    poll_tasks: int
-    poll_task_s: float
-    process_task_s: float
-    in_pipeline_s: float
-    per_worker: tuple[tuple[str, int], ...]
-
-    @property
-    def rate(self) -> float:
-        return self.indexed / self.wall
-
-    @property
-    def idle_share(self) -> float:
-        return self.idle_s / self.wall
-
-    @property
-    def startup_share(self) -> float:
-        return (self.process_task_s - self.in_pipeline_s) / max(self.process_task_s, 1e-9)
-
-
-def _result(
-    api: Api,
-    executor: str,
-    timing: Timing,
-    *,
-    poll_run: str,
-    process_ids: list[str],
-    indexed: int,
-    total: int,
-) -> RunResult:
-    poll_tis = _task_rows(api, POLL_DAG, [poll_run])
-    process_tis = _task_rows(api, PROCESS_DAG, process_ids)
-    intervals = []
-    for ti in poll_tis + process_tis:
-        start, end = _when(ti.get("start_date")), _when(ti.get("end_date"))
-        if start and end:
-            intervals.append((max(start, timing.wall_start), end))
-
-    def seconds(tis: list[dict[str, Any]], task_id: str) -> float:
-        return sum(float(ti.get("duration") or 0) for ti in tis if ti["task_id"] == task_id)
-
-    in_pipeline = 0.0
-    process_tasks = [ti for ti in process_tis if ti["task_id"] == "process"]
-    for ti in process_tasks:
-        value = api.xcom(PROCESS_DAG, ti["dag_run_id"], "process", int(ti.get("map_index", -1))) or {}
-        in_pipeline += float(value.get("counts", {}).get("seconds", 0.0))
-    workers = Counter(str(ti.get("hostname") or "?") for ti in poll_tis + process_tis if ti.get("end_date"))
-    return RunResult(
-        executor=executor,
-        indexed=indexed,
-        total=total,
-        wall=timing.wall,
-        polled_at=timing.polled - timing.t0,
-        searchable_at=timing.indexed - timing.t0,
-        idle_s=max(0.0, timing.wall - _busy_seconds(intervals)),
-        process_runs=len(process_ids),
-        process_tasks=len(process_tasks),
-        poll_tasks=sum(1 for ti in poll_tis if ti["task_id"] == "poll"),
-        poll_task_s=seconds(poll_tis, "poll"),
-        process_task_s=seconds(process_tis, "process"),
-        in_pipeline_s=in_pipeline,
-        per_worker=tuple(sorted(workers.items())),
-    )
 
 
 def _args() -> argparse.Namespace:
@@ -290,7 +172,7 @@ def _measure(
             for run_id in process_ids:
                 api.wait_for(PROCESS_DAG, run_id, max(10.0, deadline - time.monotonic()))
             t1 = time.monotonic()
-            return _result(
+            return run_result(
                 api,
                 executor,
                 Timing(wall_start, t0, t_polled, t_indexed, t1),
@@ -301,40 +183,6 @@ def _measure(
             )
     finally:
         delete_indices(client, prefix)
-
-
-def _table(results: list[RunResult], polite_delay: float, ceiling: float | None) -> Table:
-    table = Table(title="end-to-end throughput through the real scheduler, same site, same invocation")
-    table.add_column("measure")
-    for result in results:
-        table.add_column(result.executor, justify="right")
-    base = results[0]
-
-    def row(label: str, cell: Callable[[RunResult], str]) -> None:
-        table.add_row(label, *(cell(r) for r in results))
-
-    row("articles indexed", lambda r: f"{r.indexed} / {r.total}")
-    row("wall time (s)", lambda r: f"{r.wall:.1f}")
-    row("poll run done at (s)", lambda r: f"{r.polled_at:.1f}")
-    row("all searchable at (s)", lambda r: f"{r.searchable_at:.1f}")
-    row("articles/s (target >= 15)", lambda r: f"{r.rate:.2f}")
-    row("articles/s vs LocalExecutor (>= 0.80)", lambda r: f"{r.rate / base.rate:.2f}")
-    if ceiling is not None:
-        row(f"vs extraction-only ceiling {ceiling:.1f}/s (>= 0.75)", lambda r: f"{r.rate / ceiling:.2f}")
-        row(
-            "processing phase (poll done -> searchable) vs ceiling",
-            lambda r: f"{r.indexed / max(r.searchable_at - r.polled_at, 1e-9) / ceiling:.2f}",
-        )
-    row("idle share, no task running (<= 20 %)", lambda r: f"{100 * r.idle_share:.1f} %")
-    row("task start-up share of process time", lambda r: f"{100 * r.startup_share:.1f} %")
-    row("processing runs / process tasks", lambda r: f"{r.process_runs} / {r.process_tasks}")
-    row(
-        f"poll tasks / poll time (s, delay {polite_delay}s)",
-        lambda r: f"{r.poll_tasks} / {r.poll_task_s:.1f}",
-    )
-    row("process time (s) / in pipeline (s)", lambda r: f"{r.process_task_s:.1f} / {r.in_pipeline_s:.1f}")
-    row("task instances per worker", lambda r: ", ".join(f"{name}: {n}" for name, n in r.per_worker))
-    return table
 
 
 def _site(
@@ -401,7 +249,7 @@ def main() -> int:
     finally:
         client.close()
         shutil.rmtree(work, ignore_errors=True)
-    Console().print(_table(results, args.polite_delay, ceiling))
+    Console().print(results_table(results, args.polite_delay, ceiling))
     return 0
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The Celery drill's checks assert in this helper module: let pytest explain their failures as in a test.
+pytest.register_assert_rewrite("tests.e2e.celery_drill")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
