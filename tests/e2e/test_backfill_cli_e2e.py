@@ -232,7 +232,7 @@ def test_backfill_last_hour_reprocesses_fresh_data(
         assert windows[0][0] <= parse_utc(polled["logical_date"]) < windows[-1][1]
         for run in runs:
             assert run["run_id"].startswith("manual__backfill_") and run["state"] == "success", run
-            airflow_run = api.run(PROCESS_DAG, run["run_id"])
+            airflow_run = api.scheduler.dag_run(PROCESS_DAG, run["run_id"])
             assert airflow_run["run_type"] == "manual"
             assert airflow_run["conf"] == {"reprocess": True, "backfill": True}
             assert parse_utc(airflow_run["data_interval_start"]) == parse_utc(run["window"][0])

@@ -134,7 +134,9 @@ class Drill:
 
 
 def _workers_of(stack: Stack, dag_id: str, run_id: str) -> Counter[str]:
-    return Counter(str(ti.get("hostname") or "?") for ti in stack.api.task_instances(dag_id, run_id))
+    return Counter(
+        str(ti.get("hostname") or "?") for ti in stack.api.scheduler.task_instances(dag_id, run_id)
+    )
 
 
 def _wait_success(stack: Stack, dag_id: str, run_id: str) -> None:
@@ -246,27 +248,17 @@ def test_two_workers_index_every_article_once_with_stable_stories(
 
 def _backfill(stack: Stack, start: datetime, end: datetime) -> list[str]:
     """Trigger the processing runs ``newsflow backfill`` would for [start, end): same plan, ids and conf."""
-    from newsflow.backfill import BACKFILL_CONF, plan_backfill
-    from newsflow.timestamps import iso_z
+    from newsflow.backfill import plan_backfill, trigger_runs
 
     now = datetime.now(UTC)
-    plan = plan_backfill(start, end, now=now)
-    for n, window in enumerate(plan.windows):
-        body = {
-            "dag_run_id": plan.run_id(window),
-            "logical_date": iso_z(now + timedelta(microseconds=n), "microseconds"),
-            "data_interval_start": iso_z(window.start, "microseconds"),
-            "data_interval_end": iso_z(window.end, "microseconds"),
-            "conf": BACKFILL_CONF,
-        }
-        stack.api.post(f"/api/v2/dags/{PROCESS_DAG}/dagRuns", body)
-    return [plan.run_id(w) for w in plan.windows]
+    runs = trigger_runs(stack.api.scheduler, plan_backfill(start, end, now=now), now=now, on_trigger=print)
+    return [run.run_id for run in runs]
 
 
 def _span(stack: Stack, dag_id: str, run_id: str) -> tuple[datetime, datetime]:
     from newsflow.timestamps import parse_utc_or_none
 
-    run = stack.api.run(dag_id, run_id)
+    run = stack.api.scheduler.dag_run(dag_id, run_id)
     start, end = parse_utc_or_none(run.get("start_date")), parse_utc_or_none(run.get("end_date"))
     assert start is not None and end is not None, run
     return start, end
@@ -294,8 +286,8 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     # rounds up to the minute: publish them in the next minute.
     time.sleep(61 - window_end.second)
     pinged = drill.publish(drill.feeds[2:], 6, seed=29)
-    known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
+    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
     backfill_runs = _backfill(stack, window_start, window_end)
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
@@ -305,7 +297,7 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     deadline = time.monotonic() + patient(WAIT_S)
     while stack.count() < len(drill.expected) and time.monotonic() < deadline:
         time.sleep(1)
-    new_process = [r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+    new_process = [r["dag_run_id"] for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
     for run_id in new_process:
         _wait_success(stack, PROCESS_DAG, run_id)
 
@@ -354,8 +346,8 @@ def _catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, di
     api = drill.stack.api
     clear_of_poll_tick(api, 150)
     pinged = drill.publish(drill.feeds[:2], 8, seed=seed)
-    known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
+    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
     # The run our poll's event started was queued after our poll run was; one a scheduled poll
@@ -372,10 +364,10 @@ def _catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, di
     run_id = run["dag_run_id"]
     deadline = time.monotonic() + patient(WAIT_S)
     while time.monotonic() < deadline:
-        for ti in api.task_instances(PROCESS_DAG, run_id):
+        for ti in api.scheduler.task_instances(PROCESS_DAG, run_id):
             if ti["task_id"] == "process" and ti["state"] == "running" and ti.get("hostname"):
                 return poll_run["dag_run_id"], run_id, ti
-        if api.run(PROCESS_DAG, run_id)["state"] in FINISHED:
+        if api.scheduler.dag_run(PROCESS_DAG, run_id)["state"] in FINISHED:
             break
         time.sleep(0.3)
     _wait_success(drill.stack, POLL_DAG, poll_run["dag_run_id"])
@@ -406,7 +398,7 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     _wait_success(stack, POLL_DAG, poll_id)  # its last task may have been on the killed worker too
     after = [
         ti
-        for ti in api.task_instances(PROCESS_DAG, run_id)
+        for ti in api.scheduler.task_instances(PROCESS_DAG, run_id)
         if ti["task_id"] == "process" and ti.get("map_index") == victim.get("map_index")
     ]
     assert len(after) == 1

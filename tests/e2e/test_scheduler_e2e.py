@@ -103,7 +103,7 @@ def _wait_backfill(stack: Stack, backfill_id: int) -> None:
     bound = patient(2 * WAIT_S)
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
-        if stack.api.get(f"/api/v2/backfills/{backfill_id}").get("completed_at"):
+        if stack.api.scheduler.request("GET", f"/api/v2/backfills/{backfill_id}").get("completed_at"):
             return
         time.sleep(2)
     pytest.fail(f"backfill {backfill_id} did not complete within {bound:.0f}s")
@@ -116,7 +116,7 @@ def _check_run_records(stack: Stack) -> None:
 
     stack.client.indices.refresh(index=stack.names.runs)
     for dag_id in (POLL_DAG, PROCESS_DAG):
-        for run in stack.api.all_runs(dag_id):
+        for run in stack.api.runs(dag_id):
             if run.get("state") != "success":
                 continue
             # At the top of an hour the poll and the process DAG both have a "scheduled__<hour>" run.
@@ -185,8 +185,8 @@ def test_scheduler_polls_processes_pushes_and_backfills(
             site_copy, "northern-herald", 1, outlet="Northern Herald", rng=rng, published=datetime.now(UTC)
         )
         add_item(site_copy / "northern-herald" / "feed.xml", item)
-        known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
-        known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
+        known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
+        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
         api.push_event(FEED_PING, {"feeds": [NORTH]})
         pushed = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
         _wait_success(stack, POLL_DAG, pushed)
@@ -205,8 +205,8 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         east = generate_site(site_copy, feeds=1, articles_per_feed=2, prefix="eastern", seed=11)[0]
         registry.write_text(_registry(port, with_east=True))
-        known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-        past = api.trigger_at(POLL_DAG, hour - timedelta(minutes=30))
+        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        past = api.trigger(POLL_DAG, logical_date=hour - timedelta(minutes=30))
         _wait_success(stack, POLL_DAG, {"dag_run_id": past})
         assert api.xcom(POLL_DAG, past, "plan_poll") == [[EAST]]
         archived = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
@@ -219,7 +219,7 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         assert pages >= len(east.articles)
         backfill = api.backfill(PROCESS_DAG, start, end)
         _wait_backfill(stack, int(backfill["id"]))
-        runs = [r for r in api.all_runs(PROCESS_DAG) if r.get("run_type") == "backfill"]
+        runs = [r for r in api.runs(PROCESS_DAG) if r.get("run_type") == "backfill"]
         assert sorted(r["logical_date"][:16] for r in runs) == [
             f"{start:%Y-%m-%dT%H:%M}",
             f"{end:%Y-%m-%dT%H:%M}",

@@ -44,10 +44,7 @@ def _trigger(request: Request) -> None:
 
 
 def _api(port: int, tmp_path: Path) -> Api:
-    api = Api(LocalAirflowOptions(port=port, state_dir=tmp_path))
-    api.request_timeout_s = 1.0
-    api.patience_s = 20.0
-    return api
+    return Api(LocalAirflowOptions(port=port, state_dir=tmp_path), timeout_s=1.0, patience_s=20.0)
 
 
 def test_slow_and_failing_answers_are_waited_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
