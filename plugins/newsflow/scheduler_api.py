@@ -171,7 +171,10 @@ class SchedulerApi:
         response = self._send(method, path, body, auth=auth, repeatable=repeatable)
         if response.status_code >= 400:
             raise ApiError(method, path, response.status_code, _detail(response))
-        data = response.json() if response.content else {}
+        try:
+            data = response.json() if response.content else {}
+        except ValueError:  # a proxy's HTML page, a body cut short
+            data = None
         if not isinstance(data, dict):
             raise ApiError(method, path, response.status_code, "the answer is not a JSON object")
         return data
