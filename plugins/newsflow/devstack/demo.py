@@ -22,11 +22,9 @@ from pathlib import Path
 from newsflow import settings
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
+from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 
 log = logging.getLogger(__name__)
-
-POLL_DAG = "newsflow_poll"
-PROCESS_DAG = "newsflow_process"
 
 
 def _site_pid_file() -> Path:
