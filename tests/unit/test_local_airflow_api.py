@@ -119,3 +119,22 @@ def test_no_password_file_says_how_to_get_one(tmp_path: Path, monkeypatch: pytes
         local_password(LocalAirflowOptions(port=18080, state_dir=tmp_path))
     monkeypatch.setenv("NEWSFLOW_AIRFLOW_PASSWORD", "from-env")
     assert local_password(LocalAirflowOptions(port=18080, state_dir=tmp_path)) == "from-env"
+
+
+def test_the_demo_s_conveniences_ask_the_right_endpoints(options: LocalAirflowOptions) -> None:
+    """What ``make demo`` asks between its trigger and its search, which no e2e test drives."""
+    runs = {"dag_runs": [{"dag_run_id": "scheduled__0", "run_type": "scheduled"}]}
+    routes: dict[str, Handler] = {
+        f"{RUNS}/manual 1/taskInstances/publish": lambda r, n: httpx.Response(200, json={"state": "skipped"}),
+        RUNS: lambda r, n: httpx.Response(200, json=runs),
+        "/api/v2/dags/newsflow_poll": lambda r, n: httpx.Response(404 if n == 1 else 200, json={}),
+    }
+    hits: Counter[str] = Counter()
+    with _api(options, routes, hits, patience_s=1.0) as api:
+        api.poll_s = 0.01
+        assert api.task_state("newsflow_poll", "manual 1", "publish") == "skipped"
+        api.wait_for_dag("newsflow_poll", timeout_s=5)
+        assert hits["/api/v2/dags/newsflow_poll"] == 2  # not parsed yet, then there
+        assert api.wait_for_new_run("newsflow_poll", set(), timeout_s=5)["dag_run_id"] == "scheduled__0"
+        with pytest.raises(ServiceError, match="no new asset_triggered run"):
+            api.wait_for_new_run("newsflow_poll", {"scheduled__0"}, timeout_s=0.1, run_type="asset_triggered")
