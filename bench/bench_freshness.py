@@ -172,7 +172,7 @@ def main() -> int:
                 )
                 if not args.skip_scheduled:
                     _measure_scheduled(stack, site_root, scheduled, base, args.timeout)
-                runs = stack.api.all_runs(PROCESS_DAG)
+                runs = stack.api.runs(PROCESS_DAG)
                 print(f"processing runs: {len(runs)} ({sorted({r['run_type'] for r in runs})})")
     finally:
         delete_indices(client, prefix)

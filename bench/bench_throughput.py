@@ -149,7 +149,7 @@ def _measure(
 
             clear_of_poll_tick(api, 30)
             registry.write_text(registry_yaml([*site.warm, *site.feeds], site.port, poll_interval="1h"))
-            known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
+            known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
             wall_start = datetime.now(UTC)
             t0 = time.monotonic()
             poll_run = api.trigger(POLL_DAG)
@@ -161,13 +161,13 @@ def _measure(
             # Done when every article is searchable, or when the processing runs the poll caused
             # have all finished (a page that is rejected or folded never becomes a document).
             while time.monotonic() < deadline:
-                runs = [r for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+                runs = [r for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
                 if stack.count() >= expected or (runs and all(r["state"] in FINISHED for r in runs)):
                     break
                 time.sleep(1)
             t_indexed = time.monotonic()
             process_ids = [
-                r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process
+                r["dag_run_id"] for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process
             ]
             for run_id in process_ids:
                 api.wait_for(PROCESS_DAG, run_id, max(10.0, deadline - time.monotonic()))

@@ -42,7 +42,7 @@ def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
 
 
 def _task_rows(api: Api, dag_id: str, run_ids: list[str]) -> list[dict[str, Any]]:
-    return [ti for run_id in run_ids for ti in api.task_instances(dag_id, run_id)]
+    return [ti for run_id in run_ids for ti in api.scheduler.task_instances(dag_id, run_id)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Airflow's REST API (v2) for operators' commands: health, DAGs, runs triggered with explicit intervals.
 
-Operators run these commands on their own machines against their own Airflow, so this is
-plain HTTP (httpx) and never imports Airflow. The bearer token comes from
+The one client of that API: the dev stack's ``AirflowApi`` (demo, e2e tests, benches) sends
+its requests through it too. Operators run these commands on their own machines against
+their own Airflow, so this is plain HTTP (httpx) and never imports Airflow. The bearer token comes from
 ``POST /auth/token`` with the configured user and password, and is fetched once more when
 the server answers 401. Requests are retried within a bounded time on connection errors
 and 429/502/503/504: requests that are safe to repeat (GET, PATCH, the token, a trigger
@@ -34,6 +35,7 @@ POLL_DAG = "newsflow_poll"
 PROCESS_DAG = "newsflow_process"
 PIPELINE_DAGS = (POLL_DAG, PROCESS_DAG)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+REPEATABLE_METHODS = frozenset({"GET", "PATCH"})
 FINISHED = frozenset({"success", "failed"})
 
 
@@ -150,13 +152,32 @@ class SchedulerApi:
             time.sleep(delay)
             retries += 1
 
-    def _json(
-        self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool = True
-    ) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        auth: bool = True,
+        repeatable: bool | None = None,
+    ) -> dict[str, Any]:
+        """Any endpoint, for callers with needs of their own (the dev stack, the tests).
+
+        ``repeatable`` says whether the request may be sent twice; by default only GET and
+        PATCH are, so a POST whose answer was lost is reported rather than carried out twice.
+        """
+        if repeatable is None:
+            repeatable = method in REPEATABLE_METHODS
         response = self._send(method, path, body, auth=auth, repeatable=repeatable)
         if response.status_code >= 400:
             raise ApiError(method, path, response.status_code, _detail(response))
-        return response.json() if response.content else {}
+        try:
+            data = response.json() if response.content else {}
+        except ValueError:  # a proxy's HTML page, a body cut short
+            data = None
+        if not isinstance(data, dict):
+            raise ApiError(method, path, response.status_code, "the answer is not a JSON object")
+        return data
 
     def token(self) -> str:
         if self._token is None:
@@ -176,22 +197,22 @@ class SchedulerApi:
 
     def health(self) -> dict[str, str]:
         """Each component's status (``scheduler``: ``healthy``, ...); no login needed."""
-        data = self._json("GET", "/api/v2/monitor/health", auth=False)
+        data = self.request("GET", "/api/v2/monitor/health", auth=False)
         return {str(k): str(v.get("status")) for k, v in data.items() if isinstance(v, Mapping)}
 
     def dag(self, dag_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/api/v2/dags/{_q(dag_id)}"))
+        return self.request("GET", f"/api/v2/dags/{_q(dag_id)}")
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}"))
+        return self.request("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}")
 
     def dag_runs(self, dag_id: str, limit: int = 5) -> list[dict[str, Any]]:
-        data = self._json("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns?order_by=-run_after&limit={limit}")
+        data = self.request("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns?order_by=-run_after&limit={limit}")
         return list(data.get("dag_runs", []))
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances?limit=1000"
-        return list(self._json("GET", path).get("task_instances", []))
+        return list(self.request("GET", path).get("task_instances", []))
 
     def trigger(
         self,
@@ -211,7 +232,7 @@ class SchedulerApi:
             "conf": dict(conf),
         }
         try:
-            return dict(self._json("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body, repeatable=True))
+            return self.request("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body, repeatable=True)
         except ApiError as exc:
             if exc.status != 409:
                 raise

@@ -104,12 +104,9 @@ class Drill:
 
 
 def workers_of(stack: Stack, dag_id: str, run_id: str) -> Counter[str]:
-    return Counter(str(ti.get("hostname") or "?") for ti in stack.api.task_instances(dag_id, run_id))
-
-
-def wait_success(stack: Stack, dag_id: str, run_id: str) -> None:
-    state = stack.api.wait_for(dag_id, run_id, WAIT_S)
-    assert state == "success", f"{dag_id} run {run_id} ended {state}; logs in {stack.options.home}"
+    return Counter(
+        str(ti.get("hostname") or "?") for ti in stack.api.scheduler.task_instances(dag_id, run_id)
+    )
 
 
 def replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
@@ -149,27 +146,17 @@ def replay_stories(drill: Drill, es_client: Elasticsearch) -> dict[str, str]:
 
 def trigger_backfill(stack: Stack, start: datetime, end: datetime) -> list[str]:
     """Trigger the processing runs ``newsflow backfill`` would for [start, end): same plan, ids and conf."""
-    from newsflow.backfill import BACKFILL_CONF, plan_backfill
-    from newsflow.timestamps import iso_z
+    from newsflow.backfill import plan_backfill, trigger_runs
 
     now = datetime.now(UTC)
-    plan = plan_backfill(start, end, now=now)
-    for n, window in enumerate(plan.windows):
-        body = {
-            "dag_run_id": plan.run_id(window),
-            "logical_date": iso_z(now + timedelta(microseconds=n), "microseconds"),
-            "data_interval_start": iso_z(window.start, "microseconds"),
-            "data_interval_end": iso_z(window.end, "microseconds"),
-            "conf": BACKFILL_CONF,
-        }
-        stack.api.post(f"/api/v2/dags/{PROCESS_DAG}/dagRuns", body)
-    return [plan.run_id(w) for w in plan.windows]
+    runs = trigger_runs(stack.api.scheduler, plan_backfill(start, end, now=now), now=now, on_trigger=print)
+    return [run.run_id for run in runs]
 
 
 def run_span(stack: Stack, dag_id: str, run_id: str) -> tuple[datetime, datetime]:
     from newsflow.timestamps import parse_utc_or_none
 
-    run = stack.api.run(dag_id, run_id)
+    run = stack.api.scheduler.dag_run(dag_id, run_id)
     start, end = parse_utc_or_none(run.get("start_date")), parse_utc_or_none(run.get("end_date"))
     assert start is not None and end is not None, run
     return start, end
@@ -190,8 +177,8 @@ def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, dic
     api = drill.stack.api
     clear_of_poll_tick(api, 150)
     pinged = drill.publish(drill.feeds[:2], 8, seed=seed)
-    known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
+    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
     # The run our poll's event started was queued after our poll run was; one a scheduled poll
@@ -208,12 +195,12 @@ def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, dic
     run_id = run["dag_run_id"]
     deadline = time.monotonic() + patient(WAIT_S)
     while time.monotonic() < deadline:
-        for ti in api.task_instances(PROCESS_DAG, run_id):
+        for ti in api.scheduler.task_instances(PROCESS_DAG, run_id):
             if ti["task_id"] == "process" and ti["state"] == "running" and ti.get("hostname"):
                 return poll_run["dag_run_id"], run_id, ti
-        if api.run(PROCESS_DAG, run_id)["state"] in FINISHED:
+        if api.scheduler.dag_run(PROCESS_DAG, run_id)["state"] in FINISHED:
             break
         time.sleep(0.3)
-    wait_success(drill.stack, POLL_DAG, poll_run["dag_run_id"])
-    wait_success(drill.stack, PROCESS_DAG, run_id)
+    drill.stack.wait_success(POLL_DAG, poll_run["dag_run_id"], WAIT_S)
+    drill.stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
     return poll_run["dag_run_id"], run_id, None

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import itertools
-import logging
 import os
 import time
-import urllib.error
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsflow.backoff import doubling
+import httpx
+
 from newsflow.devstack import (
     airflow_api,
     demo_site,
@@ -40,8 +38,6 @@ from tests.conftest import stop_with_this_run
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
-
-log = logging.getLogger(__name__)
 
 FEED_PING = "newsflow_feed_ping"
 
@@ -89,97 +85,52 @@ def patient(timeout_s: float) -> float:
     return timeout_s * load_factor()
 
 
-def _transient(exc: ServiceError) -> tuple[bool, bool]:
-    """(worth retrying, surely never reached the server) for an AirflowApi error."""
-    cause = exc.__cause__
-    if isinstance(cause, urllib.error.HTTPError):
-        return cause.code in (502, 503, 504), False
-    if isinstance(cause, urllib.error.URLError):
-        return True, isinstance(cause.reason, ConnectionRefusedError)
-    if isinstance(cause, OSError):
-        return True, isinstance(cause, ConnectionRefusedError)
-    return False, False
-
-
 class Api(airflow_api.AirflowApi):
-    """The lead's REST client plus what the tests and benches need on top.
+    """The dev stack's client plus what the tests and benches need on top.
 
-    On a loaded machine the API server sometimes answers one request late or not at
-    all; requests that are safe to repeat (GET, PATCH, the token) are retried until
-    ``patience_s`` (stretched by load) has passed, and others only when the server
-    refused the connection, so a slow moment is waited out instead of failing the run.
+    On a loaded machine the API server sometimes answers one request late or not at all;
+    each request keeps retrying what is safe to repeat for ``patience_s``, and each wait
+    waits longer, both stretched by the load, so a slow moment is waited out instead of
+    failing the run.
     """
 
-    patience_s = 180.0
+    poll_s = 1.0
 
-    def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
-        deadline = time.monotonic() + patient(self.patience_s)
-        repeatable = method in ("GET", "PATCH") or path == "/auth/token"
-        for retry in itertools.count():
-            delay = doubling(retry, 0.5, 10.0)
-            try:
-                return super().request(method, path, body, auth=auth)
-            except ServiceError as exc:
-                transient, unsent = _transient(exc)
-                if not transient or not (repeatable or unsent) or time.monotonic() + delay > deadline:
-                    raise
-                log.info("Airflow API %s %s failed (%s); retrying in %.1fs", method, path, exc, delay)
-                time.sleep(delay)
-        raise AssertionError("unreachable: itertools.count() never ends")
-
-    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        return dict(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}"))
-
-    def trigger_at(self, dag_id: str, logical_date: datetime, conf: dict[str, object] | None = None) -> str:
-        body = {"logical_date": logical_date.astimezone(UTC).isoformat(), "conf": conf or {}}
-        return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"])
-
-    def all_runs(self, dag_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
-        return list(data.get("dag_runs", []))
+    def __init__(
+        self,
+        options: local_airflow.LocalAirflowOptions,
+        *,
+        timeout_s: float = 30.0,
+        patience_s: float = 180.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(options, timeout_s=timeout_s, patience_s=patient(patience_s), transport=transport)
 
     def wait_for(self, dag_id: str, run_id: str, timeout_s: float) -> str:
-        deadline = time.monotonic() + patient(timeout_s)
-        while time.monotonic() < deadline:
-            state = str(self.run(dag_id, run_id)["state"])
-            if state in FINISHED:
-                return state
-            time.sleep(1)
-        raise ServiceError(f"run {run_id} of {dag_id} did not finish within {patient(timeout_s):.0f}s")
+        return self.wait_for_run(dag_id, run_id, patient(timeout_s))
 
     def wait_new_run(
         self, dag_id: str, known: set[str], timeout_s: float, run_type: str | None = None
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + patient(timeout_s)
-        while time.monotonic() < deadline:
-            for run in self.all_runs(dag_id):
-                if run["dag_run_id"] not in known and run_type in (None, run.get("run_type")):
-                    return run
-            time.sleep(1)
-        raise ServiceError(f"no new {run_type or ''} run of {dag_id} within {patient(timeout_s):.0f}s")
+        return self.wait_for_new_run(dag_id, known, patient(timeout_s), run_type)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
         path = (
-            f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}"
+            f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
             f"/xcomEntries/return_value?map_index={map_index}&deserialize=true"
         )
-        return self.get(path).get("value")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances?limit=1000")
-        return list(data.get("task_instances", []))
+        return self.scheduler.request("GET", path).get("value")
 
     def asset_id(self, name: str) -> int:
-        data = self.get(f"/api/v2/assets?name_pattern={_q(name)}")
+        data = self.scheduler.request("GET", f"/api/v2/assets?name_pattern={_q(name)}")
         for asset in data.get("assets", []):
             if asset.get("name") == name:
                 return int(asset["id"])
         raise ServiceError(f"asset {name!r} is not registered yet; has the dag-processor parsed the DAGs?")
 
     def push_event(self, asset_name: str, extra: dict[str, object]) -> dict[str, Any]:
-        return dict(
-            self.post("/api/v2/assets/events", {"asset_id": self.asset_id(asset_name), "extra": extra})
-        )
+        body = {"asset_id": self.asset_id(asset_name), "extra": extra}
+        return self.scheduler.request("POST", "/api/v2/assets/events", body)
 
     def backfill(
         self, dag_id: str, start: datetime, end: datetime, max_active_runs: int = 2
@@ -191,7 +142,7 @@ class Api(airflow_api.AirflowApi):
             "reprocess_behavior": "completed",
             "max_active_runs": max_active_runs,
         }
-        return dict(self.post("/api/v2/backfills", body))
+        return self.scheduler.request("POST", "/api/v2/backfills", body)
 
 
 def _q(value: str) -> str:
@@ -214,6 +165,12 @@ class Stack:
             self.api.wait_for_dag(dag_id, timeout_s=patient(timeout_s))
         for dag_id in (PROCESS_DAG, POLL_DAG):
             self.api.unpause(dag_id)
+
+    def wait_success(self, dag_id: str, run_id: str, timeout_s: float) -> None:
+        """Until the run finishes (``timeout_s`` stretched by the machine's load); it must succeed."""
+        state = self.api.wait_for(dag_id, run_id, timeout_s)
+        if state != "success":
+            raise AssertionError(f"{dag_id} run {run_id} ended {state}; logs in {self.options.home}")
 
     def count(self, query: dict[str, Any] | None = None) -> int:
         return int(self.client.count(index=self.names.articles, query=query)["count"])
@@ -307,9 +264,10 @@ def airflow_stack(
             t1 = time.monotonic()
             stop_with_this_run(local_airflow.up(options).pgid)
             started["airflow_s"] = time.monotonic() - t1
+            api = services.enter_context(Api(options))
             yield Stack(
                 options=options,
-                api=Api(options),
+                api=api,
                 postgres=postgres,
                 names=names,
                 archive=archive,
@@ -353,7 +311,7 @@ def _wait_tick_settled(api: Api, timeout_s: float) -> None:
     last_tick = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
     deadline = time.monotonic() + patient(timeout_s)
     while True:
-        scheduled = [r for r in api.all_runs(POLL_DAG) if r.get("run_type") == "scheduled"]
+        scheduled = [r for r in api.runs(POLL_DAG) if r.get("run_type") == "scheduled"]
         if not scheduled:
             return  # the poll DAG is not on its schedule: no tick will come
         latest = max(scheduled, key=lambda r: str(r.get("run_after")))
@@ -380,12 +338,12 @@ def _event_consumed(api: Api, poll_run: Mapping[str, Any]) -> bool:
 
     A poll that archived nothing skips ``publish``: no asset event, no processing run.
     """
-    tasks = api.task_instances(POLL_DAG, str(poll_run["dag_run_id"]))
+    tasks = api.scheduler.task_instances(POLL_DAG, str(poll_run["dag_run_id"]))
     published = [t for t in tasks if t.get("task_id") == "publish" and t.get("state") == "success"]
     if not published:
         return True
     since = parse_utc_or_none(published[0].get("start_date"))
     assert since is not None, published[0]
-    runs = [r for r in api.all_runs(PROCESS_DAG) if r.get("run_type") == "asset_triggered"]
+    runs = [r for r in api.runs(PROCESS_DAG) if r.get("run_type") == "asset_triggered"]
     started = [r for r in runs if (parse_utc_or_none(r.get("queued_at")) or since) >= since]
     return bool(started) and all(r.get("state") in FINISHED for r in started)

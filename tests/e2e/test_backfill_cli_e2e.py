@@ -64,11 +64,6 @@ def _registry(port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _wait_success(stack: Stack, dag_id: str, run_id: str) -> None:
-    state = stack.api.wait_for(dag_id, run_id, WAIT_S)
-    assert state == "success", f"{dag_id} run {run_id} ended {state}; logs in {stack.options.home}"
-
-
 def _documents(stack: Stack) -> dict[str, dict[str, Any]]:
     stack.client.indices.refresh(index=stack.names.articles)
     result = stack.client.search(
@@ -198,10 +193,10 @@ def test_backfill_last_hour_reprocesses_fresh_data(
         # Fresh data: the schedule polls the seed site, its asset event starts processing.
         stack.unpause_all()
         polled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-        _wait_success(stack, POLL_DAG, polled["dag_run_id"])  # a broken feed never fails the poll
+        stack.wait_success(POLL_DAG, polled["dag_run_id"], WAIT_S)  # a broken feed never fails the poll
         _check_broken_feed(stack, polled["dag_run_id"])
         first = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-        _wait_success(stack, PROCESS_DAG, first["dag_run_id"])
+        stack.wait_success(PROCESS_DAG, first["dag_run_id"], WAIT_S)
         before = _documents(stack)
         assert len(before) == SEED_PAGES
         first_record = _records(stack)[f"{PROCESS_DAG}/{first['dag_run_id']}"]
@@ -232,7 +227,7 @@ def test_backfill_last_hour_reprocesses_fresh_data(
         assert windows[0][0] <= parse_utc(polled["logical_date"]) < windows[-1][1]
         for run in runs:
             assert run["run_id"].startswith("manual__backfill_") and run["state"] == "success", run
-            airflow_run = api.run(PROCESS_DAG, run["run_id"])
+            airflow_run = api.scheduler.dag_run(PROCESS_DAG, run["run_id"])
             assert airflow_run["run_type"] == "manual"
             assert airflow_run["conf"] == {"reprocess": True, "backfill": True}
             assert parse_utc(airflow_run["data_interval_start"]) == parse_utc(run["window"][0])

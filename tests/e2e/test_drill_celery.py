@@ -50,7 +50,6 @@ from tests.e2e.celery_drill import (
     replay_stories,
     run_span,
     trigger_backfill,
-    wait_success,
     workers_of,
 )
 from tests.e2e.stack import (
@@ -119,9 +118,9 @@ def test_two_workers_index_every_article_once_with_stable_stories(
     stack, api = drill.stack, drill.stack.api
     stack.unpause_all()
     polled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-    wait_success(stack, POLL_DAG, polled["dag_run_id"])
+    stack.wait_success(POLL_DAG, polled["dag_run_id"], WAIT_S)
     processed = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-    wait_success(stack, PROCESS_DAG, processed["dag_run_id"])
+    stack.wait_success(PROCESS_DAG, processed["dag_run_id"], WAIT_S)
     by_url = drill.check_exactly_once("two workers")
     workers = workers_of(stack, POLL_DAG, polled["dag_run_id"]) + workers_of(
         stack, PROCESS_DAG, processed["dag_run_id"]
@@ -160,20 +159,20 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     # rounds up to the minute: publish them in the next minute.
     time.sleep(61 - window_end.second)
     pinged = drill.publish(drill.feeds[2:], 6, seed=29)
-    known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
+    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
     backfill_runs = trigger_backfill(stack, window_start, window_end)
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
-    wait_success(stack, POLL_DAG, poll_run["dag_run_id"])
+    stack.wait_success(POLL_DAG, poll_run["dag_run_id"], WAIT_S)
     for run_id in backfill_runs:
-        wait_success(stack, PROCESS_DAG, run_id)
+        stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
     deadline = time.monotonic() + patient(WAIT_S)
     while stack.count() < len(drill.expected) and time.monotonic() < deadline:
         time.sleep(1)
-    new_process = [r["dag_run_id"] for r in api.all_runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+    new_process = [r["dag_run_id"] for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
     for run_id in new_process:
-        wait_success(stack, PROCESS_DAG, run_id)
+        stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
 
     by_url = drill.check_exactly_once("backfill beside new items")
     moved = sorted(u for u, d in before.items() if by_url[u]["story_id"] != d["story_id"])
@@ -224,11 +223,11 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     name = str(victim["hostname"])
     killed = local_celery.kill_worker(stack.options, int(name.removeprefix("newsflow-w")))
     killed_at = time.monotonic()
-    wait_success(stack, PROCESS_DAG, run_id)
-    wait_success(stack, POLL_DAG, poll_id)  # its last task may have been on the killed worker too
+    stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
+    stack.wait_success(POLL_DAG, poll_id, WAIT_S)  # its last task may have been on the killed worker too
     after = [
         ti
-        for ti in api.task_instances(PROCESS_DAG, run_id)
+        for ti in api.scheduler.task_instances(PROCESS_DAG, run_id)
         if ti["task_id"] == "process" and ti.get("map_index") == victim.get("map_index")
     ]
     assert len(after) == 1

@@ -21,7 +21,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -77,11 +77,6 @@ def _url(port: int, path: str) -> str:
     return f"http://127.0.0.1:{port}/{path}"
 
 
-def _wait_success(stack: Stack, dag_id: str, run: dict[str, Any]) -> None:
-    state = stack.api.wait_for(dag_id, run["dag_run_id"], WAIT_S)
-    assert state == "success", f"{dag_id} run {run['dag_run_id']} ended {state}; logs in {stack.options.home}"
-
-
 def _wait_searchable(stack: Stack, canonical_url: str, timeout_s: float = WAIT_S) -> None:
     bound = patient(timeout_s)
     deadline = time.monotonic() + bound
@@ -103,7 +98,7 @@ def _wait_backfill(stack: Stack, backfill_id: int) -> None:
     bound = patient(2 * WAIT_S)
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
-        if stack.api.get(f"/api/v2/backfills/{backfill_id}").get("completed_at"):
+        if stack.api.scheduler.request("GET", f"/api/v2/backfills/{backfill_id}").get("completed_at"):
             return
         time.sleep(2)
     pytest.fail(f"backfill {backfill_id} did not complete within {bound:.0f}s")
@@ -116,7 +111,7 @@ def _check_run_records(stack: Stack) -> None:
 
     stack.client.indices.refresh(index=stack.names.runs)
     for dag_id in (POLL_DAG, PROCESS_DAG):
-        for run in stack.api.all_runs(dag_id):
+        for run in stack.api.runs(dag_id):
             if run.get("state") != "success":
                 continue
             # At the top of an hour the poll and the process DAG both have a "scheduled__<hour>" run.
@@ -158,12 +153,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         # (a) the schedule: unpausing runs the latest */5 tick as a scheduled run.
         stack.unpause_all()
         scheduled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-        _wait_success(stack, POLL_DAG, scheduled)
+        stack.wait_success(POLL_DAG, scheduled["dag_run_id"], WAIT_S)
         assert api.xcom(POLL_DAG, scheduled["dag_run_id"], "plan_poll") == [[NORTH, SOUTH]]
 
         # (b) its raw-archive event starts the processing DAG.
         first = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-        _wait_success(stack, PROCESS_DAG, first)
+        stack.wait_success(PROCESS_DAG, first["dag_run_id"], WAIT_S)
         docs = stack.docs()
         assert sorted(d["canonical_url"] for d in docs) == sorted(expected)
         by_url = {d["canonical_url"]: d for d in docs}
@@ -185,14 +180,14 @@ def test_scheduler_polls_processes_pushes_and_backfills(
             site_copy, "northern-herald", 1, outlet="Northern Herald", rng=rng, published=datetime.now(UTC)
         )
         add_item(site_copy / "northern-herald" / "feed.xml", item)
-        known_poll = {r["dag_run_id"] for r in api.all_runs(POLL_DAG)}
-        known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
+        known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
+        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
         api.push_event(FEED_PING, {"feeds": [NORTH]})
         pushed = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
-        _wait_success(stack, POLL_DAG, pushed)
+        stack.wait_success(POLL_DAG, pushed["dag_run_id"], WAIT_S)
         assert api.xcom(POLL_DAG, pushed["dag_run_id"], "plan_poll") == [[NORTH]]
         followed = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
-        _wait_success(stack, PROCESS_DAG, followed)
+        stack.wait_success(PROCESS_DAG, followed["dag_run_id"], WAIT_S)
         new_url = canonicalize_url(item.url(f"http://127.0.0.1:{port}"))
         _wait_searchable(stack, new_url)
         expected.add(new_url)
@@ -205,12 +200,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         east = generate_site(site_copy, feeds=1, articles_per_feed=2, prefix="eastern", seed=11)[0]
         registry.write_text(_registry(port, with_east=True))
-        known_process = {r["dag_run_id"] for r in api.all_runs(PROCESS_DAG)}
-        past = api.trigger_at(POLL_DAG, hour - timedelta(minutes=30))
-        _wait_success(stack, POLL_DAG, {"dag_run_id": past})
+        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        past = api.trigger(POLL_DAG, logical_date=hour - timedelta(minutes=30))
+        stack.wait_success(POLL_DAG, past, WAIT_S)
         assert api.xcom(POLL_DAG, past, "plan_poll") == [[EAST]]
         archived = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
-        _wait_success(stack, PROCESS_DAG, archived)
+        stack.wait_success(PROCESS_DAG, archived["dag_run_id"], WAIT_S)
         for article in east.articles:
             expected.add(canonicalize_url(article.url(f"http://127.0.0.1:{port}")))
 
@@ -219,7 +214,7 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         assert pages >= len(east.articles)
         backfill = api.backfill(PROCESS_DAG, start, end)
         _wait_backfill(stack, int(backfill["id"]))
-        runs = [r for r in api.all_runs(PROCESS_DAG) if r.get("run_type") == "backfill"]
+        runs = [r for r in api.runs(PROCESS_DAG) if r.get("run_type") == "backfill"]
         assert sorted(r["logical_date"][:16] for r in runs) == [
             f"{start:%Y-%m-%dT%H:%M}",
             f"{end:%Y-%m-%dT%H:%M}",

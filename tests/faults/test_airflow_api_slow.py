@@ -4,7 +4,8 @@ Issue 15, item 12: the end-to-end test failed once on a loaded 2-core machine wi
 "Airflow API ... not reachable (timed out)" and passed alone. Here a stand-in API server
 on 127.0.0.1 stalls past the client's timeout, drops a connection and answers 503
 before answering properly; the e2e client must ride it out within its bound, and must
-not repeat a request that may have been carried out (a trigger).
+not repeat a request that may have been carried out (a trigger). The start-up probe
+(``local_airflow.status``), on the other hand, asks once and never waits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from newsflow.devstack import local_airflow
 from newsflow.devstack.local_airflow import LocalAirflowOptions
 from newsflow.errors import ServiceError
 from tests.e2e.stack import Api, load_factor, patient
@@ -44,10 +46,7 @@ def _trigger(request: Request) -> None:
 
 
 def _api(port: int, tmp_path: Path) -> Api:
-    api = Api(LocalAirflowOptions(port=port, state_dir=tmp_path))
-    api.request_timeout_s = 1.0
-    api.patience_s = 20.0
-    return api
+    return Api(LocalAirflowOptions(port=port, state_dir=tmp_path), timeout_s=1.0, patience_s=20.0)
 
 
 def test_slow_and_failing_answers_are_waited_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,3 +87,39 @@ def test_a_trigger_that_timed_out_is_not_repeated(tmp_path: Path, monkeypatch: p
         report.found = f"{server.hits['/api/v2/dags/newsflow_poll/dagRuns']} request(s)"
         report.error = str(info.value)
         assert server.hits["/api/v2/dags/newsflow_poll/dagRuns"] == 1
+
+
+HEALTH = "/api/v2/monitor/health"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "running"),
+    [
+        (200, {"scheduler": {"status": "healthy"}, "metadatabase": {"status": "healthy"}}, True),
+        (503, {"detail": "starting"}, False),
+        (200, "<html>a proxy's page</html>", False),
+    ],
+)
+def test_the_start_up_probe_reads_health_once(
+    tmp_path: Path, status: int, body: object, running: bool
+) -> None:
+    def health(request: Request) -> None:
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        request.respond(status, payload, "application/json")
+
+    with serving({HEALTH: health}, lifetime=60) as server:
+        started = time.monotonic()
+        state = local_airflow.status(LocalAirflowOptions(port=server.port, state_dir=tmp_path))
+        elapsed = time.monotonic() - started
+        assert state.running is running
+        assert state.components == ({"scheduler": "healthy", "metadatabase": "healthy"} if running else {})
+        assert server.hits[HEALTH] == 1 and elapsed < 5  # a probe: no retries, no waiting
+
+
+def test_the_start_up_probe_of_an_airflow_that_is_gone(tmp_path: Path) -> None:
+    with serving({}, lifetime=10) as server:
+        port = server.port  # a port that was just free, now closed
+    started = time.monotonic()
+    state = local_airflow.status(LocalAirflowOptions(port=port, state_dir=tmp_path))
+    assert not state.running and state.components == {}
+    assert time.monotonic() - started < 5

@@ -18,7 +18,7 @@ def scheduler_connection() -> SchedulerConnection:
         from newsflow.errors import ConfigError, ServiceError
 
         try:
-            return airflow_api.AirflowApi(options, username=conn.username).password()
+            return airflow_api.local_password(options, conn.username)
         except ServiceError as exc:
             raise ConfigError(str(exc)) from None
 

@@ -1,7 +1,10 @@
-"""A small client of the local Airflow's REST API (v2): token, trigger, wait for runs.
+"""The local Airflow's REST API (v2) as the demo, the e2e stack and benches drive it.
 
-The demo, the e2e stack and the operators' password lookup talk to a running Airflow;
-starting and stopping it is ``local_airflow``'s job.
+Every request goes through ``newsflow.scheduler_api.SchedulerApi``, the one client of that
+API (token and its renewal, bounded retries of what is safe to repeat, redaction). What stays
+here is what only a local Airflow has, the password Airflow generated under its home, and
+the waits a script needs between triggering a run and reading what it did. Starting and
+stopping Airflow is ``local_airflow``'s job.
 """
 
 from __future__ import annotations
@@ -9,124 +12,136 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
+
+import httpx
 
 from newsflow.devstack.local_airflow import LocalAirflowOptions
 from newsflow.errors import ServiceError
+from newsflow.scheduler_api import FINISHED, SchedulerApi, SchedulerConnection
+
+
+def local_password(options: LocalAirflowOptions, username: str = "admin") -> str:
+    """``NEWSFLOW_AIRFLOW_PASSWORD``, else the one Airflow generated at its first start.
+
+    The simple auth manager writes a fresh password per user into its home, so a local
+    Airflow needs no configured secret.
+    """
+    env = os.environ.get("NEWSFLOW_AIRFLOW_PASSWORD")
+    if env:
+        return env
+    generated = options.home / "simple_auth_manager_passwords.json.generated"
+    try:
+        return str(json.loads(generated.read_text())[username])
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise ServiceError(
+            f"no password for Airflow user {username!r} in {generated}; "
+            "start Airflow with `newsflow airflow up` or set NEWSFLOW_AIRFLOW_PASSWORD"
+        ) from exc
 
 
 class AirflowApi:
-    """A small client of Airflow's REST API (v2) for the demo, tests and operators' scripts."""
+    """The local Airflow, with conveniences for scripts; use as a context manager (it holds a pool).
 
-    request_timeout_s = 30.0  # one request; callers that must ride out a slow moment retry around it
+    ``scheduler`` is the underlying client: call it for anything not wrapped here.
+    """
 
-    def __init__(self, options: LocalAirflowOptions | None = None, username: str = "admin") -> None:
+    poll_s = 2.0  # between two looks at a DAG or a run that is not there yet
+
+    def __init__(
+        self,
+        options: LocalAirflowOptions | None = None,
+        username: str = "admin",
+        *,
+        timeout_s: float = 30.0,
+        patience_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.options = options or LocalAirflowOptions()
         self.username = username
-        self._token: str | None = None
+        conn = SchedulerConnection(self.options.url, username, self.password)
+        self.scheduler = SchedulerApi(conn, timeout_s=timeout_s, patience_s=patience_s, transport=transport)
 
-    def _password(self) -> str:
-        env = os.environ.get("NEWSFLOW_AIRFLOW_PASSWORD")
-        if env:
-            return env
-        generated = self.options.home / "simple_auth_manager_passwords.json.generated"
-        try:
-            return str(json.loads(generated.read_text())[self.username])
-        except (FileNotFoundError, KeyError, ValueError) as exc:
-            raise ServiceError(
-                f"no password for Airflow user {self.username!r} in {generated}; "
-                "start Airflow with `newsflow airflow up` or set NEWSFLOW_AIRFLOW_PASSWORD"
-            ) from exc
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.scheduler.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.scheduler.conn.display_url!r}, user={self.username!r})"
 
     def password(self) -> str:
-        return self._password()
-
-    def token(self) -> str:
-        if self._token is None:
-            body = {"username": self.username, "password": self._password()}
-            data = self.request("POST", "/auth/token", body, auth=False)
-            self._token = str(data["access_token"])
-        return self._token
-
-    def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> Any:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self.token()}"
-        payload = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - the local Airflow URL we built
-            f"{self.options.url}{path}", data=payload, headers=headers, method=method
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.request_timeout_s) as response:  # noqa: S310 - local URL
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:500]
-            raise ServiceError(f"Airflow API {method} {path} answered {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise ServiceError(f"Airflow API at {self.options.url} is not reachable ({exc})") from exc
-        return json.loads(raw) if raw else {}
-
-    def get(self, path: str) -> Any:
-        return self.request("GET", path)
-
-    def post(self, path: str, body: object) -> Any:
-        return self.request("POST", path, body)
-
-    def patch(self, path: str, body: object) -> Any:
-        return self.request("PATCH", path, body)
+        return local_password(self.options, self.username)
 
     def wait_for_dag(self, dag_id: str, timeout_s: float = 180) -> None:
         """Until the dag-processor has parsed ``dag_id`` (a new install parses on its first loop)."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        while True:
             try:
-                self.get(f"/api/v2/dags/{dag_id}")
+                self.scheduler.dag(dag_id)
                 return
-            except ServiceError:
-                time.sleep(3)
-        raise ServiceError(
-            f"DAG {dag_id!r} did not appear within {timeout_s:.0f}s; check the dag-processor log"
-        )
+            except ServiceError as exc:  # 404 until parsed; or the API not answering yet
+                if time.monotonic() + self.poll_s > deadline:
+                    raise ServiceError(
+                        f"DAG {dag_id!r} did not appear within {timeout_s:.0f}s ({exc}); "
+                        "check the dag-processor log"
+                    ) from exc
+            time.sleep(self.poll_s)
 
     def unpause(self, dag_id: str) -> None:
-        self.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        self.scheduler.request("PATCH", f"/api/v2/dags/{_q(dag_id)}", {"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict[str, object] | None = None) -> str:
+    def trigger(
+        self, dag_id: str, conf: Mapping[str, object] | None = None, *, logical_date: datetime | None = None
+    ) -> str:
+        """A manual run (now, or at ``logical_date``); its id.
 
-        body = {"logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
-        return str(self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+        Sent once: the server names the run, so a repeat after a lost answer would start a second one.
+        """
+        moment = (logical_date or datetime.now(UTC)).astimezone(UTC)
+        body = {"logical_date": moment.isoformat(), "conf": dict(conf or {})}
+        return str(self.scheduler.request("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body)["dag_run_id"])
 
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         """The state of one (unmapped) task of a run: ``success``, ``skipped``, ``failed``..."""
-        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
-        state = data.get("state")
+        path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
+        state = self.scheduler.request("GET", path).get("state")
         return str(state) if state is not None else None
 
-    def runs(self, dag_id: str, limit: int = 20) -> list[dict[str, Any]]:
-        data = self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
-        return list(data.get("dag_runs", []))
+    def runs(self, dag_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest runs first (100 is the API's page limit)."""
+        return self.scheduler.dag_runs(dag_id, limit)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600) -> str:
+        """The run's final state (``success`` or ``failed``)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            state = str(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"])
-            if state in {"success", "failed"}:
+            state = str(self.scheduler.dag_run(dag_id, run_id)["state"])
+            if state in FINISHED:
                 return state
-            time.sleep(2)
+            time.sleep(self.poll_s)
         raise ServiceError(f"run {run_id} of {dag_id} did not finish within {timeout_s:.0f}s")
 
     def wait_for_new_run(
         self, dag_id: str, known: set[str], timeout_s: float = 300, run_type: str | None = None
-    ) -> str:
-        """The id of the first run of ``dag_id`` not in ``known`` (e.g. one an asset event started)."""
+    ) -> dict[str, Any]:
+        """The first run of ``dag_id`` not in ``known`` (e.g. one an asset event started)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for run in self.runs(dag_id):
-                if run["dag_run_id"] not in known and (run_type is None or run.get("run_type") == run_type):
-                    return str(run["dag_run_id"])
-            time.sleep(2)
-        raise ServiceError(f"no new run of {dag_id} started within {timeout_s:.0f}s")
+                if run["dag_run_id"] not in known and run_type in (None, run.get("run_type")):
+                    return run
+            time.sleep(self.poll_s)
+        kind = f"{run_type} " if run_type else ""
+        raise ServiceError(f"no new {kind}run of {dag_id} started within {timeout_s:.0f}s")
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")

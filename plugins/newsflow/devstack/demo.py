@@ -22,11 +22,9 @@ from pathlib import Path
 from newsflow import settings
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
+from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 
 log = logging.getLogger(__name__)
-
-POLL_DAG = "newsflow_poll"
-PROCESS_DAG = "newsflow_process"
 
 
 def _site_pid_file() -> Path:
@@ -108,29 +106,34 @@ def run_demo(progress: object = None) -> DemoReport:
     site = site_up()
     say("Airflow: starting or reusing scheduler, dag-processor, triggerer, api-server")
     airflow = local_airflow.up()
-    api = airflow_api.AirflowApi()
-    say("Airflow: waiting for the dag-processor to parse the DAGs")
-    for dag_id in (POLL_DAG, PROCESS_DAG):
-        api.wait_for_dag(dag_id)
-        api.unpause(dag_id)
-    known = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
-    say(f"Airflow: triggering {POLL_DAG}")
-    poll_run = api.trigger(POLL_DAG)
-    poll_state = api.wait_for_run(POLL_DAG, poll_run)
-    if poll_state != "success":
-        raise ServiceError(f"{POLL_DAG} run {poll_run} ended {poll_state}; see {airflow.url}")
-    alias = IndexNames.from_env().articles
-    if api.task_state(POLL_DAG, poll_run, "publish") == "skipped":
-        # The feeds answered "not modified": an earlier demo archived their pages, so the poll
-        # announced nothing and no processing run follows. What it indexed then is still there.
-        process_run, process_state = "-", "nothing new to process"
-        say("Airflow: nothing new on the fixture site since an earlier demo; no processing run follows")
-    else:
-        say(f"Airflow: waiting for {PROCESS_DAG}, triggered by the raw-archive asset event")
-        process_run = api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")
-        process_state = api.wait_for_run(PROCESS_DAG, process_run)
-        if process_state != "success":
-            raise ServiceError(f"{PROCESS_DAG} run {process_run} ended {process_state}; see {airflow.url}")
+    with airflow_api.AirflowApi() as api:
+        say("Airflow: waiting for the dag-processor to parse the DAGs")
+        for dag_id in (POLL_DAG, PROCESS_DAG):
+            api.wait_for_dag(dag_id)
+            api.unpause(dag_id)
+        known = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        say(f"Airflow: triggering {POLL_DAG}")
+        poll_run = api.trigger(POLL_DAG)
+        poll_state = api.wait_for_run(POLL_DAG, poll_run)
+        if poll_state != "success":
+            raise ServiceError(f"{POLL_DAG} run {poll_run} ended {poll_state}; see {airflow.url}")
+        alias = IndexNames.from_env().articles
+        if api.task_state(POLL_DAG, poll_run, "publish") == "skipped":
+            # The feeds answered "not modified": an earlier demo archived their pages, so the poll
+            # announced nothing and no processing run follows. What it indexed then is still there.
+            process_run, process_state = "-", "nothing new to process"
+            say("Airflow: nothing new on the fixture site since an earlier demo; no processing run follows")
+        else:
+            say(f"Airflow: waiting for {PROCESS_DAG}, triggered by the raw-archive asset event")
+            process_run = str(
+                api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")["dag_run_id"]
+            )
+            process_state = api.wait_for_run(PROCESS_DAG, process_run)
+            if process_state != "success":
+                raise ServiceError(
+                    f"{PROCESS_DAG} run {process_run} ended {process_state}; see {airflow.url}"
+                )
+        airflow_password = api.password()
     client.indices.refresh(index=alias)
     documents = int(client.count(index=alias)["count"])
     if not documents:
@@ -143,7 +146,7 @@ def run_demo(progress: object = None) -> DemoReport:
     return DemoReport(
         es_url=es.url,
         airflow_url=airflow.url,
-        airflow_password=api.password(),
+        airflow_password=airflow_password,
         site_url=site,
         poll_run=poll_run,
         poll_state=poll_state,

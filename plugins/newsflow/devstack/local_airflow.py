@@ -17,8 +17,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from newsflow.devstack import demo_site, local_celery
 from newsflow.devstack.ports import port_open
 from newsflow.devstack.watchdog import stop_group
 from newsflow.errors import ConfigError, ServiceError
+from newsflow.scheduler_api import SchedulerApi, SchedulerConnection
 
 log = logging.getLogger(__name__)
 
@@ -185,13 +184,14 @@ def _alive_pgid(options: LocalAirflowOptions) -> int | None:
     return pgid
 
 
-def _healthy(options: LocalAirflowOptions) -> dict[str, object] | None:
-    try:
-        with urllib.request.urlopen(f"{options.url}/api/v2/monitor/health", timeout=3) as response:  # noqa: S310 - local URL
-            data = json.loads(response.read())
-            return data if isinstance(data, dict) else None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
+def _health(options: LocalAirflowOptions) -> dict[str, str]:
+    """Each component's status, or nothing while the API server does not answer (one quick try)."""
+    conn = SchedulerConnection(options.url)  # the health endpoint needs no login
+    with SchedulerApi(conn, timeout_s=3.0, patience_s=0.0) as api:
+        try:
+            return api.health()
+        except ServiceError:
+            return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +207,10 @@ class AirflowStatus:
 
 def status(options: LocalAirflowOptions | None = None) -> AirflowStatus:
     options = options or LocalAirflowOptions()
-    health = _healthy(options) or {}
-    components = {name: str(value.get("status")) for name, value in health.items() if isinstance(value, dict)}
+    components = _health(options)
     return AirflowStatus(
         url=options.url,
-        running=bool(health),
+        running=bool(components),
         pgid=_alive_pgid(options),
         components=components,
         home=str(options.home),
@@ -242,7 +241,7 @@ def up(options: LocalAirflowOptions | None = None) -> AirflowStatus:
     the state dir are started (or reused) first.
     """
     options = local_celery.with_backing_services(options or LocalAirflowOptions())
-    if _alive_pgid(options) is not None and _healthy(options):
+    if _alive_pgid(options) is not None and _health(options):
         log.info("reusing Airflow already running at %s", options.url)
         return status(options)
     if _alive_pgid(options) is not None:
