@@ -1,4 +1,4 @@
-"""``newsflow demo`` is never silent while it starts services, and prints the password whole.
+"""``newsflow demo`` is never silent while it starts services, and says where the password is, never what.
 
 The services themselves are replaced here (the real demo is ``make demo`` and the e2e tests):
 what is under test is what an operator sees in a terminal or a log.
@@ -6,8 +6,10 @@ what is under test is what an operator sees in a terminal or a log.
 
 from __future__ import annotations
 
+import json
 import time
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,19 +47,26 @@ def test_a_long_step_prints_a_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None
     assert "still on: Airflow: migrating (" in out.getvalue()
 
 
-def test_the_password_is_on_a_line_of_its_own_outside_the_box(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_password_is_never_printed_and_its_place_is_on_a_line_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import newsflow.cli
     from newsflow.cli import main
-    from newsflow.devstack import demo
+    from newsflow.devstack import airflow_api, demo
+    from newsflow.devstack.local_airflow import LocalAirflowOptions
+
+    options = LocalAirflowOptions(state_dir=tmp_path / "a-long-folder-name-for-the-state")
+    options.home.mkdir(parents=True)
+    (options.home / airflow_api.GENERATED_PASSWORDS).write_text(json.dumps({"admin": PASSWORD}))
+    monkeypatch.delenv("NEWSFLOW_AIRFLOW_PASSWORD", raising=False)
+    assert airflow_api.local_password(options) == PASSWORD  # the place named holds it
 
     def fake_demo(progress: Any = None) -> demo.DemoReport:
         progress("Elasticsearch: starting or reusing the local node")
         return demo.DemoReport(
             es_url="http://127.0.0.1:9200",
             airflow_url="http://127.0.0.1:8080",
-            airflow_password=PASSWORD,
+            airflow_password_at=airflow_api.password_at(options),
             site_url="http://127.0.0.1:8765",
             poll_run="scheduled__x",
             poll_state="success",
@@ -73,6 +82,8 @@ def test_the_password_is_on_a_line_of_its_own_outside_the_box(
     assert main(["demo"]) == 0
     err = capsys.readouterr().err
     lines = err.splitlines()
-    assert PASSWORD in lines, "the password must be whole on one line"
+    assert PASSWORD[:8] not in err and PASSWORD[-8:] not in err, "credentials are never printed"
+    place = f'the "admin" entry of {options.home / airflow_api.GENERATED_PASSWORDS}'
+    assert place in lines, "where the password is must be whole on one line"
     box = [line for line in lines if line.startswith(("│", "╭", "╰"))]
-    assert box and not any(PASSWORD[:8] in line for line in box)
+    assert box and not any(str(options.home)[:20] in line for line in box)

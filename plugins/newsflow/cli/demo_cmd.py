@@ -45,7 +45,7 @@ def run_demo(args: argparse.Namespace) -> int:
     code = main(["search", args.query])
     console.print(
         Panel.fit(
-            f"Airflow UI     {escape_untrusted(report.airflow_url)}  (user admin, password below)\n"
+            f"Airflow UI     {escape_untrusted(report.airflow_url)}  (user admin; password: below)\n"
             f"Elasticsearch  {escape_untrusted(report.es_url)}\n"
             f"Fixture site   {escape_untrusted(report.site_url)}/\n"
             f"Try            .venv/bin/newsflow status\n"
@@ -55,9 +55,10 @@ def run_demo(args: argparse.Namespace) -> int:
             title="services left running",
         )
     )
-    # On a line of its own and never wrapped into a box: it is copied with the mouse.
-    console.print("Airflow password for admin:")
-    console.print(escape_untrusted(report.airflow_password), soft_wrap=True, highlight=False)
+    # Where the password is, not the password (credentials are never printed), on a line of its
+    # own and never wrapped into a box: the path is copied with the mouse.
+    console.print("Airflow password for admin: read it from")
+    console.print(escape_untrusted(report.airflow_password_at), soft_wrap=True, highlight=False)
     return code
 
 

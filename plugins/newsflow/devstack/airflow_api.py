@@ -23,6 +23,15 @@ from newsflow.devstack.local_airflow import LocalAirflowOptions
 from newsflow.errors import ServiceError
 from newsflow.scheduler_api import FINISHED, SchedulerApi, SchedulerConnection
 
+GENERATED_PASSWORDS = "simple_auth_manager_passwords.json.generated"  # under the Airflow home
+
+
+def password_at(options: LocalAirflowOptions, username: str = "admin") -> str:
+    """Where a person finds the local password: credentials are never printed, their place is."""
+    if os.environ.get("NEWSFLOW_AIRFLOW_PASSWORD"):
+        return "NEWSFLOW_AIRFLOW_PASSWORD in your environment"
+    return f'the "{username}" entry of {options.home / GENERATED_PASSWORDS}'
+
 
 def local_password(options: LocalAirflowOptions, username: str = "admin") -> str:
     """``NEWSFLOW_AIRFLOW_PASSWORD``, else the one Airflow generated at its first start.
@@ -33,7 +42,7 @@ def local_password(options: LocalAirflowOptions, username: str = "admin") -> str
     env = os.environ.get("NEWSFLOW_AIRFLOW_PASSWORD")
     if env:
         return env
-    generated = options.home / "simple_auth_manager_passwords.json.generated"
+    generated = options.home / GENERATED_PASSWORDS
     try:
         return str(json.loads(generated.read_text())[username])
     except (FileNotFoundError, KeyError, ValueError) as exc:

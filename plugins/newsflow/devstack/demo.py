@@ -79,7 +79,7 @@ def site_down() -> bool:
 class DemoReport:
     es_url: str
     airflow_url: str
-    airflow_password: str
+    airflow_password_at: str  # where to read it: the password itself is never printed
     site_url: str
     poll_run: str
     poll_state: str
@@ -133,7 +133,8 @@ def run_demo(progress: object = None) -> DemoReport:
                 raise ServiceError(
                     f"{PROCESS_DAG} run {process_run} ended {process_state}; see {airflow.url}"
                 )
-        airflow_password = api.password()
+        api.password()  # readable now, or a clear error naming where it should be
+        airflow_password_at = airflow_api.password_at(api.options, api.username)
     client.indices.refresh(index=alias)
     documents = int(client.count(index=alias)["count"])
     if not documents:
@@ -146,7 +147,7 @@ def run_demo(progress: object = None) -> DemoReport:
     return DemoReport(
         es_url=es.url,
         airflow_url=airflow.url,
-        airflow_password=airflow_password,
+        airflow_password_at=airflow_password_at,
         site_url=site,
         poll_run=poll_run,
         poll_state=poll_state,
