@@ -15,7 +15,7 @@ a poll that archived nothing skips ``publish``, so no asset event and no process
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +28,16 @@ from newsflow.counts import Counts
 from newsflow.errors import ConfigError
 from newsflow.flows import poll, process
 from newsflow.flows.options import FlowOptions
-from newsflow.flows.runs import BatchResult, RunFailed, RunInfo, RunKind, XComValue, open_run, record_run
+from newsflow.flows.runs import (
+    BatchResult,
+    RunFailed,
+    RunInfo,
+    RunKind,
+    RunRecord,
+    XComValue,
+    open_run,
+    record_run,
+)
 from newsflow.timestamps import parse_utc
 
 log = logging.getLogger(__name__)
@@ -89,11 +98,11 @@ def _planned(context: Any, task_id: str) -> list[list[str]]:
     return [list(unit) for unit in planned]
 
 
-def _results(results: Sequence[dict[str, Any]] | None) -> list[BatchResult]:
+def _results(results: Sequence[Mapping[str, object]] | None) -> list[BatchResult]:
     return [BatchResult.from_xcom(r) for r in results or () if r]
 
 
-def _finish(record: Any, run: RunInfo) -> dict[str, XComValue]:
+def _finish(record: RunRecord, run: RunInfo) -> dict[str, XComValue]:
     try:
         record.raise_if_failed(run.run_id)
     except RunFailed as exc:
@@ -119,7 +128,7 @@ def poll_batch(feed_names: Sequence[str]) -> dict[str, XComValue]:
     return result.to_xcom()
 
 
-def announce(results: Sequence[dict[str, Any]] | None) -> dict[str, XComValue]:
+def announce(results: Sequence[Mapping[str, object]] | None) -> dict[str, XComValue]:
     """Announce the run's new archive batches on the raw-archive asset (references and counts
     only); with nothing to process, skip: no asset event, so no processing run starts."""
     context = get_current_context()
@@ -133,7 +142,7 @@ def announce(results: Sequence[dict[str, Any]] | None) -> dict[str, XComValue]:
     return summary
 
 
-def record_poll(results: Sequence[dict[str, Any]] | None) -> dict[str, XComValue]:
+def record_poll(results: Sequence[Mapping[str, object]] | None) -> dict[str, XComValue]:
     """The poll run's record: counts by reason, feeds in error, unknown pinged feeds, status."""
     context = get_current_context()
     run = _run(context)
@@ -195,7 +204,7 @@ def process_batch(batch_refs: Sequence[str]) -> dict[str, XComValue]:
         ).to_xcom()
 
 
-def record_metrics(results: Sequence[dict[str, Any]] | None) -> dict[str, XComValue]:
+def record_metrics(results: Sequence[Mapping[str, object]] | None) -> dict[str, XComValue]:
     """The processing run's record: the units' counts plus the dead-letter replay's, and its status."""
     context = get_current_context()
     run = _run(context)
