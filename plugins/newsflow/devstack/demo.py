@@ -22,7 +22,7 @@ from pathlib import Path
 from newsflow import settings
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
-from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
+from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,32 @@ class DemoReport:
     documents: int
 
 
+def _published_since(api: airflow_api.AirflowApi, known_poll: set[str]) -> bool:
+    """Whether a poll run finished since the demo began announced new archive batches: the
+    demo's own, or a scheduled one that ran first and left the demo's nothing new to fetch."""
+    for run in api.runs(POLL_DAG):
+        if run["dag_run_id"] in known_poll or run.get("state") not in FINISHED:
+            continue
+        if api.task_state(POLL_DAG, str(run["dag_run_id"]), "publish") == "success":
+            return True
+    return False
+
+
+def _processed_since(api: airflow_api.AirflowApi, known: set[str], ui: str) -> tuple[str, str]:
+    """Every processing run since the demo began, each waited for until it succeeds; the last one."""
+    api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")
+    last = "-"
+    for run in reversed(api.runs(PROCESS_DAG)):  # oldest first
+        run_id = str(run["dag_run_id"])
+        if run_id in known:
+            continue
+        state = api.wait_for_run(PROCESS_DAG, run_id)
+        if state != "success":
+            raise ServiceError(f"{PROCESS_DAG} run {run_id} ended {state}; see {ui}")
+        last = run_id
+    return last, "success"
+
+
 def run_demo(progress: object = None) -> DemoReport:
     def say(message: str) -> None:
         log.info("%s", message)
@@ -110,29 +136,26 @@ def run_demo(progress: object = None) -> DemoReport:
         say("Airflow: waiting for the dag-processor to parse the DAGs")
         for dag_id in (POLL_DAG, PROCESS_DAG):
             api.wait_for_dag(dag_id)
-            api.unpause(dag_id)
+        # Before unpausing: a fresh Airflow starts a scheduled poll the moment the DAG is
+        # unpaused (catchup off still runs the latest tick), and that run may archive the pages.
+        known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
         known = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        for dag_id in (POLL_DAG, PROCESS_DAG):
+            api.unpause(dag_id)
         say(f"Airflow: triggering {POLL_DAG}")
         poll_run = api.trigger(POLL_DAG)
         poll_state = api.wait_for_run(POLL_DAG, poll_run)
         if poll_state != "success":
             raise ServiceError(f"{POLL_DAG} run {poll_run} ended {poll_state}; see {airflow.url}")
         alias = IndexNames.from_env().articles
-        if api.task_state(POLL_DAG, poll_run, "publish") == "skipped":
-            # The feeds answered "not modified": an earlier demo archived their pages, so the poll
-            # announced nothing and no processing run follows. What it indexed then is still there.
+        if not _published_since(api, known_poll):
+            # The feeds answered "not modified": an earlier demo archived their pages, so no poll
+            # announced anything and no processing run follows. What it indexed then is still there.
             process_run, process_state = "-", "nothing new to process"
             say("Airflow: nothing new on the fixture site since an earlier demo; no processing run follows")
         else:
             say(f"Airflow: waiting for {PROCESS_DAG}, triggered by the raw-archive asset event")
-            process_run = str(
-                api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")["dag_run_id"]
-            )
-            process_state = api.wait_for_run(PROCESS_DAG, process_run)
-            if process_state != "success":
-                raise ServiceError(
-                    f"{PROCESS_DAG} run {process_run} ended {process_state}; see {airflow.url}"
-                )
+            process_run, process_state = _processed_since(api, known, airflow.url)
         api.password()  # readable now, or a clear error naming where it should be
         airflow_password_at = airflow_api.password_at(api.options, api.username)
     client.indices.refresh(index=alias)
