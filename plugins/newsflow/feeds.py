@@ -30,7 +30,8 @@ from newsflow.feed_registry import (
     load_registry,
     parse_interval,
 )
-from newsflow.jsontypes import JsonObject, JsonValue, as_list, string_or_none
+from newsflow.jsontypes import JsonObject, JsonValue, as_list
+from newsflow.stored_fields import string
 from newsflow.textsafe import clean_surrogates, has_lone_surrogates
 from newsflow.timestamps import iso_z, parse_utc_or_none
 from newsflow.urls import canonicalize_url
@@ -84,11 +85,11 @@ class FeedEntry:
             canonical_url=str(data["canonical_url"]),
             title=str(data.get("title") or ""),
             summary=str(data.get("summary") or ""),
-            published=string_or_none(data.get("published")),
-            updated=string_or_none(data.get("updated")),
-            guid=string_or_none(data.get("guid")),
+            published=string(data.get("published")),
+            updated=string(data.get("updated")),
+            guid=string(data.get("guid")),
             tags=tuple(str(tag) for tag in as_list(data.get("tags"))),
-            feed_ref=string_or_none(data.get("feed_ref")),
+            feed_ref=string(data.get("feed_ref")),
         )
 
 

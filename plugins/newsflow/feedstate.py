@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from newsflow.archive.storage import Storage
-from newsflow.jsontypes import JsonObject, JsonValue, as_list, string_or_none
-from newsflow.stored_fields import whole
+from newsflow.jsontypes import JsonObject, JsonValue, as_list
+from newsflow.stored_fields import string, whole
 from newsflow.timestamps import iso_z, parse_utc_or_none
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class FeedState:
             raise ValueError("feed state without a name")
 
         def text(key: str) -> str | None:
-            return string_or_none(data.get(key))
+            return string(data.get(key))
 
         def count(key: str) -> int:
             return whole(data.get(key)) or 0

@@ -51,8 +51,3 @@ def integers(value: JsonValue, field: str) -> tuple[int, ...]:
 def strings(value: JsonValue, field: str) -> tuple[str, ...]:
     """A JSON array, each item as a string."""
     return tuple(map(str, array(value, field)))
-
-
-def string_or_none(value: JsonValue) -> str | None:
-    """A string as stored (empty too); ``None`` for a missing value or one of another type."""
-    return value if isinstance(value, str) else None

@@ -1,5 +1,5 @@
-"""Fields of documents other code wrote (articles, alerts, run records, feed health), read for
-the screens that show them.
+"""Fields of documents other code wrote (articles, alerts, run records, feed health, a held
+article's story fields, feed state and entries as the archive keeps them), read for their type.
 
 Older writers left fields out and other writers may store odd types (the mapping takes a date
 as epoch milliseconds, and any field as a list of its type), so a value that is missing or of

@@ -21,9 +21,10 @@ from newsflow.dedup.sketch import band_keys, minhash, pack, unpack, word_shingle
 from newsflow.dedup.text import stem, stopwords, tokens
 from newsflow.dedup.weekdays import named_weekdays
 from newsflow.errors import InputError
-from newsflow.jsontypes import JsonObject, JsonValue, array, integer, integers, string_or_none, strings
+from newsflow.jsontypes import JsonObject, JsonValue, array, integer, integers, strings
 from newsflow.language import detect_language, primary_language
 from newsflow.records import content_hash
+from newsflow.stored_fields import string
 from newsflow.timestamps import parse_utc_or_none
 
 LEDE_WORDS = 40  # content words of the title and first lines compared as the lede
@@ -132,12 +133,12 @@ class ArticleSignals:
                 numbers=strings(data["numbers"], "numbers"),
                 quote_keys=strings(data["quote_keys"], "quote_keys"),
                 years=strings(data["years"], "years"),
-                canonical_url=string_or_none(data.get("canonical_url")),
-                published=string_or_none(data.get("published")),
+                canonical_url=string(data.get("canonical_url")),
+                published=string(data.get("published")),
                 title=str(data.get("title") or ""),
-                source=string_or_none(data.get("source")),
+                source=string(data.get("source")),
                 truncated=bool(data.get("truncated", False)),
-                language=string_or_none(data.get("language")),
+                language=string(data.get("language")),
                 lede=strings(data.get("lede") or (), "lede"),
                 published_confidence="low" if data.get("published_confidence") == "low" else "high",
                 weekdays=integers(data.get("weekdays") or (), "weekdays"),

@@ -12,8 +12,9 @@ from typing import cast
 
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import EDGE_KINDS, Edge
-from newsflow.jsontypes import JsonObject, JsonValue, array, as_list, as_object, string_or_none
+from newsflow.jsontypes import JsonObject, JsonValue, array, as_list, as_object
 from newsflow.records import RELATIONS, StoryAssignment
+from newsflow.stored_fields import number, string, texts
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,13 @@ def edges_from_stored(owner: str, raw: JsonValue) -> list[Edge]:
                 a: JsonValue = owner
             else:
                 a, b, kind, score, why = fields
-            if isinstance(score, bool) or not isinstance(score, int | float | str):
+            weight = number(score)
+            if weight is None:
                 raise TypeError(f"score is {type(score).__name__}")
             # ``why`` is for display only: kept as stored rather than checked string by string
             # (a neighbourhood holds tens of thousands of edges; a str() of each cost 2 % of dedup).
             shown = cast("tuple[str, ...]", tuple(array(why, "why")))
-            out.append(Edge(str(a), str(b), EDGE_KINDS[str(kind)], float(score), shown))
+            out.append(Edge(str(a), str(b), EDGE_KINDS[str(kind)], weight, shown))
         except (KeyError, TypeError, ValueError):
             log.warning("dedup: ignoring a malformed stored edge %r of %s", item, owner)
     return out
@@ -67,15 +69,14 @@ def hit_to_records(hit: JsonObject) -> tuple[ArticleSignals, StoryAssignment | N
         return None
     signals = ArticleSignals.from_dict(stored)
     assignment = None
-    story_id = string_or_none(source.get("story_id"))
+    story_id = string(source.get("story_id"))
     if story_id:
-        score = source.get("score")
         assignment = StoryAssignment(
             id=signals.id,
             story_id=story_id,
             relation=RELATIONS.get(str(source.get("relation")), "original"),
-            duplicate_of=string_or_none(source.get("duplicate_of")),
-            score=float(score) if isinstance(score, int | float) and not isinstance(score, bool) else 0.0,
-            why=tuple(str(w) for w in as_list(source.get("why"))),
+            duplicate_of=string(source.get("duplicate_of")),
+            score=number(source.get("score")) or 0.0,
+            why=texts(source.get("why")),
         )
     return signals, assignment, edges_from_stored(signals.id, stored.get("edges"))
