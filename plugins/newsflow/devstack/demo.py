@@ -31,12 +31,32 @@ def _site_pid_file() -> Path:
     return settings.state_dir() / "demo-site.pid"
 
 
-def _site_up(port: int) -> bool:
+def _site_on(port: int) -> str | None:
+    """Who answers on the demo site's port: ``None`` when nobody does, else the server's name.
+
+    Our site names itself (``demo_site.SERVER``); anything else on the port would be polled
+    as if it were the fixture site, and the demo would report that nothing is new.
+    """
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2):
-            return True
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2) as response:
+            return str(response.headers.get("Server") or "")
+    except urllib.error.HTTPError as exc:  # an answer all the same: someone holds the port
+        return str(exc.headers.get("Server") or "")
     except (urllib.error.URLError, OSError):
+        return None
+
+
+def _site_up(port: int) -> bool:
+    server = _site_on(port)
+    if server is None:
         return False
+    if server.startswith(demo_site.SERVER):
+        return True
+    raise ServiceError(
+        f"port {port} is held by another program ({server[:80]!r} answered), "
+        "not the demo's fixture site; stop it and run the demo again (the demo feed registry, "
+        "seeds/feeds-demo.yaml, names this port)"
+    )
 
 
 def site_up(port: int = demo_site.DEFAULT_PORT) -> str:

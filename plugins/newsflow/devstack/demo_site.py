@@ -23,6 +23,7 @@ from newsflow import settings
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
+SERVER = "newsflow-demo-site/"  # how the site names itself, so the demo knows it is ours
 LAST_MODIFIED = formatdate(1661846400, usegmt=True)  # 2022-08-30, when the seed reports ran
 
 
@@ -37,7 +38,7 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
     root = root.resolve()
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "newsflow-demo-site/1"
+        server_version = f"{SERVER}1"
 
         def log_message(self, format: str, *args: object) -> None:
             log.debug("demo site: " + format, *args)
