@@ -8,12 +8,14 @@ never log secrets.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from newsflow import settings
 from newsflow.errors import ServiceError
+from newsflow.jsontypes import JsonObject, JsonValue, as_object, objects
 from newsflow.redact import redact_text
+from newsflow.stored_fields import whole
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -107,12 +109,17 @@ def wait_until_healthy(client: Elasticsearch, timeout_s: float = 30.0) -> str:
     return str(health["status"])
 
 
-def search_alias(client: Elasticsearch, alias: str, what: str, **body: Any) -> Any:
-    """One search whose failures say what to do: a missing alias names the setup command."""
+def search_alias(client: Elasticsearch, alias: str, what: str, **body: JsonValue) -> JsonObject:
+    """One search whose failures say what to do: a missing alias names the setup command.
+
+    The answer is handed on as JSON, not as the client's ``Any``, so each reader narrows what
+    it reads (``hits``, ``total_hits``, ``buckets``) and an odd part reads as missing.
+    """
     from elasticsearch import ApiError, NotFoundError, TransportError
 
     try:
-        return client.search(index=alias, **body)
+        # The client's keyword arguments are typed one by one; a request body is JSON throughout.
+        answer = client.search(index=alias, **cast("dict[str, Any]", body))
     except NotFoundError:
         raise ServiceError(
             f"{alias!r} does not exist; run `newsflow index setup` (safe to repeat), or check the alias "
@@ -122,3 +129,38 @@ def search_alias(client: Elasticsearch, alias: str, what: str, **body: Any) -> A
         raise unreachable(exc) from exc
     except ApiError as exc:
         raise ServiceError(f"{what} on {alias!r} failed: {redact_text(str(exc))}") from exc
+    # The client wraps the parsed body (an ObjectApiResponse is no Mapping); a stand-in client
+    # may answer with the dict itself. Parsed JSON holds only JSON values, hence the cast.
+    body_of: object = getattr(answer, "body", answer)
+    return cast("JsonObject", body_of) if isinstance(body_of, Mapping) else {}
+
+
+def hits(answer: JsonObject) -> list[JsonObject]:
+    """The hits of a search answer, or of its ``top_hits`` or inner-hits part (same shape)."""
+    return objects(as_object(answer.get("hits")).get("hits"))
+
+
+def total_hits(answer: JsonObject) -> int:
+    """``hits.total.value`` of a search answer (or inner hits); 0 when it does not say."""
+    return whole(as_object(as_object(answer.get("hits")).get("total")).get("value")) or 0
+
+
+def aggregation(answer: JsonObject, name: str) -> JsonObject:
+    """The aggregation ``name`` of a search answer; empty when the answer has none."""
+    return as_object(as_object(answer.get("aggregations")).get(name))
+
+
+def buckets(agg: JsonValue) -> list[JsonObject]:
+    """The buckets of a ``terms`` aggregation (of an answer, or nested in a bucket)."""
+    return objects(as_object(agg).get("buckets"))
+
+
+def doc_count(bucket: JsonObject) -> int:
+    """A bucket's document count; 0 when it does not say."""
+    return whole(bucket.get("doc_count")) or 0
+
+
+def metric(part: JsonObject, name: str, key: str = "value") -> JsonValue:
+    """What the metric aggregation ``name`` (cardinality, min, max) of a bucket or of an answer's
+    ``aggregations`` says: its ``value``, or ``value_as_string`` for a date as text."""
+    return as_object(part.get(name)).get(key)

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from newsflow import stored_fields
 from newsflow.errors import InputError
-from newsflow.es_client import search_alias
+from newsflow.es_client import aggregation, buckets, doc_count, metric, search_alias
+from newsflow.jsontypes import JsonObject
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -46,46 +48,39 @@ def _fold(value: str) -> str:
 
 def known_values(client: Elasticsearch, alias: str, field: str) -> dict[str, int]:
     """Every value of a keyword field with its report count."""
-    body = {"size": 0, "aggs": {"values": {"terms": {"field": field, "size": MAX_VALUES}}}}
-    buckets = search_alias(client, alias, "reading the values held", **body)["aggregations"]["values"][
-        "buckets"
-    ]
-    return {str(b["key"]): int(b["doc_count"]) for b in buckets}
+    terms: JsonObject = {"terms": {"field": field, "size": MAX_VALUES}}
+    answer = search_alias(client, alias, "reading the values held", size=0, aggs={"values": terms})
+    return {str(b["key"]): doc_count(b) for b in buckets(aggregation(answer, "values"))}
 
 
 def list_sources(client: Elasticsearch, alias: str) -> tuple[SourceInfo, ...]:
     """Outlets with their report and story counts, languages and date range, most reports first."""
-    body = {
-        "size": 0,
-        "aggs": {
-            "sources": {
-                "terms": {
-                    "field": "source",
-                    "size": MAX_VALUES,
-                    "order": [{"_count": "desc"}, {"_key": "asc"}],
-                },
-                "aggs": {
-                    "stories": {"cardinality": {"field": "story_id"}},
-                    "languages": {"terms": {"field": "language", "size": 20}},
-                    "first": {"min": {"field": "published"}},
-                    "last": {"max": {"field": "published"}},
-                },
-            }
-        },
+    aggs: JsonObject = {
+        "sources": {
+            "terms": {
+                "field": "source",
+                "size": MAX_VALUES,
+                "order": [{"_count": "desc"}, {"_key": "asc"}],
+            },
+            "aggs": {
+                "stories": {"cardinality": {"field": "story_id"}},
+                "languages": {"terms": {"field": "language", "size": 20}},
+                "first": {"min": {"field": "published"}},
+                "last": {"max": {"field": "published"}},
+            },
+        }
     }
-    buckets = search_alias(client, alias, "reading the values held", **body)["aggregations"]["sources"][
-        "buckets"
-    ]
+    answer = search_alias(client, alias, "reading the values held", size=0, aggs=aggs)
     return tuple(
         SourceInfo(
             source=str(b["key"]),
-            reports=int(b["doc_count"]),
-            stories=int(b["stories"]["value"]),
-            languages=tuple(str(x["key"]) for x in b["languages"]["buckets"]),
-            first_published=b["first"].get("value_as_string"),
-            last_published=b["last"].get("value_as_string"),
+            reports=doc_count(b),
+            stories=stored_fields.whole(metric(b, "stories")) or 0,
+            languages=tuple(str(x["key"]) for x in buckets(b.get("languages"))),
+            first_published=stored_fields.string(metric(b, "first", "value_as_string")),
+            last_published=stored_fields.string(metric(b, "last", "value_as_string")),
         )
-        for b in buckets
+        for b in buckets(aggregation(answer, "sources"))
     )
 
 

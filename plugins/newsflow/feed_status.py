@@ -11,13 +11,12 @@ polled once but since removed from it are marked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow import stored_fields
-from newsflow.es_client import search_alias
-from newsflow.jsontypes import JsonValue
+from newsflow.es_client import hits, search_alias, total_hits
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.redact import redact_text
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ class FeedHealth:
     recorded_in_error: bool | None = None  # the document's ``in_error``; None on older documents
 
     @classmethod
-    def from_source(cls, source: Mapping[str, Any]) -> FeedHealth:
+    def from_source(cls, source: JsonObject) -> FeedHealth:
         return cls(
             feed=str(source.get("feed") or "?"),
             status=stored_fields.text(source.get("status")),
@@ -128,7 +127,8 @@ def feed_health(
     result = search_alias(
         client, names.feed_health, "reading feed health", query={"match_all": {}}, size=MAX_FEEDS
     )
-    rows = {row.feed: row for row in (FeedHealth.from_source(h["_source"]) for h in result["hits"]["hits"])}
+    found = (FeedHealth.from_source(as_object(hit.get("_source"))) for hit in hits(result))
+    rows = {row.feed: row for row in found}
     if registry is not None:
         listed = {spec.name for spec in registry}
         rows = {name: replace(row, in_registry=name in listed) for name, row in rows.items()}
@@ -140,7 +140,7 @@ def feed_health(
 def feeds_in_error(client: Elasticsearch, names: IndexNames, size: int = 20) -> tuple[int, list[FeedHealth]]:
     """How many feeds are in error or failing, and the worst ``size`` of them (in error first,
     then the longest streak): a feed that failed once is worth an operator's look already."""
-    query = {
+    query: JsonObject = {
         "bool": {
             "should": [
                 {"term": {"in_error": True}},
@@ -163,5 +163,5 @@ def feeds_in_error(client: Elasticsearch, names: IndexNames, size: int = 20) -> 
             {"feed": {"order": "asc"}},
         ],
     )
-    rows = [FeedHealth.from_source(hit["_source"]) for hit in result["hits"]["hits"]]
-    return int(result["hits"]["total"]["value"]), rows
+    rows = [FeedHealth.from_source(as_object(hit.get("_source"))) for hit in hits(result)]
+    return total_hits(result), rows

@@ -26,6 +26,12 @@ def as_list(value: JsonValue) -> Sequence[JsonValue]:
     return value if isinstance(value, list | tuple) else ()
 
 
+def objects(value: JsonValue) -> list[JsonObject]:
+    """The objects of a JSON array (hits, buckets, records); any other item, or a value that is
+    no array, reads as absent."""
+    return [item for item in as_list(value) if isinstance(item, Mapping)]
+
+
 def array(value: JsonValue, field: str) -> Sequence[JsonValue]:
     """A JSON array that must be there; ``TypeError`` naming ``field`` otherwise (for readers
     that refuse a malformed record whole)."""

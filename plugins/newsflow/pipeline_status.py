@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from newsflow.es_client import search_alias
+from newsflow import stored_fields
+from newsflow.es_client import hits, metric, search_alias
+from newsflow.jsontypes import as_object
 from newsflow.redact import redact_text
-from newsflow.timestamps import iso_z, parse_utc_or_none
+from newsflow.timestamps import parse_utc_or_none
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -108,14 +109,16 @@ def freshness(client: Elasticsearch, names: IndexNames) -> Freshness:
             "published": {"max": {"field": "published"}},
         },
     )
-    aggs = result.get("aggregations", {})
+    aggs = as_object(result.get("aggregations"))
     lags = []
-    for hit in result["hits"]["hits"]:
-        published = parse_utc_or_none(hit["_source"].get("published"))
-        indexed = parse_utc_or_none(hit["_source"].get("indexed_at"))
+    for hit in hits(result):
+        source = as_object(hit.get("_source"))
+        published = parse_utc_or_none(source.get("published"))
+        indexed = parse_utc_or_none(source.get("indexed_at"))
         if published and indexed:
             lags.append((indexed - published).total_seconds())
-    indexed_max = _max_value(aggs.get("indexed"))
+    # A ``max`` on a date answers epoch milliseconds (null when no document has the field).
+    indexed_max = stored_fields.instant(metric(aggs, "indexed"))
     if indexed_max is None:  # articles without a publish date still say when the index was written
         newest = search_alias(
             client,
@@ -124,20 +127,13 @@ def freshness(client: Elasticsearch, names: IndexNames) -> Freshness:
             size=0,
             aggs={"indexed": {"max": {"field": "indexed_at"}}},
         )
-        indexed_max = _max_value(newest.get("aggregations", {}).get("indexed"))
+        indexed_max = stored_fields.instant(metric(as_object(newest.get("aggregations")), "indexed"))
     return Freshness(
         newest_indexed=indexed_max,
-        newest_published=_max_value(aggs.get("published")),
+        newest_published=stored_fields.instant(metric(aggs, "published")),
         sample=len(lags),
         median_lag_s=statistics.median(lags) if lags else None,
     )
-
-
-def _max_value(agg: dict[str, Any] | None) -> str | None:
-    """A ``max`` aggregation on a date as ISO UTC (None when no document has the field)."""
-    if not agg or agg.get("value") is None:
-        return None
-    return iso_z(datetime.fromtimestamp(float(agg["value"]) / 1000, UTC))
 
 
 @dataclass(frozen=True, slots=True)

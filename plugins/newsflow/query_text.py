@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from newsflow.errors import InputError
+from newsflow.jsontypes import JsonObject
 
 TEXT_FIELDS = ("title^3", "text", "description")
 _TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|\(|\)|\+|\||[^\s()+|"]+|"')
@@ -107,7 +107,7 @@ def is_plain(query: str) -> bool:
     return all(t not in special and t[0] not in '-"' and not re.search(r"[*~]", t) for t in tokens)
 
 
-def text_query(query: str, fields: tuple[str, ...] = TEXT_FIELDS) -> dict[str, Any]:
+def text_query(query: str, fields: tuple[str, ...] = TEXT_FIELDS) -> JsonObject:
     """The clause that matches ``query`` in titles, bodies and descriptions."""
     return {
         "simple_query_string": {

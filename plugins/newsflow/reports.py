@@ -6,12 +6,11 @@ few fields of an article document; this is the one place that reads them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from newsflow import stored_fields
-from newsflow.jsontypes import JsonValue
+from newsflow.es_client import hits, total_hits
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 
 REPORT_FIELDS = [
     "title",
@@ -31,7 +30,7 @@ REPORT_FIELDS = [
 ]
 # Reports of a story in the order a reader follows them: the earliest first (the
 # representative), ties by id so every view orders them the same way.
-CHRONOLOGICAL: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+CHRONOLOGICAL: list[JsonValue] = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,7 @@ class SearchHit:
     language_tag: str | None = None
 
     def to_dict(self) -> dict[str, JsonValue]:
-        data: dict[str, Any] = {
+        data: dict[str, JsonValue] = {
             "id": self.id,
             "title": self.title,
             "url": self.url,
@@ -82,15 +81,11 @@ class SearchHit:
         return data
 
 
-def _highlights(raw: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    return {str(k): tuple(str(x) for x in v) for k, v in (raw or {}).items()}
-
-
-def hit_from_es(raw: Mapping[str, Any]) -> SearchHit:
+def hit_from_es(raw: JsonObject) -> SearchHit:
     """A report from one Elasticsearch hit (with its collapsed inner hits, if any)."""
-    src = raw.get("_source", {})
-    inner = raw.get("inner_hits", {}).get("reports", {}).get("hits", {})
-    reports = tuple(hit_from_es(r) for r in inner.get("hits", []))
+    src = as_object(raw.get("_source"))
+    inner = as_object(as_object(raw.get("inner_hits")).get("reports"))
+    reports = tuple(hit_from_es(r) for r in hits(inner))
     # The index holds what any writer put there (the mapping takes a date as epoch
     # milliseconds, and any field as a list): each field is read for the type it is shown as.
     return SearchHit(
@@ -103,9 +98,9 @@ def hit_from_es(raw: Mapping[str, Any]) -> SearchHit:
         story_id=stored_fields.string(src.get("story_id")),
         relation=stored_fields.string(src.get("relation")),
         score=stored_fields.number(raw.get("_score")),
-        highlights=_highlights(raw.get("highlight")),
+        highlights={str(k): stored_fields.texts(v) for k, v in as_object(raw.get("highlight")).items()},
         reports=reports,
-        story_reports=int(inner.get("total", {}).get("value", 0)) if inner else 0,
+        story_reports=total_hits(inner),
         duplicate_of=stored_fields.string(src.get("duplicate_of")),
         link_score=stored_fields.number(src.get("score")),
         why=stored_fields.texts(src.get("why")),

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow import stored_fields
-from newsflow.es_client import search_alias
+from newsflow.es_client import aggregation, buckets, hits, search_alias
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.redact import redact_text
 
 if TYPE_CHECKING:
@@ -67,18 +68,15 @@ class RunSummary:
     listed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra.feeds_in_error, ...
 
     @classmethod
-    def from_source(cls, source: Mapping[str, Any]) -> RunSummary:
+    def from_source(cls, source: JsonObject) -> RunSummary:
         counts: dict[str, int] = {}
         breakdown: dict[str, dict[str, int]] = {}
-        raw_breakdown = source.get("breakdown")
-        for group, parts in (raw_breakdown if isinstance(raw_breakdown, Mapping) else {}).items():
+        for group, parts in as_object(source.get("breakdown")).items():
             if isinstance(parts, Mapping):
                 totals = {str(k): _total(v) for k, v in parts.items()}
                 breakdown[str(group)] = {k: t for k, t in totals.items() if t is not None}
-        raw_counts = source.get("counts")
-        raw_extra = source.get("extra")
-        extra: Mapping[str, Any] = raw_extra if isinstance(raw_extra, Mapping) else {}
-        for key, value in (raw_counts if isinstance(raw_counts, Mapping) else {}).items():
+        extra = as_object(source.get("extra"))
+        for key, value in as_object(source.get("counts")).items():
             total = _total(value)
             if total is not None:
                 counts[str(key)] = total
@@ -148,7 +146,7 @@ def records_of_runs(
         return {}
     client.options(ignore_status=404).indices.refresh(index=names.runs)
     plain = [run_id.split("/", 1)[-1] for run_id in run_ids]
-    filters: list[dict[str, Any]] = [
+    filters: list[JsonValue] = [
         {
             "bool": {
                 "should": [{"terms": {"run_id": list(run_ids)}}, {"terms": {"airflow_run_id": plain}}],
@@ -166,7 +164,7 @@ def records_of_runs(
         size=min(10_000, 20 * len(run_ids)),
         sort=_SORT,
     )
-    records = [RunSummary.from_source(hit["_source"]) for hit in result["hits"]["hits"]]
+    records = [RunSummary.from_source(as_object(hit.get("_source"))) for hit in hits(result)]
     wanted = set(run_ids)
     latest = latest_per_run(records).items()
     return {key: record for (key, _), record in latest if key in wanted}
@@ -189,9 +187,9 @@ def latest_runs(
         },
     )
     by_dag: dict[str, list[RunSummary]] = {}
-    for bucket in result.get("aggregations", {}).get("dags", {}).get("buckets", []):
-        hits = bucket["latest"]["hits"]["hits"]
-        records = [RunSummary.from_source(hit["_source"]) for hit in hits]
+    for bucket in buckets(aggregation(result, "dags")):
+        latest = hits(as_object(bucket.get("latest")))
+        records = [RunSummary.from_source(as_object(hit.get("_source"))) for hit in latest]
         runs = sorted(
             latest_per_run(records).values(), key=lambda r: (r.started or "", r.finished or ""), reverse=True
         )

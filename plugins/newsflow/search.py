@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from newsflow import stored_fields
 from newsflow.errors import InputError
-from newsflow.es_client import search_alias
+from newsflow.es_client import aggregation, buckets, doc_count, hits, metric, search_alias, total_hits
 from newsflow.facets import known_values, resolve_values
 from newsflow.index.names import IndexNames
-from newsflow.jsontypes import JsonValue
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.language import primary_language
 from newsflow.query_text import is_plain, text_query
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
@@ -237,15 +237,15 @@ def search_stories(
         sort=sort,
     )
     resp = search_alias(client, alias, "search", **body)
-    hits = tuple(hit_from_es(h) for h in resp["hits"]["hits"])
+    found = tuple(hit_from_es(h) for h in hits(resp))
     return SearchResult(
         query=query,
-        total_reports=int(resp["hits"]["total"]["value"]),
-        total_stories=int(resp.get("aggregations", {}).get("stories", {}).get("value", 0)),
-        hits=hits,
-        took_ms=int(resp.get("took", 0)),
+        total_reports=total_hits(resp),
+        total_stories=stored_fields.whole(aggregation(resp, "stories").get("value")) or 0,
+        hits=found,
+        took_ms=stored_fields.whole(resp.get("took")) or 0,
         collapsed=not all_reports,
-        stories=story_heads(client, alias, [h.story_id for h in hits if h.story_id]),
+        stories=story_heads(client, alias, [h.story_id for h in found if h.story_id]),
     )
 
 
@@ -313,13 +313,13 @@ def top_stories(
     alias = index or IndexNames.from_env().articles
     body = build_top_stories_body(since=since, until=until, size=size)
     resp = search_alias(client, alias, "top stories", **body)
-    buckets = resp["aggregations"]["stories"]["buckets"]
-    heads = story_heads(client, alias, [str(b["key"]) for b in buckets])
+    found = buckets(aggregation(resp, "stories"))
+    heads = story_heads(client, alias, [str(b["key"]) for b in found])
     stories = []
-    for bucket in buckets:
-        top = bucket["representative"]["hits"]["hits"]
-        src = top[0]["_source"] if top else {}
-        first_published = bucket["first"].get("value_as_string")
+    for bucket in found:
+        top = hits(as_object(bucket.get("representative")))
+        src: JsonObject = as_object(top[0].get("_source")) if top else {}
+        first_published = stored_fields.string(metric(bucket, "first", "value_as_string"))
         head = heads.get(str(bucket["key"]))
         if head is not None:
             src = {"title": head.first.title, "url": head.first.url, "source": head.first.source}
@@ -327,13 +327,13 @@ def top_stories(
         stories.append(
             TopStory(
                 story_id=str(bucket["key"]),
-                reports=int(bucket["doc_count"]),
-                sources=int(bucket["sources"]["value"]),
+                reports=doc_count(bucket),
+                sources=stored_fields.whole(metric(bucket, "sources")) or 0,
                 title=stored_fields.string(src.get("title")),
                 url=stored_fields.string(src.get("url")),
                 source=stored_fields.string(src.get("source")),
                 first_published=first_published,
-                last_published=bucket["last"].get("value_as_string"),
+                last_published=stored_fields.string(metric(bucket, "last", "value_as_string")),
             )
         )
     return tuple(stories)

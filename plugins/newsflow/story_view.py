@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from newsflow import stored_fields
 from newsflow.errors import InputError
-from newsflow.es_client import search_alias
+from newsflow.es_client import aggregation, buckets, doc_count, hits, search_alias, total_hits
 from newsflow.index.names import IndexNames
 from newsflow.index.story_merges import find_merges
-from newsflow.jsontypes import JsonValue
+from newsflow.jsontypes import JsonValue, as_object
 from newsflow.reports import CHRONOLOGICAL, REPORT_FIELDS, SearchHit, hit_from_es
 
 if TYPE_CHECKING:
@@ -122,17 +123,17 @@ def story_heads(client: Elasticsearch, alias: str, story_ids: Sequence[str]) -> 
         },
     )
     heads: dict[str, StoryHead] = {}
-    for bucket in resp["aggregations"]["stories"]["buckets"]:
-        top = bucket["first"]["hits"]["hits"]
+    for bucket in buckets(aggregation(resp, "stories")):
+        top = hits(as_object(bucket.get("first")))
         if not top:
             continue
         story_id = str(bucket["key"])
         heads[story_id] = StoryHead(
             story_id=story_id,
             first=hit_from_es(top[0]),
-            reports=int(bucket["doc_count"]),
-            outlets=tuple(str(b["key"]) for b in bucket["outlets"]["buckets"]),
-            languages=tuple(str(b["key"]) for b in bucket["languages"]["buckets"]),
+            reports=doc_count(bucket),
+            outlets=tuple(str(b["key"]) for b in buckets(bucket.get("outlets"))),
+            languages=tuple(str(b["key"]) for b in buckets(bucket.get("languages"))),
         )
     return heads
 
@@ -146,21 +147,24 @@ def story_size(client: Elasticsearch, alias: str, story_id: str) -> int:
         query={"term": {"story_id": story_id}},
         track_total_hits=True,
     )
-    return int(resp["hits"]["total"]["value"])
+    return total_hits(resp)
 
 
 def _moves_from(client: Elasticsearch, story_id: str, names: IndexNames) -> list[StoryMove]:
     """Recorded moves of ``story_id`` to another id, newest first."""
     moves = []
     for doc in find_merges(client, story_id, names=names):
-        if story_id in doc.get("merged", []) and doc.get("story_id") != story_id:
+        # Read for their types: a lone string in ``merged`` is one id (``in`` on it would match
+        # any id it contains), and an odd ``story_id`` or date reads as missing.
+        new = stored_fields.string(doc.get("story_id"))
+        if new and new != story_id and story_id in stored_fields.texts(doc.get("merged")):
             moves.append(
                 StoryMove(
                     old=story_id,
-                    new=str(doc["story_id"]),
-                    kind=str(doc.get("kind") or "merge"),
-                    recorded_at=doc.get("recorded_at"),
-                    run_id=doc.get("run_id"),
+                    new=new,
+                    kind=stored_fields.text(doc.get("kind")) or "merge",
+                    recorded_at=stored_fields.instant(doc.get("recorded_at")),
+                    run_id=stored_fields.string(doc.get("run_id")),
                 )
             )
     return moves
@@ -196,8 +200,8 @@ def _article_story(client: Elasticsearch, alias: str, article_id: str) -> str | 
         query={"ids": {"values": [article_id]}},
         _source=["story_id"],
     )
-    hits = resp["hits"]["hits"]
-    return str(hits[0]["_source"]["story_id"]) if hits and hits[0]["_source"].get("story_id") else None
+    found = hits(resp)
+    return stored_fields.string(as_object(found[0].get("_source")).get("story_id")) if found else None
 
 
 def _by_prefix(client: Elasticsearch, alias: str, prefix: str) -> str | None:
@@ -212,7 +216,7 @@ def _by_prefix(client: Elasticsearch, alias: str, prefix: str) -> str | None:
         query={"prefix": {"story_id": prefix}},
         aggs={"ids": {"terms": {"field": "story_id", "size": 6}}},
     )
-    found = [str(b["key"]) for b in resp["aggregations"]["ids"]["buckets"]]
+    found = [str(b["key"]) for b in buckets(aggregation(resp, "ids"))]
     if len(found) > 1:
         shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
         raise InputError(f"{prefix!r} starts several story ids ({shown}); give more of it")
@@ -244,7 +248,7 @@ def load_timeline(
         _source=REPORT_FIELDS,
         track_total_hits=True,
     )
-    reports = tuple(hit_from_es(h) for h in resp["hits"]["hits"])
+    reports = tuple(hit_from_es(h) for h in hits(resp))
     if not reports:
         return None
     return StoryTimeline(
@@ -252,7 +256,7 @@ def load_timeline(
         story_id=story_id,
         moves=moves,
         reports=reports,
-        total=int(resp["hits"]["total"]["value"]),
+        total=total_hits(resp),
         via_article=via_article,
     )
 

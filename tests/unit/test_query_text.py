@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newsflow.errors import InputError
+from newsflow.jsontypes import as_object
 from newsflow.query_text import is_plain, text_query, to_simple_query
 
 
@@ -48,6 +49,6 @@ def test_plain_words_only() -> None:
 
 
 def test_clause_never_fails_on_syntax_and_lowercases_prefixes() -> None:
-    clause = text_query("Kher*")["simple_query_string"]
+    clause = as_object(text_query("Kher*")["simple_query_string"])
     assert clause["query"] == "Kher*" and clause["analyze_wildcard"] and clause["lenient"]
     assert clause["default_operator"] == "or"

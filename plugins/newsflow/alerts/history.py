@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow import stored_fields
-from newsflow.es_client import search_alias
+from newsflow.es_client import aggregation, buckets, doc_count, hits, metric, search_alias
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -38,7 +39,7 @@ class RaisedAlert:
     raised_at: str | None
     delivery: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "alert_id": self.alert_id,
             "rule": self.rule,
@@ -81,13 +82,13 @@ def rule_activity(client: Elasticsearch, names: IndexNames | None = None) -> dic
         },
     )
     activity = {}
-    for bucket in resp["aggregations"]["rules"]["buckets"]:
-        top = bucket["last"]["hits"]["hits"]
-        src = top[0]["_source"] if top else {}
+    for bucket in buckets(aggregation(resp, "rules")):
+        top = hits(as_object(bucket.get("last")))
+        src = as_object(top[0].get("_source")) if top else {}
         activity[str(bucket["key"])] = RuleActivity(
             rule=str(bucket["key"]),
-            alerts=int(bucket["doc_count"]),
-            stories=int(bucket["stories"]["value"]),
+            alerts=doc_count(bucket),
+            stories=stored_fields.whole(metric(bucket, "stories")) or 0,
             last_raised=stored_fields.instant(src.get("raised_at")),
             last_title=stored_fields.string(src.get("title")),
         )
@@ -99,7 +100,7 @@ def recent_alerts(
 ) -> tuple[RaisedAlert, ...]:
     """The latest alerts, newest first (of one rule, or all)."""
     names = names or IndexNames.from_env()
-    query: dict[str, Any] = {"term": {"rule": rule}} if rule else {"match_all": {}}
+    query: JsonObject = {"term": {"rule": rule}} if rule else {"match_all": {}}
     resp = search_alias(
         client,
         names.alerts,
@@ -124,6 +125,6 @@ def recent_alerts(
             raised_at=stored_fields.instant(src.get("raised_at")),
             delivery=stored_fields.string(src.get("delivery")),
         )
-        for hit in resp["hits"]["hits"]
-        for src in (hit["_source"],)
+        for hit in hits(resp)
+        for src in (as_object(hit.get("_source")),)
     )

@@ -26,12 +26,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from newsflow import stored_fields
 from newsflow.alerts.rules import AlertRule, list_rules
 from newsflow.alerts.webhook import WebhookOptions, post_alert
 from newsflow.errors import ConfigError, IndexingError, ServiceError
-from newsflow.es_client import search_alias
+from newsflow.es_client import hits, search_alias
 from newsflow.index.alerts import (
     alert_change,
     alert_document,
@@ -42,6 +43,7 @@ from newsflow.index.alerts import (
     refresh_alerts,
 )
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.query_text import text_query
 from newsflow.story_view import StoryHead, story_heads
 
@@ -106,7 +108,7 @@ class AlertReport:
             counts["alerts_failed"] = dict(self.failures)
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "run_id": self.run_id,
             "rules": self.rules,
@@ -131,7 +133,7 @@ class _Prior:
 
     outlets: frozenset[str]
     languages: frozenset[str]
-    undelivered: tuple[tuple[str, dict[str, Any]], ...]
+    undelivered: tuple[tuple[str, JsonObject], ...]
 
 
 def _matches(
@@ -149,9 +151,9 @@ def _matches(
             query={"bool": {"must": [text_query(rule.query)], "filter": [{"ids": {"values": chunk}}]}},
             _source=["story_id"],
         )
-        for hit in resp["hits"]["hits"]:
-            story = hit["_source"].get("story_id") or hit["_id"]
-            stories.setdefault(str(story), []).append(str(hit["_id"]))
+        for hit in hits(resp):
+            story = stored_fields.string(as_object(hit.get("_source")).get("story_id")) or str(hit["_id"])
+            stories.setdefault(story, []).append(str(hit["_id"]))
     return stories
 
 
@@ -171,11 +173,14 @@ def _former_ids(client: Elasticsearch, names: IndexNames, story_ids: Iterable[st
         log.warning("merges not readable (%s); alerts under renamed story ids are not recognised", exc)
         return {}
     former: dict[str, str] = {}
-    for hit in resp["hits"]["hits"]:
-        current = str(hit["_source"]["story_id"])
-        for old in hit["_source"].get("merged", []):
+    for hit in hits(resp):
+        source = as_object(hit.get("_source"))
+        current = stored_fields.string(source.get("story_id"))
+        if current is None:
+            continue
+        for old in stored_fields.texts(source.get("merged")):
             if old != current:
-                former.setdefault(str(old), current)
+                former.setdefault(old, current)
     return former
 
 
@@ -195,22 +200,24 @@ def _priors(
             "bool": {"filter": [{"terms": {"rule": list(rules)}}, {"terms": {"story_id": sorted(lookup)}}]}
         },
     )
-    found: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
-    for hit in resp["hits"]["hits"]:
-        src = hit["_source"]
-        key = (str(src["rule"]), lookup.get(str(src["story_id"]), str(src["story_id"])))
-        found.setdefault(key, []).append((str(hit["_id"]), src))
+    found: dict[tuple[str, str], list[tuple[str, JsonObject]]] = {}
+    for hit in hits(resp):
+        src = as_object(hit.get("_source"))
+        rule, story = stored_fields.string(src.get("rule")), stored_fields.string(src.get("story_id"))
+        if rule and story:  # the query filtered on both: anything else is no alert of theirs
+            found.setdefault((rule, lookup.get(story, story)), []).append((str(hit["_id"]), src))
+    # A lone string is one outlet or language, not one per character.
     return {
         key: _Prior(
-            outlets=frozenset(o for _, src in docs for o in src.get("outlets", [])),
-            languages=frozenset(x for _, src in docs for x in src.get("languages", [])),
+            outlets=frozenset(o for _, src in docs for o in stored_fields.texts(src.get("outlets"))),
+            languages=frozenset(x for _, src in docs for x in stored_fields.texts(src.get("languages"))),
             undelivered=tuple((i, src) for i, src in docs if src.get("delivery") in UNDELIVERED),
         )
         for key, docs in found.items()
     }
 
 
-def _payload(doc_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+def _payload(doc_id: str, document: JsonObject) -> dict[str, JsonValue]:
     """What the webhook receives: the alert, with its id to deduplicate on."""
     hidden = {"delivery", "delivery_attempts", "delivery_error", "delivered_at", "webhook_host"}
     return {"alert_id": doc_id, **{k: v for k, v in document.items() if k not in hidden}}
@@ -225,7 +232,7 @@ class _Run:
         self.failures: Counter[str] = Counter()
         self.raised: list[str] = []
 
-    def deliver(self, rule: AlertRule, doc_id: str, document: Mapping[str, Any], *, again: bool) -> None:
+    def deliver(self, rule: AlertRule, doc_id: str, document: JsonObject, *, again: bool) -> None:
         if not rule.webhook:
             return
         delivery = post_alert(rule.webhook, _payload(doc_id, document), self.options.webhook)
@@ -241,7 +248,7 @@ class _Run:
                 self.names,
                 doc_id,
                 delivery=delivery.status,
-                attempts=int(document.get("delivery_attempts") or 0) + delivery.attempts,
+                attempts=(stored_fields.whole(document.get("delivery_attempts")) or 0) + delivery.attempts,
                 error=delivery.error,
                 delivered_at=iso_now() if ok else None,
             )

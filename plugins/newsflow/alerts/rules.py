@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from newsflow import stored_fields
 from newsflow.errors import ConfigError, InputError
-from newsflow.es_client import search_alias
+from newsflow.es_client import hits, search_alias
 from newsflow.index.alerts import delete_rule, iso_now, put_rule
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.query_text import to_simple_query
 from newsflow.settings import check_service_url
 from newsflow.urls import site_of
@@ -59,7 +61,7 @@ class AlertRule:
         """Scheme, host and port only: what may be shown and stored beside alerts."""
         return site_of(self.webhook) if self.webhook else None
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> dict[str, JsonValue]:
         return {
             "name": self.name,
             "query": self.query,
@@ -68,15 +70,18 @@ class AlertRule:
         }
 
     @classmethod
-    def from_document(cls, source: dict[str, Any]) -> AlertRule:
+    def from_document(cls, source: JsonObject) -> AlertRule:
+        """A stored rule; ``KeyError`` without a name or query. A webhook or date of another
+        type than a string reads as missing (a list once reached the URL check and broke every
+        listing)."""
         return cls(
             name=str(source["name"]),
             query=str(source["query"]),
-            webhook=source.get("webhook") or None,
-            created_at=source.get("created_at"),
+            webhook=stored_fields.string(source.get("webhook")),
+            created_at=stored_fields.instant(source.get("created_at")),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         """For display: the webhook reduced to its host."""
         return {
             "name": self.name,
@@ -104,9 +109,9 @@ def list_rules(client: Elasticsearch, names: IndexNames | None = None) -> tuple[
         client, names.alert_rules, "reading alert rules", size=MAX_RULES, sort=[{"name": "asc"}]
     )
     rules = []
-    for hit in resp["hits"]["hits"]:
+    for hit in hits(resp):
         try:
-            rules.append(AlertRule.from_document(hit["_source"]))
+            rules.append(AlertRule.from_document(as_object(hit.get("_source"))))
         except (InputError, KeyError, TypeError) as exc:  # stored by an older version, or by hand
             log.warning(
                 "alert rule %s is not usable and is left out (%s); remove or re-add it", hit["_id"], exc

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from newsflow.backoff import doubling
 from newsflow.errors import ConfigError
+from newsflow.jsontypes import JsonObject
 from newsflow.urls import site_of
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _host(url: str) -> str:
     return site_of(url)  # a webhook URL often carries a token: only its site is logged
 
 
-def post_alert(url: str, payload: Mapping[str, Any], options: WebhookOptions | None = None) -> Delivery:
+def post_alert(url: str, payload: JsonObject, options: WebhookOptions | None = None) -> Delivery:
     """POST ``payload`` as JSON; ``delivered`` on any 2xx."""
     import httpx
 

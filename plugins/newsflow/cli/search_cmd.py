@@ -276,6 +276,7 @@ def run_stories(args: argparse.Namespace) -> int:
 def _run_history(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from newsflow import stored_fields
     from newsflow.es_client import make_client, reaching_cluster
     from newsflow.index import IndexNames
     from newsflow.index.story_merges import find_merges
@@ -314,12 +315,13 @@ def _run_history(args: argparse.Namespace) -> int:
     columns = ("recorded", "kind", "now", "was", "reports", "caused by", "run")
     table = _table(f"history of {safe(asked)}", *columns)
     for m in merges:
-        by = [str(b) for b in m.get("by", [])]
+        # As stored: a lone string in a list field is one item, an odd date is blank.
+        by = stored_fields.texts(m.get("by"))
         table.add_row(
-            when(m.get("recorded_at")),
+            when(stored_fields.instant(m.get("recorded_at"))),
             safe(str(m.get("kind", ""))),
             safe(str(m.get("story_id", ""))),
-            safe(", ".join(str(x) for x in m.get("merged", []))),
+            safe(", ".join(stored_fields.texts(m.get("merged")))),
             str(m.get("members", "")),
             safe(", ".join(by[:3]) + (" ..." if len(by) > 3 else "")),
             safe(str(m.get("run_id", ""))),

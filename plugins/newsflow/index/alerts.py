@@ -9,12 +9,13 @@ document with a partial update (no script, so it works on the integ-test node to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow.errors import IndexingError, ServiceError
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonObject, JsonValue
 from newsflow.records import stable_id
 from newsflow.timestamps import iso_z, now_utc
 
@@ -51,7 +52,7 @@ def alert_document(
     query: str,
     kind: str,
     story_id: str,
-    first: Mapping[str, Any],
+    first: JsonObject,
     outlets: Sequence[str],
     languages: Sequence[str],
     new_outlets: Sequence[str],
@@ -61,7 +62,7 @@ def alert_document(
     run_id: str,
     webhook_host: str | None,
     raised_at: str,
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """The ``_source`` of one alert; ``first`` is the story's first report (title, url, published, source)."""
     return {
         "rule": rule,
@@ -92,7 +93,7 @@ def _missing(alias: str) -> ServiceError:
     return ServiceError(f"the alias {alias!r} does not exist; run `newsflow index setup` (safe to repeat)")
 
 
-def put_rule(client: Elasticsearch, names: IndexNames, document: Mapping[str, Any], *, replace: bool) -> bool:
+def put_rule(client: Elasticsearch, names: IndexNames, document: JsonObject, *, replace: bool) -> bool:
     """Store a rule; False when one with that name exists and ``replace`` is off."""
     from elasticsearch import ConflictError, NotFoundError
 
@@ -128,7 +129,7 @@ def delete_rule(client: Elasticsearch, names: IndexNames, name: str) -> bool:
     return True
 
 
-def create_alert(client: Elasticsearch, names: IndexNames, doc_id: str, document: Mapping[str, Any]) -> bool:
+def create_alert(client: Elasticsearch, names: IndexNames, doc_id: str, document: JsonObject) -> bool:
     """Write a raised alert once; False when it already exists (a rerun or a concurrent batch)."""
     from elasticsearch import ApiError, ConflictError, TransportError
 
@@ -158,7 +159,7 @@ def mark_delivery(
 
 def delivery_fields(
     *, delivery: str, attempts: int, error: str | None, delivered_at: str | None
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """The fields a delivery outcome sets on an alert."""
     return {
         "delivery": delivery,

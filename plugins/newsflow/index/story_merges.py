@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from newsflow.errors import IndexingError
 from newsflow.index.names import IndexNames
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 from newsflow.records import stable_id
 from newsflow.timestamps import iso_z, now_utc
 
@@ -33,7 +34,7 @@ def merge_id(story_id: str, merged: Iterable[str]) -> str:
 
 def merge_document(
     event: MergeEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     when = recorded_at or now_utc()  # bookkeeping only; no pipeline decision reads it
     return {
         "story_id": event.story_id,
@@ -85,11 +86,12 @@ def record_merges(
     return int(done)
 
 
-def find_merges(
-    client: Elasticsearch, story_id: str, *, names: IndexNames | None = None
-) -> list[dict[str, Any]]:
-    """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), newest first."""
-    from newsflow.es_client import search_alias
+def find_merges(client: Elasticsearch, story_id: str, *, names: IndexNames | None = None) -> list[JsonObject]:
+    """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), newest first.
+
+    As stored: readers read each field for its type (``stored_fields``).
+    """
+    from newsflow.es_client import hits, search_alias
 
     names = names or IndexNames.from_env()
     response = search_alias(
@@ -100,4 +102,4 @@ def find_merges(
         sort=[{"recorded_at": "desc"}],
         size=100,
     )
-    return [hit["_source"] for hit in response["hits"]["hits"]]
+    return [as_object(hit.get("_source")) for hit in hits(response)]
