@@ -7,8 +7,11 @@ and never as a value of another meaning (a string taken as its characters).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import pytest
 
 from newsflow.index.names import IndexNames
 
@@ -57,14 +60,23 @@ def test_a_hit_whose_source_is_no_object_reads_as_a_hit_without_fields() -> None
     assert hit.highlights == {"title": ("<em>one</em>",)}  # one fragment, not one per character
 
 
-def test_a_rule_whose_webhook_is_stored_as_a_list_is_listed_without_one() -> None:
+def test_a_rule_whose_webhook_is_stored_as_a_list_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A list reached the URL check, whose error no listing expected: every ``alerts list`` and
-    every batch's alerting failed on one such rule."""
+    every batch's alerting failed on one such rule. Read as no webhook, the rule would raise
+    alerts that nobody is sent; it is left out and named, as a rule with a bad URL is."""
     from newsflow.alerts.rules import list_rules
 
     stored = {"name": "kherson", "query": "Kherson", "webhook": ["http://hooks.example/t"]}
-    rules = list_rules(_client({NAMES.alert_rules: lambda _: _hits({"_id": "r", "_source": stored})}), NAMES)
-    assert [(r.name, r.webhook) for r in rules] == [("kherson", None)]
+    fine = {"name": "odesa", "query": "Odesa"}
+    answer = _hits({"_id": "r", "_source": stored}, {"_id": "s", "_source": fine})
+    with caplog.at_level(logging.WARNING, logger="newsflow.alerts.rules"):
+        rules = list_rules(_client({NAMES.alert_rules: lambda _: answer}), NAMES)
+    assert [(r.name, r.webhook) for r in rules] == [("odesa", None)]
+    assert any(
+        "alert rule r is not usable" in r.getMessage() and "list" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_a_merge_listing_an_id_as_a_lone_string_moves_only_that_id() -> None:

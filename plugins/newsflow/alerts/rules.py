@@ -71,13 +71,17 @@ class AlertRule:
 
     @classmethod
     def from_document(cls, source: JsonObject) -> AlertRule:
-        """A stored rule; ``KeyError`` without a name or query. A webhook or date of another
-        type than a string reads as missing (a list once reached the URL check and broke every
-        listing)."""
+        """A stored rule; ``KeyError`` without a name or query, ``TypeError`` for a webhook that
+        is not a string (a list once reached the URL check and broke every listing; read as no
+        webhook, the rule would raise alerts nobody is sent). A date of another type reads as
+        missing."""
+        webhook = source.get("webhook")
+        if webhook is not None and not isinstance(webhook, str):
+            raise TypeError(f"its webhook is a {type(webhook).__name__}, not a URL")
         return cls(
             name=str(source["name"]),
             query=str(source["query"]),
-            webhook=stored_fields.string(source.get("webhook")),
+            webhook=webhook,
             created_at=stored_fields.instant(source.get("created_at")),
         )
 
