@@ -43,6 +43,7 @@ from tests.e2e.stack import (
     airflow_stack,
     delete_indices,
     fixture_sites,
+    run_id_of,
 )
 
 POLL_INTERVAL_S = 300  # the polling DAG's */5 cron
@@ -161,7 +162,7 @@ def main() -> int:
                 )
                 stack.unpause_all()
                 first = stack.api.wait_new_run(POLL_DAG, set(), 120, run_type="scheduled")
-                stack.api.wait_for(POLL_DAG, first["dag_run_id"], 240)
+                stack.api.wait_for(POLL_DAG, run_id_of(first), 240)
                 seed_url = canonicalize_url(scheduled.articles[0].url(base))
                 if _wait_searchable(stack, seed_url, args.timeout) is None:
                     print("the initial scheduled poll never made the seed items searchable; giving up")
@@ -173,7 +174,7 @@ def main() -> int:
                 if not args.skip_scheduled:
                     _measure_scheduled(stack, site_root, scheduled, base, args.timeout)
                 runs = stack.api.runs(PROCESS_DAG)
-                print(f"processing runs: {len(runs)} ({sorted({r['run_type'] for r in runs})})")
+                print(f"processing runs: {len(runs)} ({sorted({str(r.get('run_type')) for r in runs})})")
     finally:
         delete_indices(client, prefix)
         client.close()

@@ -47,6 +47,7 @@ from tests.e2e.stack import (
     clear_of_poll_tick,
     delete_indices,
     fixture_sites,
+    run_id_of,
 )
 
 
@@ -104,9 +105,9 @@ def _warm_up(stack: Stack) -> int:
     api = stack.api
     # Warm-up: the scheduled run on unpause polls the one warm-up feed end to end.
     first = api.wait_new_run(POLL_DAG, set(), 120, run_type="scheduled")
-    api.wait_for(POLL_DAG, first["dag_run_id"], 300)
+    api.wait_for(POLL_DAG, run_id_of(first), 300)
     warm_process = api.wait_new_run(PROCESS_DAG, set(), 300, run_type="asset_triggered")
-    api.wait_for(PROCESS_DAG, warm_process["dag_run_id"], 300)
+    api.wait_for(PROCESS_DAG, run_id_of(warm_process), 300)
     stack.client.indices.refresh(index=stack.names.articles)
     return stack.count()
 
@@ -149,7 +150,7 @@ def _measure(
 
             clear_of_poll_tick(api, 30)
             registry.write_text(registry_yaml([*site.warm, *site.feeds], site.port, poll_interval="1h"))
-            known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+            known_process = api.run_ids(PROCESS_DAG)
             wall_start = datetime.now(UTC)
             t0 = time.monotonic()
             poll_run = api.trigger(POLL_DAG)
@@ -161,14 +162,12 @@ def _measure(
             # Done when every article is searchable, or when the processing runs the poll caused
             # have all finished (a page that is rejected or folded never becomes a document).
             while time.monotonic() < deadline:
-                runs = [r for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+                runs = [r for r in api.runs(PROCESS_DAG) if run_id_of(r) not in known_process]
                 if stack.count() >= expected or (runs and all(r["state"] in FINISHED for r in runs)):
                     break
                 time.sleep(1)
             t_indexed = time.monotonic()
-            process_ids = [
-                r["dag_run_id"] for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process
-            ]
+            process_ids = [run_id_of(r) for r in api.runs(PROCESS_DAG) if run_id_of(r) not in known_process]
             for run_id in process_ids:
                 api.wait_for(PROCESS_DAG, run_id, max(10.0, deadline - time.monotonic()))
             t1 = time.monotonic()

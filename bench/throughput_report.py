@@ -12,17 +12,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from rich.table import Table
 
+from newsflow.jsontypes import JsonObject, integer
 from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
+from newsflow.stored_fields import number
 from newsflow.timestamps import parse_utc_or_none
-from tests.e2e.stack import Api
-
-
-def _when(value: str | None) -> datetime | None:
-    return parse_utc_or_none(value)
+from tests.e2e.stack import Api, run_id_of
 
 
 def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
@@ -41,7 +38,7 @@ def _busy_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
     return total
 
 
-def _task_rows(api: Api, dag_id: str, run_ids: list[str]) -> list[dict[str, Any]]:
+def _task_rows(api: Api, dag_id: str, run_ids: list[str]) -> list[JsonObject]:
     return [ti for run_id in run_ids for ti in api.scheduler.task_instances(dag_id, run_id)]
 
 
@@ -104,18 +101,20 @@ def run_result(
     process_tis = _task_rows(api, PROCESS_DAG, process_ids)
     intervals = []
     for ti in poll_tis + process_tis:
-        start, end = _when(ti.get("start_date")), _when(ti.get("end_date"))
+        start, end = parse_utc_or_none(ti.get("start_date")), parse_utc_or_none(ti.get("end_date"))
         if start and end:
             intervals.append((max(start, timing.wall_start), end))
 
-    def seconds(tis: list[dict[str, Any]], task_id: str) -> float:
-        return sum(float(ti.get("duration") or 0) for ti in tis if ti["task_id"] == task_id)
+    def seconds(tis: list[JsonObject], task_id: str) -> float:
+        return sum(number(ti.get("duration")) or 0.0 for ti in tis if ti["task_id"] == task_id)
 
     in_pipeline = 0.0
     process_tasks = [ti for ti in process_tis if ti["task_id"] == "process"]
     for ti in process_tasks:
-        value = api.xcom(PROCESS_DAG, ti["dag_run_id"], "process", int(ti.get("map_index", -1))) or {}
-        in_pipeline += float(value.get("counts", {}).get("seconds", 0.0))
+        counts = api.xcom_counts(
+            PROCESS_DAG, run_id_of(ti), "process", integer(ti.get("map_index", -1), "map_index")
+        )
+        in_pipeline += number(counts.get("seconds")) or 0.0
     workers = Counter(str(ti.get("hostname") or "?") for ti in poll_tis + process_tis if ti.get("end_date"))
     return RunResult(
         executor=executor,

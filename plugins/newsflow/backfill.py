@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from newsflow.errors import InputError, ServiceError
 from newsflow.scheduler_api import FINISHED, PROCESS_DAG, SchedulerApi
+from newsflow.stored_fields import string
 from newsflow.timestamps import as_utc
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,7 @@ TASK_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "remov
 
 def check_dag(api: SchedulerApi, dag_id: str) -> None:
     """Fail clearly before triggering: an unknown DAG, or a paused one (its runs would wait forever)."""
-    dag = api.dag(dag_id)
-    if dag.get("is_paused"):
+    if api.dag(dag_id).get("is_paused") is True:
         raise ServiceError(
             f"DAG {dag_id} is paused, so its runs would wait forever; unpause it in the Airflow UI "
             f'(or PATCH /api/v2/dags/{dag_id} with {{"is_paused": false}}) and run the backfill again'
@@ -181,9 +181,9 @@ def follow_runs(
         for run_id, run in current.items():
             if run.finished:
                 continue
-            state = str(api.dag_run(dag_id, run_id).get("state") or "queued")
+            state = string(api.dag_run(dag_id, run_id).get("state")) or "queued"
             tis = api.task_instances(dag_id, run_id) if state != "queued" else []
-            done = sum(1 for ti in tis if ti.get("state") in TASK_DONE)
+            done = sum(1 for ti in tis if string(ti.get("state")) in TASK_DONE)
             updated = RunProgress(run.window, run_id, state, done, len(tis))
             if updated != run:
                 current[run_id] = updated

@@ -19,14 +19,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import cast
 from urllib.parse import quote
 
 import httpx
 
 from newsflow.backoff import doubling
 from newsflow.errors import ConfigError, ServiceError
+from newsflow.jsontypes import JsonObject, JsonValue, objects
 from newsflow.redact import redact_text, redact_url
+from newsflow.stored_fields import string
 from newsflow.timestamps import iso_z
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ class SchedulerApi:
         *,
         auth: bool = True,
         repeatable: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Any endpoint, for callers with needs of their own (the dev stack, the tests).
 
         ``repeatable`` says whether the request may be sent twice; by default only GET and
@@ -171,11 +173,8 @@ class SchedulerApi:
         response = self._send(method, path, body, auth=auth, repeatable=repeatable)
         if response.status_code >= 400:
             raise ApiError(method, path, response.status_code, _detail(response))
-        try:
-            data = response.json() if response.content else {}
-        except ValueError:  # a proxy's HTML page, a body cut short
-            data = None
-        if not isinstance(data, dict):
+        data = _answer(response)
+        if not isinstance(data, Mapping):
             raise ApiError(method, path, response.status_code, "the answer is not a JSON object")
         return data
 
@@ -190,7 +189,14 @@ class SchedulerApi:
                     f"{self.conn.username!r} ({response.status_code}); check NEWSFLOW_AIRFLOW_USERNAME "
                     "and NEWSFLOW_AIRFLOW_PASSWORD"
                 )
-            self._token = str(response.json()["access_token"])
+            answer = _answer(response)
+            token = string(answer.get("access_token")) if isinstance(answer, Mapping) else None
+            if token is None:  # a proxy's page, or not Airflow: a clear error, not a KeyError
+                raise ServiceError(
+                    f"Airflow at {self.conn.display_url} answered the login ({response.status_code}) "
+                    "with no access_token; is NEWSFLOW_AIRFLOW_URL Airflow's API server?"
+                )
+            self._token = token
         return self._token
 
     # --- what the commands ask ---------------------------------------------------------------
@@ -200,19 +206,22 @@ class SchedulerApi:
         data = self.request("GET", "/api/v2/monitor/health", auth=False)
         return {str(k): str(v.get("status")) for k, v in data.items() if isinstance(v, Mapping)}
 
-    def dag(self, dag_id: str) -> dict[str, Any]:
+    def dag(self, dag_id: str) -> JsonObject:
         return self.request("GET", f"/api/v2/dags/{_q(dag_id)}")
 
-    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+    def dag_run(self, dag_id: str, run_id: str) -> JsonObject:
         return self.request("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}")
 
-    def dag_runs(self, dag_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    def dag_runs(self, dag_id: str, limit: int = 5) -> list[JsonObject]:
+        """The latest runs first; an answer without a list of runs reads as none (items that are
+        not objects are skipped), so a caller never meets a string where it expects a run."""
         data = self.request("GET", f"/api/v2/dags/{_q(dag_id)}/dagRuns?order_by=-run_after&limit={limit}")
-        return list(data.get("dag_runs", []))
+        return objects(data.get("dag_runs"))
 
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    def task_instances(self, dag_id: str, run_id: str) -> list[JsonObject]:
+        """As ``dag_runs``: only the task instances that are JSON objects."""
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances?limit=1000"
-        return list(self.request("GET", path).get("task_instances", []))
+        return objects(self.request("GET", path).get("task_instances"))
 
     def trigger(
         self,
@@ -222,7 +231,7 @@ class SchedulerApi:
         logical_date: datetime,
         interval: tuple[datetime, datetime],
         conf: Mapping[str, object],
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Trigger a run over an explicit data interval; repeating it returns the run already created."""
         body = {
             "dag_run_id": run_id,
@@ -254,11 +263,21 @@ class ApiError(ServiceError):
         self.status = status
 
 
-def _detail(response: httpx.Response) -> str:
+def _answer(response: httpx.Response) -> JsonValue:
+    """The body as JSON (an empty body as an empty object); None when it is not JSON (a
+    proxy's HTML page, a body cut short)."""
+    if not response.content:
+        return {}
     try:
-        detail = response.json().get("detail", response.text)
-    except (ValueError, AttributeError):
-        detail = response.text
+        # httpx types .json() as Any; json.loads builds only JSON values, so this cast holds.
+        return cast("JsonValue", response.json())
+    except (ValueError, RecursionError):
+        return None
+
+
+def _detail(response: httpx.Response) -> str:
+    data = _answer(response)
+    detail = data.get("detail", response.text) if isinstance(data, Mapping) else response.text
     return redact_text(str(detail))[:300]
 
 

@@ -21,10 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from bench.fixture_feeds import FixtureFeed, add_item, write_article
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
-from tests.e2e.stack import FEED_PING, Stack, clear_of_poll_tick, delete_indices, patched_env, patient
+from tests.e2e.stack import (
+    FEED_PING,
+    Stack,
+    clear_of_poll_tick,
+    delete_indices,
+    patched_env,
+    patient,
+    run_id_of,
+)
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
+
+    from newsflow.jsontypes import JsonObject
 
 WAIT_S = 240
 ARTICLES = 10  # per feed of the fixture site
@@ -162,7 +172,7 @@ def run_span(stack: Stack, dag_id: str, run_id: str) -> tuple[datetime, datetime
     return start, end
 
 
-def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, dict[str, Any] | None]:
+def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, JsonObject | None]:
     """Publish and ping new items; return the poll run and the processing run they start, and one of
     its ``process`` task instances seen running (None when the run ended first: its tasks can take
     only a few seconds).
@@ -177,8 +187,8 @@ def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, dic
     api = drill.stack.api
     clear_of_poll_tick(api, 150)
     pinged = drill.publish(drill.feeds[:2], 8, seed=seed)
-    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
+    known_process = api.run_ids(PROCESS_DAG)
+    known_poll = api.run_ids(POLL_DAG)
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
     # The run our poll's event started was queued after our poll run was; one a scheduled poll
@@ -190,17 +200,17 @@ def catch_a_running_process_task(drill: Drill, seed: int) -> tuple[str, str, dic
         queued = parse_utc_or_none(run.get("queued_at"))
         if ours_after is None or queued is None or queued >= ours_after:
             break
-        known_process.add(run["dag_run_id"])
+        known_process.add(run_id_of(run))
         assert time.monotonic() < deadline, "no processing run was started by the drill's poll"
-    run_id = run["dag_run_id"]
+    run_id = run_id_of(run)
     deadline = time.monotonic() + patient(WAIT_S)
     while time.monotonic() < deadline:
         for ti in api.scheduler.task_instances(PROCESS_DAG, run_id):
             if ti["task_id"] == "process" and ti["state"] == "running" and ti.get("hostname"):
-                return poll_run["dag_run_id"], run_id, ti
+                return run_id_of(poll_run), run_id, ti
         if api.scheduler.dag_run(PROCESS_DAG, run_id)["state"] in FINISHED:
             break
         time.sleep(0.3)
-    drill.stack.wait_success(POLL_DAG, poll_run["dag_run_id"], WAIT_S)
+    drill.stack.wait_success(POLL_DAG, run_id_of(poll_run), WAIT_S)
     drill.stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
-    return poll_run["dag_run_id"], run_id, None
+    return run_id_of(poll_run), run_id, None

@@ -32,7 +32,9 @@ from newsflow.devstack import (
 )
 from newsflow.errors import ServiceError
 from newsflow.index import IndexNames, setup_indices
+from newsflow.jsontypes import JsonObject, JsonValue, as_object, integer, objects
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
+from newsflow.stored_fields import string
 from newsflow.timestamps import parse_utc_or_none
 from tests.conftest import stop_with_this_run
 
@@ -111,30 +113,32 @@ class Api(airflow_api.AirflowApi):
 
     def wait_new_run(
         self, dag_id: str, known: set[str], timeout_s: float, run_type: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         return self.wait_for_new_run(dag_id, known, patient(timeout_s), run_type)
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
+    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> JsonValue:
         path = (
             f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
             f"/xcomEntries/return_value?map_index={map_index}&deserialize=true"
         )
         return self.scheduler.request("GET", path).get("value")
 
+    def xcom_counts(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> JsonObject:
+        """The ``counts`` of what a task returned (its run record or batch result); empty when none."""
+        return as_object(as_object(self.xcom(dag_id, run_id, task_id, map_index)).get("counts"))
+
     def asset_id(self, name: str) -> int:
         data = self.scheduler.request("GET", f"/api/v2/assets?name_pattern={_q(name)}")
-        for asset in data.get("assets", []):
+        for asset in objects(data.get("assets")):
             if asset.get("name") == name:
-                return int(asset["id"])
+                return integer(asset.get("id"), "asset id")
         raise ServiceError(f"asset {name!r} is not registered yet; has the dag-processor parsed the DAGs?")
 
-    def push_event(self, asset_name: str, extra: dict[str, object]) -> dict[str, Any]:
+    def push_event(self, asset_name: str, extra: dict[str, object]) -> JsonObject:
         body = {"asset_id": self.asset_id(asset_name), "extra": extra}
         return self.scheduler.request("POST", "/api/v2/assets/events", body)
 
-    def backfill(
-        self, dag_id: str, start: datetime, end: datetime, max_active_runs: int = 2
-    ) -> dict[str, Any]:
+    def backfill(self, dag_id: str, start: datetime, end: datetime, max_active_runs: int = 2) -> JsonObject:
         body = {
             "dag_id": dag_id,
             "from_date": start.astimezone(UTC).isoformat(),
@@ -143,6 +147,13 @@ class Api(airflow_api.AirflowApi):
             "max_active_runs": max_active_runs,
         }
         return self.scheduler.request("POST", "/api/v2/backfills", body)
+
+
+def run_id_of(run: JsonObject) -> str:
+    """A run's id, which every run Airflow lists has: a test fails here, not on a later lookup."""
+    run_id = string(run.get("dag_run_id"))
+    assert run_id is not None, run
+    return run_id
 
 
 def _q(value: str) -> str:
@@ -333,12 +344,12 @@ def _wait_tick_settled(api: Api, timeout_s: float) -> None:
         time.sleep(1)
 
 
-def _event_consumed(api: Api, poll_run: Mapping[str, Any]) -> bool:
+def _event_consumed(api: Api, poll_run: JsonObject) -> bool:
     """Whether the processing run a finished poll run started, if any, has finished too.
 
     A poll that archived nothing skips ``publish``: no asset event, no processing run.
     """
-    tasks = api.scheduler.task_instances(POLL_DAG, str(poll_run["dag_run_id"]))
+    tasks = api.scheduler.task_instances(POLL_DAG, run_id_of(poll_run))
     published = [t for t in tasks if t.get("task_id") == "publish" and t.get("state") == "success"]
     if not published:
         return True

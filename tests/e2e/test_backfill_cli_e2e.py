@@ -34,7 +34,7 @@ import pytest
 
 from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.conftest import service_missing
-from tests.e2e.stack import Stack, airflow_stack, fixture_sites, patient
+from tests.e2e.stack import Stack, airflow_stack, fixture_sites, patient, run_id_of
 from tests.receiver import receiver
 
 if TYPE_CHECKING:
@@ -193,10 +193,10 @@ def test_backfill_last_hour_reprocesses_fresh_data(
         # Fresh data: the schedule polls the seed site, its asset event starts processing.
         stack.unpause_all()
         polled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-        stack.wait_success(POLL_DAG, polled["dag_run_id"], WAIT_S)  # a broken feed never fails the poll
-        _check_broken_feed(stack, polled["dag_run_id"])
+        stack.wait_success(POLL_DAG, run_id_of(polled), WAIT_S)  # a broken feed never fails the poll
+        _check_broken_feed(stack, run_id_of(polled))
         first = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-        stack.wait_success(PROCESS_DAG, first["dag_run_id"], WAIT_S)
+        stack.wait_success(PROCESS_DAG, run_id_of(first), WAIT_S)
         before = _documents(stack)
         assert len(before) == SEED_PAGES
         first_record = _records(stack)[f"{PROCESS_DAG}/{first['dag_run_id']}"]
@@ -224,14 +224,14 @@ def test_backfill_last_hour_reprocesses_fresh_data(
         assert 1 <= len(runs) <= 2, runs  # the hour before now, cut at the hour boundary
         windows = [(parse_utc(r["window"][0]), parse_utc(r["window"][1])) for r in runs]
         assert all(a[1] == b[0] for a, b in itertools.pairwise(windows)), windows
-        assert windows[0][0] <= parse_utc(polled["logical_date"]) < windows[-1][1]
+        assert windows[0][0] <= parse_utc(str(polled["logical_date"])) < windows[-1][1]
         for run in runs:
             assert run["run_id"].startswith("manual__backfill_") and run["state"] == "success", run
             airflow_run = api.scheduler.dag_run(PROCESS_DAG, run["run_id"])
             assert airflow_run["run_type"] == "manual"
             assert airflow_run["conf"] == {"reprocess": True, "backfill": True}
-            assert parse_utc(airflow_run["data_interval_start"]) == parse_utc(run["window"][0])
-            assert parse_utc(airflow_run["data_interval_end"]) == parse_utc(run["window"][1])
+            assert parse_utc(str(airflow_run["data_interval_start"])) == parse_utc(run["window"][0])
+            assert parse_utc(str(airflow_run["data_interval_end"])) == parse_utc(run["window"][1])
 
         # It re-read exactly what the archive holds for its windows and changed nothing.
         totals = summary["totals"]

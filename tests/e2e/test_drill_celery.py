@@ -33,12 +33,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bench.fixture_feeds import generate_site, registry_yaml
+from newsflow.jsontypes import JsonObject, integer
 from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
+from newsflow.stored_fields import whole
 from tests.conftest import service_missing
 from tests.e2e.celery_drill import (
     ARTICLES,
@@ -59,6 +61,7 @@ from tests.e2e.stack import (
     delete_indices,
     fixture_sites,
     patient,
+    run_id_of,
 )
 
 if TYPE_CHECKING:
@@ -118,12 +121,12 @@ def test_two_workers_index_every_article_once_with_stable_stories(
     stack, api = drill.stack, drill.stack.api
     stack.unpause_all()
     polled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-    stack.wait_success(POLL_DAG, polled["dag_run_id"], WAIT_S)
+    stack.wait_success(POLL_DAG, run_id_of(polled), WAIT_S)
     processed = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-    stack.wait_success(PROCESS_DAG, processed["dag_run_id"], WAIT_S)
+    stack.wait_success(PROCESS_DAG, run_id_of(processed), WAIT_S)
     by_url = drill.check_exactly_once("two workers")
-    workers = workers_of(stack, POLL_DAG, polled["dag_run_id"]) + workers_of(
-        stack, PROCESS_DAG, processed["dag_run_id"]
+    workers = workers_of(stack, POLL_DAG, run_id_of(polled)) + workers_of(
+        stack, PROCESS_DAG, run_id_of(processed)
     )
     replayed = replay_stories(drill, es_client)
     differ = sorted(u for u, d in by_url.items() if replayed.get(u) != d["story_id"])
@@ -159,32 +162,33 @@ def test_backfill_of_an_earlier_window_beside_new_items(drill: Drill, es_client:
     # rounds up to the minute: publish them in the next minute.
     time.sleep(61 - window_end.second)
     pinged = drill.publish(drill.feeds[2:], 6, seed=29)
-    known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
-    known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
+    known_process = api.run_ids(PROCESS_DAG)
+    known_poll = api.run_ids(POLL_DAG)
     backfill_runs = trigger_backfill(stack, window_start, window_end)
     api.push_event(FEED_PING, {"feeds": pinged})
     poll_run = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
-    stack.wait_success(POLL_DAG, poll_run["dag_run_id"], WAIT_S)
+    stack.wait_success(POLL_DAG, run_id_of(poll_run), WAIT_S)
     for run_id in backfill_runs:
         stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
     deadline = time.monotonic() + patient(WAIT_S)
     while stack.count() < len(drill.expected) and time.monotonic() < deadline:
         time.sleep(1)
-    new_process = [r["dag_run_id"] for r in api.runs(PROCESS_DAG) if r["dag_run_id"] not in known_process]
+    new_process = [run_id_of(r) for r in api.runs(PROCESS_DAG) if run_id_of(r) not in known_process]
     for run_id in new_process:
         stack.wait_success(PROCESS_DAG, run_id, WAIT_S)
 
     by_url = drill.check_exactly_once("backfill beside new items")
     moved = sorted(u for u, d in before.items() if by_url[u]["story_id"] != d["story_id"])
     backfill_spans = [run_span(stack, PROCESS_DAG, r) for r in backfill_runs]
-    others = [run_span(stack, POLL_DAG, poll_run["dag_run_id"])]
+    others = [run_span(stack, POLL_DAG, run_id_of(poll_run))]
     others += [run_span(stack, PROCESS_DAG, r) for r in new_process if r not in backfill_runs]
     overlap = max((min(b[1], o[1]) - max(b[0], o[0])).total_seconds() for b in backfill_spans for o in others)
     workers: Counter[str] = Counter()
     backfilled: Counter[str] = Counter()
     for run_id in backfill_runs:
         workers += workers_of(stack, PROCESS_DAG, run_id)
-        backfilled.update((api.xcom(PROCESS_DAG, run_id, "record_metrics") or {}).get("counts", {}))
+        counts = api.xcom_counts(PROCESS_DAG, run_id, "record_metrics")
+        backfilled.update({key: n for key, value in counts.items() if (n := whole(value)) is not None})
     replayed = replay_stories(drill, es_client)
     differ = sorted(u for u, d in by_url.items() if replayed.get(u) != d["story_id"])
     print(
@@ -213,7 +217,7 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
 
     started = time.monotonic()
     stack, api = drill.stack, drill.stack.api
-    victim: dict[str, Any] | None = None
+    victim: JsonObject | None = None
     for attempt in range(ATTEMPTS):
         poll_id, run_id, victim = catch_a_running_process_task(drill, seed=23 + attempt)
         if victim is not None:
@@ -240,5 +244,6 @@ def test_losing_a_worker_mid_task_retries_on_the_other(drill: Drill) -> None:
     drill.check_exactly_once("losing a worker")
     print(f"drill took {time.monotonic() - started:.0f}s")
     assert retried["state"] == "success"
-    assert int(retried["try_number"]) > int(victim["try_number"]), "the task was not retried"
+    tries = integer(retried.get("try_number"), "try_number"), integer(victim.get("try_number"), "try_number")
+    assert tries[0] > tries[1], "the task was not retried"
     assert retried.get("hostname") != name, "the retry ran on the killed worker"

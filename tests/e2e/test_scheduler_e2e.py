@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bench.fixture_feeds import add_item, generate_site, write_article
+from newsflow.jsontypes import integer
 from newsflow.scheduler_api import POLL_DAG, PROCESS_DAG
 from tests.conftest import service_missing
 from tests.e2e.stack import (
@@ -35,6 +36,7 @@ from tests.e2e.stack import (
     clear_of_poll_tick,
     fixture_sites,
     patient,
+    run_id_of,
 )
 
 if TYPE_CHECKING:
@@ -117,13 +119,13 @@ def _check_run_records(stack: Stack) -> None:
             # At the top of an hour the poll and the process DAG both have a "scheduled__<hour>" run.
             records = [
                 r
-                for r in read_runs(stack.client, names=stack.names, airflow_run_id=run["dag_run_id"])
+                for r in read_runs(stack.client, names=stack.names, airflow_run_id=run_id_of(run))
                 if r.get("dag_id") == dag_id
             ]
             assert records, f"{dag_id} run {run['dag_run_id']} left no run record"
             newest = max(records, key=lambda r: int(r.get("try_number") or 1))
             assert newest["dag_id"] == dag_id and newest["finished"], newest
-            assert newest["status"] == "success", (run["dag_run_id"], newest["status_reasons"])
+            assert newest["status"] == "success", (run_id_of(run), newest["status_reasons"])
             if run.get("run_type") == "backfill":
                 assert newest["run_kind"] == "backfill", newest
 
@@ -153,12 +155,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         # (a) the schedule: unpausing runs the latest */5 tick as a scheduled run.
         stack.unpause_all()
         scheduled = api.wait_new_run(POLL_DAG, set(), WAIT_S, run_type="scheduled")
-        stack.wait_success(POLL_DAG, scheduled["dag_run_id"], WAIT_S)
-        assert api.xcom(POLL_DAG, scheduled["dag_run_id"], "plan_poll") == [[NORTH, SOUTH]]
+        stack.wait_success(POLL_DAG, run_id_of(scheduled), WAIT_S)
+        assert api.xcom(POLL_DAG, run_id_of(scheduled), "plan_poll") == [[NORTH, SOUTH]]
 
         # (b) its raw-archive event starts the processing DAG.
         first = api.wait_new_run(PROCESS_DAG, set(), WAIT_S, run_type="asset_triggered")
-        stack.wait_success(PROCESS_DAG, first["dag_run_id"], WAIT_S)
+        stack.wait_success(PROCESS_DAG, run_id_of(first), WAIT_S)
         docs = stack.docs()
         assert sorted(d["canonical_url"] for d in docs) == sorted(expected)
         by_url = {d["canonical_url"]: d for d in docs}
@@ -180,14 +182,14 @@ def test_scheduler_polls_processes_pushes_and_backfills(
             site_copy, "northern-herald", 1, outlet="Northern Herald", rng=rng, published=datetime.now(UTC)
         )
         add_item(site_copy / "northern-herald" / "feed.xml", item)
-        known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
-        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        known_poll = api.run_ids(POLL_DAG)
+        known_process = api.run_ids(PROCESS_DAG)
         api.push_event(FEED_PING, {"feeds": [NORTH]})
         pushed = api.wait_new_run(POLL_DAG, known_poll, WAIT_S, run_type="asset_triggered")
-        stack.wait_success(POLL_DAG, pushed["dag_run_id"], WAIT_S)
-        assert api.xcom(POLL_DAG, pushed["dag_run_id"], "plan_poll") == [[NORTH]]
+        stack.wait_success(POLL_DAG, run_id_of(pushed), WAIT_S)
+        assert api.xcom(POLL_DAG, run_id_of(pushed), "plan_poll") == [[NORTH]]
         followed = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
-        stack.wait_success(PROCESS_DAG, followed["dag_run_id"], WAIT_S)
+        stack.wait_success(PROCESS_DAG, run_id_of(followed), WAIT_S)
         new_url = canonicalize_url(item.url(f"http://127.0.0.1:{port}"))
         _wait_searchable(stack, new_url)
         expected.add(new_url)
@@ -200,12 +202,12 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         east = generate_site(site_copy, feeds=1, articles_per_feed=2, prefix="eastern", seed=11)[0]
         registry.write_text(_registry(port, with_east=True))
-        known_process = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        known_process = api.run_ids(PROCESS_DAG)
         past = api.trigger(POLL_DAG, logical_date=hour - timedelta(minutes=30))
         stack.wait_success(POLL_DAG, past, WAIT_S)
         assert api.xcom(POLL_DAG, past, "plan_poll") == [[EAST]]
         archived = api.wait_new_run(PROCESS_DAG, known_process, WAIT_S, run_type="asset_triggered")
-        stack.wait_success(PROCESS_DAG, archived["dag_run_id"], WAIT_S)
+        stack.wait_success(PROCESS_DAG, run_id_of(archived), WAIT_S)
         for article in east.articles:
             expected.add(canonicalize_url(article.url(f"http://127.0.0.1:{port}")))
 
@@ -213,18 +215,17 @@ def test_scheduler_polls_processes_pushes_and_backfills(
         pages = _pages_in_window(stack, start, hour)
         assert pages >= len(east.articles)
         backfill = api.backfill(PROCESS_DAG, start, end)
-        _wait_backfill(stack, int(backfill["id"]))
+        _wait_backfill(stack, integer(backfill.get("id"), "backfill id"))
         runs = [r for r in api.runs(PROCESS_DAG) if r.get("run_type") == "backfill"]
-        assert sorted(r["logical_date"][:16] for r in runs) == [
+        assert sorted(str(r["logical_date"])[:16] for r in runs) == [
             f"{start:%Y-%m-%dT%H:%M}",
             f"{end:%Y-%m-%dT%H:%M}",
         ]
         assert {r["state"] for r in runs} == {"success"}
         read = sum(
-            int(
-                (api.xcom(PROCESS_DAG, r["dag_run_id"], "record_metrics") or {})
-                .get("counts", {})
-                .get("pages_read", 0)
+            integer(
+                api.xcom_counts(PROCESS_DAG, run_id_of(r), "record_metrics").get("pages_read", 0),
+                "pages_read",
             )
             for r in runs
         )

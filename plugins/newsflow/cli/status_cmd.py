@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from newsflow.cli.ops_render import MISSING, ago, dash, number, span, styled
 from newsflow.cli.untrusted import print_json, safe
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from newsflow.run_history import RunSummary
+    from newsflow.scheduler_api import SchedulerApi
 
 T = TypeVar("T")
 SHOWN_COUNTS = {  # in this order, when the record has them, under these short labels
@@ -226,26 +227,37 @@ def _record_dict(record: RunSummary) -> dict[str, Any]:
     }
 
 
-def _dag_states(api: Any) -> dict[str, dict[str, Any]]:
+class _DagState(TypedDict):
+    """What the screen and its JSON show of one DAG, each field read for its type."""
+
+    paused: bool
+    latest_run: str | None
+    state: str | None
+    run_type: str | None
+    start_date: str | None
+
+
+def _dag_states(api: SchedulerApi) -> dict[str, _DagState]:
     """Per pipeline DAG: paused or not, and Airflow's latest run (it may have no record yet)."""
     from newsflow.scheduler_api import PIPELINE_DAGS
+    from newsflow.stored_fields import string
 
-    states = {}
+    states: dict[str, _DagState] = {}
     for dag_id in PIPELINE_DAGS:
         dag = api.dag(dag_id)
         latest = api.dag_runs(dag_id, limit=1)
         run = latest[0] if latest else {}
         states[dag_id] = {
-            "paused": bool(dag.get("is_paused")),
-            "latest_run": run.get("dag_run_id"),
-            "state": run.get("state"),
-            "run_type": run.get("run_type"),
-            "start_date": run.get("start_date"),
+            "paused": dag.get("is_paused") is True,
+            "latest_run": string(run.get("dag_run_id")),
+            "state": string(run.get("state")),
+            "run_type": string(run.get("run_type")),
+            "start_date": string(run.get("start_date")),
         }
     return states
 
 
-def _services(console: Console, services: list[Any], dags: dict[str, dict[str, Any]] | None) -> None:
+def _services(console: Console, services: list[Any], dags: dict[str, _DagState] | None) -> None:
     for service in services:
         word = "[green]up[/]" if service.up else "[red]unreachable[/]"
         console.print(f"[bold]{service.name:<13}[/] {word}  {safe(service.detail)}", highlight=False)

@@ -14,14 +14,16 @@ import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Self
 from urllib.parse import quote
 
 import httpx
 
 from newsflow.devstack.local_airflow import LocalAirflowOptions
 from newsflow.errors import ServiceError
+from newsflow.jsontypes import JsonObject
 from newsflow.scheduler_api import FINISHED, SchedulerApi, SchedulerConnection
+from newsflow.stored_fields import string
 
 GENERATED_PASSWORDS = "simple_auth_manager_passwords.json.generated"  # under the Airflow home
 
@@ -116,23 +118,30 @@ class AirflowApi:
         """
         moment = (logical_date or datetime.now(UTC)).astimezone(UTC)
         body = {"logical_date": moment.isoformat(), "conf": dict(conf or {})}
-        return str(self.scheduler.request("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body)["dag_run_id"])
+        run = self.scheduler.request("POST", f"/api/v2/dags/{_q(dag_id)}/dagRuns", body)
+        run_id = string(run.get("dag_run_id"))
+        if run_id is None:  # nothing to wait for: say so here rather than fail on a later read
+            raise ServiceError(f"Airflow triggered {dag_id} but its answer names no dag_run_id")
+        return run_id
 
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         """The state of one (unmapped) task of a run: ``success``, ``skipped``, ``failed``..."""
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
-        state = self.scheduler.request("GET", path).get("state")
-        return str(state) if state is not None else None
+        return string(self.scheduler.request("GET", path).get("state"))
 
-    def runs(self, dag_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    def runs(self, dag_id: str, limit: int = 100) -> list[JsonObject]:
         """The latest runs first (100 is the API's page limit)."""
         return self.scheduler.dag_runs(dag_id, limit)
+
+    def run_ids(self, dag_id: str) -> set[str]:
+        """The ids of the latest runs, to tell a run started later from these."""
+        return {run_id for run in self.runs(dag_id) if (run_id := string(run.get("dag_run_id")))}
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600) -> str:
         """The run's final state (``success`` or ``failed``)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            state = str(self.scheduler.dag_run(dag_id, run_id)["state"])
+            state = string(self.scheduler.dag_run(dag_id, run_id).get("state"))
             if state in FINISHED:
                 return state
             time.sleep(self.poll_s)
@@ -140,12 +149,13 @@ class AirflowApi:
 
     def wait_for_new_run(
         self, dag_id: str, known: set[str], timeout_s: float = 300, run_type: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """The first run of ``dag_id`` not in ``known`` (e.g. one an asset event started)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for run in self.runs(dag_id):
-                if run["dag_run_id"] not in known and run_type in (None, run.get("run_type")):
+                run_id = string(run.get("dag_run_id"))
+                if run_id is not None and run_id not in known and run_type in (None, run.get("run_type")):
                     return run
             time.sleep(self.poll_s)
         kind = f"{run_type} " if run_type else ""

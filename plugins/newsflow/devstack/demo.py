@@ -23,6 +23,7 @@ from newsflow import settings
 from newsflow.devstack import airflow_api, demo_site, local_airflow, local_es
 from newsflow.errors import ServiceError
 from newsflow.scheduler_api import FINISHED, POLL_DAG, PROCESS_DAG
+from newsflow.stored_fields import string
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,10 @@ def _published_since(api: airflow_api.AirflowApi, known_poll: set[str]) -> bool:
     """Whether a poll run finished since the demo began announced new archive batches: the
     demo's own, or a scheduled one that ran first and left the demo's nothing new to fetch."""
     for run in api.runs(POLL_DAG):
-        if run["dag_run_id"] in known_poll or run.get("state") not in FINISHED:
+        run_id = string(run.get("dag_run_id"))
+        if run_id is None or run_id in known_poll or string(run.get("state")) not in FINISHED:
             continue
-        if api.task_state(POLL_DAG, str(run["dag_run_id"]), "publish") == "success":
+        if api.task_state(POLL_DAG, run_id, "publish") == "success":
             return True
     return False
 
@@ -124,8 +126,8 @@ def _processed_since(api: airflow_api.AirflowApi, known: set[str], ui: str) -> t
     api.wait_for_new_run(PROCESS_DAG, known, run_type="asset_triggered")
     last = "-"
     for run in reversed(api.runs(PROCESS_DAG)):  # oldest first
-        run_id = str(run["dag_run_id"])
-        if run_id in known:
+        run_id = string(run.get("dag_run_id"))
+        if run_id is None or run_id in known:
             continue
         state = api.wait_for_run(PROCESS_DAG, run_id)
         if state != "success":
@@ -158,8 +160,8 @@ def run_demo(progress: object = None) -> DemoReport:
             api.wait_for_dag(dag_id)
         # Before unpausing: a fresh Airflow starts a scheduled poll the moment the DAG is
         # unpaused (catchup off still runs the latest tick), and that run may archive the pages.
-        known_poll = {r["dag_run_id"] for r in api.runs(POLL_DAG)}
-        known = {r["dag_run_id"] for r in api.runs(PROCESS_DAG)}
+        known_poll = api.run_ids(POLL_DAG)
+        known = api.run_ids(PROCESS_DAG)
         for dag_id in (POLL_DAG, PROCESS_DAG):
             api.unpause(dag_id)
         say(f"Airflow: triggering {POLL_DAG}")
