@@ -46,7 +46,7 @@ def test_run_batch_never_crashes_and_counts_reasons(tmp_path: Path, workers: int
     out = tmp_path / "out.jsonl"
     seen: list[str] = []
     summary = run_batch(
-        _write_manifest(tmp_path), out, workers=workers, on_row=lambda row: seen.append(row["id"])
+        _write_manifest(tmp_path), out, workers=workers, on_row=lambda row: seen.append(str(row["id"]))
     )
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["news", "7", "missing"] == seen

@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from newsflow.errors import ExtractionError, InputError
 from newsflow.extract.options import ExtractOptions
 from newsflow.inputfiles import MAX_LINE_BYTES, bounded_lines
+from newsflow.jsontypes import JsonObject, JsonValue
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +142,11 @@ def read_page(path: Path, max_bytes: int = ExtractOptions().max_html_bytes) -> b
     return bytes(out)
 
 
-def extract_row(entry: ManifestEntry, options: ExtractOptions) -> dict[str, Any]:
+def extract_row(entry: ManifestEntry, options: ExtractOptions) -> dict[str, JsonValue]:
     """One output row; errors (unreadable file, unextractable page) are recorded, not raised."""
     from newsflow.extract.article import extract_article, extractor_version
 
-    row: dict[str, Any] = dict.fromkeys(OUTPUT_FIELDS)
+    row: dict[str, JsonValue] = dict.fromkeys(OUTPUT_FIELDS)
     row.update(
         id=entry.id, text="", authors=[], published_source="none", extractor_version=extractor_version()
     )
@@ -194,7 +194,7 @@ def _warm_up() -> None:
     detect_language("a sentence long enough for the model to be loaded")
 
 
-def _rows(entries: list[ManifestEntry], options: ExtractOptions, workers: int) -> Iterator[dict[str, Any]]:
+def _rows(entries: list[ManifestEntry], options: ExtractOptions, workers: int) -> Iterator[JsonObject]:
     if workers <= 1 or len(entries) <= 1:
         for entry in entries:
             yield extract_row(entry, options)
@@ -212,7 +212,7 @@ def run_batch(
     workers: int | None = None,
     options: ExtractOptions | None = None,
     on_start: Callable[[int], None] | None = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_row: Callable[[JsonObject], None] | None = None,
 ) -> BatchSummary:
     """Extract every manifest entry into ``out`` (JSONL, manifest order); default: all cores."""
     entries, problems = read_manifest(manifest)
