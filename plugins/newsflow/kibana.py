@@ -22,7 +22,10 @@ from typing import Any
 
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
+from newsflow.jsontypes import JsonObject, as_list, as_object
+from newsflow.jsontypes import objects as objects_of  # check_saved_objects takes a parameter named objects
 from newsflow.kibana_files import embedded, load_saved_objects
+from newsflow.stored_fields import string
 
 log = logging.getLogger(__name__)
 
@@ -124,51 +127,52 @@ SUITABLE: dict[str, frozenset[str] | None] = {
 _NEEDS_DOC_VALUES = frozenset(SUITABLE) - {"column", "query"}
 
 
-def mapping_specs(mappings: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
+def mapping_specs(mappings: JsonObject, prefix: str = "") -> dict[str, JsonObject]:
     """Every field path a mapping declares (sub-fields such as ``title.raw`` included) with its spec;
-    an object field's spec has no ``type``."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for name, spec in mappings.get("properties", {}).items():
-        path = f"{prefix}{name}"
+    an object field's spec has no ``type`` (nor does a spec that is not a JSON object)."""
+    found: dict[str, JsonObject] = {}
+    for name, raw_spec in as_object(mappings.get("properties")).items():
+        path, spec = f"{prefix}{name}", as_object(raw_spec)
         found[path] = spec
-        found.update({f"{path}.{sub}": sub_spec for sub, sub_spec in spec.get("fields", {}).items()})
+        found.update({f"{path}.{sub}": as_object(s) for sub, s in as_object(spec.get("fields")).items()})
         found.update(mapping_specs(spec, f"{path}."))
     return found
 
 
-def mapping_fields(mappings: Mapping[str, Any], prefix: str = "") -> set[str]:
+def mapping_fields(mappings: JsonObject, prefix: str = "") -> set[str]:
     """Every field path a mapping declares, sub-fields (``title.raw``) included."""
     return set(mapping_specs(mappings, prefix))
 
 
-def field_uses(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
+def field_uses(obj: JsonObject) -> set[tuple[str, str]]:
     """(field, use) pairs an object relies on: the time field, aggregations (use = the aggregation
     type; a top-hit's sort field is a ``sort``), columns, sorts and query fields."""
-    attrs = obj.get("attributes", {})
+    attrs = as_object(obj.get("attributes"))
     uses: set[tuple[str, str]] = set()
     if obj.get("type") == "index-pattern" and attrs.get("timeFieldName"):
         uses.add((str(attrs["timeFieldName"]), "time"))
-    for agg in embedded(attrs, "visState").get("aggs", []) if "visState" in attrs else []:
-        params = agg.get("params", {})
+    aggs = as_object(embedded(attrs, "visState")).get("aggs") if "visState" in attrs else None
+    for agg in map(as_object, as_list(aggs)):
+        params = as_object(agg.get("params"))
         if params.get("field"):
             uses.add((str(params["field"]), str(agg.get("type"))))
         if params.get("sortField"):
             uses.add((str(params["sortField"]), "sort"))
-    uses.update((str(c), "column") for c in attrs.get("columns", []) if c != "_source")
-    uses.update((str(s[0]), "sort") for s in attrs.get("sort", []) if s)
-    search = embedded(attrs.get("kibanaSavedObjectMeta", {}), "searchSourceJSON")
-    query = search.get("query", {}).get("query", "") if isinstance(search, dict) else ""
+    uses.update((str(c), "column") for c in as_list(attrs.get("columns")) if c != "_source")
+    uses.update((str(s[0]), "sort") for s in map(as_list, as_list(attrs.get("sort"))) if s)
+    search = as_object(embedded(as_object(attrs.get("kibanaSavedObjectMeta")), "searchSourceJSON"))
+    query = as_object(search.get("query")).get("query", "")
     if isinstance(query, str):
         uses.update((name, "query") for name in _KQL_FIELD_RE.findall(query))
     return uses
 
 
-def fields_used(obj: Mapping[str, Any]) -> set[str]:
+def fields_used(obj: JsonObject) -> set[str]:
     """Index fields an object relies on: aggregation fields, columns, sort and query fields."""
     return {name for name, _ in field_uses(obj)}
 
 
-def unsuitable(use: str, spec: Mapping[str, Any]) -> str | None:
+def unsuitable(use: str, spec: JsonObject) -> str | None:
     """Why a field with mapping ``spec`` cannot serve ``use``, or None when it can."""
     kind = str(spec.get("type", "object"))
     wanted = SUITABLE.get(use)
@@ -184,7 +188,7 @@ def unsuitable(use: str, spec: Mapping[str, Any]) -> str | None:
 
 
 def check_saved_objects(
-    objects: Iterable[Mapping[str, Any]], index_fields: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    objects: Iterable[JsonObject], index_fields: Mapping[str, Mapping[str, JsonObject]]
 ) -> list[str]:
     """Problems that would break the import or the dashboard; empty when all is well.
 
@@ -193,23 +197,28 @@ def check_saved_objects(
     """
     problems: list[str] = []
     objs = list(objects)
-    seen: dict[tuple[str, str], int] = {}
-    ids = [o["id"] for o in objs]
+    # load_saved_objects has checked each id and type is a non-empty string; read as strings
+    # here all the same, so a caller's odd object reads as one without an id, never a crash.
+    ids = [string(o.get("id")) or "" for o in objs]
     problems.extend(f"duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1}))
-    for obj in objs:
-        seen[(obj["type"], obj["id"])] = 1
-    patterns = {o["id"]: o["attributes"].get("title", "") for o in objs if o["type"] == "index-pattern"}
+    seen = {(string(o.get("type")), string(o.get("id"))) for o in objs}
+    patterns = {
+        string(o.get("id")) or "": string(as_object(o.get("attributes")).get("title")) or ""
+        for o in objs
+        if o.get("type") == "index-pattern"
+    }
     for title in patterns.values():
         if title not in index_fields:
             problems.append(f"data view {title!r} matches no index newsflow creates ({sorted(index_fields)})")
     for obj in objs:
-        label = f"{obj['type']} {obj['id']!r}"
-        for ref in obj.get("references", []):
-            if (ref.get("type"), ref.get("id")) not in seen:
+        label = f"{obj.get('type')} {obj.get('id')!r}"
+        references = objects_of(obj.get("references"))
+        for ref in references:
+            if (string(ref.get("type")), string(ref.get("id"))) not in seen:
                 problems.append(f"{label} references missing {ref.get('type')} {ref.get('id')!r}")
-        data_views = [r["id"] for r in obj.get("references", []) if r.get("type") == "index-pattern"]
-        if obj["type"] == "index-pattern":
-            data_views = [obj["id"]]
+        data_views = [string(r.get("id")) or "" for r in references if r.get("type") == "index-pattern"]
+        if obj.get("type") == "index-pattern":
+            data_views = [string(obj.get("id")) or ""]
         for view in data_views:
             known = index_fields.get(patterns.get(view, ""), {})
             for name, use in sorted(field_uses(obj)):
@@ -217,9 +226,9 @@ def check_saved_objects(
                     problems.append(f"{label} uses field {name!r} which {patterns.get(view)!r} does not map")
                 elif (why := unsuitable(use, known[name])) is not None:
                     problems.append(f"{label} uses {name!r} for {use} but {why}")
-        if obj["type"] == "dashboard":
-            panels = embedded(obj["attributes"], "panelsJSON")
-            names = {r.get("name") for r in obj.get("references", [])}
+        if obj.get("type") == "dashboard":
+            panels = objects_of(embedded(as_object(obj.get("attributes")), "panelsJSON"))
+            names = {r.get("name") for r in references}
             problems.extend(
                 f"{label} panel {p.get('panelIndex')} has no reference {p.get('panelRefName')!r}"
                 for p in panels

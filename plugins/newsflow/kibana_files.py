@@ -9,40 +9,40 @@ check meets a number where it expects a list.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from newsflow.errors import InputError
 from newsflow.inputfiles import read_small
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 
 
-def load_saved_objects(path: Path) -> list[dict[str, Any]]:
+def load_saved_objects(path: Path) -> list[JsonObject]:
     """The saved objects of an NDJSON file, each checked for the shape the checks and Kibana
     read (``_shape_problems``); an ``InputError`` naming the file and line of the first that is not."""
     try:
         text = read_small(path, MAX_SAVED_OBJECTS_BYTES).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as UTF-8 saved objects ({exc})") from None
-    objects = []
+    objects: list[JsonObject] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj: JsonValue = json.loads(line)  # typed Any by its stubs; it builds only JSON values
         except (ValueError, RecursionError) as exc:
             raise InputError(f"{path}:{number} is not valid JSON ({exc}); fix that line") from None
         problem = next(_shape_problems(obj), None)
         if problem:
             raise InputError(f"{path}:{number} is not a saved object newsflow can check: {problem}")
-        objects.append(obj)
+        objects.append(as_object(obj))  # an object: _shape_problems found none to refuse
     return objects
 
 
 MAX_SAVED_OBJECTS_BYTES = 64 << 20
 
 
-def _shape_problems(obj: Any) -> Iterator[str]:
+def _shape_problems(obj: JsonValue) -> Iterator[str]:
     """What in ``obj`` is not where or what a saved object has it (the first thing found)."""
     if not isinstance(obj, dict) or not {"id", "type", "attributes"} <= obj.keys():
         yield "needs id, type and attributes"
@@ -66,7 +66,7 @@ def _shape_problems(obj: Any) -> Iterator[str]:
             yield "sort lists [field, order] pairs and title is a string"
 
 
-def _embedded_problems(attrs: Mapping[str, Any]) -> Iterator[str]:
+def _embedded_problems(attrs: JsonObject) -> Iterator[str]:
     """Kibana keeps some attributes as JSON inside a string: each must parse to what it holds."""
     meta = attrs.get("kibanaSavedObjectMeta", {})
     for key, holder, kind in (
@@ -84,14 +84,18 @@ def _embedded_problems(attrs: Mapping[str, Any]) -> Iterator[str]:
         if not isinstance(value, kind):
             yield f"{key} holds a JSON {kind.__name__}"
             return
-        items: Any = value if isinstance(value, list) else value.get("aggs", []) if key == "visState" else []
+        aggs = value.get("aggs", []) if isinstance(value, dict) and key == "visState" else []
+        items: JsonValue = value if isinstance(value, list) else aggs
         if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get("params", {}), dict) for i in items
         ):
             yield f"{key} lists objects"
 
 
-def embedded(attrs: Mapping[str, Any], key: str) -> Any:
+def embedded(attrs: JsonObject, key: str) -> JsonValue:
     """An attribute Kibana keeps as JSON inside a string, parsed ({} when absent or empty)."""
     raw = attrs.get(key)
-    return json.loads(raw) if isinstance(raw, str) and raw else {}
+    if not isinstance(raw, str) or not raw:
+        return {}
+    parsed: JsonValue = json.loads(raw)  # typed Any by its stubs; it builds only JSON values
+    return parsed

@@ -9,6 +9,7 @@ import pytest
 
 from newsflow.cli import main
 from newsflow.errors import InputError
+from newsflow.jsontypes import JsonObject
 from newsflow.kibana_files import load_saved_objects
 
 GOOD = {"id": "v", "type": "visualization", "attributes": {"title": "t", "visState": '{"aggs": []}'}}
@@ -47,3 +48,24 @@ def test_unreadable_files_are_clear_errors(tmp_path: Path, capsys: pytest.Captur
         assert main(["kibana", "check", "--file", str(path)]) == 2
         err = capsys.readouterr().err
         assert "cannot be read" in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_the_checks_read_an_object_of_another_shape_as_using_nothing() -> None:
+    """``check_saved_objects`` is public: an object that did not come through ``load_saved_objects``
+    (a meta that is not an object, a query that is a string, a flat sort) reads as using no field."""
+    from newsflow.kibana import check_saved_objects, fields_used
+
+    odd: JsonObject = {
+        "id": "s",
+        "type": "search",
+        "attributes": {
+            "sort": ["title", "desc"],
+            "kibanaSavedObjectMeta": "not an object",
+            "visState": '{"aggs": {"field": "x"}}',
+        },
+        "references": "none",
+    }
+    meta = {"searchSourceJSON": '{"query": "x:1"}'}
+    query_as_text: JsonObject = {**odd, "attributes": {"kibanaSavedObjectMeta": meta}}
+    assert fields_used(odd) == fields_used(query_as_text) == set()
+    assert check_saved_objects([odd, query_as_text], {}) == ["duplicate id 's'"]

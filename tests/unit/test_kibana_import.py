@@ -16,10 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from newsflow.jsontypes import JsonObject
+
 KIBANA_DIR = Path(__file__).resolve().parents[2] / "seeds" / "kibana"
 
 
-def _objects() -> list[dict[str, Any]]:
+def _objects() -> list[JsonObject]:
     from newsflow.kibana import saved_object_files
     from newsflow.kibana_files import load_saved_objects
 
