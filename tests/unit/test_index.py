@@ -14,6 +14,7 @@ from newsflow.index.dead_letter import dead_letter_path, write_dead_letters
 from newsflow.index.names import generation_index, generation_of
 from newsflow.index.run_metrics import run_metrics_document, run_metrics_id
 from newsflow.index.templates import component_bodies, load_seed
+from newsflow.jsontypes import as_object
 from newsflow.records import Article, StoryAssignment, content_hash
 
 ARTICLE = Article(
@@ -120,9 +121,9 @@ def test_every_article_field_is_mapped_and_analyzer_filled() -> None:
         "version",
     ):
         assert name in standard["mappings"]["properties"]
-    runs = load_seed("newsflow-runs", "mappings")["mappings"]
+    runs = as_object(load_seed("newsflow-runs", "mappings")["mappings"])
     doc_runs = run_metrics_document("r", "s", {"indexed": 1}, "2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z")
-    assert set(doc_runs) <= set(runs["properties"])
+    assert set(doc_runs) <= set(as_object(runs["properties"]))
 
 
 def test_document_story_fields_and_fingerprint() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsflow.cli.untrusted import print_json
+
+if TYPE_CHECKING:
+    from newsflow.jsontypes import JsonObject
 
 
 def register(subparsers: Any) -> None:
@@ -26,11 +29,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _index_fields() -> dict[str, dict[str, Any]]:
+def _index_fields() -> dict[str, dict[str, JsonObject]]:
     from newsflow.index.templates import KINDS, load_seed
+    from newsflow.jsontypes import as_object
     from newsflow.kibana import mapping_specs
 
-    return {kind: mapping_specs(load_seed(kind, "mappings")["mappings"]) for kind in KINDS}
+    return {kind: mapping_specs(as_object(load_seed(kind, "mappings").get("mappings"))) for kind in KINDS}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
 from newsflow.index.names import IndexNames, generation_index, generation_of
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -110,26 +111,32 @@ def detect_replicas(client: Elasticsearch) -> int:
     return 0 if nodes <= 1 else 1
 
 
-def _strip_comments(value: Any) -> Any:
+def _strip_comments(value: JsonValue) -> JsonValue:
     if isinstance(value, dict):
-        return {k: _strip_comments(v) for k, v in value.items() if k != "_comment"}
+        return _object_without_comments(value)
     if isinstance(value, list):
         return [_strip_comments(v) for v in value]
     return value
 
 
-def load_seed(kind: str, part: str, seeds: Path | None = None) -> dict[str, Any]:
-    """One template body from ``seeds/elasticsearch/<kind>.<part>.json`` without its comments."""
+def _object_without_comments(value: JsonObject) -> dict[str, JsonValue]:
+    return {k: _strip_comments(v) for k, v in value.items() if k != "_comment"}
+
+
+def load_seed(kind: str, part: str, seeds: Path | None = None) -> dict[str, JsonValue]:
+    """One template body from ``seeds/elasticsearch/<kind>.<part>.json`` without its comments
+    (a fresh copy: the caller fills in its cluster's choices)."""
     path = (seeds or settings.seeds_dir() / "elasticsearch") / f"{kind}.{part}.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # json.loads is typed Any; it builds only JSON values.
+        data: JsonValue = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"template file {path} is missing; restore it from the repository") from None
     except ValueError as exc:
         raise ConfigError(f"template file {path} is not valid JSON ({exc}); fix it") from None
     if not isinstance(data, dict):
         raise ConfigError(f"template file {path} must hold a JSON object")
-    return dict(_strip_comments(data))
+    return _object_without_comments(data)
 
 
 def component_bodies(
@@ -137,8 +144,9 @@ def component_bodies(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The settings and mappings component templates of one index kind, cluster choices filled in."""
     settings_body = load_seed(kind, "settings", seeds)
-    index_settings = settings_body.setdefault("settings", {}).setdefault("index", {})
-    index_settings["number_of_replicas"] = replicas
+    index_settings = as_object(settings_body.get("settings"))
+    index = {**as_object(index_settings.get("index")), "number_of_replicas": replicas}
+    settings_body["settings"] = {**index_settings, "index": index}
     return settings_body, _fill_analyzer(load_seed(kind, "mappings", seeds), text_analyzer)
 
 
