@@ -18,14 +18,17 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.jsontypes import JsonObject, as_list, as_object
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object
 from newsflow.jsontypes import objects as objects_of  # check_saved_objects takes a parameter named objects
 from newsflow.kibana_files import embedded, load_saved_objects
-from newsflow.stored_fields import string
+from newsflow.stored_fields import string, whole
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,9 @@ class ImportReport:
     file: str
     success: bool
     success_count: int
-    errors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    errors: tuple[JsonObject, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         return {
             "file": self.file,
             "success": self.success,
@@ -282,13 +285,7 @@ def import_file(path: Path, conn: KibanaConnection, options: ImportOptions) -> I
                     f"Kibana rejected {path.name} (HTTP {response.status_code}): {response.text[:500]}"
                 )
             else:
-                body = response.json()
-                return ImportReport(
-                    file=str(path),
-                    success=bool(body.get("success")),
-                    success_count=int(body.get("successCount", 0)),
-                    errors=tuple(body.get("errors", [])),
-                )
+                return _import_report(path, response)
         if time.monotonic() + options.retry_interval_s > deadline:
             raise ServiceError(
                 f"{problem}; gave up after {attempt} attempts in {options.timeout_s:.0f}s. Start Kibana or "
@@ -296,6 +293,25 @@ def import_file(path: Path, conn: KibanaConnection, options: ImportOptions) -> I
             )
         log.info("%s; retrying in %.0fs", problem, options.retry_interval_s)
         time.sleep(options.retry_interval_s)
+
+
+def _import_report(path: Path, response: httpx.Response) -> ImportReport:
+    """Kibana's answer to an import; one that is not a JSON object (a proxy's page) is an error,
+    and an odd field reads as missing: an error that is not an object is not one to show."""
+    try:
+        # httpx types .json() as Any; json.loads builds only JSON values, so this cast holds.
+        body = cast("JsonValue", response.json())
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, Mapping):
+        why = f"no JSON object: {response.text[:200]}"
+        raise ServiceError(f"Kibana answered the import of {path.name} with {why}")
+    return ImportReport(
+        file=str(path),
+        success=body.get("success") is True,
+        success_count=whole(body.get("successCount")) or 0,
+        errors=tuple(objects_of(body.get("errors"))),
+    )
 
 
 def import_saved_objects(

@@ -115,6 +115,20 @@ def test_import_reports_errors_and_cli_exit_code(
     assert main(["kibana", "import", "--url", stub.url, "--timeout", "5"]) == 0
 
 
+def test_an_odd_import_answer_reads_as_missing_or_fails_clearly(stub: Any) -> None:
+    from newsflow.errors import ServiceError
+    from newsflow.kibana import ImportOptions, KibanaConnection, import_saved_objects
+
+    error = {"id": "newsflow-dashboard", "type": "dashboard", "error": {"type": "conflict"}}
+    stub.replies.append((200, {"success": "yes", "successCount": "3", "errors": ["odd", error]}))
+    conn, options = KibanaConnection(stub.url), ImportOptions(timeout_s=5)
+    (report,) = import_saved_objects([KIBANA_DIR / "newsflow.ndjson"], conn, options)
+    assert (report.success, report.success_count, report.errors) == (False, 0, (error,))
+    stub.replies.append((200, ["not", "an", "object"]))
+    with pytest.raises(ServiceError, match="no JSON object"):
+        import_saved_objects([KIBANA_DIR / "newsflow.ndjson"], conn, options)
+
+
 def test_import_refuses_bad_credentials_without_retrying(stub: Any) -> None:
     from newsflow.errors import ServiceError
     from newsflow.kibana import ImportOptions, KibanaConnection, import_saved_objects
