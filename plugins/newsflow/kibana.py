@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object, parse
 from newsflow.jsontypes import objects as objects_of  # check_saved_objects takes a parameter named objects
 from newsflow.kibana_files import embedded, load_saved_objects
 from newsflow.stored_fields import string, whole
@@ -299,8 +299,7 @@ def _import_report(path: Path, response: httpx.Response) -> ImportReport:
     """Kibana's answer to an import; one that is not a JSON object (a proxy's page) is an error,
     and an odd field reads as missing: an error that is not an object is not one to show."""
     try:
-        # httpx types .json() as Any; json.loads builds only JSON values, so this cast holds.
-        body = cast("JsonValue", response.json())
+        body = parse(response.content)  # what response.json() does, typed
     except (ValueError, RecursionError):
         body = None
     if not isinstance(body, Mapping):

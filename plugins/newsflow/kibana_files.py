@@ -8,13 +8,12 @@ check meets a number where it expects a list.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from newsflow.errors import InputError
 from newsflow.inputfiles import read_small
-from newsflow.jsontypes import JsonObject, JsonValue, as_object
+from newsflow.jsontypes import JsonObject, JsonValue, as_object, parse
 
 
 def load_saved_objects(path: Path) -> list[JsonObject]:
@@ -29,7 +28,7 @@ def load_saved_objects(path: Path) -> list[JsonObject]:
         if not line.strip():
             continue
         try:
-            obj: JsonValue = json.loads(line)  # typed Any by its stubs; it builds only JSON values
+            obj = parse(line)
         except (ValueError, RecursionError) as exc:
             raise InputError(f"{path}:{number} is not valid JSON ({exc}); fix that line") from None
         problem = next(_shape_problems(obj), None)
@@ -97,5 +96,4 @@ def embedded(attrs: JsonObject, key: str) -> JsonValue:
     raw = attrs.get(key)
     if not isinstance(raw, str) or not raw:
         return {}
-    parsed: JsonValue = json.loads(raw)  # typed Any by its stubs; it builds only JSON values
-    return parsed
+    return parse(raw)

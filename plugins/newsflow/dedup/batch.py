@@ -19,7 +19,6 @@ the caller prints the counts at the end. Rules:
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 import re
 from collections import Counter
@@ -33,7 +32,7 @@ from newsflow.dedup.signals import ArticleSignals, parse_published
 from newsflow.dedup.story_index import StoryIndex, StoryReport, signals_of
 from newsflow.errors import InputError
 from newsflow.inputfiles import MAX_LINE_BYTES, bounded_lines
-from newsflow.jsontypes import JsonValue
+from newsflow.jsontypes import parse
 from newsflow.textsafe import without_lone_surrogates
 from newsflow.urls import canonicalize_url
 
@@ -95,7 +94,7 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
             report.note("non_utf8_replaced", line_no, str(exc))
             line = data.decode("utf-8", errors="replace")
         try:
-            obj: JsonValue = json.loads(line)  # typed Any by its stubs; it builds only JSON values
+            obj = parse(line)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
             report.note("bad_json", line_no, f"{type(exc).__name__}: {exc}"[:200])
             continue

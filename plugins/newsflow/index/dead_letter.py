@@ -27,7 +27,7 @@ from typing import Any
 
 from newsflow import settings
 from newsflow.archive.storage import Storage
-from newsflow.jsontypes import JsonValue
+from newsflow.jsontypes import parse
 from newsflow.textsafe import without_lone_surrogates
 from newsflow.timestamps import iso_z, now_utc
 
@@ -125,8 +125,7 @@ def _letter(path: str, number: int, text: str) -> DeadLetter:
     """One line as a ``DeadLetter``; ``ValueError``/``TypeError``/``KeyError``/``RecursionError``
     when it is none (kept as it is, counted unreadable): an id Elasticsearch cannot take would
     fail the bulk request of every line beside it, on every replay."""
-    parsed: JsonValue = json.loads(text)  # typed Any by its stubs; it builds only JSON values
-    data, _ = without_lone_surrogates(parsed)
+    data, _ = without_lone_surrogates(parse(text))
     if not isinstance(data, dict):
         raise TypeError("not a JSON object")
     raw_id, document = data["id"], data["document"]

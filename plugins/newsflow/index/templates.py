@@ -11,7 +11,6 @@ dependency.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
 from newsflow.index.names import IndexNames, generation_index, generation_of
-from newsflow.jsontypes import JsonObject, JsonValue, as_object
+from newsflow.jsontypes import JsonObject, JsonValue, as_object, parse
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -128,8 +127,7 @@ def load_seed(kind: str, part: str, seeds: Path | None = None) -> dict[str, Json
     (a fresh copy: the caller fills in its cluster's choices)."""
     path = (seeds or settings.seeds_dir() / "elasticsearch") / f"{kind}.{part}.json"
     try:
-        # json.loads is typed Any; it builds only JSON values.
-        data: JsonValue = json.loads(path.read_text(encoding="utf-8"))
+        data = parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"template file {path} is missing; restore it from the repository") from None
     except ValueError as exc:
