@@ -181,8 +181,9 @@ def follow_runs(
         for run_id, run in current.items():
             if run.finished:
                 continue
-            state = string(api.dag_run(dag_id, run_id).get("state")) or "queued"
-            tis = api.task_instances(dag_id, run_id) if state != "queued" else []
+            with api.until(deadline):  # a busy API is not waited out past the bound
+                state = string(api.dag_run(dag_id, run_id).get("state")) or "queued"
+                tis = api.task_instances(dag_id, run_id) if state != "queued" else []
             done = sum(1 for ti in tis if string(ti.get("state")) in TASK_DONE)
             updated = RunProgress(run.window, run_id, state, done, len(tis))
             if updated != run:

@@ -13,10 +13,11 @@ message, a log line or a ``repr``; URLs are shown redacted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
@@ -97,6 +98,7 @@ class SchedulerApi:
     ) -> None:
         self.conn = conn
         self.patience_s = patience_s  # how long one call may keep retrying
+        self._until: float | None = None  # a caller's deadline (``until``), on the monotonic clock
         self._token: str | None = None
         self._http = httpx.Client(
             base_url=conn.url, timeout=timeout_s, transport=transport, follow_redirects=False
@@ -114,12 +116,26 @@ class SchedulerApi:
     def __repr__(self) -> str:
         return f"SchedulerApi({self.conn.display_url!r}, user={self.conn.username!r})"
 
+    @contextlib.contextmanager
+    def until(self, deadline: float) -> Iterator[None]:
+        """Calls made inside stop retrying at ``deadline`` (``time.monotonic()``), so a caller that
+        waits for something within a bound is not overrun by one call's patience: it can then
+        overrun only by one request's timeout."""
+        saved = self._until
+        self._until = deadline if saved is None else min(saved, deadline)
+        try:
+            yield
+        finally:
+            self._until = saved
+
     # --- transport ---------------------------------------------------------------------------
 
     def _send(
         self, method: str, path: str, body: object = None, *, auth: bool = True, repeatable: bool
     ) -> httpx.Response:
         deadline = time.monotonic() + self.patience_s
+        if self._until is not None:
+            deadline = min(deadline, self._until)
         retries, renewed = 0, False
         problem: Exception | None
         while True:

@@ -138,3 +138,23 @@ def test_the_demo_s_conveniences_ask_the_right_endpoints(options: LocalAirflowOp
         assert api.wait_for_new_run("newsflow_poll", set(), timeout_s=5)["dag_run_id"] == "scheduled__0"
         with pytest.raises(ServiceError, match="no new asset_triggered run"):
             api.wait_for_new_run("newsflow_poll", {"scheduled__0"}, timeout_s=0.1, run_type="asset_triggered")
+
+
+def test_a_wait_is_not_overrun_by_one_call_s_patience(options: LocalAirflowOptions) -> None:
+    """A wait of 1 s on an API that answers 503 gives up after about 1 s, not after the client's
+    60 s of patience for one call."""
+
+    def busy(request: httpx.Request, n: int) -> httpx.Response:
+        return httpx.Response(503, text="busy")
+
+    hits: Counter[str] = Counter()
+    with _api(options, {RUN: busy, "/api/v2/dags/newsflow_poll": busy}, hits, patience_s=60.0) as api:
+        started = time.monotonic()
+        with pytest.raises(ApiError):
+            api.wait_for_run("newsflow_poll", "manual_1", timeout_s=1.0)
+        assert time.monotonic() - started < 10.0
+        started = time.monotonic()
+        with pytest.raises(ServiceError, match="did not appear within 1s"):
+            api.wait_for_dag("newsflow_poll", timeout_s=1.0)
+        assert time.monotonic() - started < 10.0
+        assert api.scheduler.patience_s == 60.0  # a later call has its whole patience again

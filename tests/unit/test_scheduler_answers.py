@@ -8,6 +8,7 @@ from the answer (``AttributeError`` in a backfill's progress, ``TypeError`` in `
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,3 +112,16 @@ def test_a_listed_run_without_an_id_is_not_taken_for_a_new_one(local: LocalAirfl
     with AirflowApi(local, timeout_s=1.0, patience_s=0.5, transport=_transport(answers)) as api:
         assert api.wait_for_new_run("newsflow_process", set(), timeout_s=5)["dag_run_id"] == "scheduled__1"
         assert api.run_ids("newsflow_process") == {"scheduled__1"}
+
+
+def test_following_runs_on_a_busy_api_ends_within_its_bound() -> None:
+    """``follow_runs`` gives up at its own bound, not after a call's patience (here 60 s)."""
+    conn = SchedulerConnection("http://airflow.test", "admin", lambda: "pw")
+    busy = _transport({RUN: lambda: httpx.Response(503, text="busy")})
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    run = RunProgress(Window(now, now + timedelta(hours=1)), "manual_1", "queued")
+    with SchedulerApi(conn, timeout_s=1.0, patience_s=60.0, transport=busy) as api:
+        started = time.monotonic()
+        with pytest.raises(ApiError):
+            follow_runs(api, "newsflow_process", [run], timeout_s=1.0, on_update=lambda r: None, poll_s=0.1)
+        assert time.monotonic() - started < 10.0

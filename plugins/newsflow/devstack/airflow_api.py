@@ -96,7 +96,8 @@ class AirflowApi:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                self.scheduler.dag(dag_id)
+                with self.scheduler.until(deadline):
+                    self.scheduler.dag(dag_id)
                 return
             except ServiceError as exc:  # 404 until parsed; or the API not answering yet
                 if time.monotonic() + self.poll_s > deadline:
@@ -141,7 +142,8 @@ class AirflowApi:
         """The run's final state (``success`` or ``failed``)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            state = string(self.scheduler.dag_run(dag_id, run_id).get("state"))
+            with self.scheduler.until(deadline):
+                state = string(self.scheduler.dag_run(dag_id, run_id).get("state"))
             if state in FINISHED:
                 return state
             time.sleep(self.poll_s)
@@ -153,7 +155,9 @@ class AirflowApi:
         """The first run of ``dag_id`` not in ``known`` (e.g. one an asset event started)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for run in self.runs(dag_id):
+            with self.scheduler.until(deadline):
+                runs = self.runs(dag_id)
+            for run in runs:
                 run_id = string(run.get("dag_run_id"))
                 if run_id is not None and run_id not in known and run_type in (None, run.get("run_type")):
                     return run
