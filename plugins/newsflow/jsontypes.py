@@ -24,6 +24,18 @@ def parse(data: str | bytes) -> JsonValue:
     return cast("JsonValue", json.loads(data))
 
 
+def parse_answer(body: bytes) -> JsonValue:
+    """A service's answer body as JSON (what an HTTP client's ``.json()`` does, typed); an empty
+    body is an empty object, and None a body that is not JSON (a proxy's HTML page, a body cut
+    short), for the caller to say what it expected."""
+    if not body:
+        return {}
+    try:
+        return parse(body)
+    except (ValueError, RecursionError):
+        return None
+
+
 def as_object(value: JsonValue) -> JsonObject:
     """``value`` when it is a JSON object, else an empty one: a missing or odd part reads as absent."""
     return value if isinstance(value, Mapping) else {}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from newsflow import settings
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object, parse
+from newsflow.jsontypes import JsonObject, JsonValue, as_list, as_object, parse_answer
 from newsflow.jsontypes import objects as objects_of  # check_saved_objects takes a parameter named objects
 from newsflow.kibana_files import embedded, load_saved_objects
 from newsflow.stored_fields import string, whole
@@ -298,10 +298,7 @@ def import_file(path: Path, conn: KibanaConnection, options: ImportOptions) -> I
 def _import_report(path: Path, response: httpx.Response) -> ImportReport:
     """Kibana's answer to an import; one that is not a JSON object (a proxy's page) is an error,
     and an odd field reads as missing: an error that is not an object is not one to show."""
-    try:
-        body = parse(response.content)  # what response.json() does, typed
-    except (ValueError, RecursionError):
-        body = None
+    body = parse_answer(response.content) if response.content else None  # an empty answer says nothing
     if not isinstance(body, Mapping):
         why = f"no JSON object: {response.text[:200]}"
         raise ServiceError(f"Kibana answered the import of {path.name} with {why}")

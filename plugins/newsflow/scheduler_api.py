@@ -26,7 +26,7 @@ import httpx
 
 from newsflow.backoff import doubling
 from newsflow.errors import ConfigError, ServiceError
-from newsflow.jsontypes import JsonObject, JsonValue, objects, parse
+from newsflow.jsontypes import JsonObject, objects, parse_answer
 from newsflow.redact import redact_text, redact_url
 from newsflow.stored_fields import string
 from newsflow.timestamps import iso_z
@@ -188,7 +188,7 @@ class SchedulerApi:
         response = self._send(method, path, body, auth=auth, repeatable=repeatable)
         if response.status_code >= 400:
             raise ApiError(method, path, response.status_code, _detail(response))
-        data = _answer(response)
+        data = parse_answer(response.content)
         if not isinstance(data, Mapping):
             raise ApiError(method, path, response.status_code, "the answer is not a JSON object")
         return data
@@ -204,7 +204,7 @@ class SchedulerApi:
                     f"{self.conn.username!r} ({response.status_code}); check NEWSFLOW_AIRFLOW_USERNAME "
                     "and NEWSFLOW_AIRFLOW_PASSWORD"
                 )
-            answer = _answer(response)
+            answer = parse_answer(response.content)
             token = string(answer.get("access_token")) if isinstance(answer, Mapping) else None
             if token is None:  # a proxy's page, or not Airflow: a clear error, not a KeyError
                 raise ServiceError(
@@ -278,19 +278,8 @@ class ApiError(ServiceError):
         self.status = status
 
 
-def _answer(response: httpx.Response) -> JsonValue:
-    """The body as JSON (an empty body as an empty object); None when it is not JSON (a
-    proxy's HTML page, a body cut short)."""
-    if not response.content:
-        return {}
-    try:
-        return parse(response.content)  # what response.json() does, typed
-    except (ValueError, RecursionError):
-        return None
-
-
 def _detail(response: httpx.Response) -> str:
-    data = _answer(response)
+    data = parse_answer(response.content)
     detail = data.get("detail", response.text) if isinstance(data, Mapping) else response.text
     return redact_text(str(detail))[:300]
 
