@@ -131,9 +131,7 @@ def _cli(stack: Stack, *argv: str, timeout_s: float) -> subprocess.CompletedProc
         {
             "NEWSFLOW_AIRFLOW_PORT": str(stack.options.port),
             "NEWSFLOW_STATE_DIR": str(stack.options.state_dir),
-            "NEWSFLOW_ALERTS_ALIAS": stack.names.alerts,
-            "NEWSFLOW_ALERT_RULES_ALIAS": stack.names.alert_rules,
-            "NEWSFLOW_FEED_HEALTH_ALIAS": stack.names.feed_health,
+            **stack.names.as_env(),
             "COLUMNS": "200",
         }
     )

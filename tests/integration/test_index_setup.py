@@ -46,6 +46,7 @@ def test_cli_index_setup_and_status(es_client: Any, names: Any, capsys: Any, mon
     monkeypatch.setenv("NEWSFLOW_ALERTS_ALIAS", names.alerts)
     monkeypatch.setenv("NEWSFLOW_ALERT_RULES_ALIAS", names.alert_rules)
     monkeypatch.setenv("NEWSFLOW_FEED_HEALTH_ALIAS", names.feed_health)
+    monkeypatch.setenv("NEWSFLOW_CORRECTIONS_ALIAS", names.corrections)
     argv = ["--index", names.articles, "--runs-index", names.runs, "--merges-index", names.merges, "--json"]
     assert main(["index", "setup", *argv]) == 0
     setup = json.loads(capsys.readouterr().out)

@@ -54,10 +54,14 @@ def test_names_from_env_and_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
         "t1-newsflow-alerts",
         "t1-newsflow-alert-rules",
         "t1-newsflow-feed-health",
+        "t1-newsflow-story-corrections",
     )
     assert prefixed.alias_for("newsflow-feed-health") == "t1-newsflow-feed-health"
+    assert prefixed.alias_for("newsflow-story-corrections") == "t1-newsflow-story-corrections"
     with pytest.raises(ConfigError, match="NEWSFLOW_FEED_HEALTH_ALIAS"):
         IndexNames(feed_health="Bad Name")
+    with pytest.raises(ConfigError, match="NEWSFLOW_CORRECTIONS_ALIAS"):
+        IndexNames(corrections="Bad Name")
     with pytest.raises(ConfigError, match="must all differ"):
         IndexNames(alerts="same", alert_rules="same")
     with pytest.raises(ConfigError, match="unknown index kind"):

@@ -9,6 +9,7 @@ from newsflow.cli.search_cmd import delay, when
 from newsflow.cli.untrusted import print_json, safe
 
 WHY_SHOWN = 6  # signals listed per report; --json has them all
+ARTICLE_SHOWN = 12  # characters of an article id shown (``newsflow correct`` takes them)
 
 
 def register(subparsers: Any) -> None:
@@ -80,8 +81,9 @@ def run_story(args: argparse.Namespace) -> int:
         console.print(f"[dim]showing the first {len(timeline.reports)} reports[/]")
     by_id = {r.id: r for r in timeline.reports}
     table = Table(title=None)
-    for column in ("published", "after first", "outlet", "relation", "linked to", "why", "title"):
-        table.add_column(column, no_wrap=column in {"published", "after first"})
+    # The article column is what `newsflow correct` takes to name a report.
+    for column in ("published", "after first", "outlet", "article", "relation", "linked to", "why", "title"):
+        table.add_column(column, no_wrap=column in {"published", "after first", "article"})
     for report in timeline.reports:
         target = by_id.get(report.duplicate_of or "")
         linked = (
@@ -96,6 +98,7 @@ def run_story(args: argparse.Namespace) -> int:
             when(report.published),
             "" if report.id == first.id else delay(delay_after(first.published, report.published)),
             safe(report.source or ""),
+            safe(report.id[:ARTICLE_SHOWN]),
             safe(report.relation or ""),
             linked,
             safe(score + shown),

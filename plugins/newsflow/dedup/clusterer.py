@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
+from newsflow.dedup.corrections import NO_CORRECTIONS, Corrections
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
@@ -57,13 +58,41 @@ def _other(edge: Edge, member: str) -> str:
     return edge.b if edge.a == member else edge.a
 
 
-def _fuse_duplicates(members: list[str], edges: list[Edge]) -> dict[str, str]:
+class _Apart:
+    """Which groups may not become one: an analyst said two of their articles are apart
+    (``corrections``). Without such pairs every check is one dictionary test."""
+
+    def __init__(self, corrections: Corrections) -> None:
+        self.pairs = corrections.apart
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def blocked(self, one: Iterable[str], other: Iterable[str]) -> bool:
+        if not self.pairs:
+            return False
+        others = set(other)
+        return any(not self.pairs.get(m, frozenset()).isdisjoint(others) for m in one)
+
+
+def _fuse_duplicates(members: list[str], edges: list[Edge], apart: _Apart) -> dict[str, str]:
+    """Copies fused, never two articles an analyst said are apart: then the copies are taken
+    strongest first, so which of them stays apart does not depend on the order of the edges."""
     parent = {m: m for m in members}
-    for e in edges:
-        if e.kind in _DUPLICATE_KINDS:
-            ra, rb = _find(parent, e.a), _find(parent, e.b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+    copies = [e for e in edges if e.kind in _DUPLICATE_KINDS]
+    if apart:
+        copies.sort(key=lambda e: (_DUPLICATE_KINDS.index(e.kind), -e.score, min(e.a, e.b), max(e.a, e.b)))
+    held = {m: [m] for m in members} if apart else {}
+    for a, b in ((e.a, e.b) for e in copies):
+        ra, rb = _find(parent, a), _find(parent, b)
+        if ra == rb:
+            continue
+        keep, gone = min(ra, rb), max(ra, rb)
+        if apart:
+            if apart.blocked(held[keep], held[gone]):
+                continue
+            held[keep].extend(held.pop(gone))
+        parent[gone] = keep
     return parent
 
 
@@ -87,6 +116,7 @@ def partition(
     fragment_mean: float = 1.0,
     fragment_max: float = 1.0,
     languages: Mapping[str, str | None] | None = None,
+    corrections: Corrections = NO_CORRECTIONS,
 ) -> list[list[str]]:
     """Groups of ``ids`` (each sorted): duplicate fusion, average link, then fragment attachment.
 
@@ -99,17 +129,26 @@ def partition(
     With ``languages`` (each article's, None when unknown), each language's stories are
     decided on their own edges first, and a model edge between two known languages then
     joins whole groups (see ``_join_across_languages``).
+
+    ``corrections`` (an analyst's, ``dedup.corrections``): no step puts an apart pair in one
+    group, and last the groups of each together pair are joined, so "these two are one story"
+    joins the two stories the model made around them (see ``_join_together``).
     """
     members = sorted(set(ids))
     member_set = set(members)
-    edge_list = [e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b]
+    corrections = corrections.among(member_set) if corrections else corrections
+    apart = _Apart(corrections)
+    # An analyst's edge is the ``corrections``' together pair, fused below: not a score to average.
+    edge_list = [
+        e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b and e.kind != "analyst"
+    ]
     across: list[Edge] = []
     if languages is not None:
         within: list[Edge] = []
         for e in edge_list:
             (across if e.kind == "same_story" and _across(e, languages) else within).append(e)
         edge_list = within
-    parent = _fuse_duplicates(members, edge_list)
+    parent = _fuse_duplicates(members, edge_list, apart)
     groups: dict[str, list[str]] = {}
     for m in members:
         groups.setdefault(_find(parent, m), []).append(m)
@@ -126,15 +165,39 @@ def partition(
             key = (min(ga, gb), max(ga, gb))
             sums[key] = sums.get(key, 0.0) + e.score
     sizes = {g: len(v) for g, v in groups.items()}
-    _average_link(groups, sizes, sums, link_threshold)
+    _average_link(groups, sizes, sums, link_threshold, apart)
     merged_groups = list(groups.values())
     if fragment_size > 0:
         merged_groups = _attach_fragments(
-            merged_groups, edge_list, fragment_size, fragment_mean, fragment_max
+            merged_groups, edge_list, fragment_size, fragment_mean, fragment_max, apart=apart
         )
     if across and languages is not None:
-        merged_groups = _join_across_languages(merged_groups, across, languages, link_threshold)
+        merged_groups = _join_across_languages(merged_groups, across, languages, link_threshold, apart)
+    if corrections.together:
+        merged_groups = _join_together(merged_groups, corrections, apart)
     return sorted(sorted(g) for g in merged_groups)
+
+
+def _join_together(groups: list[list[str]], corrections: Corrections, apart: _Apart) -> list[list[str]]:
+    """Join the groups of each pair an analyst said is one story, pair by pair in id order,
+    unless that would put an apart pair in one group.
+
+    Joined after the partition rather than fused before it: fused first, the pair would be a
+    group whose average link to the rest of either story falls below the threshold (half its
+    pairs never linked), and the analyst who joined two stories would get three.
+    """
+    group_of = {m: n for n, g in enumerate(groups) for m in g}
+    parent = {n: n for n in range(len(groups))}
+    held = [list(g) for g in groups]
+    for a in sorted(corrections.together):
+        for b in sorted(corrections.together[a]):
+            ra, rb = _find(parent, group_of[a]), _find(parent, group_of[b])
+            if a > b or ra == rb or apart.blocked(held[ra], held[rb]):
+                continue
+            keep, gone = min(ra, rb), max(ra, rb)
+            parent[gone] = keep
+            held[keep] += held[gone]
+    return _regrouped(groups, parent)
 
 
 def _across(edge: Edge, languages: Mapping[str, str | None]) -> bool:
@@ -143,7 +206,11 @@ def _across(edge: Edge, languages: Mapping[str, str | None]) -> bool:
 
 
 def _join_across_languages(
-    groups: list[list[str]], edges: list[Edge], languages: Mapping[str, str | None], link_threshold: float
+    groups: list[list[str]],
+    edges: list[Edge],
+    languages: Mapping[str, str | None],
+    link_threshold: float,
+    apart: _Apart,
 ) -> list[list[str]]:
     """Join same-language groups along cross-language edges reaching ``link_threshold``,
     strongest first, never two groups of one language into one story.
@@ -155,6 +222,7 @@ def _join_across_languages(
     group_of = {m: n for n, g in enumerate(groups) for m in g}
     parent = {n: n for n in range(len(groups))}
     spoken = [{languages[m] for m in g if languages.get(m) is not None} for g in groups]
+    held = [list(g) for g in groups] if apart else []
     for e in sorted(edges, key=lambda e: (-e.score, min(e.a, e.b), max(e.a, e.b))):
         if e.score < link_threshold:
             break
@@ -162,6 +230,10 @@ def _join_across_languages(
         if ra == rb or spoken[ra] & spoken[rb]:
             continue
         keep, gone = min(ra, rb), max(ra, rb)
+        if apart:
+            if apart.blocked(held[keep], held[gone]):
+                continue
+            held[keep] += held[gone]
         parent[gone] = keep
         spoken[keep] |= spoken[gone]
     return _regrouped(groups, parent)
@@ -173,6 +245,7 @@ def partition_under(
     edges: Iterable[Edge],
     *,
     languages: Mapping[str, str | None] | None = None,
+    corrections: Corrections = NO_CORRECTIONS,
 ) -> list[list[str]]:
     """``partition`` with the link threshold and fragment rule in force under ``options``."""
     return partition(
@@ -183,6 +256,7 @@ def partition_under(
         fragment_mean=options.join_mean,
         fragment_max=options.join_max,
         languages=languages,
+        corrections=corrections,
     )
 
 
@@ -191,12 +265,14 @@ def _average_link(
     sizes: dict[str, int],
     sums: dict[tuple[str, str], float],
     link_threshold: float,
+    apart: _Apart,
 ) -> None:
     """Merge ``groups`` in place while the best mean cross-pair score reaches the threshold.
 
     The best pair is taken from a heap (highest mean, then smallest key, so ties are
     order-free); entries made stale by a merge are skipped by their groups' versions, so
     a merge costs the merged group's neighbours rather than a scan of every linked pair.
+    Two groups holding an apart pair are never merged; the next best pair is tried.
     """
     neighbours: dict[str, dict[str, float]] = {g: {} for g in groups}
     for (x, y), total in sums.items():
@@ -211,6 +287,8 @@ def _average_link(
             continue  # a group of this pair has changed since the entry was pushed
         if -negative_mean < link_threshold:
             break
+        if apart.blocked(groups[keep], groups[gone]):
+            continue
         groups[keep].extend(groups.pop(gone))
         sizes[keep] += sizes.pop(gone)
         del version[gone]
@@ -228,7 +306,13 @@ def _average_link(
 
 
 def _attach_fragments(
-    groups: list[list[str]], edges: list[Edge], max_size: int, min_mean: float, min_max: float
+    groups: list[list[str]],
+    edges: list[Edge],
+    max_size: int,
+    min_mean: float,
+    min_max: float,
+    *,
+    apart: _Apart,
 ) -> list[list[str]]:
     """Join small groups to larger ones they are strongly linked to (see ``partition``)."""
     group_of = {m: n for n, g in enumerate(groups) for m in g}
@@ -258,7 +342,13 @@ def _attach_fragments(
         if small not in best or key < best[small]:
             best[small] = key
     parent = {n: n for n in range(len(groups))}
+    held = {n: list(g) for n, g in enumerate(groups)} if apart else {}  # by union root
     for small, (_, _, large) in sorted(best.items()):
+        if apart:
+            root = _find(parent, large)
+            if apart.blocked(held[small], held[root]):
+                continue
+            held[root] += held.pop(small)
         parent[small] = large  # always to a strictly larger group, so no cycles
     return _regrouped(groups, parent)
 

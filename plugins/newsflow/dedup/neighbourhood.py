@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from newsflow.dedup.corrections import Correction
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import COUNTED_FIELDS, ArticleSignals, stored_counted_keys
 from newsflow.dedup.similarity import Edge
@@ -48,6 +49,7 @@ class Neighbourhood:
     # A random sample of the index for term statistics, as (id, counted keys).
     background: tuple[tuple[str, frozenset[str]], ...] = ()
     capped: bool = False  # the cap left some candidates' stories unread or read in part
+    corrections: tuple[Correction, ...] = ()  # an analyst's, naming the batch or a held article
 
 
 def neighbourhood_cap(options: DedupOptions, batch_articles: int) -> int:
@@ -230,9 +232,11 @@ def load_neighbourhood(
     max_articles: int | None = None,
     sample_size: int = 1000,
     also: Sequence[str] = (),
+    corrections_index: str | None = None,
 ) -> Neighbourhood:
     """Each batch article's best held candidates (plus ``also``), every member of their
     stories, and a sample. At most ``max_articles`` (by default ``neighbourhood_cap``).
+    With ``corrections_index``, also the corrections naming any of them.
 
     ``batch`` yields the batch's signals in chunks and may compute them lazily: each chunk
     is searched while the next is computed, and the sample and the batch's own stored
@@ -254,6 +258,11 @@ def load_neighbourhood(
     # The batch's own stored stories (a rerun, a retry): what its new stories are compared with.
     assignments.update((a.id, a) for a in own_assignments)
     edges = {(e.a, e.b): e for _, _, stored in found.values() for e in stored}
+    corrections: list[Correction] = []
+    if corrections_index is not None:
+        from newsflow.index.corrections import corrections_touching
+
+        corrections = corrections_touching(client, corrections_index, [*found, *batch_ids])
     log.info(
         "dedup neighbourhood: %s held articles in %s stories, %s stored edges, %s sampled for statistics",
         len(signals),
@@ -267,6 +276,7 @@ def load_neighbourhood(
         edges=tuple(edges.values()),
         background=background,
         capped=capped,
+        corrections=tuple(corrections),
     )
 
 

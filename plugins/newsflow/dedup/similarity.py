@@ -26,9 +26,12 @@ from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.weighting import Prepared, TermStats, prepare
 from newsflow.errors import ConfigError
 
-EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
+# "analyst": a pair an analyst said is one story (``dedup.corrections``); made from the
+# corrections whenever they are read, never scored or stored.
+EdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story", "analyst"]
+StoredEdgeKind = Literal["same_url", "exact", "near_duplicate", "same_story"]
 # Each kind by its stored name: a stored edge's kind is read through this.
-EDGE_KINDS: dict[str, EdgeKind] = {name: name for name in get_args(EdgeKind)}
+EDGE_KINDS: dict[str, StoredEdgeKind] = {name: name for name in get_args(StoredEdgeKind)}
 
 
 @dataclass(frozen=True, slots=True)

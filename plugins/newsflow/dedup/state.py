@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
 from newsflow.dedup.clusterer import assign, joining_edge, partition_under
+from newsflow.dedup.corrections import NO_CORRECTIONS, Corrections
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, score_many
@@ -63,9 +64,16 @@ def _more_cautious(edge: Edge, other: Edge) -> bool:
 class DedupState:
     """Options plus the source the stage reads and writes; see module docstring."""
 
-    def __init__(self, options: DedupOptions | None = None, source: CandidateSource | None = None) -> None:
+    def __init__(
+        self,
+        options: DedupOptions | None = None,
+        source: CandidateSource | None = None,
+        corrections: Corrections = NO_CORRECTIONS,
+    ) -> None:
         self.options = options or DedupOptions()
         self.source: CandidateSource = source if source is not None else InMemoryCandidateSource()
+        # An analyst's corrections among the held articles: every partition respects them.
+        self.corrections = corrections
         # Prepared (IDF-weighted) signals are a cache, kept until the collection has grown by
         # ``stats_refresh_fraction``: IDF moves slowly, and re-weighting every held candidate
         # after each single article would dominate the cost of streaming one at a time.
@@ -160,7 +168,7 @@ class DedupState:
                     self.options.max_component,
                 )
                 break
-            found = self.source.edges_of(frontier)
+            found = [*self.source.edges_of(frontier), *self.corrections.together_edges(frontier)]
             unknown = {n for e in found for n in (e.a, e.b) if n not in new and n not in story}
             story.update((i, a.story_id) for i, a in self.source.assignments(unknown).items())
             frontier = []
@@ -175,6 +183,12 @@ class DedupState:
         kept = [e for e in edges.values() if e.a in members and e.b in members]
         return members, kept
 
+    def repartition(self, ids: Sequence[str]) -> DedupResult:
+        """Decide again the stories of held articles (``ids``) and all they link to, with the
+        edges they have: after a correction, nothing is scored again."""
+        held = self.source.get(ids)
+        return self._repartition([i for i in dict.fromkeys(ids) if i in held])
+
     def _repartition(self, new_ids: list[str]) -> DedupResult:
         done: set[str] = set()
         changed: list[StoryAssignment] = []
@@ -188,19 +202,25 @@ class DedupState:
             previous = self.source.assignments(members)
             signals = self.source.get(members)
             languages = {i: sig.language for i, sig in signals.items()}
-            groups = partition_under(self.options, members, edges, languages=languages)
+            groups = partition_under(
+                self.options, members, edges, languages=languages, corrections=self.corrections
+            )
             # Each story's own edges, found in one pass (not every edge once per story).
             group_of = {m: n for n, group in enumerate(groups) for m in group}
             inside: list[list[Edge]] = [[] for _ in groups]
             for e in edges:
                 if group_of[e.a] == group_of[e.b]:
                     inside[group_of[e.a]].append(e)
-            for group, group_edges in zip(groups, inside, strict=True):
-                assignments = assign(group, signals, group_edges)
+            decided = [assign(group, signals, own) for group, own in zip(groups, inside, strict=True)]
+            surviving = {assignments[0].story_id for assignments in decided}
+            for group, assignments in zip(groups, decided, strict=True):
                 old_stories = sorted({previous[i].story_id for i in group if i in previous})
                 # Two or more stories became one, or a story's id moved to a newly arrived
-                # earlier representative: either way the old ids must be redirected.
-                if len(old_stories) > 1 or (old_stories and old_stories[0] != assignments[0].story_id):
+                # earlier representative: either way the old ids must be redirected. A part
+                # split off a story that lives on under its id (a correction, or a re-partition
+                # that parts two events) moved no id: nothing to redirect.
+                moved = [s for s in old_stories if s != assignments[0].story_id and s not in surviving]
+                if moved:
                     merges.append(
                         MergeEvent(
                             story_id=assignments[0].story_id,

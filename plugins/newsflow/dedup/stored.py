@@ -28,9 +28,12 @@ def edges_to_stored(owner: str, edges: Iterable[Edge]) -> list[JsonValue]:
     Each edge is stored once, with the article whose arrival found it, in the compact form
     ``[b, kind, score, why]``; the other end needs no copy, as an edge is only used when
     both of its articles are loaded. This halves what every neighbourhood load reads and
-    parses. Inside ``dedup_signals`` (an unindexed object), so no mapping change.
+    parses. Inside ``dedup_signals`` (an unindexed object), so no mapping change. An
+    analyst's together pair is not an edge the model found: it is read from the corrections.
     """
-    return [[e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges if e.a == owner]
+    return [
+        [e.b, e.kind, round(e.score, 6), list(e.why)] for e in edges if e.a == owner and e.kind != "analyst"
+    ]
 
 
 def edges_from_stored(owner: str, raw: JsonValue) -> list[Edge]:

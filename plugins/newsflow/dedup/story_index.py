@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from newsflow.dedup.corrections import Correction, Corrections
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, compute_signals
 from newsflow.dedup.similarity import Edge
@@ -108,10 +109,24 @@ class StoryReport:
     index: IndexReport | None = None  # how the batch's documents were written (Elasticsearch)
 
 
+@dataclass(frozen=True, slots=True)
+class CorrectionReport:
+    """What recording corrections did: the stories of the articles they moved, and counts."""
+
+    recorded: tuple[Correction, ...]
+    moved: dict[str, StoryAssignment]  # articles whose story fields changed
+    merges: tuple[MergeEvent, ...]
+    counts: dict[str, int]  # corrections:<verdict>, stories:moved, and write failures by reason
+
+
 class StoryBackend(Protocol):
     def add(
         self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str, keep_stored: bool = False
     ) -> StoryReport: ...
+
+    def correct(
+        self, corrections: Sequence[Correction], options: DedupOptions, *, run_id: str = ""
+    ) -> CorrectionReport: ...
 
 
 class StoryIndex:
@@ -137,6 +152,11 @@ class StoryIndex:
         """
         return self.backend.add(articles, self.options, run_id=run_id, keep_stored=keep_stored)
 
+    def correct(self, corrections: Sequence[Correction], *, run_id: str = "") -> CorrectionReport:
+        """Record an analyst's corrections (``dedup.corrections``) and decide again the stories
+        of the articles they name; every later batch respects them too."""
+        return self.backend.correct(corrections, self.options, run_id=run_id)
+
 
 def relation_counts(assignments: Sequence[StoryAssignment]) -> Counter[str]:
     return Counter(f"relation:{a.relation}" for a in assignments)
@@ -147,6 +167,7 @@ class MemoryStories:
 
     def __init__(self, options: DedupOptions) -> None:
         self.state = DedupState(options)
+        self.recorded: dict[str, Correction] = {}  # by pair (``correction_id``)
 
     def add(
         self,
@@ -166,6 +187,32 @@ class MemoryStories:
         counts["stories:merged"] = len(result.merges)
         counts["stories:truncated"] = sum(1 for s in signals if s.truncated)
         return StoryReport(assignments=batch, merges=result.merges, counts=+counts)
+
+    def correct(
+        self,
+        corrections: Sequence[Correction],
+        options: DedupOptions | None = None,  # the state's own options decide in memory
+        *,
+        run_id: str = "",
+    ) -> CorrectionReport:
+        """Corrections of articles not held yet wait for them (``newsflow cluster --corrections``
+        records them before the first batch)."""
+        for c in corrections:
+            self.recorded[c.id] = c
+        self.state.corrections = Corrections.of(self.recorded.values())
+        named = list(dict.fromkeys(i for c in corrections for i in (c.a, c.b)))
+        before = self.state.assignments(named)
+        result = self.state.repartition(named)
+        counts = Counter(f"corrections:{c.verdict}" for c in corrections)
+        counts["stories:moved"] = len(result.assignments)
+        counts["stories:merged"] = len(result.merges)
+        log.info("corrections: %s; %s held articles of %s named", dict(counts), len(before), len(named))
+        return CorrectionReport(
+            recorded=tuple(corrections),
+            moved={a.id: a for a in result.assignments},
+            merges=result.merges,
+            counts=+counts,
+        )
 
     def assignments(self, ids: Sequence[str]) -> dict[str, StoryAssignment]:
         return self.state.assignments(ids)

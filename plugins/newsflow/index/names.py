@@ -18,6 +18,7 @@ MERGES_ALIAS = "newsflow-story-merges"
 ALERTS_ALIAS = "newsflow-alerts"
 ALERT_RULES_ALIAS = "newsflow-alert-rules"
 FEED_HEALTH_ALIAS = "newsflow-feed-health"
+CORRECTIONS_ALIAS = "newsflow-story-corrections"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 GENERATION_DIGITS = 6
 
@@ -40,6 +41,7 @@ class IndexNames:
     alerts: str = ALERTS_ALIAS  # alerts raised (one document per alert, Kibana shows them)
     alert_rules: str = ALERT_RULES_ALIAS  # the stored alert queries
     feed_health: str = FEED_HEALTH_ALIAS  # one document per feed: its latest poll outcome
+    corrections: str = CORRECTIONS_ALIAS  # an analyst's story corrections, one per pair of articles
 
     def __post_init__(self) -> None:
         _check(self.articles, "article alias", "NEWSFLOW_INDEX_ALIAS")
@@ -48,12 +50,21 @@ class IndexNames:
         _check(self.alerts, "alerts alias", "NEWSFLOW_ALERTS_ALIAS")
         _check(self.alert_rules, "alert-rules alias", "NEWSFLOW_ALERT_RULES_ALIAS")
         _check(self.feed_health, "feed-health alias", "NEWSFLOW_FEED_HEALTH_ALIAS")
+        _check(self.corrections, "story-corrections alias", "NEWSFLOW_CORRECTIONS_ALIAS")
         every = self.all()
         if len(set(every)) < len(every):
             raise ConfigError(f"the index aliases ({', '.join(repr(a) for a in every)}) must all differ")
 
     def all(self) -> tuple[str, ...]:
-        return (self.articles, self.runs, self.merges, self.alerts, self.alert_rules, self.feed_health)
+        return (
+            self.articles,
+            self.runs,
+            self.merges,
+            self.alerts,
+            self.alert_rules,
+            self.feed_health,
+            self.corrections,
+        )
 
     def as_env(self) -> dict[str, str]:
         """The environment in which ``from_env()`` gives these names: what a test or a service
@@ -65,6 +76,7 @@ class IndexNames:
             "NEWSFLOW_ALERTS_ALIAS": self.alerts,
             "NEWSFLOW_ALERT_RULES_ALIAS": self.alert_rules,
             "NEWSFLOW_FEED_HEALTH_ALIAS": self.feed_health,
+            "NEWSFLOW_CORRECTIONS_ALIAS": self.corrections,
         }
 
     def alias_for(self, kind: str) -> str:
@@ -76,6 +88,7 @@ class IndexNames:
             ALERTS_ALIAS: self.alerts,
             ALERT_RULES_ALIAS: self.alert_rules,
             FEED_HEALTH_ALIAS: self.feed_health,
+            CORRECTIONS_ALIAS: self.corrections,
         }
         if kind not in by_kind:
             raise ConfigError(f"unknown index kind {kind!r}; known: {', '.join(by_kind)}")
@@ -87,7 +100,7 @@ class IndexNames:
     ) -> IndexNames:
         """Explicit names win, then ``NEWSFLOW_INDEX_ALIAS`` / ``NEWSFLOW_RUNS_ALIAS`` /
         ``NEWSFLOW_MERGES_ALIAS`` / ``NEWSFLOW_ALERTS_ALIAS`` / ``NEWSFLOW_ALERT_RULES_ALIAS`` /
-        ``NEWSFLOW_FEED_HEALTH_ALIAS``, then defaults."""
+        ``NEWSFLOW_FEED_HEALTH_ALIAS`` / ``NEWSFLOW_CORRECTIONS_ALIAS``, then defaults."""
         env = os.environ.get
         return cls(
             articles=articles or env("NEWSFLOW_INDEX_ALIAS") or ARTICLES_ALIAS,
@@ -96,6 +109,7 @@ class IndexNames:
             alerts=env("NEWSFLOW_ALERTS_ALIAS") or ALERTS_ALIAS,
             alert_rules=env("NEWSFLOW_ALERT_RULES_ALIAS") or ALERT_RULES_ALIAS,
             feed_health=env("NEWSFLOW_FEED_HEALTH_ALIAS") or FEED_HEALTH_ALIAS,
+            corrections=env("NEWSFLOW_CORRECTIONS_ALIAS") or CORRECTIONS_ALIAS,
         )
 
     @classmethod
@@ -108,6 +122,7 @@ class IndexNames:
             alerts=f"{prefix}-{ALERTS_ALIAS}",
             alert_rules=f"{prefix}-{ALERT_RULES_ALIAS}",
             feed_health=f"{prefix}-{FEED_HEALTH_ALIAS}",
+            corrections=f"{prefix}-{CORRECTIONS_ALIAS}",
         )
 
 

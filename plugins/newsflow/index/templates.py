@@ -36,6 +36,7 @@ KINDS = (
     "newsflow-alerts",
     "newsflow-alert-rules",
     "newsflow-feed-health",
+    "newsflow-story-corrections",
 )
 TEXT_ANALYZER_PLACEHOLDER = "news_text"
 

@@ -1,0 +1,128 @@
+"""An analyst's story corrections, kept where the articles are (``dedup.corrections``).
+
+One document per pair of articles, its ``_id`` derived from the two ids, so a later word on
+a pair replaces the earlier one and a repeated command writes nothing new. Every worker
+reads the corrections touching its batch's neighbourhood, so a correction holds through
+every later batch, rerun and backfill on every worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from newsflow.dedup.corrections import Correction
+from newsflow.errors import IndexingError, InputError
+from newsflow.jsontypes import JsonObject, JsonValue, as_object
+from newsflow.timestamps import iso_z, now_utc
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+_TERMS_CHUNK = 10_000  # article ids per look-up (the default ``index.max_terms_count`` is 65,536)
+_MAX_READ = 10_000  # corrections per look-up (the default result window)
+
+
+def require_corrections_alias(client: Elasticsearch, alias: str) -> None:
+    """Fail before writing when the alias is missing (a deployment set up before it existed)."""
+    from newsflow.index.templates import write_index
+
+    if write_index(client, alias) is None:
+        raise IndexingError(
+            f"alias {alias!r} does not exist; run `newsflow index setup` (safe to repeat) so story "
+            "corrections can be recorded"
+        )
+
+
+def record_corrections(client: Elasticsearch, alias: str, corrections: Sequence[Correction]) -> int:
+    """Write each correction (idempotent by pair) and make it visible to the next look-up.
+
+    A correction that was not written is an error naming the reasons: the analyst must know
+    the story will not hold it."""
+    from elasticsearch.helpers import bulk
+
+    stamped = iso_z(now_utc(), "milliseconds")  # bookkeeping: no decision reads the time
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": alias,
+            "_id": c.id,
+            "_source": (c if c.recorded_at else replace(c, recorded_at=stamped)).to_dict(),
+        }
+        for c in corrections
+    ]
+    if not actions:
+        return 0
+    done, failed = bulk(client, actions, max_retries=3, raise_on_error=False, refresh="wait_for")
+    errors = failed if isinstance(failed, list) else []  # a list unless stats_only is set
+    if errors:
+        reasons = Counter(_reason(e) for e in errors)
+        raise IndexingError(
+            f"{len(errors)} of {len(actions)} corrections were not recorded in {alias!r} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))}); no story was changed "
+            "(`newsflow status` shows the cluster's health; `newsflow index setup` repairs the mapping)"
+        )
+    return int(done)
+
+
+def _reason(error: JsonObject) -> str:
+    item = as_object(next(iter(error.values()), None))
+    cause = as_object(item.get("error"))
+    return str(cause.get("type") or item.get("status") or "rejected")
+
+
+def corrections_touching(client: Elasticsearch, alias: str, ids: Sequence[str]) -> list[Correction]:
+    """Every correction naming one of ``ids``; none when the alias does not exist (no correction
+    was ever recorded there). A stored record that is not a correction is skipped and logged."""
+    from elasticsearch import NotFoundError
+
+    from newsflow.es_client import hits
+
+    out: dict[str, Correction] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _TERMS_CHUNK):
+        part = unique[start : start + _TERMS_CHUNK]
+        try:
+            response = client.search(
+                index=alias,
+                query={"terms": {"articles": part}},
+                size=_MAX_READ,
+                sort=[{"recorded_at": {"order": "asc", "unmapped_type": "date"}}],
+                track_total_hits=False,
+            )
+        except NotFoundError:
+            log.debug("no story corrections alias %r: no corrections", alias)
+            return []
+        body: JsonValue = getattr(response, "body", None)
+        for hit in hits(as_object(body)):
+            try:
+                correction = Correction.from_dict(as_object(hit.get("_source")))
+            except InputError as exc:
+                log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
+                continue
+            out[correction.id] = correction
+    return list(out.values())
+
+
+def list_corrections(
+    client: Elasticsearch, alias: str, *, article: str | None = None, size: int = 100
+) -> list[Correction]:
+    """The latest corrections (of one article, with ``article``), newest first."""
+    from newsflow.es_client import hits, search_alias
+
+    query = {"term": {"articles": article}} if article else {"match_all": {}}
+    response = search_alias(
+        client, alias, "reading story corrections", query=query, sort=[{"recorded_at": "desc"}], size=size
+    )
+    out = []
+    for hit in hits(response):
+        try:
+            out.append(Correction.from_dict(as_object(hit.get("_source"))))
+        except InputError as exc:
+            log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
+    return out

@@ -1,0 +1,147 @@
+"""An analyst's corrections through Elasticsearch: recorded once per pair, applied at once,
+and held by every later batch and rerun (the in-memory backend: tests/unit/test_story_corrections.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.articles import make_article
+
+pytestmark = pytest.mark.integration
+
+
+def _stories(es_client: Any, alias: str) -> dict[str, str]:
+    es_client.indices.refresh(index=alias)
+    hits = es_client.search(index=alias, size=100, source_includes=["id", "story_id"])["hits"]["hits"]
+    return {h["_source"]["id"]: h["_source"]["story_id"] for h in hits}
+
+
+def _count(es_client: Any, alias: str) -> int:
+    es_client.indices.refresh(index=alias)
+    return int(es_client.count(index=alias)["count"])
+
+
+def test_apart_splits_the_story_and_every_later_batch_keeps_it_split(
+    es_client: Any, story_names: Any, story_index: Any, kherson: list[Any], others: list[Any]
+) -> None:
+    from newsflow.dedup.corrections import Correction
+
+    herald, courier, wire = kherson
+    story_index.add([*kherson, *others], run_id="batch-1")
+    before = _stories(es_client, story_names.articles)
+    assert before[herald.id] == before[courier.id] == before[wire.id]
+
+    report = story_index.correct(
+        [Correction.of(courier.id, herald.id, "apart", by="analyst", note="two events")]
+    )
+    after = _stories(es_client, story_names.articles)
+    assert after[courier.id] != after[herald.id]
+    assert after[wire.id] == after[herald.id] == before[herald.id]  # the copy stays with its original
+    assert set(report.moved) == {courier.id}
+    assert report.merges == ()  # the story lives on under its id: nothing to redirect
+    assert report.counts["corrections:recorded"] == 1
+    assert _count(es_client, story_names.corrections) == 1
+    assert _count(es_client, story_names.merges) == 0
+
+    # A rerun decides the batch again, and a new outlet's copy of the courier's report
+    # reaches both stories: the correction holds in each.
+    story_index.add([*kherson, *others], run_id="batch-1-rerun")
+    copy = make_article(
+        "https://eastern-post.example/2022/08/30/kherson",
+        courier.title,
+        courier.text,
+        "2022-08-30T13:00:00Z",
+        "Eastern Post",
+        content_hash=courier.content_hash,
+    )
+    story_index.add([copy], run_id="batch-2")
+    later = _stories(es_client, story_names.articles)
+    assert later[courier.id] == later[copy.id] != later[herald.id]
+    assert later[herald.id] == later[wire.id]
+
+    # Said again, nothing new is recorded; withdrawn, the model's story comes back.
+    story_index.correct([Correction.of(herald.id, courier.id, "apart")])
+    assert _count(es_client, story_names.corrections) == 1
+    story_index.correct([Correction.of(herald.id, courier.id, "withdrawn")])
+    back = _stories(es_client, story_names.articles)
+    assert back[courier.id] == back[herald.id] == back[copy.id] == back[wire.id]
+    assert _count(es_client, story_names.corrections) == 1  # the record is kept, as withdrawn
+
+
+def test_together_joins_two_stories_and_records_the_merge(
+    es_client: Any, story_names: Any, story_index: Any, kherson: list[Any], others: list[Any]
+) -> None:
+    from newsflow.dedup.corrections import TOGETHER_WHY, Correction
+
+    herald = kherson[0]
+    bakhmut = others[0]
+    story_index.add([*kherson, *others], run_id="batch-1")
+    before = _stories(es_client, story_names.articles)
+    assert before[bakhmut.id] != before[herald.id]
+    report = story_index.correct([Correction.of(bakhmut.id, herald.id, "together")])
+    after = _stories(es_client, story_names.articles)
+    assert after[bakhmut.id] == after[herald.id] == after[kherson[1].id]
+    assert after[others[1].id] != after[herald.id]  # the cycle lanes stay their own story
+    assert report.merges and set(report.merges[0].merged) == {before[bakhmut.id], before[herald.id]}
+    assert _count(es_client, story_names.merges) == 1
+    doc = es_client.get(index=story_names.articles, id=bakhmut.id)["_source"]
+    assert doc["why"] == [TOGETHER_WHY]
+    # A rerun of the batch keeps them together.
+    story_index.add([*kherson, *others], run_id="batch-1-rerun")
+    assert _stories(es_client, story_names.articles) == after
+
+
+def test_a_correction_of_an_unknown_article_records_nothing(
+    es_client: Any, story_names: Any, story_index: Any, kherson: list[Any]
+) -> None:
+    from newsflow.dedup.corrections import Correction
+    from newsflow.errors import InputError
+
+    story_index.add(kherson, run_id="batch-1")
+    before = _stories(es_client, story_names.articles)
+    with pytest.raises(InputError, match=r"not in .*nothing was recorded"):
+        story_index.correct([Correction.of(kherson[0].id, "0" * 32, "apart")])
+    es_client.indices.refresh(index=story_names.corrections)
+    assert _count(es_client, story_names.corrections) == 0
+    assert _stories(es_client, story_names.articles) == before
+
+
+def test_the_cli_names_articles_as_the_story_table_shows_them(  # noqa: PLR0917 - fixtures
+    es_client: Any, story_names: Any, story_index: Any, kherson: list[Any], capsys: Any, monkeypatch: Any
+) -> None:
+    """`newsflow story` shows each report's article id; `newsflow correct` takes its first
+    characters or the article's URL, applies the correction and lists it."""
+    import json
+
+    from newsflow.cli import main
+
+    for variable, alias in story_names.as_env().items():
+        monkeypatch.setenv(variable, alias)
+    monkeypatch.setenv("COLUMNS", "250")
+    herald, courier, _ = kherson
+    story_index.add(kherson, run_id="batch-1")
+    assert main(["story", herald.id]) == 0
+    assert courier.id[:12] in capsys.readouterr().out
+
+    assert (
+        main(["correct", "apart", courier.id[:12], herald.url, "--note", "[b]two[/b] events", "--by", "ana"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "recorded: apart" in out and "1 article(s) moved" in out
+    assert "Southern Courier" in out and courier.id[:12] in out
+    stories = _stories(es_client, story_names.articles)
+    assert stories[courier.id] != stories[herald.id]
+
+    assert main(["correct", "list", "--article", herald.id[:8], "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(c["verdict"], c["by"], c["note"]) for c in listed] == [("apart", "ana", "[b]two[/b] events")]
+    assert main(["correct", "list"]) == 0
+    assert "[b]two[/b] events" in capsys.readouterr().out  # shown as written, never as markup
+
+    # An article nobody holds: a clear error, exit 2, nothing recorded.
+    assert main(["correct", "together", courier.id, "https://nowhere.example/none"]) == 2
+    assert "no article in" in capsys.readouterr().err
+    assert _count(es_client, story_names.corrections) == 1
