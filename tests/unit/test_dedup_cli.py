@@ -96,3 +96,36 @@ def test_cluster_cli_reads_a_byte_order_mark_and_never_writes_over_its_input(
     assert main(["cluster", "--in", str(src), "--out", str(out)]) == 0
     assert len({json.loads(line)["story_id"] for line in out.read_text().splitlines()}) == 1
     assert "bad_json" not in capsys.readouterr().err, "the byte-order mark is not part of line 1"
+
+
+def test_cluster_cli_respects_an_analyst_s_corrections_and_counts_bad_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "articles.jsonl"
+    src.write_bytes(_line({"id": "r1", "text": REID_1}) + _line({"id": "r2", "text": REID_2}))
+    out = tmp_path / "stories.jsonl"
+
+    def stories(*extra: str) -> dict[str, str]:
+        assert main(["cluster", "--in", str(src), "--out", str(out), *extra]) == 0
+        return {r["id"]: r["story_id"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+
+    assert stories()["r1"] == stories()["r2"]
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_bytes(
+        _line({"a": "r2", "b": "r1", "verdict": "apart", "note": "two events"})
+        + b"not json\n"
+        + _line({"a": "r1", "b": "r1", "verdict": "apart"})
+        + _line(["a list"])
+    )
+    parted = stories("--corrections", str(corrections))
+    assert parted["r1"] != parted["r2"]
+    err = " ".join(capsys.readouterr().err.split())  # as printed, whatever the terminal's width
+    assert "corrections: read 4, respected 1; skipped: bad_correction 1, bad_json 1, not_object 1" in err
+    # As `newsflow correct list --json` prints them: one JSON array.
+    corrections.write_text(
+        json.dumps([{"a": "r1", "b": "r2", "verdict": "apart"}], indent=2), encoding="utf-8"
+    )
+    parted = stories("--corrections", str(corrections))
+    assert parted["r1"] != parted["r2"]
+    corrections.write_text(json.dumps([{"a": "r1", "b": "r2", "verdict": "withdrawn"}]), encoding="utf-8")
+    assert len(set(stories("--corrections", str(corrections)).values())) == 1

@@ -40,23 +40,37 @@ def register(subparsers: Any) -> None:
         help="mean same-story probability needed to join stories (default from DedupOptions)",
     )
     parser.add_argument("--merges", type=Path, metavar="MERGES.jsonl", help="also write merge events here")
+    parser.add_argument(
+        "--corrections",
+        type=Path,
+        metavar="CORRECTIONS.jsonl",
+        help='an analyst\'s corrections to respect: {"a", "b", "verdict": "apart"|"together"} objects, '
+        "one a line or in one JSON array (as `newsflow correct list --json` prints them)",
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from newsflow.dedup.batch import ReadReport, cluster_articles, read_articles
+    from newsflow.dedup.batch import ReadReport, cluster_articles, read_articles, read_corrections
     from newsflow.dedup.options import DedupOptions
+    from newsflow.dedup.story_index import StoryIndex
 
     refuse_input_as_output(args.input, args.out, args.merges)
+    if args.corrections is not None:
+        refuse_input_as_output(args.corrections, args.out, args.merges)
     overrides: dict[str, Any] = {"window_hours": args.window_hours}
     if args.link_threshold is not None:
         overrides["link_threshold"] = args.link_threshold
     options = DedupOptions(**overrides)
-    report = ReadReport()
+    report, corrections_read = ReadReport(), ReadReport()
+    story_index = StoryIndex.in_memory(options)
+    if args.corrections is not None:
+        corrections = read_corrections(args.corrections, corrections_read)
+        story_index.correct(corrections)
     articles = read_articles(args.input, report)
-    result = cluster_articles(articles, options, report)
+    result = cluster_articles(articles, options, report, story_index)
     by_id = result.assignments
     lines = (json.dumps(by_id[article.id].to_dict(), ensure_ascii=False) for article in articles)
     _write(args.out, lines)
@@ -73,6 +87,13 @@ def _handle(args: argparse.Namespace) -> int:
     if report.counts:
         console.print(
             "skipped/noted: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())),
+            highlight=False,
+        )
+    if args.corrections is not None:
+        skipped = ", ".join(f"{k} {v}" for k, v in sorted(corrections_read.counts.items()))
+        console.print(
+            f"corrections: read {corrections_read.read}, respected {len(corrections)}"
+            + (f"; skipped: {skipped}" if skipped else ""),
             highlight=False,
         )
     return 0

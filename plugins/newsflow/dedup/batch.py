@@ -14,6 +14,11 @@ the caller prints the counts at the end. Rules:
   (``duplicate_id``), so the output has exactly one line per id;
 - unparseable ``published``: kept without a date, which turns the time signal off for it
   (``bad_published``); a bad ``url`` is kept as given.
+
+A corrections file (``read_corrections``: ``{"a", "b", "verdict"}`` objects, one per line or in
+one JSON array as ``newsflow correct list --json`` prints them) is read by the same rules: what
+is not JSON, not an object or not a correction is counted (``bad_json``, ``not_object``,
+``bad_correction``) and skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from newsflow.dedup.corrections import Correction
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, parse_published
 from newsflow.dedup.story_index import StoryIndex, StoryReport, signals_of
@@ -131,6 +137,44 @@ def parse_lines(lines: Iterable[bytes], report: ReadReport) -> Iterator[InputArt
             source=_optional_str(obj.get("source")),
             language=_optional_str(obj.get("language")),
         )
+
+
+def read_corrections(path: Path, report: ReadReport) -> list[Correction]:
+    """An analyst's corrections from a file (see the module docstring)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(MAX_LINE_BYTES + 1)
+            if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"["):  # one JSON array
+                if len(head) > MAX_LINE_BYTES:
+                    raise InputError(
+                        f"{path}: a JSON array over {MAX_LINE_BYTES} bytes; write one object a line"
+                    )
+                items = [(1, head)]
+            else:
+                fh.seek(0)
+                items = list(enumerate(_bounded(fh, str(path), report), start=1))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc}); check the path") from exc
+    out = []
+    for number, raw in items:
+        if not raw.strip():
+            continue
+        try:
+            value = parse(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError) as exc:
+            report.read += 1
+            report.note("bad_json", number, f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        for obj in value if isinstance(value, list) else [value]:
+            report.read += 1
+            if not isinstance(obj, dict):
+                report.note("not_object", number, type(obj).__name__)
+                continue
+            try:
+                out.append(Correction.from_dict(obj))
+            except InputError as exc:
+                report.note("bad_correction", number, str(exc)[:200])
+    return out
 
 
 def read_articles(path: Path, report: ReadReport) -> list[InputArticle]:
