@@ -205,8 +205,12 @@ def test_together_joins_two_stories_and_why_names_the_analyst() -> None:
 
 def test_a_correction_made_before_its_articles_arrive_waits_for_them() -> None:
     stories = StoryIndex.in_memory()
-    report = stories.correct([Correction.of("ferry-1", "ferry-2", "apart")])
+    report = stories.correct(
+        [Correction.of("ferry-1", "ferry-2", "apart"), Correction.of("tram", "ferry-2", "together")]
+    )
     assert report.moved == {}
     stories.add([FERRY])
+    stories.add([TRAM])  # its partner is not held yet: a story of its own until it arrives
+    assert _story(stories, "tram") == "s-tram"
     stories.add([FERRY_2])
-    assert _story(stories, "ferry-1") != _story(stories, "ferry-2")
+    assert _story(stories, "ferry-1") != _story(stories, "ferry-2") == _story(stories, "tram")

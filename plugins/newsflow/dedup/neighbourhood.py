@@ -253,16 +253,17 @@ def load_neighbourhood(
         found, capped = _candidates_and_stories(client, index, ranked, max_articles=max_articles, also=also)
         background = tuple(sampled.result())
         own_assignments = own.result()
+    corrections: tuple[Correction, ...] = ()
+    if corrections_index is not None:
+        corrections, partners_capped = _with_corrections(
+            client, index, corrections_index, found, exclude, max_articles=max_articles
+        )
+        capped = capped or partners_capped
     signals = tuple(sorted((s for s, _, _ in found.values()), key=lambda s: s.id))
     assignments = {s.id: a for s, a, _ in found.values() if a is not None}
     # The batch's own stored stories (a rerun, a retry): what its new stories are compared with.
     assignments.update((a.id, a) for a in own_assignments)
     edges = {(e.a, e.b): e for _, _, stored in found.values() for e in stored}
-    corrections: list[Correction] = []
-    if corrections_index is not None:
-        from newsflow.index.corrections import corrections_touching
-
-        corrections = corrections_touching(client, corrections_index, [*found, *batch_ids])
     log.info(
         "dedup neighbourhood: %s held articles in %s stories, %s stored edges, %s sampled for statistics",
         len(signals),
@@ -276,8 +277,36 @@ def load_neighbourhood(
         edges=tuple(edges.values()),
         background=background,
         capped=capped,
-        corrections=tuple(corrections),
+        corrections=corrections,
     )
+
+
+def _with_corrections(
+    client: Elasticsearch,
+    index: str,
+    corrections_index: str,
+    found: dict[str, tuple[ArticleSignals, StoryAssignment | None, list[Edge]]],
+    batch: frozenset[str],
+    *,
+    max_articles: int,
+) -> tuple[tuple[Correction, ...], bool]:
+    """The corrections naming the batch or anything ``found``, and into ``found`` the stories
+    of together partners the look-up did not reach (another story told in other words): a
+    rerun of one article of a story an analyst joined must meet the rest of it. Also whether
+    the cap cut those stories short."""
+    from newsflow.index.corrections import corrections_touching
+
+    read = {c.id: c for c in corrections_touching(client, corrections_index, [*found, *batch])}
+    partners = {i for c in read.values() if c.verdict == "together" for i in (c.a, c.b)}
+    missing = sorted(partners - set(found) - batch)
+    if not missing:
+        return tuple(read.values()), False
+    room = max(max_articles - len(found), len(missing))
+    more, capped = _candidates_and_stories(client, index, [], max_articles=room, also=missing)
+    added = [i for i in more if i not in found]
+    found.update((i, more[i]) for i in added)
+    read.update((c.id, c) for c in corrections_touching(client, corrections_index, added))
+    return tuple(read.values()), capped
 
 
 def _candidates_and_stories(

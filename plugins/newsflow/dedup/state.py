@@ -131,6 +131,15 @@ class DedupState:
             self.source.put(sig, owned.get(sig.id, []))
         return self._repartition([s.id for s in new])
 
+    def _together_edges(self, ids: list[str]) -> list[Edge]:
+        """The analyst's together pairs from ``ids`` to articles held (one not held yet is
+        joined when it arrives)."""
+        if not self.corrections.together:
+            return []
+        edges = self.corrections.together_edges(ids)
+        held = self.source.get({i for e in edges for i in (e.a, e.b)})
+        return [e for e in edges if e.a in held and e.b in held]
+
     def component(self, start: str, done: set[str], new: set[str]) -> tuple[set[str], list[Edge]]:
         """The articles whose stories the new ones around ``start`` may change, and every edge
         among them.
@@ -168,7 +177,7 @@ class DedupState:
                     self.options.max_component,
                 )
                 break
-            found = [*self.source.edges_of(frontier), *self.corrections.together_edges(frontier)]
+            found = [*self.source.edges_of(frontier), *self._together_edges(frontier)]
             unknown = {n for e in found for n in (e.a, e.b) if n not in new and n not in story}
             story.update((i, a.story_id) for i, a in self.source.assignments(unknown).items())
             frontier = []
