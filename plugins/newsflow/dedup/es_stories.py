@@ -18,13 +18,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from newsflow.dedup.candidates import InMemoryCandidateSource
 from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.corrections import Correction, Corrections
+from newsflow.dedup.es_corrections import apply_corrections, held_source
 from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import Edge
 from newsflow.dedup.state import DedupState
 from newsflow.dedup.stored import edges_to_stored
 from newsflow.dedup.story_index import (
@@ -38,8 +37,6 @@ from newsflow.dedup.story_index import (
 from newsflow.dedup.unchanged import stored_unchanged
 from newsflow.errors import InputError
 from newsflow.index import ArticleDoc, IndexNames, index_articles
-from newsflow.index.corrections import record_corrections, require_corrections_alias
-from newsflow.index.generations import mget_across
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
 from newsflow.index.story_merges import record_merges, require_merges_alias
 from newsflow.records import Article, StoryAssignment
@@ -61,12 +58,6 @@ def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
         b.relation,
         b.duplicate_of,
     )
-
-
-def _count_writes(counts: Counter[str], what: str, writes: StoryWrites) -> None:
-    counts[f"stories:{what}"] += writes.updated
-    for reason, n in writes.failed_by_reason.items():
-        counts[f"stories:{what}_failed:{reason}"] += n
 
 
 class ElasticStories:
@@ -107,8 +98,8 @@ class ElasticStories:
         counts.update(relation_counts(list(first.assignments.values())))
         counts["stories:held_compared"] += first.held
         counts["stories:neighbourhood_capped"] += first.capped
-        _count_writes(
-            counts, "held_rewritten", rewrite_stories(self.client, self.names.articles, first.changed_held)
+        rewrite_stories(self.client, self.names.articles, first.changed_held).count_into(
+            counts, "held_rewritten"
         )
         report = index_articles(
             self.client, story_documents(batch, first), names=self.names, run_id=run_id.replace("/", "_")
@@ -119,7 +110,7 @@ class ElasticStories:
         assignments = {**kept, **first.assignments}
         if batch:
             again, writes = self.reconcile(batch, options, first=first)
-            _count_writes(counts, "reconciled", writes)
+            writes.count_into(counts, "reconciled")
             counts["stories:neighbourhood_capped"] += again.capped
             merges.update({(m.story_id, m.merged): m for m in again.merges})
             sizes.update(again.story_sizes)
@@ -181,55 +172,8 @@ class ElasticStories:
     def correct(
         self, corrections: Sequence[Correction], options: DedupOptions, *, run_id: str = ""
     ) -> CorrectionReport:
-        """Record corrections, then decide again the stories of the articles they name, with
-        the edges they have (nothing is scored again), and rewrite whatever moved.
-
-        Articles the index does not hold are an error before anything is written. A batch
-        that loaded its neighbourhood before the corrections were recorded may undo their
-        effect on the stories it touches; the next batch touching them, or the command run
-        again, restores it.
-        """
-        counts: Counter[str] = Counter()
-        if not corrections:
-            return CorrectionReport((), {}, (), {})
-        require_corrections_alias(self.client, self.names.corrections)
-        require_merges_alias(self.client, self.names)
-        named = list(dict.fromkeys(i for c in corrections for i in (c.a, c.b)))
-        docs = mget_across(self.client, self.names.articles, named, source_includes=["id"])
-        held = {str(d.get("_id")) for d in docs if d.get("found")}
-        unknown = [i for i in named if i not in held]
-        if unknown:
-            raise InputError(
-                f"{len(unknown)} article id(s) are not in {self.names.articles!r}: "
-                f"{', '.join(unknown[:5])}; nothing was recorded "
-                "(`newsflow story ID` shows a story's articles)"
-            )
-        counts["corrections:recorded"] += record_corrections(self.client, self.names.corrections, corrections)
-        counts.update(f"corrections:{c.verdict}" for c in corrections)
-        with collector_paused():
-            around = load_neighbourhood(
-                self.client,
-                self.names.articles,
-                (),
-                options,
-                batch_ids=[],
-                also=named,
-                corrections_index=self.names.corrections,
-            )
-            source = _held_source(around, batch=set(), rescored=set(), only_keys=frozenset())
-            state = DedupState(options, source, Corrections.of(around.corrections))
-            result = state.repartition(named)
-        _count_writes(counts, "moved", rewrite_stories(self.client, self.names.articles, result.assignments))
-        sizes = Counter(a.story_id for a in state.assignments([s.id for s in around.signals]).values())
-        counts["stories:merged"] += record_merges(
-            self.client, result.merges, run_id=run_id, members=dict(sizes), names=self.names
-        )
-        return CorrectionReport(
-            recorded=tuple(corrections),
-            moved={a.id: a for a in result.assignments},
-            merges=result.merges,
-            counts=+counts,
-        )
+        """Record corrections and decide again the stories they name (``dedup.es_corrections``)."""
+        return apply_corrections(self.client, self.names, corrections, options, run_id=run_id)
 
     # ------------------------------------------------------------------ racing batches
 
@@ -346,7 +290,7 @@ def _assign(
     scored_again = [h for h in held_signals if h.id in again]
     held_signals = [h for h in held_signals if h.id not in again]
     new = [*signals.values(), *scored_again]
-    source = _held_source(
+    source = held_source(
         held, batch=set(signals), rescored=again, only_keys=frozenset(k for s in new for k in s.query_keys())
     )
     source.count(new)
@@ -372,31 +316,6 @@ def _assign(
         loaded_after=loaded_after,
         capped=held.capped,
     )
-
-
-def _held_source(
-    held: Neighbourhood, *, batch: set[str], rescored: set[str], only_keys: frozenset[str]
-) -> InMemoryCandidateSource:
-    """The neighbourhood as the in-memory source ``DedupState`` decides with: its articles but
-    the ``batch`` and the ``rescored`` (they arrive as new) with their stored edges (a rescored
-    article's own are found again; those others keep to it stay), their stored stories, and
-    term statistics from the index's sample (see ``dedup.neighbourhood``). ``only_keys``: the
-    look-up keys anything will be searched by (none: nothing is scored)."""
-    source = InMemoryCandidateSource(only_keys=only_keys)
-    for doc_id, keys in held.background:
-        source.count_keys(doc_id, keys)
-    held_ids = {h.id for h in held.signals if h.id not in batch}
-    owned: dict[str, list[Edge]] = {}
-    for edge in held.edges:
-        if edge.a in held_ids and edge.b in held_ids:
-            owned.setdefault(edge.a, []).append(edge)
-    for h in held.signals:
-        if h.id in held_ids and h.id not in rescored:
-            source.put(h, owned.get(h.id, []))
-    # The stored assignments are what the partition is compared with, so the state reports
-    # the merges and renames a batch causes (and none when the batch is a rerun).
-    source.put_assignments(list(held.assignments.values()))
-    return source
 
 
 def story_documents(articles: Sequence[Article], stories: StoryPass) -> list[ArticleDoc]:

@@ -50,6 +50,12 @@ class StoryWrites:
     def failed(self) -> int:
         return sum(self.failed_by_reason.values())
 
+    def count_into(self, counts: Counter[str], what: str) -> None:
+        """``stories:<what>`` and each failure reason under ``stories:<what>_failed:<reason>``."""
+        counts[f"stories:{what}"] += self.updated
+        for reason, n in self.failed_by_reason.items():
+            counts[f"stories:{what}_failed:{reason}"] += n
+
     def __add__(self, other: StoryWrites) -> StoryWrites:
         failed = Counter(self.failed_by_reason)
         failed.update(other.failed_by_reason)
