@@ -19,8 +19,8 @@ says what you know about two articles, and every later batch, rerun and backfill
 
 ARTICLE is an article id, its first characters as `newsflow story ID` shows them, or the
 article's URL. Corrections are documents in the newsflow-story-corrections index, one per pair
-(a later word on a pair replaces the earlier one); the stories they move are recorded in the
-story history (`newsflow stories --history`).
+(a later word on a pair replaces the earlier one); stories joined are recorded in the story
+history (`newsflow stories --history`).
 """
 
 
