@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from newsflow import stored_fields
+from newsflow.dedup.corrections import Correction
 from newsflow.errors import InputError
 from newsflow.es_client import aggregation, buckets, doc_count, hits, search_alias, total_hits
+from newsflow.index.corrections import corrections_touching
 from newsflow.index.names import IndexNames
 from newsflow.index.story_merges import find_merges
 from newsflow.jsontypes import JsonValue, as_object
@@ -81,6 +83,8 @@ class StoryTimeline:
     reports: tuple[SearchHit, ...]
     total: int
     via_article: bool = False  # ``asked`` was an article id, not a story id
+    # An analyst's corrections naming a listed report (withdrawn ones too: they are history).
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def first(self) -> SearchHit:
@@ -94,6 +98,7 @@ class StoryTimeline:
             "moves": [m.to_dict() for m in self.moves],
             "total": self.total,
             "reports": [r.to_dict() for r in self.reports],
+            "corrections": [c.to_dict() for c in self.corrections],
         }
 
 
@@ -251,6 +256,7 @@ def load_timeline(
     reports = tuple(hit_from_es(h) for h in hits(resp))
     if not reports:
         return None
+    corrected = corrections_touching(client, names.corrections, [r.id for r in reports])
     return StoryTimeline(
         asked=asked,
         story_id=story_id,
@@ -258,6 +264,7 @@ def load_timeline(
         reports=reports,
         total=total_hits(resp),
         via_article=via_article,
+        corrections=tuple(sorted(corrected, key=lambda c: (c.recorded_at, c.a, c.b))),
     )
 
 

@@ -138,6 +138,11 @@ def test_the_cli_names_articles_as_the_story_table_shows_them(  # noqa: PLR0917 
     stories = _stories(es_client, story_names.articles)
     assert stories[courier.id] != stories[herald.id]
 
+    assert main(["story", herald.id]) == 0  # the story says it was corrected, and by whom
+    shown = " ".join(capsys.readouterr().out.split())
+    pair = f"{min(herald.id, courier.id)[:12]} apart {max(herald.id, courier.id)[:12]}"
+    assert f"by ana: {pair}: [b]two[/b] events" in shown
+
     assert main(["correct", "list", "--article", herald.id[:8], "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(c["verdict"], c["by"], c["note"]) for c in listed] == [("apart", "ana", "[b]two[/b] events")]
@@ -148,3 +153,19 @@ def test_the_cli_names_articles_as_the_story_table_shows_them(  # noqa: PLR0917 
     assert main(["correct", "together", courier.id, "https://nowhere.example/none"]) == 2
     assert "no article in" in capsys.readouterr().err
     assert _count(es_client, story_names.corrections) == 1
+
+
+def test_every_correction_touching_the_articles_is_read_page_by_page(
+    es_client: Any, story_names: Any
+) -> None:
+    from newsflow.dedup.corrections import Correction
+    from newsflow.index import corrections as stored
+
+    hub = "a" * 32
+    others = [f"{n:032x}" for n in range(1, 8)]
+    stored.record_corrections(
+        es_client, story_names.corrections, [Correction.of(hub, o, "apart") for o in others]
+    )
+    found = stored.corrections_touching(es_client, story_names.corrections, [hub], page=2)
+    assert sorted(c.b if c.a == hub else c.a for c in found) == others
+    assert stored.corrections_touching(es_client, f"{story_names.corrections}-missing", [hub]) == []

@@ -105,6 +105,14 @@ def run_story(args: argparse.Namespace) -> int:
             safe(report.title),
         )
     console.print(table)
+    for c in timeline.corrections:
+        said = f" by {safe(c.by)}" if c.by else ""
+        note = f": {safe(c.note)}" if c.note else ""
+        console.print(
+            f"[dim]corrected {when(c.recorded_at)}{said}: {safe(c.a[:ARTICLE_SHOWN])} "
+            f"{safe(c.verdict)} {safe(c.b[:ARTICLE_SHOWN])}{note} (`newsflow correct`)[/]",
+            highlight=False,
+        )
     return 0
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from newsflow.dedup.corrections import Correction
 from newsflow.errors import IndexingError, InputError
-from newsflow.jsontypes import JsonObject, JsonValue, as_object
+from newsflow.jsontypes import JsonObject, JsonValue, array, as_object
 from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _TERMS_CHUNK = 10_000  # article ids per look-up (the default ``index.max_terms_count`` is 65,536)
-_MAX_READ = 10_000  # corrections per look-up (the default result window)
+PAGE = 1000  # corrections read per request
 
 
 def require_corrections_alias(client: Elasticsearch, alias: str) -> None:
@@ -76,7 +76,9 @@ def _reason(error: JsonObject) -> str:
     return str(cause.get("type") or item.get("status") or "rejected")
 
 
-def corrections_touching(client: Elasticsearch, alias: str, ids: Sequence[str]) -> list[Correction]:
+def corrections_touching(
+    client: Elasticsearch, alias: str, ids: Sequence[str], *, page: int = PAGE
+) -> list[Correction]:
     """Every correction naming one of ``ids``; none when the alias does not exist (no correction
     was ever recorded there). A stored record that is not a correction is skipped and logged."""
     from elasticsearch import NotFoundError
@@ -87,25 +89,32 @@ def corrections_touching(client: Elasticsearch, alias: str, ids: Sequence[str]) 
     unique = sorted(set(ids))
     for start in range(0, len(unique), _TERMS_CHUNK):
         part = unique[start : start + _TERMS_CHUNK]
-        try:
-            response = client.search(
-                index=alias,
-                query={"terms": {"articles": part}},
-                size=_MAX_READ,
-                sort=[{"recorded_at": {"order": "asc", "unmapped_type": "date"}}],
-                track_total_hits=False,
-            )
-        except NotFoundError:
-            log.debug("no story corrections alias %r: no corrections", alias)
-            return []
-        body: JsonValue = getattr(response, "body", None)
-        for hit in hits(as_object(body)):
+        after: list[str] | None = None  # the last pair's sort values: its two article ids
+        while True:  # in pages by pair, however many corrections name these articles
             try:
-                correction = Correction.from_dict(as_object(hit.get("_source")))
-            except InputError as exc:
-                log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
-                continue
-            out[correction.id] = correction
+                response = client.search(
+                    index=alias,
+                    query={"terms": {"articles": part}},
+                    size=page,
+                    sort=[{"a": "asc"}, {"b": "asc"}],
+                    track_total_hits=False,
+                    search_after=after,
+                )
+            except NotFoundError:
+                log.debug("no story corrections alias %r: no corrections", alias)
+                return []
+            body: JsonValue = getattr(response, "body", None)
+            found = hits(as_object(body))
+            for hit in found:
+                try:
+                    correction = Correction.from_dict(as_object(hit.get("_source")))
+                except InputError as exc:
+                    log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
+                    continue
+                out[correction.id] = correction
+            if len(found) < page:
+                break
+            after = [str(v) for v in array(found[-1].get("sort"), "sort")]
     return list(out.values())
 
 
