@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 MIN_ID_PREFIX = 6  # shortest article-id prefix looked up
+MAX_DETACHED_FROM = 1000  # reports of one story an article is detached from in one command
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,42 @@ def correct_stories(
     correction = Correction.of(a.id, b.id, verdict, by=by, note=note, at=iso_z(now_utc(), "milliseconds"))
     report = StoryIndex(ElasticStories(client, names), options).correct([correction], run_id="correction")
     return (a, b), report
+
+
+def detach_from_story(
+    client: Elasticsearch,
+    names: IndexNames,
+    asked: str,
+    *,
+    by: str = "",
+    note: str = "",
+    options: DedupOptions | None = None,
+) -> tuple[ArticleRef, CorrectionReport]:
+    """Keep an article apart from every other report of its story: "it does not belong here",
+    without naming which report it was wrongly joined to. One apart correction per report, so
+    each can be withdrawn on its own; the article may still join another story."""
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.story_index import StoryIndex
+
+    ref = resolve_article(client, names.articles, asked)
+    if ref.story_id is None:
+        raise InputError(f"article {ref.id} has no story yet; nothing to detach it from")
+    mates = [
+        m
+        for m in _found(client, names.articles, {"term": {"story_id": ref.story_id}}, MAX_DETACHED_FROM + 2)
+        if m.id != ref.id
+    ]
+    if not mates:
+        raise InputError(f"article {ref.id} is alone in its story {ref.story_id}; nothing to detach it from")
+    if len(mates) > MAX_DETACHED_FROM:
+        raise InputError(
+            f"story {ref.story_id} holds more than {MAX_DETACHED_FROM} other reports; name the ones the "
+            "article is apart from (`newsflow correct apart`)"
+        )
+    at = iso_z(now_utc(), "milliseconds")
+    corrections = [Correction.of(ref.id, m.id, "apart", by=by, note=note, at=at) for m in mates]
+    report = StoryIndex(ElasticStories(client, names), options).correct(corrections, run_id="correction")
+    return ref, report
 
 
 def recorded_corrections(

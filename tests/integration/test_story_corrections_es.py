@@ -169,3 +169,26 @@ def test_every_correction_touching_the_articles_is_read_page_by_page(
     found = stored.corrections_touching(es_client, story_names.corrections, [hub], page=2)
     assert sorted(c.b if c.a == hub else c.a for c in found) == others
     assert stored.corrections_touching(es_client, f"{story_names.corrections}-missing", [hub]) == []
+
+
+def test_detach_keeps_an_article_apart_from_each_other_report_of_its_story(  # noqa: PLR0917 - fixtures
+    es_client: Any, story_names: Any, story_index: Any, kherson: list[Any], capsys: Any, monkeypatch: Any
+) -> None:
+    import json
+
+    from newsflow.cli import main
+
+    for variable, alias in story_names.as_env().items():
+        monkeypatch.setenv(variable, alias)
+    herald, courier, wire = kherson
+    story_index.add(kherson, run_id="batch-1")
+    assert main(["correct", "detach", courier.url, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["articles"] == [courier.id] and set(answer["moved"]) == {courier.id}
+    stories = _stories(es_client, story_names.articles)
+    assert stories[courier.id] not in {stories[herald.id], stories[wire.id]}
+    assert stories[herald.id] == stories[wire.id]
+    assert _count(es_client, story_names.corrections) == 2  # one per other report, each withdrawable
+    # Alone in its story now: nothing to detach from, a clear error.
+    assert main(["correct", "detach", courier.id]) == 2
+    assert "alone in its story" in capsys.readouterr().err

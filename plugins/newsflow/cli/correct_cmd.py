@@ -16,6 +16,7 @@ says what you know about two articles, and every later batch, rerun and backfill
   apart     the two are never in one story (the story is split at once)
   together  the two are always in one story (their stories are joined at once)
   withdraw  forget the correction: the model decides again
+  detach    one article does not belong in its story: apart from each of its other reports
 
 ARTICLE is an article id, its first characters as `newsflow story ID` shows them, or the
 article's URL. Corrections are documents in the newsflow-story-corrections index, one per pair
@@ -45,6 +46,11 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--note", default="", help="why (kept with the correction)")
         sub.add_argument("--by", default=None, help="who corrects (default: your user name)")
         subs.append(sub)
+    detach = actions.add_parser("detach", help="the article does not belong in its story")
+    detach.add_argument("first", metavar="ARTICLE")
+    detach.add_argument("--note", default="", help="why (kept with each correction)")
+    detach.add_argument("--by", default=None, help="who corrects (default: your user name)")
+    subs.append(detach)
     listing = actions.add_parser("list", help="the latest corrections, newest first")
     listing.add_argument("--article", metavar="ARTICLE", help="only this article's")
     listing.add_argument("--size", type=int, default=50, help="how many (default 50)")
@@ -77,15 +83,22 @@ def _correct(client: Any, names: Any, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from newsflow.story_edits import correct_stories
+    from newsflow.story_edits import ArticleRef, correct_stories, detach_from_story
 
-    verdict = "withdrawn" if args.action == "withdraw" else args.action
     by = _user() if args.by is None else args.by
-    (a, b), report = correct_stories(client, names, verdict, args.first, args.second, by=by, note=args.note)
+    if args.action == "detach":
+        verdict = "apart"
+        ref, report = detach_from_story(client, names, args.first, by=by, note=args.note)
+        named: tuple[ArticleRef, ...] = (ref,)
+    else:
+        verdict = "withdrawn" if args.action == "withdraw" else args.action
+        named, report = correct_stories(
+            client, names, verdict, args.first, args.second, by=by, note=args.note
+        )
     if args.json:
         print_json(
             {
-                "articles": [a.id, b.id],
+                "articles": [ref.id for ref in named],
                 "verdict": verdict,
                 "moved": {i: s.to_dict() for i, s in sorted(report.moved.items())},
                 "merges": [m.to_dict() for m in report.merges],
@@ -94,8 +107,9 @@ def _correct(client: Any, names: Any, args: argparse.Namespace) -> int:
         )
         return 0
     console = Console()
-    console.print(f"recorded: {safe(verdict)}", highlight=False)
-    for ref in (a, b):
+    recorded = f" from {len(report.recorded)} report(s) of its story" if args.action == "detach" else ""
+    console.print(f"recorded: {safe(verdict)}{recorded}", highlight=False)
+    for ref in named:
         console.print(
             f"  {safe(ref.id[:12])}  {safe(ref.source or '?')}: {safe(ref.title)}  "
             f"[dim](was in {safe(ref.story_id or '-')})[/]",
