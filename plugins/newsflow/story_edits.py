@@ -21,7 +21,6 @@ from newsflow.index import IndexNames
 from newsflow.index.corrections import list_corrections
 from newsflow.jsontypes import JsonObject, as_object
 from newsflow.records import article_id
-from newsflow.timestamps import iso_z, now_utc
 from newsflow.urls import canonicalize_url
 
 if TYPE_CHECKING:
@@ -100,14 +99,19 @@ def correct_stories(
     options: DedupOptions | None = None,
 ) -> tuple[tuple[ArticleRef, ArticleRef], CorrectionReport]:
     """Record one correction of two named articles and apply it; the two articles as found."""
+    a = resolve_article(client, names.articles, first)
+    b = resolve_article(client, names.articles, second)
+    return (a, b), _apply(client, names, [Correction.of(a.id, b.id, verdict, by=by, note=note)], options)
+
+
+def _apply(
+    client: Elasticsearch, names: IndexNames, corrections: list[Correction], options: DedupOptions | None
+) -> CorrectionReport:
+    """Through the one owner of story state; the index stamps each record's time."""
     from newsflow.dedup.es_stories import ElasticStories
     from newsflow.dedup.story_index import StoryIndex
 
-    a = resolve_article(client, names.articles, first)
-    b = resolve_article(client, names.articles, second)
-    correction = Correction.of(a.id, b.id, verdict, by=by, note=note, at=iso_z(now_utc(), "milliseconds"))
-    report = StoryIndex(ElasticStories(client, names), options).correct([correction], run_id="correction")
-    return (a, b), report
+    return StoryIndex(ElasticStories(client, names), options).correct(corrections, run_id="correction")
 
 
 def detach_from_story(
@@ -122,9 +126,6 @@ def detach_from_story(
     """Keep an article apart from every other report of its story: "it does not belong here",
     without naming which report it was wrongly joined to. One apart correction per report, so
     each can be withdrawn on its own; the article may still join another story."""
-    from newsflow.dedup.es_stories import ElasticStories
-    from newsflow.dedup.story_index import StoryIndex
-
     ref = resolve_article(client, names.articles, asked)
     if ref.story_id is None:
         raise InputError(f"article {ref.id} has no story yet; nothing to detach it from")
@@ -140,10 +141,8 @@ def detach_from_story(
             f"story {ref.story_id} holds more than {MAX_DETACHED_FROM} other reports; name the ones the "
             "article is apart from (`newsflow correct apart`)"
         )
-    at = iso_z(now_utc(), "milliseconds")
-    corrections = [Correction.of(ref.id, m.id, "apart", by=by, note=note, at=at) for m in mates]
-    report = StoryIndex(ElasticStories(client, names), options).correct(corrections, run_id="correction")
-    return ref, report
+    corrections = [Correction.of(ref.id, m.id, "apart", by=by, note=note) for m in mates]
+    return ref, _apply(client, names, corrections, options)
 
 
 def recorded_corrections(
