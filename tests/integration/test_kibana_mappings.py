@@ -16,6 +16,7 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
     es_client: Any, story_index: Any, story_names: Any, kherson: list[Any]
 ) -> None:
     from newsflow.alerts import AlertRule, add_rule, raise_alerts
+    from newsflow.dedup.corrections import Correction
     from newsflow.index.feed_health import FeedHealth, record_feed_health
     from newsflow.index.run_metrics import record_run_metrics
     from newsflow.index.templates import KINDS
@@ -40,6 +41,7 @@ def test_every_kibana_field_is_in_the_live_mappings_with_a_suitable_type(
         [FeedHealth("demo", "failed", error_streak=2, checked_at="2026-11-22T06:00:00Z")],
         names=names,
     )
+    story_index.correct([Correction.of(kherson[0].id, kherson[1].id, "apart", by="ana", note="two events")])
     live = {}
     for kind in KINDS:
         alias = names.alias_for(kind)

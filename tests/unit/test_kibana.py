@@ -59,6 +59,7 @@ def test_data_views_match_aliases_and_time_fields() -> None:
     assert views["newsflow-story-merges"]["timeFieldName"] == "recorded_at"
     assert views["newsflow-alerts"]["timeFieldName"] == "raised_at"
     assert views["newsflow-feed-health"]["timeFieldName"] == "checked_at"
+    assert views["newsflow-story-corrections"]["timeFieldName"] == "recorded_at"
     fields = _index_fields()
     for title, attrs in views.items():
         assert fields[title][attrs["timeFieldName"]]["type"] == "date"
@@ -178,6 +179,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
 
     from newsflow.counts import Counts
     from newsflow.dedup import MergeEvent
+    from newsflow.dedup.corrections import Correction
     from newsflow.flows.runs import BatchResult, RunInfo, RunKind, record_run
     from newsflow.index import ArticleDoc, IndexReport, build_document
     from newsflow.index.alerts import alert_document, delivery_fields
@@ -238,6 +240,9 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
         status="partial",
     )
     merge = merge_document(MergeEvent("s-new", ("s-old",), (article.id,)), run_id="r1", members=2)
+    correction = Correction.of(
+        article.id, "b" * 32, "apart", by="ana", note="two events", at="2026-11-22T06:03:00.000Z"
+    ).to_dict()
     alert = alert_document(
         rule="kherson",
         query="Kherson",
@@ -271,6 +276,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
         "newsflow-story-merges": [merge],
         "newsflow-alerts": [alert],
         "newsflow-feed-health": [health],
+        "newsflow-story-corrections": [correction],
     }
 
 
