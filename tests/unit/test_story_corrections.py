@@ -203,6 +203,17 @@ def test_together_joins_two_stories_and_why_names_the_analyst() -> None:
     assert backend.assignments(["ferry-1"])["ferry-1"].why == (TOGETHER_WHY,)
 
 
+def test_in_memory_the_latest_word_wins_in_any_order_given() -> None:
+    """`newsflow correct list --json` prints newest first; the later word is in force either way."""
+    early = Correction.of("ferry-1", "ferry-2", "apart", at="2024-03-06T10:00:00.000Z")
+    late = Correction.of("ferry-1", "ferry-2", "withdrawn", at="2024-03-06T11:00:00.000Z")
+    for given in ([late, early], [early, late]):
+        stories = StoryIndex.in_memory()
+        stories.correct(given)
+        stories.add([FERRY, FERRY_2])
+        assert _story(stories, "ferry-2") == _story(stories, "ferry-1")
+
+
 def test_a_correction_made_before_its_articles_arrive_waits_for_them() -> None:
     stories = StoryIndex.in_memory()
     report = stories.correct(

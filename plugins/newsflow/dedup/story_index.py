@@ -167,7 +167,7 @@ class MemoryStories:
 
     def __init__(self, options: DedupOptions) -> None:
         self.state = DedupState(options)
-        self.recorded: dict[str, Correction] = {}  # by pair (``correction_id``)
+        self.recorded: list[Correction] = []  # every word, in the order given; ``Corrections.of`` picks
 
     def add(
         self,
@@ -197,16 +197,14 @@ class MemoryStories:
     ) -> CorrectionReport:
         """Corrections of articles not held yet wait for them (``newsflow cluster --corrections``
         records them before the first batch)."""
-        for c in corrections:
-            self.recorded[c.id] = c
-        self.state.corrections = Corrections.of(self.recorded.values())
+        self.recorded.extend(corrections)
+        self.state.corrections = Corrections.of(self.recorded)
         named = list(dict.fromkeys(i for c in corrections for i in (c.a, c.b)))
-        before = self.state.assignments(named)
         result = self.state.repartition(named)
         counts = Counter(f"corrections:{c.verdict}" for c in corrections)
         counts["stories:moved"] = len(result.assignments)
         counts["stories:merged"] = len(result.merges)
-        log.info("corrections: %s; %s held articles of %s named", dict(counts), len(before), len(named))
+        log.info("corrections: %s (%s articles named)", dict(counts), len(named))
         return CorrectionReport(
             recorded=tuple(corrections),
             moved={a.id: a for a in result.assignments},

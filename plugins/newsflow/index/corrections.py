@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from newsflow.dedup.corrections import Correction
 from newsflow.errors import IndexingError, InputError
+from newsflow.index.stories import RETRY_STATUSES, bulk_error_reason
 from newsflow.jsontypes import JsonObject, JsonValue, array, as_object
 from newsflow.timestamps import iso_z, now_utc
 
@@ -44,7 +45,7 @@ def record_corrections(client: Elasticsearch, alias: str, corrections: Sequence[
 
     A correction that was not written is an error naming the reasons: the analyst must know
     the story will not hold it."""
-    from elasticsearch.helpers import bulk
+    from elasticsearch.helpers import streaming_bulk
 
     stamped = iso_z(now_utc(), "milliseconds")  # bookkeeping: no decision reads the time
     actions = [
@@ -56,24 +57,40 @@ def record_corrections(client: Elasticsearch, alias: str, corrections: Sequence[
         }
         for c in corrections
     ]
-    if not actions:
-        return 0
-    done, failed = bulk(client, actions, max_retries=3, raise_on_error=False, refresh="wait_for")
-    errors = failed if isinstance(failed, list) else []  # a list unless stats_only is set
-    if errors:
-        reasons = Counter(_reason(e) for e in errors)
+    done = 0
+    failed: Counter[str] = Counter()
+    # As story rewrites are sent (``index.stories``): refused items retried, and a cluster that
+    # stays unreachable counted as ``unavailable`` rather than raised mid-way.
+    for ok, item in streaming_bulk(
+        client,
+        actions,
+        raise_on_error=False,
+        raise_on_exception=False,
+        retry_on_status=RETRY_STATUSES,
+        refresh="wait_for",
+    ):
+        if ok:
+            done += 1
+        else:
+            failed[bulk_error_reason(next(iter(item.values())))] += 1
+    if failed:
         raise IndexingError(
-            f"{len(errors)} of {len(actions)} corrections were not recorded in {alias!r} "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))}); no story was changed "
+            f"{sum(failed.values())} of {len(actions)} corrections were not recorded in {alias!r} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(failed.items()))}); no story was changed "
             "(`newsflow status` shows the cluster's health; `newsflow index setup` repairs the mapping)"
         )
-    return int(done)
+    return done
 
 
-def _reason(error: JsonObject) -> str:
-    item = as_object(next(iter(error.values()), None))
-    cause = as_object(item.get("error"))
-    return str(cause.get("type") or item.get("status") or "rejected")
+def _read(found: list[JsonObject], alias: str) -> list[Correction]:
+    """The corrections among stored records; one that is not a correction is skipped and logged."""
+    out = []
+    for hit in found:
+        try:
+            out.append(Correction.from_dict(as_object(hit.get("_source"))))
+        except InputError as exc:
+            log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
+    return out
 
 
 def corrections_touching(
@@ -105,13 +122,7 @@ def corrections_touching(
                 return []
             body: JsonValue = getattr(response, "body", None)
             found = hits(as_object(body))
-            for hit in found:
-                try:
-                    correction = Correction.from_dict(as_object(hit.get("_source")))
-                except InputError as exc:
-                    log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
-                    continue
-                out[correction.id] = correction
+            out.update((c.id, c) for c in _read(found, alias))
             if len(found) < page:
                 break
             after = [str(v) for v in array(found[-1].get("sort"), "sort")]
@@ -128,10 +139,4 @@ def list_corrections(
     response = search_alias(
         client, alias, "reading story corrections", query=query, sort=[{"recorded_at": "desc"}], size=size
     )
-    out = []
-    for hit in hits(response):
-        try:
-            out.append(Correction.from_dict(as_object(hit.get("_source"))))
-        except InputError as exc:
-            log.warning("story corrections: skipping record %s of %r: %s", hit.get("_id"), alias, exc)
-    return out
+    return _read(hits(response), alias)

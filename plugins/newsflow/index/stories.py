@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 500
 _CONFLICT_ROUNDS = 5
-_RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_STATUSES = (429, 502, 503, 504)  # a bulk item refused for these is sent again
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,8 @@ def story_fields(assignment: StoryAssignment) -> dict[str, Any]:
     }
 
 
-def _error_reason(info: Mapping[str, Any]) -> str:
+def bulk_error_reason(info: Mapping[str, Any]) -> str:
+    """The reason a bulk item failed, as write counts name it (``unavailable``, the error type)."""
     if "exception" in info:
         return "unavailable"
     error = info.get("error")
@@ -135,7 +136,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
             )
         conflicts: dict[str, StoryAssignment] = {}
         for ok, item in streaming_bulk(
-            client, actions, raise_on_error=False, raise_on_exception=False, retry_on_status=_RETRY_STATUSES
+            client, actions, raise_on_error=False, raise_on_exception=False, retry_on_status=RETRY_STATUSES
         ):
             info = next(iter(item.values()))
             doc_id = str(info.get("_id"))
@@ -144,7 +145,7 @@ def _rewrite_chunk(client: Elasticsearch, alias: str, pending: dict[str, StoryAs
             elif info.get("status") == 409:
                 conflicts[doc_id] = pending[doc_id]
             else:
-                failed[_error_reason(info)] += 1
+                failed[bulk_error_reason(info)] += 1
         pending = conflicts
     failed["version_conflict"] += len(pending)
     return StoryWrites(updated, unchanged, {k: v for k, v in failed.items() if v})
@@ -170,12 +171,12 @@ def store_edges(client: Elasticsearch, alias: str, edges: Mapping[str, JsonValue
         {"not_found": len(edges) - len(actions)} if len(actions) < len(edges) else {}
     )
     for ok, item in streaming_bulk(
-        client, actions, raise_on_error=False, raise_on_exception=False, retry_on_status=_RETRY_STATUSES
+        client, actions, raise_on_error=False, raise_on_exception=False, retry_on_status=RETRY_STATUSES
     ):
         if ok:
             updated += 1
         else:
-            failed[_error_reason(next(iter(item.values())))] += 1
+            failed[bulk_error_reason(next(iter(item.values())))] += 1
     if failed:
         # Not fatal: the articles keep their earlier edges and the next batch that touches
         # their story scores them again.
