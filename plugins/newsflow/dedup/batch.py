@@ -143,8 +143,9 @@ def read_corrections(path: Path, report: ReadReport) -> list[Correction]:
     """An analyst's corrections from a file (see the module docstring)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(MAX_LINE_BYTES + 1)
-            if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"["):  # one JSON array
+            peek = fh.read(4096)  # enough to see whether the file opens a JSON array
+            if peek.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"["):
+                head = peek + fh.read(MAX_LINE_BYTES + 1 - len(peek))
                 if len(head) > MAX_LINE_BYTES:
                     raise InputError(
                         f"{path}: a JSON array over {MAX_LINE_BYTES} bytes; write one object a line"
