@@ -115,6 +115,11 @@ def _correct(client: Any, names: Any, args: argparse.Namespace) -> int:
             f"[dim](was in {safe(ref.story_id or '-')})[/]",
             highlight=False,
         )
+    if report.counts.get("corrections:still_racing"):
+        console.print(
+            "[yellow]batches kept changing these stories while they were decided; the next batch "
+            "touching them applies the correction, or run the command again[/]"
+        )
     if not report.moved:
         console.print("no story changed: the stories already agree with it")
         return 0

@@ -8,17 +8,20 @@ now is what every later batch touching those stories will decide too.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from newsflow.dedup.candidates import InMemoryCandidateSource
+from newsflow.dedup.changes import VISIBILITY_MARGIN_S, indexed_since, moved_since
 from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.corrections import Correction, Corrections
 from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.similarity import Edge
-from newsflow.dedup.state import DedupState
+from newsflow.dedup.state import DedupResult, DedupState, MergeEvent
 from newsflow.dedup.story_index import CorrectionReport
 from newsflow.errors import InputError
 from newsflow.index import IndexNames
@@ -26,9 +29,15 @@ from newsflow.index.corrections import record_corrections, require_corrections_a
 from newsflow.index.generations import mget_across
 from newsflow.index.stories import rewrite_stories
 from newsflow.index.story_merges import record_merges, require_merges_alias
+from newsflow.records import StoryAssignment
+from newsflow.timestamps import iso_z, now_utc
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
+
+log = logging.getLogger(__name__)
+
+_ROUNDS = 3  # decisions of a correction's stories, while racing batches keep changing them
 
 
 def apply_corrections(
@@ -38,13 +47,16 @@ def apply_corrections(
     options: DedupOptions,
     *,
     run_id: str = "",
+    visibility_margin_s: float = VISIBILITY_MARGIN_S,
 ) -> CorrectionReport:
     """Record corrections, then decide again the stories of the articles they name, with the
     edges they have, and rewrite whatever moved.
 
     Articles the index does not hold are an error before anything is written. A batch that
-    loaded its neighbourhood before the corrections were recorded may undo their effect on the
-    stories it touches; the next batch touching them, or the command run again, restores it.
+    loaded its neighbourhood before the corrections were recorded sees them when it reconciles
+    and decides again (``dedup.changes``); if it indexed or moved articles of these stories
+    after this look-up, the stories are decided again here, with its work (up to ``_ROUNDS``
+    times).
     """
     counts: Counter[str] = Counter()
     if not corrections:
@@ -62,6 +74,48 @@ def apply_corrections(
         )
     counts["corrections:recorded"] += record_corrections(client, names.corrections, corrections)
     counts.update(f"corrections:{c.verdict}" for c in corrections)
+    moved: dict[str, StoryAssignment] = {}
+    merges: dict[tuple[str, tuple[str, ...]], MergeEvent] = {}
+    for round_ in range(_ROUNDS):
+        if round_:
+            counts["corrections:decided_again"] += 1
+        # Not a decision: writes after this moment may have been invisible to the look-up.
+        loaded_after = iso_z(now_utc() - timedelta(seconds=visibility_margin_s), "microseconds")
+        state, around, result = _decide_again(client, names, named, options)
+        rewrite_stories(client, names.articles, result.assignments).count_into(counts, "moved")
+        moved.update((a.id, a) for a in result.assignments)
+        merges.update(((m.story_id, m.merged), m) for m in result.merges)
+        left = state.assignments([s.id for s in around.signals])
+        sizes = Counter(a.story_id for a in left.values())
+        # A batch that loaded these stories before the corrections were recorded may have
+        # indexed or moved articles since, without them: decide again with its work.
+        client.indices.refresh(index=names.articles)
+        known = [s.id for s in around.signals]
+        stories = {a.story_id for a in left.values()} | {a.story_id for a in around.assignments.values()}
+        raced = indexed_since(client, names.articles, loaded_after, known=known, stories=stories)
+        if not raced and not moved_since(client, names.articles, {i: a.story_id for i, a in left.items()}):
+            break
+    else:
+        # The next batch touching these stories decides them with the corrections, as it would
+        # anyway; the analyst is told (``newsflow correct`` prints the counts).
+        counts["corrections:still_racing"] += 1
+        log.warning(
+            "stories of %d corrected articles kept changing while decided %d times", len(named), _ROUNDS
+        )
+    counts["stories:merged"] += record_merges(
+        client, merges.values(), run_id=run_id, members=dict(sizes), names=names
+    )
+    return CorrectionReport(
+        recorded=tuple(corrections),
+        moved=moved,
+        merges=tuple(merges.values()),
+        counts=+counts,
+    )
+
+
+def _decide_again(
+    client: Elasticsearch, names: IndexNames, named: list[str], options: DedupOptions
+) -> tuple[DedupState, Neighbourhood, DedupResult]:
     with collector_paused():
         around = load_neighbourhood(
             client,
@@ -74,18 +128,7 @@ def apply_corrections(
         )
         source = held_source(around, batch=set(), rescored=set(), only_keys=frozenset())
         state = DedupState(options, source, Corrections.of(around.corrections))
-        result = state.repartition(named)
-    rewrite_stories(client, names.articles, result.assignments).count_into(counts, "moved")
-    sizes = Counter(a.story_id for a in state.assignments([s.id for s in around.signals]).values())
-    counts["stories:merged"] += record_merges(
-        client, result.merges, run_id=run_id, members=dict(sizes), names=names
-    )
-    return CorrectionReport(
-        recorded=tuple(corrections),
-        moved={a.id: a for a in result.assignments},
-        merges=result.merges,
-        counts=+counts,
-    )
+        return state, around, state.repartition(named)
 
 
 def held_source(

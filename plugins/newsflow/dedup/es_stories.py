@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from newsflow.dedup.changes import VISIBILITY_MARGIN_S, indexed_since, moved_since
 from newsflow.dedup.collector import collector_paused
 from newsflow.dedup.corrections import Correction, Corrections
 from newsflow.dedup.es_corrections import apply_corrections, held_source
@@ -37,6 +38,7 @@ from newsflow.dedup.story_index import (
 from newsflow.dedup.unchanged import stored_unchanged
 from newsflow.errors import InputError
 from newsflow.index import ArticleDoc, IndexNames, index_articles
+from newsflow.index.corrections import corrections_since
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
 from newsflow.index.story_merges import record_merges, require_merges_alias
 from newsflow.records import Article, StoryAssignment
@@ -46,10 +48,6 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 log = logging.getLogger(__name__)
-
-VISIBILITY_MARGIN_S = 10.0  # refresh interval plus clock skew between workers
-_MAX_RESCORED = 500  # a racing batch's linked articles scored again in a reconcile
-_STORY_LOOKUP_CHUNK = 5000  # ids per search (within the index's default result window)
 
 
 def _same_story_fields(a: StoryAssignment, b: StoryAssignment | None) -> bool:
@@ -173,7 +171,14 @@ class ElasticStories:
         self, corrections: Sequence[Correction], options: DedupOptions, *, run_id: str = ""
     ) -> CorrectionReport:
         """Record corrections and decide again the stories they name (``dedup.es_corrections``)."""
-        return apply_corrections(self.client, self.names, corrections, options, run_id=run_id)
+        return apply_corrections(
+            self.client,
+            self.names,
+            corrections,
+            options,
+            run_id=run_id,
+            visibility_margin_s=self.visibility_margin_s,
+        )
 
     # ------------------------------------------------------------------ racing batches
 
@@ -186,14 +191,14 @@ class ElasticStories:
         of the two reconciles last sees both (each reconciles only after its own batch is
         indexed and refreshed), and story ids derive from the representative, so both end in
         the same stories. Given the first pass, the second runs only if something it saw has
-        changed; the common case, no race, costs a count and one search.
+        changed; the common case, no race, costs two counts and one search (``dedup.changes``).
         """
         alias = self.names.articles
         self.client.indices.refresh(index=alias)
         recent: list[str] = []
         if first is not None:
-            recent, moved_held = self._changes_since(first)
-            if not recent and not moved_held:
+            recent, stale = self._changes_since(first)
+            if not recent and not stale:
                 return StoryPass({}, {}), StoryWrites()
         # The other batch's linked articles are scored again too: had they arrived after ours,
         # they would have been compared with ours, whichever of the two ranks the other higher.
@@ -209,62 +214,18 @@ class ElasticStories:
 
     def _changes_since(self, first: StoryPass) -> tuple[list[str], bool]:
         """Articles linked to the batch (by a key, or by joining one of its stories) that someone
-        else indexed after the first pass loaded, and whether a held article it loaded has since
-        moved to another story."""
-        alias = self.names.articles
+        else indexed after the first pass loaded, and whether the pass must run again anyway: a
+        held article it loaded has since moved to another story, or an analyst has since
+        recorded a correction naming the batch or a held article."""
+        keys = {k for sig in first.signals.values() for k in sig.query_keys()}
+        stories = {a.story_id for a in first.assignments.values()} | set(first.held_stories.values())
         known = [*first.signals, *first.held_stories]
-        indexed_since = {"range": {"indexed_at": {"gte": first.loaded_after}}}
-        unknown = {"ids": {"values": known}}
-        recent: list[str] = []
-        # Mostly nobody else indexed anything meanwhile: a cheap count says so before the
-        # linkage query, which looks up every key of the batch, is asked.
-        if self.client.count(index=alias, query={"bool": {"filter": [indexed_since], "must_not": [unknown]}})[
-            "count"
-        ]:
-            keys = sorted({k for sig in first.signals.values() for k in sig.query_keys()})
-            stories = sorted(
-                {a.story_id for a in first.assignments.values()} | set(first.held_stories.values())
-            )
-            response = self.client.search(
-                index=alias,
-                query={
-                    "bool": {
-                        "filter": [indexed_since],
-                        "should": [{"terms": {"dedup_keys": keys}}, {"terms": {"story_id": stories}}],
-                        "minimum_should_match": 1,
-                        "must_not": [unknown],
-                    }
-                },
-                size=_MAX_RESCORED,
-                source=False,
-            )
-            recent = sorted(hit["_id"] for hit in response["hits"]["hits"])
-        if not first.held_stories:
-            return recent, False
-        return recent, self._current_stories(list(first.held_stories)) != first.held_stories
-
-    def _current_stories(self, ids: Sequence[str]) -> dict[str, str | None]:
-        """Story id of each of ``ids`` that exists, from doc values (reading thousands of stored
-        sources for one field is most of what it would cost). A search sees what the reconcile's
-        refresh made visible, as every other look-up does."""
-        current: dict[str, str | None] = {}
-        for start in range(0, len(ids), _STORY_LOOKUP_CHUNK):
-            part = ids[start : start + _STORY_LOOKUP_CHUNK]
-            response = self.client.search(
-                index=self.names.articles,
-                query={"ids": {"values": part}},
-                size=len(part),
-                source=False,
-                stored_fields="_none_",
-                docvalue_fields=[{"field": "id"}, {"field": "story_id"}],
-                track_total_hits=False,
-            )
-            for hit in response["hits"]["hits"]:
-                fields = hit.get("fields") or {}
-                doc_id = (fields.get("id") or [hit.get("_id")])[0]
-                if doc_id is not None:  # else it reads as moved, and the second pass runs: safe
-                    current[doc_id] = (fields.get("story_id") or [None])[0]
-        return current
+        recent = indexed_since(
+            self.client, self.names.articles, first.loaded_after, known=known, keys=keys, stories=stories
+        )
+        if corrections_since(self.client, self.names.corrections, known, first.loaded_after):
+            return recent, True
+        return recent, moved_since(self.client, self.names.articles, first.held_stories)
 
 
 def _as_article(item: StoryInput) -> Article:

@@ -129,6 +129,27 @@ def corrections_touching(
     return list(out.values())
 
 
+def corrections_since(client: Elasticsearch, alias: str, ids: Sequence[str], since: str) -> int:
+    """How many corrections naming one of ``ids`` were recorded at or after ``since`` (an ISO
+    time); none when the alias does not exist. A writer that loaded its neighbourhood before
+    them decides again with them (``dedup.changes``)."""
+    from elasticsearch import NotFoundError
+
+    unique = sorted(set(ids))
+    recorded = {"range": {"recorded_at": {"gte": since}}}
+    found = 0
+    for start in range(0, len(unique), _TERMS_CHUNK):
+        part = unique[start : start + _TERMS_CHUNK]
+        try:
+            response = client.count(
+                index=alias, query={"bool": {"filter": [recorded, {"terms": {"articles": part}}]}}
+            )
+        except NotFoundError:
+            return 0
+        found += int(response["count"])
+    return found
+
+
 def list_corrections(
     client: Elasticsearch, alias: str, *, article: str | None = None, size: int = 100
 ) -> list[Correction]:
