@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bench.es_scratch import fresh_indices
 from newsflow.dedup import DedupOptions
 from newsflow.dedup.batch import InputArticle
+from newsflow.dedup.changes import VISIBILITY_MARGIN_S
 from newsflow.records import Article, content_hash
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def run_es(
     its threads; Elasticsearch's own work is in another process): what a worker pays per
     article, where the wall time also holds waiting on the node, which on this machine
     shares the worker's two cores and in production runs on its own."""
-    from newsflow.dedup.es_stories import VISIBILITY_MARGIN_S, ElasticStories, story_documents
+    from newsflow.dedup.es_stories import ElasticStories, story_documents
     from newsflow.index import IndexOptions, index_articles
     from newsflow.index.stories import rewrite_stories
     from newsflow.index.story_merges import record_merges
