@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from bench.bench_dedup import ExtractionClock
+    from newsflow.dedup.story_index import StoryPass
+    from newsflow.index import IndexNames
 
 
 def as_article(item: InputArticle) -> Article:
@@ -114,6 +116,14 @@ def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
     time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
 
 
+def _record_history(client: Elasticsearch, names: IndexNames, *passes: StoryPass) -> None:
+    """Merges and splits, as ``ElasticStories.add`` records them after its reconcile."""
+    from newsflow.index.story_merges import record_merges, record_splits
+
+    record_merges(client, [m for p in passes for m in p.merges], run_id="bench", names=names)
+    record_splits(client, [s for p in passes for s in p.splits], run_id="bench", names=names)
+
+
 def run_es(
     synthetic: list[InputArticle],
     batch: int,
@@ -132,7 +142,6 @@ def run_es(
     from newsflow.dedup.es_stories import ElasticStories, story_documents
     from newsflow.index import IndexOptions, index_articles
     from newsflow.index.stories import rewrite_stories
-    from newsflow.index.story_merges import record_merges
 
     client, names, prefix = fresh_indices("bench-dedup")
     options = IndexOptions(dead_letter_root=tempfile.mkdtemp(prefix="bench-dedup-"))
@@ -159,7 +168,7 @@ def run_es(
             t2, c2 = time.perf_counter(), time.process_time()
             with collections.counting():
                 again, _ = backend.reconcile(chunk, dedup_options, first=stories)
-                record_merges(client, [*stories.merges, *again.merges], run_id="bench", names=names)
+                _record_history(client, names, stories, again)
             t3, c3 = time.perf_counter(), time.process_time()
             cpu_s += (c1 - c0) + (c3 - c2)
             full += bool(again.assignments)

@@ -74,6 +74,26 @@ class StoryMove:
 
 
 @dataclass(frozen=True, slots=True)
+class StorySplit:
+    """Reports that left ``left`` for ``joined``; ``left`` kept its id, so this is no redirect."""
+
+    left: str
+    joined: str
+    reports: tuple[str, ...]
+    recorded_at: str | None
+    run_id: str | None
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "left": self.left,
+            "joined": self.joined,
+            "reports": list(self.reports),
+            "recorded_at": self.recorded_at,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StoryTimeline:
     """A story's reports in order of publication, and how the asked id led to it."""
 
@@ -85,6 +105,7 @@ class StoryTimeline:
     via_article: bool = False  # ``asked`` was an article id, not a story id
     # An analyst's corrections naming a listed report (withdrawn ones too: they are history).
     corrections: tuple[Correction, ...] = ()
+    splits: tuple[StorySplit, ...] = ()  # reports that left this story or came from another, oldest first
 
     @property
     def first(self) -> SearchHit:
@@ -99,6 +120,7 @@ class StoryTimeline:
             "total": self.total,
             "reports": [r.to_dict() for r in self.reports],
             "corrections": [c.to_dict() for c in self.corrections],
+            "splits": [p.to_dict() for p in self.splits],
         }
 
 
@@ -173,6 +195,24 @@ def _moves_from(client: Elasticsearch, story_id: str, names: IndexNames) -> list
                 )
             )
     return moves
+
+
+def story_splits(client: Elasticsearch, story_id: str, names: IndexNames) -> list[StorySplit]:
+    """Recorded splits that parted reports from ``story_id`` or into it, oldest first."""
+    found = []
+    for doc in find_merges(client, story_id, names=names):
+        left, joined = stored_fields.string(doc.get("split_from")), stored_fields.string(doc.get("story_id"))
+        if stored_fields.text(doc.get("kind")) == "split" and left and joined and story_id in {left, joined}:
+            found.append(
+                StorySplit(
+                    left=left,
+                    joined=joined,
+                    reports=tuple(stored_fields.texts(doc.get("by"))),
+                    recorded_at=stored_fields.instant(doc.get("recorded_at")),
+                    run_id=stored_fields.string(doc.get("run_id")),
+                )
+            )
+    return found[::-1]
 
 
 def follow_story(
@@ -265,6 +305,7 @@ def load_timeline(
         total=total_hits(resp),
         via_article=via_article,
         corrections=tuple(sorted(corrected, key=lambda c: (c.recorded_at, c.a, c.b))),
+        splits=tuple(story_splits(client, story_id, names)),
     )
 
 

@@ -43,7 +43,17 @@ def test_apart_splits_the_story_and_every_later_batch_keeps_it_split(
     assert report.merges == ()  # the story lives on under its id: nothing to redirect
     assert report.counts["corrections:recorded"] == 1
     assert _count(es_client, story_names.corrections) == 1
-    assert _count(es_client, story_names.merges) == 0
+    # The split is history, not a redirect: the report that left, and for which story.
+    assert report.counts["stories:split"] == 1
+    assert _count(es_client, story_names.merges) == 1
+    (split,) = [h["_source"] for h in es_client.search(index=story_names.merges)["hits"]["hits"]]
+    assert (split["kind"], split["split_from"], split["story_id"], split["by"], split["merged"]) == (
+        "split",
+        before[herald.id],
+        after[courier.id],
+        [courier.id],
+        [],
+    )
 
     # A rerun decides the batch again, and a new outlet's copy of the courier's report
     # reaches both stories: the correction holds in each.
@@ -138,10 +148,17 @@ def test_the_cli_names_articles_as_the_story_table_shows_them(  # noqa: PLR0917 
     stories = _stories(es_client, story_names.articles)
     assert stories[courier.id] != stories[herald.id]
 
+    es_client.indices.refresh(index=story_names.merges)  # the history is searchable within a second
     assert main(["story", herald.id]) == 0  # the story says it was corrected, and by whom
     shown = " ".join(capsys.readouterr().out.split())
     pair = f"{min(herald.id, courier.id)[:12]} apart {max(herald.id, courier.id)[:12]}"
     assert f"by ana: {pair}: [b]two[/b] events" in shown
+    assert f"1 report(s) left for story {stories[courier.id]} ({courier.id[:12]}; run" in shown
+    assert main(["story", courier.id]) == 0  # and the part that left says where it came from
+    assert f"came from story {stories[herald.id]}" in " ".join(capsys.readouterr().out.split())
+    assert main(["stories", "--history", stories[herald.id]]) == 0
+    history = " ".join(capsys.readouterr().out.split())
+    assert "is current" in history and "split" in history and f"moved: {courier.id}" in history
 
     assert main(["correct", "list", "--article", herald.id[:8], "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -192,3 +209,31 @@ def test_detach_keeps_an_article_apart_from_each_other_report_of_its_story(  # n
     # Alone in its story now: nothing to detach from, a clear error.
     assert main(["correct", "detach", courier.id]) == 2
     assert "alone in its story" in capsys.readouterr().err
+
+
+def test_a_merges_index_set_up_before_splits_is_refused_before_any_work(
+    es_client: Any, es_prefix: str, kherson: list[Any]
+) -> None:
+    """Its strict mapping would refuse a split mid-batch; the batch says to run the setup, which
+    adds the field, and then runs."""
+    from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.story_index import StoryIndex
+    from newsflow.errors import IndexingError
+    from newsflow.index import IndexNames, setup_indices
+
+    names = IndexNames.with_prefix(f"{es_prefix}-old")
+    setup_indices(es_client, names)
+    for index in es_client.indices.get_alias(name=names.merges):
+        es_client.indices.delete(index=index)
+    es_client.indices.create(  # a name no template matches, so its mapping is only this
+        index=f"{es_prefix}-legacy-merges",
+        mappings={"dynamic": "strict", "properties": {"story_id": {"type": "keyword"}}},
+        aliases={names.merges: {"is_write_index": True}},
+    )
+    stories = StoryIndex(ElasticStories(es_client, names))
+    with pytest.raises(IndexingError, match=r"has no split_from field.*newsflow index setup"):
+        stories.add(kherson, run_id="batch-1")
+    es_client.indices.refresh(index=names.articles)
+    assert es_client.count(index=names.articles)["count"] == 0  # refused before any write
+    setup_indices(es_client, names)
+    assert stories.add(kherson, run_id="batch-1").index is not None

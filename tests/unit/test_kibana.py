@@ -97,7 +97,9 @@ def test_checker_catches_unmapped_fields_and_dangling_references() -> None:
 def test_expected_searches_and_dashboard_panels() -> None:
     objs = _objects()
     searches = {o["attributes"]["title"]: o for o in objs if o["type"] == "search"}
-    assert {"Stories (one report per story)", "All reports", "Story merges and renames"} <= set(searches)
+    assert {"Stories (one report per story)", "All reports", "Story merges, renames and splits"} <= set(
+        searches
+    )
     stories_query = json.loads(
         searches["Stories (one report per story)"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]
     )["query"]["query"]
@@ -178,14 +180,14 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
     from datetime import UTC, datetime
 
     from newsflow.counts import Counts
-    from newsflow.dedup import MergeEvent
+    from newsflow.dedup import MergeEvent, SplitEvent
     from newsflow.dedup.corrections import Correction
     from newsflow.flows.runs import BatchResult, RunInfo, RunKind, record_run
     from newsflow.index import ArticleDoc, IndexReport, build_document
     from newsflow.index.alerts import alert_document, delivery_fields
     from newsflow.index.feed_health import FeedHealth
     from newsflow.index.run_metrics import run_metrics_document
-    from newsflow.index.story_merges import merge_document
+    from newsflow.index.story_merges import merge_document, split_document
     from newsflow.records import Article, StoryAssignment
 
     article = Article(
@@ -240,6 +242,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
         status="partial",
     )
     merge = merge_document(MergeEvent("s-new", ("s-old",), (article.id,)), run_id="r1", members=2)
+    split = split_document(SplitEvent("s-part", "s-new", (article.id,)), run_id="r1", members=1)
     correction = Correction.of(
         article.id, "b" * 32, "apart", by="ana", note="two events", at="2026-11-22T06:03:00.000Z"
     ).to_dict()
@@ -273,7 +276,7 @@ def _written_documents() -> dict[str, list[dict[str, Any]]]:
     return {
         "news-articles": [doc],
         "newsflow-runs": [*recorder.documents, poll],
-        "newsflow-story-merges": [merge],
+        "newsflow-story-merges": [merge, split],
         "newsflow-alerts": [alert],
         "newsflow-feed-health": [health],
         "newsflow-story-corrections": [correction],

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from newsflow.dedup import SplitEvent
 from newsflow.dedup.batch import InputArticle
 from newsflow.dedup.clusterer import partition
 from newsflow.dedup.corrections import TOGETHER_WHY, Correction, Corrections
@@ -172,8 +173,11 @@ def test_apart_splits_a_story_records_no_rename_and_holds_for_later_reports() ->
     report = stories.correct([Correction.of("ferry-2", "ferry-1", "apart", by="ana")])
     assert set(report.moved) == {"ferry-2"}
     assert report.moved["ferry-2"].story_id == "s-ferry-2"
-    # The story s-ferry-1 lives on: nothing was renamed or merged.
+    # The story s-ferry-1 lives on: nothing was renamed or merged, and the split says where
+    # its report went.
     assert report.merges == ()
+    assert report.splits == (SplitEvent("s-ferry-2", "s-ferry-1", ("ferry-2",)),)
+    assert report.counts["stories:split"] == 1
     assert report.counts["corrections:apart"] == 1
     # A later copy of the second report reaches both; the correction still parts them.
     copy = InputArticle(
@@ -198,6 +202,7 @@ def test_together_joins_two_stories_and_why_names_the_analyst() -> None:
     report = stories.correct([Correction.of("ferry-1", "tram", "together")])
     assert _story(stories, "tram") == _story(stories, "ferry-1") == "s-tram"  # the earlier report leads
     assert report.merges and report.merges[0].story_id == "s-tram"
+    assert report.splits == ()  # a join is a merge, not a split
     backend = stories.backend
     assert hasattr(backend, "assignments")
     assert backend.assignments(["ferry-1"])["ferry-1"].why == (TOGETHER_WHY,)

@@ -310,7 +310,7 @@ def _run_history(args: argparse.Namespace) -> int:
         for move in moves:
             console.print(f"  {move.kind}: {safe(move.old)} -> {safe(move.new)} ({when(move.recorded_at)})")
     if not merges:
-        console.print("never merged or renamed")
+        console.print("never merged, renamed or split")
         return 0
     columns = ("recorded", "kind", "now", "was", "reports", "caused by", "run")
     table = _table(f"history of {safe(asked)}", *columns)
@@ -321,9 +321,13 @@ def _run_history(args: argparse.Namespace) -> int:
             when(stored_fields.instant(m.get("recorded_at"))),
             safe(str(m.get("kind", ""))),
             safe(str(m.get("story_id", ""))),
-            safe(", ".join(stored_fields.texts(m.get("merged")))),
+            safe(", ".join(stored_fields.texts(m.get("merged"))) or f"part of {m.get('split_from', '?')}"),
             str(m.get("members", "")),
-            safe(", ".join(by[:3]) + (" ..." if len(by) > 3 else "")),
+            safe(
+                ("moved: " if m.get("kind") == "split" else "")
+                + ", ".join(by[:3])
+                + (" ..." if len(by) > 3 else "")
+            ),
             safe(str(m.get("run_id", ""))),
         )
     console.print(table)

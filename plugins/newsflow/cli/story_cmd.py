@@ -113,6 +113,16 @@ def run_story(args: argparse.Namespace) -> int:
             f"{safe(c.verdict)} {safe(c.b[:ARTICLE_SHOWN])}{note} (`newsflow correct`)[/]",
             highlight=False,
         )
+    for split in timeline.splits:
+        gone = split.left == timeline.story_id
+        console.print(
+            f"[dim]{when(split.recorded_at)}: {len(split.reports)} report(s) "
+            + (f"left for story {safe(split.joined)}" if gone else f"came from story {safe(split.left)}")
+            + f" ({safe(', '.join(r[:ARTICLE_SHOWN] for r in split.reports[:3]))}"
+            + (" ..." if len(split.reports) > 3 else "")
+            + f"; run {safe(split.run_id or '?')})[/]",
+            highlight=False,
+        )
     return 0
 
 

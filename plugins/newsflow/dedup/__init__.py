@@ -12,7 +12,7 @@ from __future__ import annotations
 from newsflow.dedup.candidates import CandidateSource, InMemoryCandidateSource
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, compute_signals
-from newsflow.dedup.state import DedupResult, DedupState, MergeEvent
+from newsflow.dedup.state import DedupResult, DedupState, MergeEvent, SplitEvent
 
 __all__ = [
     "ArticleSignals",
@@ -22,5 +22,6 @@ __all__ = [
     "DedupState",
     "InMemoryCandidateSource",
     "MergeEvent",
+    "SplitEvent",
     "compute_signals",
 ]

@@ -21,14 +21,14 @@ from newsflow.dedup.corrections import Correction, Corrections
 from newsflow.dedup.neighbourhood import Neighbourhood, load_neighbourhood
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.similarity import Edge
-from newsflow.dedup.state import DedupResult, DedupState, MergeEvent
+from newsflow.dedup.state import DedupResult, DedupState, MergeEvent, SplitEvent
 from newsflow.dedup.story_index import CorrectionReport
 from newsflow.errors import InputError
 from newsflow.index import IndexNames
 from newsflow.index.corrections import record_corrections, require_corrections_alias
 from newsflow.index.generations import mget_across
 from newsflow.index.stories import rewrite_stories
-from newsflow.index.story_merges import record_merges, require_merges_alias
+from newsflow.index.story_merges import record_merges, record_splits, require_merges_alias
 from newsflow.records import StoryAssignment
 from newsflow.timestamps import iso_z, now_utc
 
@@ -76,6 +76,7 @@ def apply_corrections(
     counts.update(f"corrections:{c.verdict}" for c in corrections)
     moved: dict[str, StoryAssignment] = {}
     merges: dict[tuple[str, tuple[str, ...]], MergeEvent] = {}
+    splits: dict[tuple[str, str], SplitEvent] = {}
     for round_ in range(_ROUNDS):
         if round_:
             counts["corrections:decided_again"] += 1
@@ -85,6 +86,7 @@ def apply_corrections(
         rewrite_stories(client, names.articles, result.assignments).count_into(counts, "moved")
         moved.update((a.id, a) for a in result.assignments)
         merges.update(((m.story_id, m.merged), m) for m in result.merges)
+        splits.update(((p.story_id, p.split_from), p) for p in result.splits)
         left = state.assignments([s.id for s in around.signals])
         sizes = Counter(a.story_id for a in left.values())
         # A batch that loaded these stories before the corrections were recorded may have
@@ -105,11 +107,15 @@ def apply_corrections(
     counts["stories:merged"] += record_merges(
         client, merges.values(), run_id=run_id, members=dict(sizes), names=names
     )
+    counts["stories:split"] += record_splits(
+        client, splits.values(), run_id=run_id, members=dict(sizes), names=names
+    )
     return CorrectionReport(
         recorded=tuple(corrections),
         moved=moved,
         merges=tuple(merges.values()),
         counts=+counts,
+        splits=tuple(splits.values()),
     )
 
 

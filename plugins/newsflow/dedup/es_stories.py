@@ -40,7 +40,7 @@ from newsflow.errors import InputError
 from newsflow.index import ArticleDoc, IndexNames, index_articles
 from newsflow.index.corrections import corrections_since
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
-from newsflow.index.story_merges import record_merges, require_merges_alias
+from newsflow.index.story_merges import record_merges, record_splits, require_merges_alias
 from newsflow.records import Article, StoryAssignment
 from newsflow.timestamps import iso_z, now_utc
 
@@ -80,7 +80,7 @@ class ElasticStories:
     def add(
         self, articles: Sequence[StoryInput], options: DedupOptions, *, run_id: str, keep_stored: bool = False
     ) -> StoryReport:
-        """Stories -> rewrite held -> index -> reconcile -> record merges.
+        """Stories -> rewrite held -> index -> reconcile -> record merges and splits.
 
         ``keep_stored``: articles stored exactly as this batch brings them keep their stories
         and are not written (``dedup.unchanged``), so a backfill does not re-decide the past.
@@ -104,6 +104,7 @@ class ElasticStories:
         )
         report = replace(report, unchanged=report.unchanged + len(kept))
         merges = {(m.story_id, m.merged): m for m in first.merges}
+        splits = {(p.story_id, p.split_from): p for p in first.splits}
         sizes = dict(first.story_sizes)
         assignments = {**kept, **first.assignments}
         if batch:
@@ -111,13 +112,21 @@ class ElasticStories:
             writes.count_into(counts, "reconciled")
             counts["stories:neighbourhood_capped"] += again.capped
             merges.update({(m.story_id, m.merged): m for m in again.merges})
+            splits.update({(p.story_id, p.split_from): p for p in again.splits})
             sizes.update(again.story_sizes)
             assignments.update(again.assignments)
         counts["stories:merged"] += record_merges(
             self.client, merges.values(), run_id=run_id, members=sizes, names=self.names
         )
+        counts["stories:split"] += record_splits(
+            self.client, splits.values(), run_id=run_id, members=sizes, names=self.names
+        )
         return StoryReport(
-            assignments=assignments, merges=tuple(merges.values()), counts=+counts, index=report
+            assignments=assignments,
+            merges=tuple(merges.values()),
+            counts=+counts,
+            index=report,
+            splits=tuple(splits.values()),
         )
 
     # ------------------------------------------------------------------ the two passes
@@ -270,6 +279,7 @@ def _assign(
         changed_held=changed,
         held=len(held_signals),
         merges=outcome.merges,
+        splits=outcome.splits,
         story_sizes=dict(sizes),
         edges={i: tuple(source.edges_of([i])) for i in [*signals, *(h.id for h in scored_again)]},
         # As this pass leaves them (it rewrites the held articles whose story changed).

@@ -42,11 +42,38 @@ class MergeEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitEvent:
+    """Reports that left a story which lives on under its id: parted from it by new reports'
+    evidence or by an analyst's correction. No id moved, so nothing is redirected; the
+    history says where the reports went."""
+
+    story_id: str  # the story the reports are in now
+    split_from: str  # the story they left, which keeps its id
+    moved: tuple[str, ...]  # the reports that left it
+
+    def to_dict(self) -> dict[str, object]:
+        return {"story_id": self.story_id, "split_from": self.split_from, "moved": list(self.moved)}
+
+
+@dataclass(frozen=True, slots=True)
 class DedupResult:
-    """Assignments that are new or changed by an ``add`` call, and the merges it caused."""
+    """Assignments that are new or changed by an ``add`` call, and the merges and splits it caused."""
 
     assignments: tuple[StoryAssignment, ...]
     merges: tuple[MergeEvent, ...]
+    splits: tuple[SplitEvent, ...] = ()
+
+
+def _split_off(
+    group: Sequence[str], story_id: str, previous: dict[str, StoryAssignment], surviving: set[str]
+) -> list[SplitEvent]:
+    """The reports of ``group`` that left another story which lives on, by the story they left."""
+    left: dict[str, list[str]] = {}
+    for i in group:
+        before = previous.get(i)
+        if before is not None and before.story_id != story_id and before.story_id in surviving:
+            left.setdefault(before.story_id, []).append(i)
+    return [SplitEvent(story_id, old, tuple(sorted(ids))) for old, ids in sorted(left.items())]
 
 
 def link(new: Prepared, candidates: Sequence[Prepared], options: DedupOptions) -> list[Edge]:
@@ -202,6 +229,7 @@ class DedupState:
         done: set[str] = set()
         changed: list[StoryAssignment] = []
         merges: list[MergeEvent] = []
+        splits: list[SplitEvent] = []
         new_set = set(new_ids)
         for start in sorted(new_ids):
             if start in done:
@@ -237,11 +265,12 @@ class DedupState:
                             by=tuple(sorted(i for i in group if i in new_set)),
                         )
                     )
+                splits.extend(_split_off(group, assignments[0].story_id, previous, surviving))
                 for a in assignments:
                     if previous.get(a.id) != a:
                         changed.append(a)
         self.source.put_assignments(changed)
-        return DedupResult(tuple(sorted(changed, key=lambda a: a.id)), tuple(merges))
+        return DedupResult(tuple(sorted(changed, key=lambda a: a.id)), tuple(merges), tuple(splits))
 
     def assignments(self, ids: Sequence[str]) -> dict[str, StoryAssignment]:
         return self.source.assignments(ids)

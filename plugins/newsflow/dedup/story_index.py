@@ -26,7 +26,7 @@ from newsflow.dedup.corrections import Correction, Corrections
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals, compute_signals
 from newsflow.dedup.similarity import Edge
-from newsflow.dedup.state import DedupState, MergeEvent
+from newsflow.dedup.state import DedupState, MergeEvent, SplitEvent
 from newsflow.index.outcome import IndexReport
 from newsflow.records import StoryAssignment, date_confidence
 
@@ -97,16 +97,18 @@ class StoryPass:
     held_stories: dict[str, str] = field(default_factory=dict)  # held article -> story after this pass
     loaded_after: str = ""  # ISO time: writes after it may have been invisible to this pass
     capped: bool = False  # the look-up's cap left some held stories unread or read in part
+    splits: tuple[SplitEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class StoryReport:
-    """What adding a batch did: the batch's stories, the merges, and counts by reason."""
+    """What adding a batch did: the batch's stories, the merges and splits, and counts by reason."""
 
     assignments: dict[str, StoryAssignment]
     merges: tuple[MergeEvent, ...]
     counts: dict[str, int]  # relation:*, stories:*, and write failures by reason
     index: IndexReport | None = None  # how the batch's documents were written (Elasticsearch)
+    splits: tuple[SplitEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class CorrectionReport:
     moved: dict[str, StoryAssignment]  # articles whose story fields changed
     merges: tuple[MergeEvent, ...]
     counts: dict[str, int]  # corrections:<verdict>, stories:moved, and write failures by reason
+    splits: tuple[SplitEvent, ...] = ()
 
 
 class StoryBackend(Protocol):
@@ -185,8 +188,9 @@ class MemoryStories:
         batch = self.state.assignments([s.id for s in signals])
         counts = relation_counts(list(batch.values()))
         counts["stories:merged"] = len(result.merges)
+        counts["stories:split"] = len(result.splits)
         counts["stories:truncated"] = sum(1 for s in signals if s.truncated)
-        return StoryReport(assignments=batch, merges=result.merges, counts=+counts)
+        return StoryReport(assignments=batch, merges=result.merges, counts=+counts, splits=result.splits)
 
     def correct(
         self,
@@ -204,12 +208,14 @@ class MemoryStories:
         counts = Counter(f"corrections:{c.verdict}" for c in corrections)
         counts["stories:moved"] = len(result.assignments)
         counts["stories:merged"] = len(result.merges)
+        counts["stories:split"] = len(result.splits)
         log.info("corrections: %s (%s articles named)", dict(counts), len(named))
         return CorrectionReport(
             recorded=tuple(corrections),
             moved={a.id: a for a in result.assignments},
             merges=result.merges,
             counts=+counts,
+            splits=result.splits,
         )
 
     def assignments(self, ids: Sequence[str]) -> dict[str, StoryAssignment]:

@@ -1,17 +1,22 @@
-"""Story merges as records: where an old story id went, and which articles caused it.
+"""Story merges and splits as records: where an old story id went, which articles caused
+it, and where reports that left a story went.
 
 Story ids are derived from a story's representative, so when a late article links
 two stories, or an earlier report becomes the representative, the old ids stop
 existing in the article index. Analysts who bookmarked one (and Kibana links) need
 to find where it went; operators need to see how often stories move. One document
 per merge keeps that history where the articles are.
+
+A split (reports parted from a story that keeps its id) moves no id, so it is no redirect:
+its document names the story left in ``split_from`` and leaves ``merged`` empty, so every
+reader that follows ``merged`` passes it by, and the history lists it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsflow.errors import IndexingError
 from newsflow.index.names import IndexNames
@@ -22,7 +27,7 @@ from newsflow.timestamps import iso_z, now_utc
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from newsflow.dedup import MergeEvent
+    from newsflow.dedup import MergeEvent, SplitEvent
 
 _MAX_BY = 100  # articles listed per merge; a huge merge is described by ``members`` instead
 
@@ -47,14 +52,42 @@ def merge_document(
     }
 
 
+def split_id(event: SplitEvent) -> str:
+    """Stable per (story, story left, reports): a retried run writes the same document."""
+    return stable_id("split", event.story_id, event.split_from, *event.moved)
+
+
+def split_document(
+    event: SplitEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
+) -> dict[str, JsonValue]:
+    when = recorded_at or now_utc()  # bookkeeping only; no pipeline decision reads it
+    return {
+        "story_id": event.story_id,
+        "merged": [],
+        "split_from": event.split_from,
+        "kind": "split",
+        "by": list(event.moved[:_MAX_BY]),
+        "members": members,
+        "run_id": run_id,
+        "recorded_at": iso_z(when, "milliseconds"),
+    }
+
+
 def require_merges_alias(client: Elasticsearch, names: IndexNames) -> None:
-    """Fail before any work when the merges alias is missing (a deployment set up before it existed)."""
+    """Fail before any work when the merges alias is missing, or its mapping predates splits (a
+    deployment set up before they existed): its strict mapping would refuse them mid-batch."""
     from newsflow.index.templates import write_index
 
-    if write_index(client, names.merges) is None:
+    writer = write_index(client, names.merges)
+    fields: JsonObject = {}
+    if writer is not None:
+        mapping = as_object(as_object(client.indices.get_mapping(index=writer).body).get(writer))
+        fields = as_object(as_object(mapping.get("mappings")).get("properties"))
+    if "split_from" not in fields:
+        missing = "does not exist" if writer is None else f"has no split_from field (in {writer!r})"
         raise IndexingError(
-            f"alias {names.merges!r} does not exist; run `newsflow index setup` (safe to repeat) so story "
-            "merges can be recorded"
+            f"alias {names.merges!r} {missing}; run `newsflow index setup` (safe to repeat) so story "
+            "merges and splits can be recorded"
         )
 
 
@@ -67,8 +100,6 @@ def record_merges(
     names: IndexNames | None = None,
 ) -> int:
     """Write one document per merge (idempotent by id); returns how many were written."""
-    from elasticsearch.helpers import bulk
-
     names = names or IndexNames.from_env()
     sizes = members or {}
     actions = [
@@ -80,6 +111,35 @@ def record_merges(
         }
         for e in events
     ]
+    return _write(client, actions)
+
+
+def record_splits(
+    client: Elasticsearch,
+    events: Iterable[SplitEvent],
+    *,
+    run_id: str,
+    members: Mapping[str, int] | None = None,
+    names: IndexNames | None = None,
+) -> int:
+    """Write one document per split (idempotent by id); returns how many were written."""
+    names = names or IndexNames.from_env()
+    sizes = members or {}
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": names.merges,
+            "_id": split_id(e),
+            "_source": split_document(e, run_id=run_id, members=sizes.get(e.story_id, 0)),
+        }
+        for e in events
+    ]
+    return _write(client, actions)
+
+
+def _write(client: Elasticsearch, actions: Sequence[dict[str, Any]]) -> int:
+    from elasticsearch.helpers import bulk
+
     if not actions:
         return 0
     done, _ = bulk(client, actions, max_retries=3)
@@ -87,7 +147,8 @@ def record_merges(
 
 
 def find_merges(client: Elasticsearch, story_id: str, *, names: IndexNames | None = None) -> list[JsonObject]:
-    """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), newest first.
+    """Merges that moved ``story_id`` (as an old id) or built it (as the surviving id), and splits
+    that parted reports from it or into it, newest first.
 
     As stored: readers read each field for its type (``stored_fields``).
     """
@@ -98,7 +159,15 @@ def find_merges(client: Elasticsearch, story_id: str, *, names: IndexNames | Non
         client,
         names.merges,
         "reading story merges",
-        query={"bool": {"should": [{"term": {"merged": story_id}}, {"term": {"story_id": story_id}}]}},
+        query={
+            "bool": {
+                "should": [
+                    {"term": {"merged": story_id}},
+                    {"term": {"story_id": story_id}},
+                    {"term": {"split_from": story_id}},
+                ]
+            }
+        },
         sort=[{"recorded_at": "desc"}],
         size=100,
     )
