@@ -118,10 +118,10 @@ def _wait_out_margin(seconds: float, clock: ExtractionClock | None) -> None:
 
 def _record_history(client: Elasticsearch, names: IndexNames, *passes: StoryPass) -> None:
     """Merges and splits, as ``ElasticStories.add`` records them after its reconcile."""
-    from newsflow.index.story_merges import record_merges, record_splits
+    from newsflow.index.story_merges import record_history
 
-    record_merges(client, [m for p in passes for m in p.merges], run_id="bench", names=names)
-    record_splits(client, [s for p in passes for s in p.splits], run_id="bench", names=names)
+    merges = [m for p in passes for m in p.merges]
+    record_history(client, merges, [s for p in passes for s in p.splits], run_id="bench", names=names)
 
 
 def run_es(

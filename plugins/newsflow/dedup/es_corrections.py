@@ -28,7 +28,7 @@ from newsflow.index import IndexNames
 from newsflow.index.corrections import record_corrections, require_corrections_alias
 from newsflow.index.generations import mget_across
 from newsflow.index.stories import rewrite_stories
-from newsflow.index.story_merges import record_merges, record_splits, require_merges_alias
+from newsflow.index.story_merges import record_history, require_merges_alias
 from newsflow.records import StoryAssignment
 from newsflow.timestamps import iso_z, now_utc
 
@@ -104,11 +104,10 @@ def apply_corrections(
         log.warning(
             "stories of %d corrected articles kept changing while decided %d times", len(named), _ROUNDS
         )
-    counts["stories:merged"] += record_merges(
-        client, merges.values(), run_id=run_id, members=dict(sizes), names=names
-    )
-    counts["stories:split"] += record_splits(
-        client, splits.values(), run_id=run_id, members=dict(sizes), names=names
+    counts.update(
+        record_history(
+            client, merges.values(), splits.values(), run_id=run_id, members=dict(sizes), names=names
+        )
     )
     return CorrectionReport(
         recorded=tuple(corrections),

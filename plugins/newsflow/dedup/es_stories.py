@@ -40,7 +40,7 @@ from newsflow.errors import InputError
 from newsflow.index import ArticleDoc, IndexNames, index_articles
 from newsflow.index.corrections import corrections_since
 from newsflow.index.stories import StoryWrites, rewrite_stories, store_edges
-from newsflow.index.story_merges import record_merges, record_splits, require_merges_alias
+from newsflow.index.story_merges import record_history, require_merges_alias
 from newsflow.records import Article, StoryAssignment
 from newsflow.timestamps import iso_z, now_utc
 
@@ -115,11 +115,10 @@ class ElasticStories:
             splits.update({(p.story_id, p.split_from): p for p in again.splits})
             sizes.update(again.story_sizes)
             assignments.update(again.assignments)
-        counts["stories:merged"] += record_merges(
-            self.client, merges.values(), run_id=run_id, members=sizes, names=self.names
-        )
-        counts["stories:split"] += record_splits(
-            self.client, splits.values(), run_id=run_id, members=sizes, names=self.names
+        counts.update(
+            record_history(
+                self.client, merges.values(), splits.values(), run_id=run_id, members=sizes, names=self.names
+            )
         )
         return StoryReport(
             assignments=assignments,

@@ -14,6 +14,7 @@ reader that follows ``merged`` passes it by, and the history lists it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -91,50 +92,34 @@ def require_merges_alias(client: Elasticsearch, names: IndexNames) -> None:
         )
 
 
-def record_merges(
+def record_history(
     client: Elasticsearch,
-    events: Iterable[MergeEvent],
+    merges: Iterable[MergeEvent],
+    splits: Iterable[SplitEvent] = (),
     *,
     run_id: str,
     members: Mapping[str, int] | None = None,
     names: IndexNames | None = None,
-) -> int:
-    """Write one document per merge (idempotent by id); returns how many were written."""
-    names = names or IndexNames.from_env()
+) -> Counter[str]:
+    """Write one document per merge and per split (idempotent by id); returns how many of each
+    were written, as ``stories:merged`` and ``stories:split``."""
+    alias = (names or IndexNames.from_env()).merges
     sizes = members or {}
-    actions = [
-        {
-            "_op_type": "index",
-            "_index": names.merges,
-            "_id": merge_id(e.story_id, e.merged),
-            "_source": merge_document(e, run_id=run_id, members=sizes.get(e.story_id, 0)),
-        }
-        for e in events
-    ]
-    return _write(client, actions)
 
+    def action(doc_id: str, source: dict[str, JsonValue]) -> dict[str, Any]:
+        return {"_op_type": "index", "_index": alias, "_id": doc_id, "_source": source}
 
-def record_splits(
-    client: Elasticsearch,
-    events: Iterable[SplitEvent],
-    *,
-    run_id: str,
-    members: Mapping[str, int] | None = None,
-    names: IndexNames | None = None,
-) -> int:
-    """Write one document per split (idempotent by id); returns how many were written."""
-    names = names or IndexNames.from_env()
-    sizes = members or {}
-    actions = [
-        {
-            "_op_type": "index",
-            "_index": names.merges,
-            "_id": split_id(e),
-            "_source": split_document(e, run_id=run_id, members=sizes.get(e.story_id, 0)),
-        }
-        for e in events
+    merged = [
+        action(
+            merge_id(e.story_id, e.merged), merge_document(e, run_id=run_id, members=sizes.get(e.story_id, 0))
+        )
+        for e in merges
     ]
-    return _write(client, actions)
+    split = [
+        action(split_id(e), split_document(e, run_id=run_id, members=sizes.get(e.story_id, 0)))
+        for e in splits
+    ]
+    return Counter({"stories:merged": _write(client, merged), "stories:split": _write(client, split)})
 
 
 def _write(client: Elasticsearch, actions: Sequence[dict[str, Any]]) -> int:
