@@ -204,6 +204,8 @@ def test_detach_keeps_an_article_apart_from_each_other_report_of_its_story(  # n
     assert answer["articles"] == [courier.id] and set(answer["moved"]) == {courier.id}
     stories = _stories(es_client, story_names.articles)
     assert stories[courier.id] not in {stories[herald.id], stories[wire.id]}
+    splits = [(p["split_from"], p["story_id"], p["moved"]) for p in answer["splits"]]
+    assert splits == [(stories[herald.id], stories[courier.id], [courier.id])]
     assert stories[herald.id] == stories[wire.id]
     assert _count(es_client, story_names.corrections) == 2  # one per other report, each withdrawable
     # Alone in its story now: nothing to detach from, a clear error.

@@ -102,6 +102,7 @@ def _correct(client: Any, names: Any, args: argparse.Namespace) -> int:
                 "verdict": verdict,
                 "moved": {i: s.to_dict() for i, s in sorted(report.moved.items())},
                 "merges": [m.to_dict() for m in report.merges],
+                "splits": [p.to_dict() for p in report.splits],
                 "counts": report.counts,
             }
         )
