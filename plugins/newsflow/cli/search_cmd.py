@@ -317,17 +317,15 @@ def _run_history(args: argparse.Namespace) -> int:
     for m in merges:
         # As stored: a lone string in a list field is one item, an odd date is blank.
         by = stored_fields.texts(m.get("by"))
+        split_from = stored_fields.string(m.get("split_from")) if m.get("kind") == "split" else None
+        was = f"part of {split_from}" if split_from else ", ".join(stored_fields.texts(m.get("merged")))
         table.add_row(
             when(stored_fields.instant(m.get("recorded_at"))),
             safe(str(m.get("kind", ""))),
             safe(str(m.get("story_id", ""))),
-            safe(", ".join(stored_fields.texts(m.get("merged"))) or f"part of {m.get('split_from', '?')}"),
+            safe(was),
             str(m.get("members", "")),
-            safe(
-                ("moved: " if m.get("kind") == "split" else "")
-                + ", ".join(by[:3])
-                + (" ..." if len(by) > 3 else "")
-            ),
+            safe(("moved: " if split_from else "") + ", ".join(by[:3]) + (" ..." if len(by) > 3 else "")),
             safe(str(m.get("run_id", ""))),
         )
     console.print(table)

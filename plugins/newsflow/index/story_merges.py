@@ -41,16 +41,16 @@ def merge_id(story_id: str, merged: Iterable[str]) -> str:
 def merge_document(
     event: MergeEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
 ) -> dict[str, JsonValue]:
-    when = recorded_at or now_utc()  # bookkeeping only; no pipeline decision reads it
-    return {
-        "story_id": event.story_id,
-        "merged": list(event.merged),
-        "kind": "merge" if len(event.merged) > 1 else "rename",
-        "by": list(event.by[:_MAX_BY]),
-        "members": members,
-        "run_id": run_id,
-        "recorded_at": iso_z(when, "milliseconds"),
-    }
+    kind = "merge" if len(event.merged) > 1 else "rename"
+    return _document(
+        event.story_id,
+        kind,
+        event.by,
+        run_id=run_id,
+        members=members,
+        recorded_at=recorded_at,
+        merged=list(event.merged),
+    )
 
 
 def split_id(event: SplitEvent) -> str:
@@ -61,13 +61,35 @@ def split_id(event: SplitEvent) -> str:
 def split_document(
     event: SplitEvent, *, run_id: str, members: int, recorded_at: datetime | None = None
 ) -> dict[str, JsonValue]:
+    # ``merged`` stays empty: readers that follow it as a redirect pass a split by.
+    return _document(
+        event.story_id,
+        "split",
+        event.moved,
+        run_id=run_id,
+        members=members,
+        recorded_at=recorded_at,
+        merged=[],
+        split_from=event.split_from,
+    )
+
+
+def _document(
+    story_id: str,
+    kind: str,
+    by: Sequence[str],
+    *,
+    run_id: str,
+    members: int,
+    recorded_at: datetime | None,
+    **fields: JsonValue,
+) -> dict[str, JsonValue]:
     when = recorded_at or now_utc()  # bookkeeping only; no pipeline decision reads it
     return {
-        "story_id": event.story_id,
-        "merged": [],
-        "split_from": event.split_from,
-        "kind": "split",
-        "by": list(event.moved[:_MAX_BY]),
+        "story_id": story_id,
+        **fields,
+        "kind": kind,
+        "by": list(by[:_MAX_BY]),
         "members": members,
         "run_id": run_id,
         "recorded_at": iso_z(when, "milliseconds"),
