@@ -24,8 +24,8 @@ from bench.storyfolds import folds, subset
 from newsflow.dedup import DedupOptions, DedupState, InMemoryCandidateSource
 from newsflow.dedup.batch import ReadReport, to_signals
 from newsflow.dedup.clusterer import partition_under
-from newsflow.dedup.features import FEATURES, feature_matrix
-from newsflow.dedup.model import PairModel
+from newsflow.dedup.features import FEATURES, WEIGHT_SIGNS, feature_matrix
+from newsflow.dedup.model import Curvature, PairModel
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge, decide_copies
 from newsflow.dedup.trees import Trees
@@ -134,10 +134,8 @@ def _pair_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]]) -
     return np.vstack(rows) if rows else np.zeros((0, len(FEATURES)))
 
 
-# Evidence may only raise the probability (and a year or day conflict only lower it): a fit may not
-# learn, from how one corpus sampled its pairs, that sharing more text counts against a
-# link. The product of the two overlaps is free (it lets the model demand corroboration).
-SIGNS = {"year_conflict": -1, "day_conflict": -1, "tfidf_x_names": 0}
+# The weight signs every fit keeps (evidence >= 0, conflicts <= 0), as the package defines them.
+SIGNS = WEIGHT_SIGNS
 
 
 # Fitted after the others, with their weights held: a feature that is zero on every pair in
@@ -334,6 +332,29 @@ def _fit_stage(
         weights=tuple(float(v) for v in result.x[:-1]),
         intercept=float(result.x[-1]),
         link_threshold=0.5,
+    )
+
+
+def curvature_of(model: PairModel, corpora: Sequence[PreparedCorpus]) -> Curvature:
+    """The gradient and Hessian, at ``model``'s logistic weights and intercept, of the loss the
+    fit minimises (each corpus's mean logistic loss, the corpora weighing the same), so a
+    deployment can refit on its verdicts without the corpora (``newsflow.dedup.refit``)."""
+    columns = [FEATURES.index(f) for f in model.features]
+    at = np.append(model.weight_array, model.intercept)
+    gradient = np.zeros(len(at))
+    hessian = np.zeros((len(at), len(at)))
+    for prepared in corpora:
+        x = np.hstack([prepared.train_x[:, columns], np.ones((len(prepared.train_y), 1))])
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ at, -40.0, 40.0)))
+        share = 1.0 / len(corpora) / len(prepared.train_y)
+        gradient += share * x.T @ (p - prepared.train_y)
+        hessian += share * (x * (p * (1.0 - p))[:, None]).T @ x
+    return Curvature(
+        features=model.features,
+        at=tuple(at.tolist()),
+        gradient=tuple(gradient.tolist()),
+        hessian=tuple(tuple(row) for row in hessian.tolist()),
+        corpora=len(corpora),
     )
 
 

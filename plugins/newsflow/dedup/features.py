@@ -21,6 +21,13 @@ from newsflow.dedup.weighting import Prepared
 FEATURES = ("tfidf", "lede", "names", "tfidf_x_names", "salient", "quotes", "numbers", "jaccard",
             "year_match", "year_conflict", "names_across_languages", "day_match", "day_conflict")  # fmt: skip
 
+# Evidence may only raise the probability (and a year or day conflict only lower it): a fit may
+# not learn, from how one corpus sampled its pairs, that sharing more text counts against a
+# link. The product of the two overlaps is free (it lets the model demand corroboration).
+# Every fit keeps these: the refit on the dev corpora (``bench/storyfit.py``) and the refit on
+# a deployment's verdicts (``refit``).
+WEIGHT_SIGNS = {"year_conflict": -1, "day_conflict": -1, "tfidf_x_names": 0}
+
 
 def _contained(names: frozenset[str], other: dict[str, float]) -> float:
     return sum(1 for k in names if k in other) / len(names) if names else 0.0

@@ -6,6 +6,10 @@ command, the hash of every training file and the figures the fit reached, so a r
 can tell what the numbers were fitted on and refit them after a signal changes. Nothing
 about the decision depends on a corpus at run time.
 
+A model may also carry the curvature of its logistic fit's loss on the dev corpora
+(``Curvature``): what ``refit`` needs to refit the weights on a deployment's own verdicts
+where the dev corpora are not at hand.
+
 A logistic model keeps the decision readable: each feature's contribution is its weight
 times its value, so ``why`` can name the features that decided a link. A model may also
 carry boosted trees (``trees.Trees``); its probability is then the mean of the two, and
@@ -31,6 +35,78 @@ _HAND_SET_FRAGMENT_MAX = 0.6
 
 
 @dataclass(frozen=True, slots=True)
+class Curvature:
+    """The dev corpora's fitting loss near the logistic weights, as its gradient and Hessian.
+
+    The loss is each corpus's mean logistic loss, the corpora weighing the same (as the fit
+    weighs them), over the weights in ``features`` order and then the intercept. A quadratic
+    with these stands in for the dev pairs, which are third-party data and not shipped: a
+    refit on a deployment's verdicts (``refit``) then gave within 0.01 F1 of a refit with the
+    dev pairs at hand (docs/stories.md, "Verdicts teach the model").
+    """
+
+    features: tuple[str, ...]  # the model's features; the last row and column are the intercept
+    at: tuple[float, ...]  # the weights, then the intercept, the loss was expanded at
+    gradient: tuple[float, ...]
+    hessian: tuple[tuple[float, ...], ...]
+    corpora: int  # how many corpora the loss averages: a refit weighs the verdicts as one more
+
+    def __post_init__(self) -> None:
+        size = len(self.features) + 1
+        if (
+            len(self.at) != size
+            or len(self.gradient) != size
+            or len(self.hessian) != size
+            or any(len(r) != size for r in self.hessian)
+        ):
+            raise ConfigError(
+                f"pair model: the curvature must be {size} x {size} (features and intercept); refit it"
+            )
+        if self.corpora < 1:
+            raise ConfigError("pair model: the curvature must average at least one corpus; refit it")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "at": [float(f"{v:.9g}") for v in self.at],
+            "gradient": [float(f"{v:.9g}") for v in self.gradient],
+            "hessian": [[float(f"{v:.9g}") for v in row] for row in self.hessian],
+            "corpora": self.corpora,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Curvature:
+        if not isinstance(data, dict):
+            raise ConfigError("pair model: curvature is not an object; refit it")
+        features, at, gradient, hessian, corpora = (
+            data.get(k) for k in ("features", "at", "gradient", "hessian", "corpora")
+        )
+        if not (
+            isinstance(features, list)
+            and isinstance(at, list)
+            and isinstance(gradient, list)
+            and isinstance(hessian, list)
+            and all(isinstance(row, list) for row in hessian)
+            and isinstance(corpora, int)
+        ):
+            raise ConfigError(
+                "pair model: curvature is malformed (features, at, gradient, hessian, corpora); refit it"
+            )
+        try:
+            return cls(
+                features=tuple(str(f) for f in features),
+                at=tuple(float(v) for v in at),
+                gradient=tuple(float(v) for v in gradient),
+                hessian=tuple(tuple(float(v) for v in row) for row in hessian),
+                corpora=corpora,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"pair model: curvature holds a value that is not a number ({exc}); refit it"
+            ) from exc
+
+
+@dataclass(frozen=True, slots=True)
 class PairModel:
     """Weights by feature name, the intercept, and the story thresholds chosen with them.
 
@@ -49,6 +125,7 @@ class PairModel:
     fragment_max: float = _HAND_SET_FRAGMENT_MAX
     fitted: dict[str, object] = field(default_factory=dict, compare=False)  # provenance, for readers
     trees: Trees | None = None  # blended in when present (over a subset of ``features``)
+    curvature: Curvature | None = None  # for a refit on verdicts (``refit``); None: not refittable
 
     def __post_init__(self) -> None:
         if len(self.features) != len(self.weights):
@@ -61,6 +138,8 @@ class PairModel:
                 raise ConfigError(f"pair model: {name} must be in (0, 1], got {value}")
         if self.trees is not None and not set(self.trees.features) <= set(self.features):
             raise ConfigError("pair model: the trees use features the model does not list; refit it")
+        if self.curvature is not None and self.curvature.features != self.features:
+            raise ConfigError("pair model: the curvature is over other features than the weights; refit it")
 
     @property
     def weight_array(self) -> npt.NDArray[np.float64]:
@@ -117,6 +196,7 @@ class PairModel:
             "fragment_max": self.fragment_max,
             "fitted": self.fitted,
             **({"trees": self.trees.to_dict()} if self.trees is not None else {}),
+            **({"curvature": self.curvature.to_dict()} if self.curvature is not None else {}),
         }
 
     @classmethod
@@ -149,6 +229,7 @@ class PairModel:
             fragment_max=float(fragment_max),
             fitted=fitted,
             trees=None if data.get("trees") is None else Trees.from_dict(data.get("trees")),
+            curvature=None if data.get("curvature") is None else Curvature.from_dict(data.get("curvature")),
         )
 
 
