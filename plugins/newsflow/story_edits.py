@@ -109,8 +109,10 @@ def _apply(
 ) -> CorrectionReport:
     """Through the one owner of story state; the index stamps each record's time."""
     from newsflow.dedup.es_stories import ElasticStories
+    from newsflow.dedup.options import DedupOptions
     from newsflow.dedup.story_index import StoryIndex
 
+    options = options or DedupOptions.from_env()
     return StoryIndex(ElasticStories(client, names), options).correct(corrections, run_id="correction")
 
 

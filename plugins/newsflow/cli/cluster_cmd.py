@@ -11,6 +11,7 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="mean same-story probability needed to join stories (default from DedupOptions)",
     )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="MODEL.json",
+        help="a pair model `newsflow refit` wrote (default: NEWSFLOW_PAIR_MODEL, else the shipped one)",
+    )
     parser.add_argument("--merges", type=Path, metavar="MERGES.jsonl", help="also write merge events here")
     parser.add_argument(
         "--corrections",
@@ -63,7 +70,9 @@ def _handle(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"window_hours": args.window_hours}
     if args.link_threshold is not None:
         overrides["link_threshold"] = args.link_threshold
-    options = DedupOptions(**overrides)
+    if args.model is not None:
+        overrides["model_path"] = str(args.model)
+    options = replace(DedupOptions.from_env(), **overrides)
     report, corrections_read = ReadReport(), ReadReport()
     story_index = StoryIndex.in_memory(options)
     if args.corrections is not None:

@@ -6,11 +6,16 @@ a ConfigError naming the field rather than silently producing odd stories.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.dedup.model import PairModel, load_model
 from newsflow.errors import ConfigError
+
+# A refitted pair model (``newsflow refit``) the pipeline and the commands use instead of the
+# shipped one. Every worker must read the same file.
+PAIR_MODEL_ENV = "NEWSFLOW_PAIR_MODEL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,16 @@ class DedupOptions:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"dedup options: {name} must be >= 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls) -> DedupOptions:
+        """The defaults, with the pair model ``NEWSFLOW_PAIR_MODEL`` names when it is set, read
+        now so a bad path fails before any work."""
+        path = os.environ.get(PAIR_MODEL_ENV, "").strip()
+        options = cls(model_path=path or None)
+        if path:
+            _ = options.model
+        return options
 
     @property
     def model(self) -> PairModel:

@@ -35,6 +35,7 @@ from newsflow.archive import (
 )
 from newsflow.counts import Counts
 from newsflow.dedup.es_stories import ElasticStories
+from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.story_index import StoryIndex
 from newsflow.errors import ConfigError, ExtractionError
 from newsflow.extract import FeedHints, extract_article, extractor_version, fallback_article
@@ -119,7 +120,7 @@ def process_batch(
     if todo:
         names = IndexNames.from_env()
         articles = extract_batches(contents, load_registry(options.registry), counts)
-        stories = StoryIndex(ElasticStories(client, names)).add(
+        stories = StoryIndex(ElasticStories(client, names), DedupOptions.from_env()).add(
             articles, run_id=run.run_id, keep_stored=run.reprocesses
         )
         counts.update(stories.counts)

@@ -161,3 +161,11 @@ def list_corrections(
         client, alias, "reading story corrections", query=query, sort=[{"recorded_at": "desc"}], size=size
     )
     return _read(hits(response), alias)
+
+
+def all_corrections(client: Elasticsearch, alias: str) -> list[Correction]:
+    """Every correction recorded, withdrawn ones too (a refit reads them all: ``newsflow refit``)."""
+    from elasticsearch.helpers import scan
+
+    require_corrections_alias(client, alias)
+    return _read(list(scan(client, index=alias, query={"query": {"match_all": {}}}, size=PAGE)), alias)
