@@ -160,7 +160,7 @@ def figures(
     return out
 
 
-def _shipped_setting(
+def fit_at_shipped_setting(
     fitter: Callable[..., PairModel],
 ) -> tuple[Callable[[Sequence[PreparedCorpus]], PairModel], Callable[[PairModel, float], PairModel]]:
     """A fit at the shipped ``C``, and a fitted model at a link threshold and the shipped
@@ -196,7 +196,7 @@ def shipped_setting(
     a half is another question, the one ``cross_fitted`` answers). ``fitter`` is called as
     ``select_model`` calls it, so a trial of another feature can pass its own."""
     options = DedupOptions()
-    fit_at, at_link = _shipped_setting(fitter)
+    fit_at, at_link = fit_at_shipped_setting(fitter)
     out: dict[float, dict[str, list[Scores]]] = {
         link: {p.corpus.name: [] for p in prepared} for link in links
     }
@@ -226,7 +226,7 @@ def shipped_setting_loo(
     shipped fragment rule. Not the selection's leave-one-out (``eval_stories.py --loo``
     re-selects the setting on the two), but minutes rather than half an hour."""
     options = DedupOptions()
-    fit_at, at_link = _shipped_setting(fitter)
+    fit_at, at_link = fit_at_shipped_setting(fitter)
     out: dict[float, dict[str, Scores]] = {link: {} for link in links}
     for p in prepared:
         fitted = fit_at([q for q in prepared if q is not p])

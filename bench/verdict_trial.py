@@ -46,6 +46,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy.optimize import minimize
 
+from bench.crossfit_stories import fit_at_shipped_setting
 from bench.story_corpora import all_corpora
 from bench.storyfit import (
     PreparedCorpus,
@@ -129,20 +130,15 @@ def trial(
 ) -> dict[str, list[Scores]]:
     """Each row's scores on each story half and draw (see the module docstring)."""
     options = DedupOptions()
-    shipped = load_model()
-    chosen = shipped.fitted.get("C")
-    c = float(chosen) if isinstance(chosen, int | float) else 1.0
+    link = load_model().link_threshold
+    blend_at, at_link = fit_at_shipped_setting(fit_blend)
+    logistic_at, _ = fit_at_shipped_setting(fit)
 
     def at_shipped(model: PairModel) -> PairModel:
-        return replace(
-            model,
-            link_threshold=shipped.link_threshold,
-            fragment_mean=shipped.fragment_mean,
-            fragment_max=shipped.fragment_max,
-        )
+        return at_link(model, link)
 
     others = [p for p in prepared if p is not held]
-    base = at_shipped(fit_blend(others, c=c))
+    base = at_shipped(blend_at(others))
     curved = replace(base, curvature=curvature_of(base, others))
     rng = np.random.default_rng(0)
     fold = folds(held, 0)
@@ -154,7 +150,7 @@ def trial(
             tfidf_baseline(stories.corpus, "same" if stories.corpus.pairs else None).scores
         )
         rows.setdefault("fitted on the other corpora", []).append(_score(stories, base, options))
-        whole = at_shipped(fit_blend([*others, pool], c=c))
+        whole = at_shipped(blend_at([*others, pool]))
         rows.setdefault("refitted with the whole half's pairs", []).append(_score(stories, whole, options))
         met = np.flatnonzero(base.probabilities(pool.train_x[:, _columns(base)]) >= options.edge_threshold)
         for n in counts:
@@ -170,7 +166,7 @@ def trial(
                 rows.setdefault(f"{n} verdicts: newsflow refit", []).append(
                     _score(stories, refit(curved, VerdictRows(x, y), min_verdicts=1), options)
                 )
-                logistic = fit([*others, verdicts], c=c)
+                logistic = logistic_at([*others, verdicts])
                 rows.setdefault(f"{n} verdicts: logistic refitted, trees kept", []).append(
                     _score(stories, at_shipped(replace(logistic, trees=base.trees)), options)
                 )
