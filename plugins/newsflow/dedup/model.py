@@ -41,7 +41,7 @@ class Curvature:
     The loss is each corpus's mean logistic loss, the corpora weighing the same (as the fit
     weighs them), over the weights in ``features`` order and then the intercept. A quadratic
     with these stands in for the dev pairs, which are third-party data and not shipped: a
-    refit on a deployment's verdicts (``refit``) then gave within 0.01 F1 of a refit with the
+    refit on a deployment's verdicts (``refit``) then gave within 0.005 F1 of a refit with the
     dev pairs at hand (docs/stories.md, "Verdicts teach the model").
     """
 

@@ -119,8 +119,9 @@ def process_batch(
     files = tuple(f for c in contents for f in c.files)
     if todo:
         names = IndexNames.from_env()
+        story_options = DedupOptions.from_env()  # a refitted model named but unreadable: stop here
         articles = extract_batches(contents, load_registry(options.registry), counts)
-        stories = StoryIndex(ElasticStories(client, names), DedupOptions.from_env()).add(
+        stories = StoryIndex(ElasticStories(client, names), story_options).add(
             articles, run_id=run.run_id, keep_stored=run.reprocesses
         )
         counts.update(stories.counts)
