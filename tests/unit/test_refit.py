@@ -229,3 +229,18 @@ def test_newsflow_refit_writes_a_model_cluster_uses(
     model.unlink()
     assert main(argv) != 0
     assert "at least 100" in " ".join(capsys.readouterr().err.split()) and not model.exists()
+
+
+def test_a_model_lives_at_any_fsspec_url_every_worker_reads(tmp_path: Path) -> None:
+    from newsflow.dedup.model import write_model
+
+    refitted = refit(SHIPPED, POLITICAL)
+    for url in (f"memory://models/{tmp_path.name}/local.json", (tmp_path / "deep" / "local.json").as_uri()):
+        write_model(refitted, url)
+        assert np.allclose(DedupOptions(model_path=url).model.weights, refitted.weights, atol=1e-6)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot be written"):
+        write_model(refitted, str(blocked / "model.json"))
+    with pytest.raises(ConfigError, match="NEWSFLOW_PAIR_MODEL"):
+        load_model(f"memory://models/{tmp_path.name}/missing.json")

@@ -42,7 +42,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--model",
-        type=Path,
         metavar="MODEL.json",
         help="a pair model `newsflow refit` wrote (default: NEWSFLOW_PAIR_MODEL, else the shipped one)",
     )
@@ -71,7 +70,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.link_threshold is not None:
         overrides["link_threshold"] = args.link_threshold
     if args.model is not None:
-        overrides["model_path"] = str(args.model)
+        overrides["model_path"] = args.model
     options = replace(DedupOptions.from_env(), **overrides)
     report, corrections_read = ReadReport(), ReadReport()
     story_index = StoryIndex.in_memory(options)

@@ -10,7 +10,6 @@ pipeline and every command, by ``NEWSFLOW_PAIR_MODEL``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,10 +47,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--corrections", type=Path, metavar="CORRECTIONS.jsonl", help="the verdicts (with --in)"
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="MODEL.json")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="MODEL.json",
+        help="where to write the model: a path or any fsspec URL (a bucket every worker reads)",
+    )
     parser.add_argument(
         "--model",
-        type=Path,
         metavar="MODEL.json",
         help="the model to refit (default: NEWSFLOW_PAIR_MODEL, else the shipped one)",
     )
@@ -70,12 +73,13 @@ def _handle(args: argparse.Namespace) -> int:
 
     from newsflow.cli.untrusted import print_json
     from newsflow.dedup.batch import ReadReport
+    from newsflow.dedup.model import write_model
     from newsflow.dedup.options import DedupOptions
     from newsflow.dedup.refit import MIN_VERDICTS, refit
 
     options = DedupOptions.from_env()
     if args.model is not None:
-        options = replace(options, model_path=str(args.model))
+        options = replace(options, model_path=args.model)
     model = options.model
     corrections_read, articles_read = ReadReport(), ReadReport()
     if args.from_index:
@@ -85,15 +89,10 @@ def _handle(args: argparse.Namespace) -> int:
     else:
         verdicts = _from_files(args, options, corrections_read, articles_read)
     refitted = refit(model, verdicts, min_verdicts=args.min_verdicts or MIN_VERDICTS)
-    try:
-        args.out.write_text(json.dumps(refitted.to_dict(), indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"{args.out}: cannot be written ({exc}); check the folder exists and is writable"
-        ) from exc
+    write_model(refitted, args.out)
     summary = _summary(model, refitted, verdicts, corrections_read, articles_read)
     if args.json:
-        print_json({"out": str(args.out), **summary})
+        print_json({"out": args.out, **summary})
     else:
         _print(summary, args.out)
     return 0
@@ -109,8 +108,9 @@ def _from_files(
         raise InputError(
             "--in needs --corrections (the verdicts: `newsflow correct list --json` prints them)"
         )
-    refuse_input_as_output(args.input, args.out)
-    refuse_input_as_output(args.corrections, args.out)
+    if "://" not in args.out:
+        refuse_input_as_output(args.input, Path(args.out))
+        refuse_input_as_output(args.corrections, Path(args.out))
     corrections = read_corrections(args.corrections, corrections_read)
     articles = read_articles(args.input, articles_read)
     signals = [to_signals(a, options, articles_read) for a in articles]
@@ -163,7 +163,7 @@ def _summary(
     }
 
 
-def _print(summary: dict[str, Any], out: Path) -> None:
+def _print(summary: dict[str, Any], out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -233,17 +233,44 @@ class PairModel:
         )
 
 
-def load_model(path: Path | None = None) -> PairModel:
-    """The model at ``path``, or the shipped one (read once per process)."""
+def load_model(path: Path | str | None = None) -> PairModel:
+    """The model at ``path`` (a local path or any fsspec URL, such as the archive's bucket,
+    so every worker reads the same file), or the shipped one; read once per process."""
     return _load(str(path or MODEL_PATH))
 
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> PairModel:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if "://" in path:
+            import fsspec
+
+            with fsspec.open(path, "rt", encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"pair model {path} cannot be read ({exc}); reinstall newsflow or refit") from exc
+        raise ConfigError(
+            f"pair model {path} cannot be read ({exc}); check the path (NEWSFLOW_PAIR_MODEL), "
+            "reinstall newsflow or refit"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"pair model {path} is not a JSON object; refit it")
     return PairModel.from_dict(data)
+
+
+def write_model(model: PairModel, path: str) -> None:
+    """``model`` as JSON at ``path`` (a local path or any fsspec URL)."""
+    import fsspec
+
+    text = json.dumps(model.to_dict(), indent=2) + "\n"
+    try:
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        parent = fs_path.rsplit("/", 1)[0] if "/" in fs_path else ""
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        with fs.open(fs_path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: the model cannot be written ({exc}); check the folder or bucket") from exc

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from newsflow.dedup.model import PairModel, load_model
 from newsflow.errors import ConfigError
@@ -127,7 +126,7 @@ class DedupOptions:
 
     @property
     def model(self) -> PairModel:
-        return load_model(None if self.model_path is None else Path(self.model_path))
+        return load_model(self.model_path)
 
     @property
     def link(self) -> float:
