@@ -109,6 +109,7 @@ def test_refitting_a_refitted_model_starts_from_the_shipped_one() -> None:
     once = refit(SHIPPED, POLITICAL)
     twice = refit(once, POLITICAL)
     assert np.allclose(once.weights, twice.weights) and once.intercept == pytest.approx(twice.intercept)
+    assert twice.fitted["base"] == SHIPPED.fitted  # not a chain of refits
 
 
 def test_a_refit_is_refused_clearly() -> None:
@@ -229,6 +230,8 @@ def test_newsflow_refit_writes_a_model_cluster_uses(
     model.unlink()
     assert main(argv) != 0
     assert "at least 100" in " ".join(capsys.readouterr().err.split()) and not model.exists()
+    assert main([*argv, "--min-verdicts", "1"]) != 0
+    assert "at least 2" in " ".join(capsys.readouterr().err.split()) and not model.exists()
 
 
 def test_a_model_lives_at_any_fsspec_url_every_worker_reads(tmp_path: Path) -> None:

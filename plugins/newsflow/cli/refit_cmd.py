@@ -77,6 +77,8 @@ def _handle(args: argparse.Namespace) -> int:
     from newsflow.dedup.options import DedupOptions
     from newsflow.dedup.refit import MIN_VERDICTS, refit
 
+    if args.min_verdicts is not None and args.min_verdicts < 2:
+        raise InputError("--min-verdicts must be at least 2: a refit needs a together and an apart")
     options = DedupOptions.from_env()
     if args.model is not None:
         options = replace(options, model_path=args.model)
@@ -88,7 +90,9 @@ def _handle(args: argparse.Namespace) -> int:
         verdicts, corrections_read.read = _from_index(options)
     else:
         verdicts = _from_files(args, options, corrections_read, articles_read)
-    refitted = refit(model, verdicts, min_verdicts=args.min_verdicts or MIN_VERDICTS)
+    refitted = refit(
+        model, verdicts, min_verdicts=MIN_VERDICTS if args.min_verdicts is None else args.min_verdicts
+    )
     write_model(refitted, args.out)
     summary = _summary(model, refitted, verdicts, corrections_read, articles_read)
     if args.json:

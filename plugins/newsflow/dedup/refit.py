@@ -60,12 +60,14 @@ def verdict_rows(
     *,
     background: Sequence[tuple[str, frozenset[str]]] = (),
 ) -> VerdictRows:
-    """Each verdict's pair features, weighed by the term statistics of ``signals`` (the articles
-    the verdicts name, and as many others as the caller has: statistics from more articles
-    weigh names and terms as the pipeline does; ``background``, a sample of the index as
-    (id, counted keys), adds to them as it does in the pipeline). A verdict whose articles are not among
-    ``signals``, or whose pair is a copy (decided by rule, never by the model), is skipped and
-    counted. A pair corrected more than once counts once, with its last verdict."""
+    """Each verdict's pair features, weighed by the term statistics of ``signals``.
+
+    ``signals`` are the articles the verdicts name, and as many others as the caller has:
+    statistics from more articles weigh names and terms as the pipeline does. ``background``,
+    a sample of the index as (id, counted keys), adds to them as it does in a batch. A verdict
+    whose articles are not among ``signals``, whose pair is a copy (decided by rule, never by
+    the model) or which was withdrawn is skipped and counted. A pair corrected more than once
+    counts once, with its last verdict."""
     by_id = {s.id: s for s in signals}
     source = InMemoryCandidateSource()
     for doc_id, keys in background:
@@ -105,7 +107,10 @@ def refit(model: PairModel, verdicts: VerdictRows, *, min_verdicts: int = MIN_VE
     more verdicts is the same as refitting the shipped one with all of them."""
     curvature = model.curvature
     if curvature is None:
-        raise InputError("this pair model carries no curvature, so it cannot be refitted; refit it first")
+        raise InputError(
+            "this pair model carries no curvature (it was fitted before one was recorded), so it "
+            "cannot be refitted; refit the shipped model instead"
+        )
     labels = verdicts.labels
     if len(labels) < min_verdicts:
         raise InputError(
@@ -130,7 +135,10 @@ def refit(model: PairModel, verdicts: VerdictRows, *, min_verdicts: int = MIN_VE
                 np.ascontiguousarray(verdicts.rows).tobytes() + labels.tobytes()
             ).hexdigest(),
         },
-        "base": model.fitted,
+        # A refit starts from the curvature's point: its base is the model that point is of.
+        "base": model.fitted.get("base", model.fitted)
+        if "refit_on_verdicts" in model.fitted
+        else model.fitted,
     }
     return replace(
         model, weights=tuple(float(v) for v in theta[:-1]), intercept=float(theta[-1]), fitted=fitted
