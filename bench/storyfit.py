@@ -336,23 +336,19 @@ def _fit_stage(
 
 
 def curvature_of(model: PairModel, corpora: Sequence[PreparedCorpus]) -> Curvature:
-    """The gradient and Hessian, at ``model``'s logistic weights and intercept, of the loss the
-    fit minimises (each corpus's mean logistic loss, the corpora weighing the same), so a
+    """The Hessian, at ``model``'s logistic weights and intercept, of the loss the fit
+    minimises (each corpus's mean logistic loss, the corpora weighing the same), so a
     deployment can refit on its verdicts without the corpora (``newsflow.dedup.refit``)."""
     columns = [FEATURES.index(f) for f in model.features]
     at = np.append(model.weight_array, model.intercept)
-    gradient = np.zeros(len(at))
     hessian = np.zeros((len(at), len(at)))
     for prepared in corpora:
         x = np.hstack([prepared.train_x[:, columns], np.ones((len(prepared.train_y), 1))])
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ at, -40.0, 40.0)))
-        share = 1.0 / len(corpora) / len(prepared.train_y)
-        gradient += share * x.T @ (p - prepared.train_y)
-        hessian += share * (x * (p * (1.0 - p))[:, None]).T @ x
+        hessian += (x * (p * (1.0 - p))[:, None]).T @ x / len(corpora) / len(prepared.train_y)
     return Curvature(
         features=model.features,
         at=tuple(at.tolist()),
-        gradient=tuple(gradient.tolist()),
         hessian=tuple(tuple(row) for row in hessian.tolist()),
         corpora=len(corpora),
     )

@@ -23,10 +23,12 @@ refitted on the other corpora's pairs plus the verdicts (logistic and trees, one
 verdicts weighing as a corpus of their own); the logistic half refitted so and the trees
 kept; a calibration (``a * logit + b``) fitted on the verdicts alone, which is all a user's
 machine could fit today, since the dev corpora are not there; and the blend refitted with
-the whole half's pairs, the most verdicts could give.
+the whole half's pairs, the most verdicts could give. Last, ``newsflow refit`` on verdicts
+drawn only among the model's mistakes (a linked pair of two stories, an unlinked pair of
+one), as an analyst who corrects only what is wrong would give them.
 
-Stories come from the cached candidate pairs, as ``storyselect`` makes them (about 8 minutes
-on two cores). Figures are in docs/stories.md, "Also measured, not kept".
+Stories come from the cached candidate pairs, as ``storyselect`` makes them (about 4 minutes
+on two cores). Figures are in docs/stories.md, "Verdicts teach the model".
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def trial(
     others = [p for p in prepared if p is not held]
     base = at_shipped(blend_at(others))
     curved = replace(base, curvature=curvature_of(base, others))
-    rng = np.random.default_rng(0)
+    rng, mistakes_rng = np.random.default_rng(0), np.random.default_rng(1)
     fold = folds(held, 0)
     halves = [subset(held, fold, k) for k in (0, 1)]
     rows: dict[str, list[Scores]] = {}
@@ -152,7 +154,8 @@ def trial(
         rows.setdefault("fitted on the other corpora", []).append(_score(stories, base, options))
         whole = at_shipped(blend_at([*others, pool]))
         rows.setdefault("refitted with the whole half's pairs", []).append(_score(stories, whole, options))
-        met = np.flatnonzero(base.probabilities(pool.train_x[:, _columns(base)]) >= options.edge_threshold)
+        probability = base.probabilities(pool.train_x[:, _columns(base)])
+        met = np.flatnonzero(probability >= options.edge_threshold)
         for n in counts:
             for _ in range(draws):
                 pick = rng.choice(met, size=min(n, len(met)), replace=False)
@@ -174,6 +177,18 @@ def trial(
                 rows.setdefault(f"{n} verdicts: blend refitted", []).append(
                     _score(stories, at_shipped(refitted), options)
                 )
+        # An analyst who only corrects what is wrong: a linked pair of two stories, or a pair
+        # of one story the model scored under its link. Drawn apart from the draws above.
+        wrong = (probability >= base.link_threshold) != (pool.train_y == 1)
+        mistakes = np.flatnonzero(wrong & (probability >= options.edge_threshold))
+        for n in counts:
+            for _ in range(draws):
+                pick = mistakes_rng.choice(mistakes, size=min(n, len(mistakes)), replace=False)
+                x, y = pool.train_x[pick], pool.train_y[pick]
+                if y.min() != y.max():
+                    rows.setdefault(f"{n} verdicts on its mistakes only: newsflow refit", []).append(
+                        _score(stories, refit(curved, VerdictRows(x, y), min_verdicts=1), options)
+                    )
     return rows
 
 

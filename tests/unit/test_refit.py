@@ -87,14 +87,14 @@ def test_the_newton_steps_reach_the_minimum_a_general_solver_finds() -> None:
     curvature = SHIPPED.curvature
     assert curvature is not None
     refitted = refit(SHIPPED, POLITICAL)
-    at, g, h = np.asarray(curvature.at), np.asarray(curvature.gradient), np.asarray(curvature.hessian)
+    at, h = np.asarray(curvature.at), np.asarray(curvature.hessian)
     share = curvature.corpora / (curvature.corpora + 1)
     x = np.hstack([POLITICAL.rows, np.ones((len(POLITICAL.labels), 1))])
     y = POLITICAL.labels.astype(float)
 
     def loss(theta: np.ndarray) -> float:
         d, z = theta - at, x @ theta
-        return float(share * (g @ d + 0.5 * d @ h @ d) + (1 - share) * np.mean(np.logaddexp(0, z) - y * z))
+        return float(share * 0.5 * d @ h @ d + (1 - share) * np.mean(np.logaddexp(0, z) - y * z))
 
     bounds = [
         (0, None) if WEIGHT_SIGNS.get(f, 1) > 0 else (None, 0) if WEIGHT_SIGNS.get(f, 1) < 0 else (None, None)
