@@ -64,9 +64,9 @@ from bench.storyfit import (
 from bench.storyfolds import folds, subset
 from bench.tfidf_baseline import tfidf_baseline
 from newsflow.dedup import DedupOptions
-from newsflow.dedup.features import FEATURES
 from newsflow.dedup.model import PairModel, load_model
 from newsflow.dedup.refit import VerdictRows, refit
+from newsflow.dedup.similarity import model_columns
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _logit(model: PairModel, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.fl
 def calibrate(model: PairModel, x: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> Calibrated:
     """``a`` and ``b`` by logistic loss on the verdicts, held near (1, 0) by a prior worth one
     verdict, so a handful cannot swing them far."""
-    z = _logit(model, x[:, _columns(model)])
+    z = _logit(model, x[:, model_columns(model)])
 
     def loss(v: npt.NDArray[np.float64]) -> float:
         s = v[0] * z + v[1]
@@ -116,10 +116,6 @@ def calibrate(model: PairModel, x: npt.NDArray[np.float64], y: npt.NDArray[np.in
 
     a, b = minimize(loss, np.array([1.0, 0.0]), method="L-BFGS-B").x
     return Calibrated(model, float(a), float(b))
-
-
-def _columns(model: PairModel) -> list[int]:
-    return [FEATURES.index(f) for f in model.features]
 
 
 def _score(prepared: PreparedCorpus, model: PairModel | Calibrated, options: DedupOptions) -> Scores:
@@ -154,7 +150,7 @@ def trial(
         rows.setdefault("fitted on the other corpora", []).append(_score(stories, base, options))
         whole = at_shipped(blend_at([*others, pool]))
         rows.setdefault("refitted with the whole half's pairs", []).append(_score(stories, whole, options))
-        probability = base.probabilities(pool.train_x[:, _columns(base)])
+        probability = base.probabilities(pool.train_x[:, model_columns(base)])
         met = np.flatnonzero(probability >= options.edge_threshold)
         for n in counts:
             for _ in range(draws):

@@ -142,9 +142,9 @@ def _summary(
 ) -> dict[str, Any]:
     import numpy as np
 
-    from newsflow.dedup.features import FEATURES
+    from newsflow.dedup.similarity import model_columns
 
-    rows = verdicts.rows[:, [FEATURES.index(f) for f in model.features]]
+    rows = verdicts.rows[:, model_columns(model)]
     agreed = [
         int(np.sum((m.probabilities(rows) >= m.link_threshold) == (verdicts.labels == 1)))
         for m in (model, refitted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from newsflow.dedup.neighbourhood import term_sample
+from newsflow.dedup.neighbourhood import SAMPLE_SIZE, term_sample
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.refit import VerdictRows, verdict_rows
 from newsflow.dedup.stored import SOURCE_FIELDS, hit_to_records
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MGET_CHUNK = 1000  # articles read per request
-SAMPLE_SIZE = 1000  # held articles the term statistics are counted over, as a batch's are
 
 
 def verdicts_in_index(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 log = logging.getLogger(__name__)
+SAMPLE_SIZE = 1000  # held articles a batch counts its term statistics over, besides its own
 
 _ANYTIME_PREFIXES = ("u:", "h:")
 _MSEARCH_CHUNK = 200
@@ -230,7 +231,7 @@ def load_neighbourhood(
     *,
     batch_ids: Sequence[str],
     max_articles: int | None = None,
-    sample_size: int = 1000,
+    sample_size: int = SAMPLE_SIZE,
     also: Sequence[str] = (),
     corrections_index: str | None = None,
 ) -> Neighbourhood:

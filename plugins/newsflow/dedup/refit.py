@@ -35,8 +35,8 @@ from newsflow.dedup.features import FEATURES, WEIGHT_SIGNS, feature_matrix
 from newsflow.dedup.model import Curvature, PairModel
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
-from newsflow.dedup.similarity import decide_copies
-from newsflow.dedup.weighting import prepare
+from newsflow.dedup.similarity import decide_copies, model_columns
+from newsflow.dedup.weighting import Prepared, prepare
 from newsflow.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def verdict_rows(
         source.count_keys(doc_id, keys)
     source.count(signals)
     memo: dict[str, float] = {}
+    prepared: dict[str, Prepared] = {}  # an article in several verdicts is weighed once
     rows: list[npt.NDArray[np.float64]] = []
     labels: list[int] = []
     skipped: Counter[str] = Counter()
@@ -91,7 +92,10 @@ def verdict_rows(
         if a is None or b is None:
             skipped["article not found"] += 1
             continue
-        pa, pb = prepare(a, source, memo), prepare(b, source, memo)
+        for sig in (a, b):
+            if sig.id not in prepared:
+                prepared[sig.id] = prepare(sig, source, memo)
+        pa, pb = prepared[a.id], prepared[b.id]
         _, modelled, jaccards = decide_copies(pa, [pb], options)
         if not modelled:
             skipped["a copy (decided by rule)"] += 1
@@ -122,8 +126,7 @@ def refit(model: PairModel, verdicts: VerdictRows, *, min_verdicts: int = MIN_VE
         )
     if labels.min() == labels.max():
         raise InputError("every usable verdict says the same (all together or all apart); a refit needs both")
-    columns = [FEATURES.index(f) for f in model.features]
-    x = np.hstack([verdicts.rows[:, columns], np.ones((len(labels), 1))])
+    x = np.hstack([verdicts.rows[:, model_columns(model)], np.ones((len(labels), 1))])
     theta = _minimise(
         curvature, x, labels.astype(np.float64), [WEIGHT_SIGNS.get(f, 1) for f in model.features]
     )
