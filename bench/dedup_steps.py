@@ -43,37 +43,46 @@ PASS_PARTS = (
 @dataclass
 class StepTimes:
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # the calling thread's CPU time
     calls: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, label: str, seconds: float) -> None:
+    def add(self, label: str, seconds: float, cpu: float = 0.0) -> None:
         with self.lock:
             self.seconds[label] = self.seconds.get(label, 0.0) + seconds
+            self.cpu[label] = self.cpu.get(label, 0.0) + cpu
             self.calls[label] = self.calls.get(label, 0) + 1
 
     def table(self, articles: int) -> list[str]:
-        """Lines of a table: each step's ms per article of ``articles`` and its calls."""
-        lines = [f"{'step':<44} {'ms/article':>11} {'calls':>8}"]
-        main = 0.0
+        """Lines of a table: each step's ms per article of ``articles``, of which the CPU time
+        of the thread it ran in (the rest is waiting: on Elasticsearch, or for the GIL), and its
+        calls. The worker CPU the gate is read on is the CPU column's main-thread sum plus the
+        threads' rows."""
+        lines = [f"{'step':<44} {'ms/article':>11} {'of it CPU':>10} {'calls':>8}"]
+        main = main_cpu = 0.0
         for label, _, _, threaded in STEPS:
             ms = self.seconds.get(label, 0.0) * 1000 / articles
-            main += 0.0 if threaded else ms
+            cpu = self.cpu.get(label, 0.0) * 1000 / articles
+            if not threaded:
+                main += ms
+                main_cpu += cpu
             where = " (in a thread)" if threaded else ""
-            lines.append(f"{label + where:<44} {ms:>11.2f} {self.calls.get(label, 0):>8}")
+            lines.append(f"{label + where:<44} {ms:>11.2f} {cpu:>10.2f} {self.calls.get(label, 0):>8}")
         whole = sum(self.seconds.get(label, 0.0) for label, _, _ in PASS_PARTS) * 1000 / articles
-        lines.append(f"{'other main-thread work':<44} {whole - main:>11.2f}")
-        lines.append(f"{'both passes, main thread':<44} {whole:>11.2f}")
+        whole_cpu = sum(self.cpu.get(label, 0.0) for label, _, _ in PASS_PARTS) * 1000 / articles
+        lines.append(f"{'other main-thread work':<44} {whole - main:>11.2f} {whole_cpu - main_cpu:>10.2f}")
+        lines.append(f"{'both passes, main thread':<44} {whole:>11.2f} {whole_cpu:>10.2f}")
         return lines
 
 
 def _timed(function: Callable[..., Any], label: str, times: StepTimes) -> Callable[..., Any]:
     @functools.wraps(function)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
-            times.add(label, time.perf_counter() - started)
+            times.add(label, time.perf_counter() - started, time.thread_time() - cpu)
 
     return timed
 
