@@ -49,6 +49,10 @@ class CandidateSource(Protocol):
 
     def put_assignments(self, assignments: Sequence[StoryAssignment]) -> None: ...
 
+    def cut(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` whose look-up reached more held articles than it scored: only their
+        pairs can lack an edge for want of a candidate slot (``dedup.unscored``)."""
+
 
 class InMemoryCandidateSource:
     """Inverted index over query keys, for the offline CLI, tests and batch runs."""
@@ -85,6 +89,7 @@ class InMemoryCandidateSource:
         self._counted: set[str] = set()
         self._edges: dict[str, list[Edge]] = defaultdict(list)
         self._assignments: dict[str, StoryAssignment] = {}
+        self._cut: set[str] = set()
 
     @property
     def n_docs(self) -> int:
@@ -164,6 +169,8 @@ class InMemoryCandidateSource:
                 options.window_for("high"),
             )
             found = found[np.isnan(held_ts) | ~(np.abs(own_ts - held_ts) / 3600.0 > window)]
+        if len(found) > options.max_candidates:
+            self._cut.add(signals.id)
         by_weight = np.argsort(-sums[found], kind="stable")
         ranked_sums = sums[found][by_weight].tolist()
         ranked_numbers = found[by_weight].tolist()
@@ -225,6 +232,13 @@ class InMemoryCandidateSource:
     def put_assignments(self, assignments: Sequence[StoryAssignment]) -> None:
         for a in assignments:
             self._assignments[a.id] = a
+
+    def cut(self, ids: Iterable[str]) -> set[str]:
+        return {i for i in ids if i in self._cut}
+
+    def mark_cut(self, ids: Iterable[str]) -> None:
+        """Take these articles' look-ups as cut (held ones whose look-up is not known)."""
+        self._cut.update(ids)
 
     def __len__(self) -> int:
         return len(self._signals)

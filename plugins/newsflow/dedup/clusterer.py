@@ -18,15 +18,16 @@ reported as a merge event by the caller.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 from typing import TypeVar
 
+from newsflow.dedup.average_link import Apart, AverageLink
 from newsflow.dedup.corrections import NO_CORRECTIONS, Corrections
 from newsflow.dedup.options import DedupOptions
 from newsflow.dedup.signals import ArticleSignals
 from newsflow.dedup.similarity import Edge
+from newsflow.dedup.unscored import PairScorer, Unscored
 from newsflow.records import Relation, StoryAssignment
 
 _DUPLICATE_KINDS: tuple[Relation, ...] = ("same_url", "exact", "near_duplicate")
@@ -58,24 +59,7 @@ def _other(edge: Edge, member: str) -> str:
     return edge.b if edge.a == member else edge.a
 
 
-class _Apart:
-    """Which groups may not become one: an analyst said two of their articles are apart
-    (``corrections``). Without such pairs every check is one dictionary test."""
-
-    def __init__(self, corrections: Corrections) -> None:
-        self.pairs = corrections.apart
-
-    def __bool__(self) -> bool:
-        return bool(self.pairs)
-
-    def blocked(self, one: Iterable[str], other: Iterable[str]) -> bool:
-        if not self.pairs:
-            return False
-        others = set(other)
-        return any(not self.pairs.get(m, frozenset()).isdisjoint(others) for m in one)
-
-
-def _fuse_duplicates(members: list[str], edges: list[Edge], apart: _Apart) -> dict[str, str]:
+def _fuse_duplicates(members: list[str], edges: list[Edge], apart: Apart) -> dict[str, str]:
     """Copies fused, never two articles an analyst said are apart: then the copies are taken
     strongest first, so which of them stays apart does not depend on the order of the edges."""
     parent = {m: m for m in members}
@@ -117,6 +101,9 @@ def partition(
     fragment_max: float = 1.0,
     languages: Mapping[str, str | None] | None = None,
     corrections: Corrections = NO_CORRECTIONS,
+    scorer: PairScorer | None = None,
+    cut: Set[str] = frozenset(),
+    budget: int = 0,
 ) -> list[list[str]]:
     """Groups of ``ids`` (each sorted): duplicate fusion, average link, then fragment attachment.
 
@@ -133,11 +120,15 @@ def partition(
     ``corrections`` (an analyst's, ``dedup.corrections``): no step puts an apart pair in one
     group, and last the groups of each together pair are joined, so "these two are one story"
     joins the two stories the model made around them (see ``_join_together``).
+
+    ``scorer`` scores pairs that have no edge, where average link depends on them and a ``cut``
+    look-up may have left them out, up to ``budget`` of them (``dedup.unscored``); without it
+    an unscored pair counts as 0.
     """
     members = sorted(set(ids))
     member_set = set(members)
     corrections = corrections.among(member_set) if corrections else corrections
-    apart = _Apart(corrections)
+    apart = Apart(corrections)
     # An analyst's edge is the ``corrections``' together pair, fused below: not a score to average.
     edge_list = [
         e for e in edges if e.a in member_set and e.b in member_set and e.a != e.b and e.kind != "analyst"
@@ -154,6 +145,7 @@ def partition(
         groups.setdefault(_find(parent, m), []).append(m)
     # Sum of pair scores between groups (sparse: only linked groups appear).
     sums: dict[tuple[str, str], float] = {}
+    scored: dict[tuple[str, str], int] = {}  # pairs with an edge, by pair of groups
     seen: set[tuple[str, str]] = set()
     for e in edge_list:
         pair = (min(e.a, e.b), max(e.a, e.b))
@@ -164,8 +156,12 @@ def partition(
         if ga != gb:
             key = (min(ga, gb), max(ga, gb))
             sums[key] = sums.get(key, 0.0) + e.score
+            scored[key] = scored.get(key, 0) + 1
     sizes = {g: len(v) for g, v in groups.items()}
-    _average_link(groups, sizes, sums, link_threshold, apart)
+    unscored = None
+    if scorer is not None and budget > 0:
+        unscored = Unscored(scorer, seen, cut=cut, budget=budget, languages=languages)
+    AverageLink(groups, sizes, link_threshold, apart, unscored).merge(sums, scored)
     merged_groups = list(groups.values())
     if fragment_size > 0:
         merged_groups = _attach_fragments(
@@ -178,7 +174,7 @@ def partition(
     return sorted(sorted(g) for g in merged_groups)
 
 
-def _join_together(groups: list[list[str]], corrections: Corrections, apart: _Apart) -> list[list[str]]:
+def _join_together(groups: list[list[str]], corrections: Corrections, apart: Apart) -> list[list[str]]:
     """Join the groups of each pair an analyst said is one story, pair by pair in id order,
     unless that would put an apart pair in one group.
 
@@ -210,7 +206,7 @@ def _join_across_languages(
     edges: list[Edge],
     languages: Mapping[str, str | None],
     link_threshold: float,
-    apart: _Apart,
+    apart: Apart,
 ) -> list[list[str]]:
     """Join same-language groups along cross-language edges reaching ``link_threshold``,
     strongest first, never two groups of one language into one story.
@@ -246,6 +242,9 @@ def partition_under(
     *,
     languages: Mapping[str, str | None] | None = None,
     corrections: Corrections = NO_CORRECTIONS,
+    scorer: PairScorer | None = None,
+    cut: Set[str] = frozenset(),
+    budget: int = 0,
 ) -> list[list[str]]:
     """``partition`` with the link threshold and fragment rule in force under ``options``."""
     return partition(
@@ -257,52 +256,10 @@ def partition_under(
         fragment_max=options.join_max,
         languages=languages,
         corrections=corrections,
+        scorer=scorer,
+        cut=cut,
+        budget=budget,
     )
-
-
-def _average_link(
-    groups: dict[str, list[str]],
-    sizes: dict[str, int],
-    sums: dict[tuple[str, str], float],
-    link_threshold: float,
-    apart: _Apart,
-) -> None:
-    """Merge ``groups`` in place while the best mean cross-pair score reaches the threshold.
-
-    The best pair is taken from a heap (highest mean, then smallest key, so ties are
-    order-free); entries made stale by a merge are skipped by their groups' versions, so
-    a merge costs the merged group's neighbours rather than a scan of every linked pair.
-    Two groups holding an apart pair are never merged; the next best pair is tried.
-    """
-    neighbours: dict[str, dict[str, float]] = {g: {} for g in groups}
-    for (x, y), total in sums.items():
-        neighbours[x][y] = total
-        neighbours[y][x] = total
-    version = dict.fromkeys(groups, 0)
-    heap = [(-(total / (sizes[x] * sizes[y])), x, y, 0, 0) for (x, y), total in sums.items()]
-    heapq.heapify(heap)
-    while heap:
-        negative_mean, keep, gone, v_keep, v_gone = heapq.heappop(heap)
-        if version.get(keep) != v_keep or version.get(gone) != v_gone:
-            continue  # a group of this pair has changed since the entry was pushed
-        if -negative_mean < link_threshold:
-            break
-        if apart.blocked(groups[keep], groups[gone]):
-            continue
-        groups[keep].extend(groups.pop(gone))
-        sizes[keep] += sizes.pop(gone)
-        del version[gone]
-        version[keep] += 1
-        kept = neighbours[keep]
-        kept.pop(gone, None)
-        for other, total in neighbours.pop(gone).items():
-            if other == keep:
-                continue
-            del neighbours[other][gone]
-            kept[other] = neighbours[other][keep] = kept.get(other, 0.0) + total
-        for other, total in kept.items():
-            x, y = min(keep, other), max(keep, other)
-            heapq.heappush(heap, (-(total / (sizes[x] * sizes[y])), x, y, version[x], version[y]))
 
 
 def _attach_fragments(
@@ -312,7 +269,7 @@ def _attach_fragments(
     min_mean: float,
     min_max: float,
     *,
-    apart: _Apart,
+    apart: Apart,
 ) -> list[list[str]]:
     """Join small groups to larger ones they are strongly linked to (see ``partition``)."""
     group_of = {m: n for n, g in enumerate(groups) for m in g}

@@ -155,6 +155,9 @@ def held_source(
     for h in held.signals:
         if h.id in held_ids and h.id not in rescored:
             source.put(h, owned.get(h.id, []))
+    # Whether a held article's own look-up was cut is not stored: any of its pairs may be
+    # unscored for want of a slot (``dedup.unscored``).
+    source.mark_cut(held_ids)
     # The stored assignments are what the partition is compared with, so the state reports
     # the merges and renames a batch causes (and none when the batch is a rerun).
     source.put_assignments(list(held.assignments.values()))
