@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 _PREPARED_CACHE_LIMIT = 20_000
 # Pairs a partition may score that the look-ups left out (``dedup.unscored``), as a multiple of
-# what its new articles' own look-ups scored: 300 retellings of one event ended in 11 stories
-# with 1, 5.5 with 3 and 5.0 with 10 (``bench/big_story.py --with-neus``, two events).
+# what its new articles' look-ups may score (``max_candidates`` each): 300 retellings of an
+# event ended in 11 stories with 1, 5.5 with 3 and 5.0 with 10 (``bench/big_story.py
+# --with-neus --events 2``, the mean of the two events).
 UNSCORED_BUDGET = 3
 
 
