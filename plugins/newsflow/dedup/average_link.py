@@ -115,9 +115,11 @@ class AverageLink:
         best: tuple[float, str, str] | None = None
         for x, linked in self.totals.items():
             for y, total in linked.items():
+                if y <= x:
+                    continue  # each pair of groups once
                 pairs, n = self.sizes[x] * self.sizes[y], self.counts[x].get(y, 0)
                 could = (total + pairs - n) / pairs
-                if y <= x or not n or n >= pairs or could < self.threshold or total / n < self.threshold:
+                if not n or n >= pairs or could < self.threshold or total / n < self.threshold:
                     continue
                 if best is None or (-could, x, y) < best:
                     best = (-could, x, y)

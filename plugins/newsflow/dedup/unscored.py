@@ -5,7 +5,7 @@ below the edge threshold, and for two articles that share no look-up key, but no
 the look-up never scored because each article is scored against at most ``max_candidates``
 held articles. In a story told hundreds of times, an article's candidate slots go to the
 retellings closest to it, so most pairs across the story are never scored, and groups whose
-scored pairs are nearly all strong cannot merge: 300 reports of one event ended in 15 stories
+scored pairs are nearly all strong cannot merge: 300 reports of one event ended in 16 stories
 (``bench/big_story.py``; docs/stories.md, "Big stories"). So when two groups are linked, their
 mean is short of the link threshold, and their unscored pairs could still lift it there, those
 pairs are scored now, with the same scorer as at arrival, and the mean is taken again.
@@ -45,9 +45,7 @@ class Unscored:
         self.cut = cut  # articles whose look-up scored fewer held articles than it reached
         self.budget = budget
         self.languages = languages or {}
-        self.found: list[Edge] = []  # edges this partition scored, for the caller to keep
         self.spent = 0
-        self.short = False  # the budget ran out while a merge depended on unscored pairs
 
     def missing(self, xs: Sequence[str], ys: Sequence[str]) -> list[tuple[str, str]]:
         """The pairs across ``xs`` and ``ys`` (each ``x`` first) a cut look-up may have left
@@ -59,7 +57,7 @@ class Unscored:
             for y in ys:
                 if not x_cut and y not in self.cut:
                     continue
-                if (x, y) in self.scored or (y, x) in self.scored:
+                if ((x, y) if x < y else (y, x)) in self.scored:
                     continue
                 lx, ly = self.languages.get(x), self.languages.get(y)
                 if lx is not None and ly is not None and lx != ly:
@@ -70,10 +68,7 @@ class Unscored:
     def score(self, pairs: list[tuple[str, str]]) -> float | None:
         """Score ``pairs``; the sum of the edges found, or None when the budget cannot cover them."""
         if self.spent + len(pairs) > self.budget:
-            self.short = True
             return None
         self.spent += len(pairs)
         self.scored.update((x, y) if x < y else (y, x) for x, y in pairs)
-        edges = self.scorer(pairs)
-        self.found += edges
-        return sum(e.score for e in edges)
+        return sum(e.score for e in self.scorer(pairs))
