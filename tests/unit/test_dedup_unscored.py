@@ -107,3 +107,49 @@ def test_a_story_whose_look_ups_were_cut_holds_together(
     state.add(reports)
     assigned = state.assignments([r.id for r in reports])
     assert len({a.story_id for a in assigned.values()}) == stories
+
+
+def test_pairs_found_unlinked_count_as_scored_and_are_not_asked_again() -> None:
+    """A pair scored on demand that found no edge is scored for good, at 0."""
+    scorer = Scorer()
+    some = [("a3", "b1"), ("b2", "a3"), ("a3", "b3")]
+    assert partition(X + Y, EDGES, 0.55, scorer=scorer, cut=frozenset(X + Y), budget=100, unlinked=some) == [
+        X,
+        Y,
+    ]
+    # 2 edges of 0.9 and 3 known zeros: what was scored no longer says one story.
+    assert scorer.asked == []
+    scorer = Scorer()
+    known = [("a3", "b3")]  # 1.8 over 3 scored pairs still says one story: the other 6 are asked
+    assert partition(X + Y, EDGES, 0.55, scorer=scorer, cut=frozenset(X + Y), budget=100, unlinked=known) == [
+        X + Y
+    ]
+    assert len(scorer.asked) == 6 and ("a3", "b3") not in scorer.asked
+    # Pairs outside the partition, or already edges, change nothing.
+    scorer = Scorer()
+    others = [("a1", "b1"), ("a1", "zz")]
+    assert partition(
+        X + Y, EDGES, 0.55, scorer=scorer, cut=frozenset(X + Y), budget=100, unlinked=others
+    ) == [X + Y]
+    assert len(scorer.asked) == 7
+
+
+def test_the_source_remembers_pairs_scored_without_an_edge() -> None:
+    """``DedupState`` marks the pairs it scored on demand and found no edge for, and the source
+    gives back those among any articles, each once, the smaller id first."""
+    from newsflow.dedup.candidates import InMemoryCandidateSource
+
+    options = DedupOptions()
+    state = DedupState(options)
+    held = [compute_signals(f"bg{i}", t, options) for i, t in enumerate(BACKGROUND)]
+    reid = compute_signals("reid", REID_1, options)
+    state.add([*held, reid])
+    signals = {s.id: s for s in [*held, reid]}
+    edges = state._score_pairs([("reid", "bg0"), ("bg2", "bg1")], signals=signals, found=[])
+    assert edges == []
+    source = state.source
+    assert isinstance(source, InMemoryCandidateSource)
+    assert source.unlinked(["bg0", "bg1", "bg2", "reid"]) == [("bg0", "reid"), ("bg1", "bg2")]
+    assert source.unlinked(["bg0", "bg1", "bg3"]) == []
+    source.mark_unlinked([("bg3", "nobody")])  # an article not held is not remembered
+    assert source.unlinked(["bg3", "nobody"]) == []

@@ -74,11 +74,13 @@ class AverageLink:
         self.heap: list[tuple[float, str, str, int, int]] = []
 
     def merge(self, sums: dict[tuple[str, str], float], scored: dict[tuple[str, str], int]) -> None:
-        """Merge from the groups' cross-pair ``sums`` and how many pairs each sum holds."""
+        """Merge from the groups' cross-pair ``sums`` and how many pairs were ``scored``
+        (also between groups no edge links: pairs found unlinked count)."""
         for (x, y), total in sums.items():
             self.totals[x][y] = self.totals[y][x] = total
-            self.counts[x][y] = self.counts[y][x] = scored.get((x, y), 0)
             self._push(x, y)
+        for (x, y), n in scored.items():
+            self.counts[x][y] = self.counts[y][x] = n
         while True:
             self._merge_while_linked()
             if self.unscored is None or not self._score_unscored(self.unscored):

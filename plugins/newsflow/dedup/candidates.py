@@ -53,6 +53,13 @@ class CandidateSource(Protocol):
         """Those of ``ids`` whose look-up reached more held articles than it scored: only their
         pairs can lack an edge for want of a candidate slot (``dedup.unscored``)."""
 
+    def unlinked(self, ids: Iterable[str]) -> list[tuple[str, str]]:
+        """Pairs among ``ids`` scored when a merge depended on them and found no edge
+        (``dedup.unscored``), each once, the smaller id first."""
+
+    def mark_unlinked(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember held pairs scored without an edge, so no later partition asks again."""
+
 
 class InMemoryCandidateSource:
     """Inverted index over query keys, for the offline CLI, tests and batch runs."""
@@ -90,6 +97,8 @@ class InMemoryCandidateSource:
         self._edges: dict[str, list[Edge]] = defaultdict(list)
         self._assignments: dict[str, StoryAssignment] = {}
         self._cut: set[str] = set()
+        # By held number, both ways: a partition reads the pairs among its members.
+        self._unlinked: dict[int, array[int]] = {}
 
     @property
     def n_docs(self) -> int:
@@ -239,6 +248,23 @@ class InMemoryCandidateSource:
     def mark_cut(self, ids: Iterable[str]) -> None:
         """Take these articles' look-ups as cut (held ones whose look-up is not known)."""
         self._cut.update(ids)
+
+    def unlinked(self, ids: Iterable[str]) -> list[tuple[str, str]]:
+        numbers = {self._number[i] for i in ids if i in self._number}
+        pairs = {(n, m) for n in numbers for m in self._unlinked.get(n, ()) if n < m and m in numbers}
+        out = [(self._ids[n], self._ids[m]) for n, m in pairs]
+        return sorted((a, b) if a < b else (b, a) for a, b in out)
+
+    def mark_unlinked(self, pairs: Iterable[tuple[str, str]]) -> None:
+        number = self._number
+        for a, b in pairs:
+            if a in number and b in number:
+                for one, other in ((number[a], number[b]), (number[b], number[a])):
+                    held = self._unlinked.get(one)
+                    if held is None:
+                        self._unlinked[one] = array("q", (other,))
+                    else:
+                        held.append(other)
 
     def __len__(self) -> int:
         return len(self._signals)

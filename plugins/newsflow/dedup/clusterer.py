@@ -104,6 +104,7 @@ def partition(
     scorer: PairScorer | None = None,
     cut: Set[str] = frozenset(),
     budget: int = 0,
+    unlinked: Iterable[tuple[str, str]] = (),
 ) -> list[list[str]]:
     """Groups of ``ids`` (each sorted): duplicate fusion, average link, then fragment attachment.
 
@@ -123,7 +124,8 @@ def partition(
 
     ``scorer`` scores pairs that have no edge, where average link depends on them and a ``cut``
     look-up may have left them out, up to ``budget`` of them (``dedup.unscored``); without it
-    an unscored pair counts as 0.
+    an unscored pair counts as 0. ``unlinked``: pairs it scored before and found no edge for,
+    which count as scored (at 0) and are not asked again.
     """
     members = sorted(set(ids))
     member_set = set(members)
@@ -143,20 +145,7 @@ def partition(
     groups: dict[str, list[str]] = {}
     for m in members:
         groups.setdefault(_find(parent, m), []).append(m)
-    # Sum of pair scores between groups (sparse: only linked groups appear).
-    sums: dict[tuple[str, str], float] = {}
-    scored: dict[tuple[str, str], int] = {}  # pairs with an edge, by pair of groups
-    seen: set[tuple[str, str]] = set()
-    for e in edge_list:
-        pair = (min(e.a, e.b), max(e.a, e.b))
-        if pair in seen:
-            continue
-        seen.add(pair)
-        ga, gb = _find(parent, e.a), _find(parent, e.b)
-        if ga != gb:
-            key = (min(ga, gb), max(ga, gb))
-            sums[key] = sums.get(key, 0.0) + e.score
-            scored[key] = scored.get(key, 0) + 1
+    sums, scored, seen = _between_groups(parent, edge_list, unlinked, member_set)
     sizes = {g: len(v) for g, v in groups.items()}
     unscored = None
     if scorer is not None and budget > 0:
@@ -235,6 +224,37 @@ def _join_across_languages(
     return _regrouped(groups, parent)
 
 
+def _between_groups(
+    parent: dict[str, str], edges: list[Edge], unlinked: Iterable[tuple[str, str]], members: Set[str]
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """Per pair of groups (sparse: only linked groups appear), the sum of their cross pairs'
+    scores and how many cross pairs were scored (with an edge, or found ``unlinked``); and
+    every scored pair, the smaller id first."""
+    sums: dict[tuple[str, str], float] = {}
+    scored: dict[tuple[str, str], int] = {}
+    seen: set[tuple[str, str]] = set()
+    for e in edges:
+        pair = (min(e.a, e.b), max(e.a, e.b))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        ga, gb = _find(parent, e.a), _find(parent, e.b)
+        if ga != gb:
+            key = (min(ga, gb), max(ga, gb))
+            sums[key] = sums.get(key, 0.0) + e.score
+            scored[key] = scored.get(key, 0) + 1
+    for a, b in unlinked:
+        pair = (min(a, b), max(a, b))
+        if pair in seen or a not in members or b not in members:
+            continue
+        seen.add(pair)
+        ga, gb = _find(parent, a), _find(parent, b)
+        if ga != gb:
+            key = (min(ga, gb), max(ga, gb))
+            scored[key] = scored.get(key, 0) + 1
+    return sums, scored, seen
+
+
 def partition_under(
     options: DedupOptions,
     ids: Iterable[str],
@@ -245,6 +265,7 @@ def partition_under(
     scorer: PairScorer | None = None,
     cut: Set[str] = frozenset(),
     budget: int = 0,
+    unlinked: Iterable[tuple[str, str]] = (),
 ) -> list[list[str]]:
     """``partition`` with the link threshold and fragment rule in force under ``options``."""
     return partition(
@@ -259,6 +280,7 @@ def partition_under(
         scorer=scorer,
         cut=cut,
         budget=budget,
+        unlinked=unlinked,
     )
 
 

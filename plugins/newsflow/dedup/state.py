@@ -255,6 +255,7 @@ class DedupState:
                 scorer=partial(self._score_pairs, signals=signals, found=found),
                 cut=self.source.cut(members),
                 budget=UNSCORED_BUDGET * self.options.max_candidates * len(members & new_set),
+                unlinked=self.source.unlinked(members),
             )
             edges = [*edges, *found]
             # Each story's own edges, found in one pass (not every edge once per story).
@@ -291,7 +292,8 @@ class DedupState:
         self, pairs: Sequence[tuple[str, str]], *, signals: dict[str, ArticleSignals], found: list[Edge]
     ) -> list[Edge]:
         """Edges of held ``pairs`` no look-up scored (``dedup.unscored``), held as if the first
-        article's look-up had reached the other, so later partitions need not score them again."""
+        article's look-up had reached the other, and the pairs that found none remembered as
+        unlinked: later partitions need not score either again."""
         by_first: dict[str, list[str]] = {}
         for a, b in pairs:
             by_first.setdefault(a, []).append(b)
@@ -304,6 +306,8 @@ class DedupState:
             owned.setdefault(edge.a, []).append(edge)
         for a, kept in owned.items():
             self.source.put(signals[a], kept)
+        linked = {(e.a, e.b) for e in out} | {(e.b, e.a) for e in out}
+        self.source.mark_unlinked(p for p in pairs if p not in linked)
         found += out
         return out
 

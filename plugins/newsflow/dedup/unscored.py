@@ -9,6 +9,11 @@ scored pairs are nearly all strong cannot merge: 300 reports of one event ended 
 (``bench/big_story.py``; docs/stories.md, "Big stories"). So when two groups are linked, their
 mean is short of the link threshold, and their unscored pairs could still lift it there, those
 pairs are scored now, with the same scorer as at arrival, and the mean is taken again.
+
+Most such pairs find no edge. The source remembers them (``mark_unlinked``), and a later
+partition counts them as scored at 0 rather than asking again: on the synthetic stream of
+``bench/bench_dedup.py`` the same pairs were asked over and over as batches re-partitioned
+their stories, 280,375 pairs in 6,602 fills, against 100,947 in 3,667 when remembered.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ class Unscored:
         languages: Mapping[str, str | None] | None = None,
     ) -> None:
         self.scorer = scorer
-        self.scored = scored  # (smaller id, larger id) of every pair with an edge or scored here
+        # (smaller id, larger id) of every pair with an edge, found unlinked before, or scored here
+        self.scored = scored
         self.cut = cut  # articles whose look-up scored fewer held articles than it reached
         self.budget = budget
         self.languages = languages or {}
