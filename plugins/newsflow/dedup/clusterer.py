@@ -18,7 +18,7 @@ reported as a merge event by the caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from datetime import datetime
 from typing import TypeVar
 
@@ -224,6 +224,16 @@ def _join_across_languages(
     return _regrouped(groups, parent)
 
 
+def _each_pair_once(edges: Iterable[Edge], seen: set[tuple[str, str]]) -> Iterator[Edge]:
+    """The first edge of each pair not in ``seen`` (a pair may be scored from both of its
+    articles), adding the pair (the smaller id first) to ``seen``."""
+    for e in edges:
+        pair = (min(e.a, e.b), max(e.a, e.b))
+        if pair not in seen:
+            seen.add(pair)
+            yield e
+
+
 def _between_groups(
     parent: dict[str, str], edges: list[Edge], unlinked: Iterable[tuple[str, str]], members: Set[str]
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], int], set[tuple[str, str]]]:
@@ -233,11 +243,7 @@ def _between_groups(
     sums: dict[tuple[str, str], float] = {}
     scored: dict[tuple[str, str], int] = {}
     seen: set[tuple[str, str]] = set()
-    for e in edges:
-        pair = (min(e.a, e.b), max(e.a, e.b))
-        if pair in seen:
-            continue
-        seen.add(pair)
+    for e in _each_pair_once(edges, seen):
         ga, gb = _find(parent, e.a), _find(parent, e.b)
         if ga != gb:
             key = (min(ga, gb), max(ga, gb))
@@ -298,12 +304,7 @@ def _attach_fragments(
     # Per (fragment, target) group pair: sum and max of pair scores, each pair once.
     sums: dict[tuple[int, int], float] = {}
     peaks: dict[tuple[int, int], float] = {}
-    seen: set[tuple[str, str]] = set()
-    for e in edges:
-        pair = (min(e.a, e.b), max(e.a, e.b))
-        if pair in seen:
-            continue
-        seen.add(pair)
+    for e in _each_pair_once(edges, set()):
         ga, gb = group_of[e.a], group_of[e.b]
         if ga == gb:
             continue
